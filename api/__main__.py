@@ -1,0 +1,72 @@
+"""`python -m api --config PATH`: the server process alone (Granian hosting the BlackSheep app)."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import socket
+import sys
+
+from api import __version__, locations
+from api.config import ConfigError, create_config, load_config
+
+WORKERS_KILL_TIMEOUT_S = 10
+"""Grace period for a worker's open requests and streams when the server stops."""
+
+
+def _port_problem(host: str, port: int) -> str | None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use"
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api", description="Run the Gatehouse server process.")
+    parser.add_argument("--config", help="config file (default: $GATEHOUSE_CONFIG, ./config.toml, "
+                                         "or the user config dir); created from the example if missing")
+    parser.add_argument("--version", action="version", version=f"gatehouse {__version__}")
+    args = parser.parse_args(argv)
+
+    path = locations.resolve_config_path(args.config)
+    try:
+        if not path.exists():
+            create_config(path)
+            print(f"gatehouse: created {path} with a new server key ([server].api_key)", file=sys.stderr)
+        config = load_config(path)
+    except (ConfigError, OSError) as exc:
+        print(f"gatehouse: {exc}", file=sys.stderr)
+        return 2
+    server = config.server
+    problem = _port_problem(server.host, server.port)
+    if problem:
+        print(f"gatehouse: {problem}; change [server].port in {path}", file=sys.stderr)
+        return 2
+
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    os.environ[locations.CONFIG_ENV] = str(path)
+    Granian(
+        "api.app:create_app",
+        factory=True,
+        address=server.host,
+        port=server.port,
+        interface=Interfaces.ASGI,
+        workers=server.workers,
+        loop=Loops.uvloop,
+        workers_kill_timeout=WORKERS_KILL_TIMEOUT_S,
+        log_access=False,
+    ).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The app factory: one BlackSheep application wired explicitly from a config."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from blacksheep import Application, Request
+
+from api import locations
+from api.config import Config, load_config
+from api.errors import ApiError
+from api.gateway import Gateway
+from api.middleware import RequestMiddleware
+from api.routes import docs, health, models, openai
+
+
+def configure_application(config: Config) -> Application:
+    app = Application(show_error_details=False)
+    gateway = Gateway(config)
+    app.on_start += gateway.start
+    app.on_stop += gateway.stop
+    if config.server.cors_origins:
+        app.use_cors(
+            allow_methods="GET POST OPTIONS",
+            allow_origins=" ".join(config.server.cors_origins),
+            allow_headers="Authorization Content-Type X-API-Key X-Client-Id Client X-Request-Id",
+            expose_headers="X-Request-Id",
+            max_age=600,
+        )
+    app.middlewares.append(RequestMiddleware(gateway))
+    health.register(app, gateway)
+    models.register(app, gateway)
+    openai.register(app, gateway)
+    docs.register(app)
+
+    async def not_found(request: Request):
+        other = b"POST" if request.method == "GET" else b"GET"
+        if app.router.get_matching_route(other, request._path):
+            raise ApiError(405, f"Method not allowed ({request.method} {request.path})", code="method_not_allowed")
+        raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="not_found")
+
+    app.router.fallback = not_found
+    return app
+
+
+def create_app() -> Application:
+    """Granian's factory target: the config path comes from $GATEHOUSE_CONFIG (set by `python -m api`)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return configure_application(load_config(Path(os.environ[locations.CONFIG_ENV])))

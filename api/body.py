@@ -1,0 +1,40 @@
+"""Reading a request's JSON body: bounded in size, parsed once with orjson."""
+
+from __future__ import annotations
+
+import orjson
+from blacksheep import Request
+
+from api.errors import ApiError, invalid_json
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, f"Request body is larger than the limit of {limit} bytes (server.max_body_bytes).",
+                    code="request_too_large")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing with 413 anything over `limit` bytes before buffering it."""
+    declared = request.get_first_header(b"content-length")
+    if declared is not None:
+        if not declared.isdigit() or int(declared) > limit:
+            raise too_large(limit) if declared.isdigit() else ApiError(400, "Invalid Content-Length header.")
+        return await request.read() or b""
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > limit:
+            raise too_large(limit)
+    return bytes(received)
+
+
+async def read_json_object(request: Request, limit: int) -> dict:
+    """The body as a JSON object, or a 400/413 ApiError."""
+    raw = await read_body(request, limit)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise invalid_json() from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    return body

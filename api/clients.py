@@ -1,0 +1,34 @@
+"""A client's settings applied to a request body, only where the request is silent."""
+
+from __future__ import annotations
+
+from api.config import Config
+from api.errors import ApiError
+
+DEFAULT_MODEL_NAMES = (None, "", "default")
+
+
+def apply_client_settings(body: dict, config: Config, client_name: str, endpoint: str) -> None:
+    """Fill the model, system prompt and sampling defaults of `client_name` into `body`.
+
+    `endpoint` is "chat", "completions" or "embeddings": prompts only apply to
+    chat, sampling defaults to chat and completions, the default model to all.
+    """
+    client = config.client(client_name)
+    if body.get("model") in DEFAULT_MODEL_NAMES:
+        if not client.model:
+            raise ApiError(400, f"No model given, and client '{client.name}' has no default model: "
+                                f"send 'model' or set [clients.{client.name}].model in the config.",
+                           param="model", code="missing_required_parameter")
+        body["model"] = client.model
+    if endpoint == "embeddings":
+        return
+    if client.temperature is not None and body.get("temperature") is None:
+        body["temperature"] = client.temperature
+    if client.top_p is not None and body.get("top_p") is None:
+        body["top_p"] = client.top_p
+    if client.max_tokens is not None and body.get("max_tokens") is None and body.get("max_completion_tokens") is None:
+        body["max_tokens"] = client.max_tokens
+    if endpoint == "chat" and client.prompt:
+        prompt = config.prompts[client.prompt].text
+        body["messages"] = [{"role": "system", "content": prompt}, *body["messages"]]

@@ -1,0 +1,364 @@
+"""Typed, validated settings read from the TOML config file.
+
+The config file is the single source of truth. `load_config` turns it into
+frozen dataclasses or raises `ConfigError` whose message names every bad key
+path and what is wrong with it, one per line (`providers.x.base_url: not a URL`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from api import locations
+
+PROVIDER_TYPES = ("openai", "ollama")
+"""Provider types this version can serve (anthropic and llamacpp arrive later)."""
+
+DEFAULT_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "ollama": "http://127.0.0.1:11434",
+}
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; the message is meant for a person."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    """Interface to listen on; 127.0.0.1 keeps the gateway private to this machine."""
+    port: int = 8642
+    """TCP port of the HTTP API."""
+    api_key: str = ""
+    """The server key: full access, including /admin. Required."""
+    workers: int = 1
+    """Granian worker processes."""
+    data_dir: Path = field(default_factory=locations.default_data_dir)
+    """Where activity and other non-configuration state is stored."""
+    max_body_bytes: int = 10 * 1024 * 1024
+    """Largest accepted request body; bigger ones get 413."""
+    request_timeout_s: float = 600.0
+    """Longest wait for an upstream's next bytes (headers or stream chunk)."""
+    connect_timeout_s: float = 10.0
+    """Longest wait to open a connection to an upstream."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins allowed by CORS; empty means CORS is off."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    id: str
+    type: str
+    base_url: str
+    api_key: str = field(default="", repr=False)
+    """The key sent upstream; resolved from `api_key_env` when that is set."""
+    api_key_env: str = ""
+    """Name of the environment variable holding the key, if any."""
+    models: tuple[str, ...] | None = None
+    """Models served by this provider; None means discover them from the provider."""
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    """Extra headers sent with every upstream request."""
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSettings:
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    name: str
+    model: str | None = None
+    """Model used when a request names none or says `default`."""
+    prompt: str | None = None
+    """Name of a [prompts.X] whose text goes first as a system message."""
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    collections: tuple[str, ...] = ()
+    """LocalDocs collections (used once LocalDocs exists)."""
+    api_key: str = field(default="", repr=False)
+    """A key of this client's own; requests made with it are this client's."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    server: ServerSettings
+    providers: dict[str, ProviderSettings]
+    prompts: dict[str, PromptSettings]
+    clients: dict[str, ClientSettings]
+
+    def client(self, name: str) -> ClientSettings:
+        """Settings of a client; unknown names get the `server` client's settings."""
+        found = self.clients.get(name) or self.clients.get("server")
+        return found or ClientSettings(name="server")
+
+
+# --- reading -------------------------------------------------------------------
+
+_MISSING = object()
+
+
+class _Reader:
+    """Collects every problem of a config file instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.errors.append(f"{path}: {message}")
+
+    def table(self, data: dict, key: str, path: str) -> dict:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(path, "must be a table")
+            return {}
+        return value
+
+    def known_keys(self, data: dict, allowed: tuple[str, ...], path: str) -> None:
+        for key in data:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                more = f"; did you mean '{hint[0]}'?" if hint else f"; known keys: {', '.join(allowed)}"
+                self.fail(f"{path}.{key}" if path else key, f"unknown key{more}")
+
+    def value(self, data: dict, key: str, path: str, kind: type | tuple, default: Any = _MISSING) -> Any:
+        if key not in data:
+            if default is _MISSING:
+                self.fail(f"{path}.{key}", "missing")
+            return None if default is _MISSING else default
+        value = data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            value = _MISSING  # TOML booleans are not numbers here
+        if value is _MISSING or not isinstance(value, kinds):
+            self.fail(f"{path}.{key}", f"must be {_kind_name(kinds)}, not {_toml_type(data[key])}")
+            return None if default is _MISSING else default
+        return value
+
+    def number(self, data, key, path, default, *, minimum, maximum, integer=False):
+        value = self.value(data, key, path, int if integer else (int, float), default)
+        if value is not None and not minimum <= value <= maximum:
+            self.fail(f"{path}.{key}", f"must be between {minimum} and {maximum}, not {value}")
+            return default
+        return value
+
+    def string_list(self, data: dict, key: str, path: str) -> tuple[str, ...] | None:
+        value = self.value(data, key, path, list, None)
+        if value is None:
+            return None
+        if not all(isinstance(item, str) and item for item in value):
+            self.fail(f"{path}.{key}", "must be a list of non-empty strings")
+            return None
+        return tuple(value)
+
+
+def _kind_name(kinds: tuple) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}
+    if set(kinds) == {int, float}:
+        return "a number"
+    return " or ".join(names[k] for k in kinds)
+
+
+def _toml_type(value: Any) -> str:
+    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"),
+                       (str, "a string"), (list, "a list"), (dict, "a table")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _is_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+_SERVER_KEYS = ("host", "port", "api_key", "workers", "data_dir", "max_body_bytes",
+                "request_timeout_s", "connect_timeout_s", "cors_origins")
+_PROVIDER_KEYS = ("type", "base_url", "api_key", "api_key_env", "models", "headers")
+_CLIENT_KEYS = ("model", "prompt", "temperature", "top_p", "max_tokens", "collections", "api_key")
+_TOP_LEVEL = ("server", "providers", "prompts", "clients", "tui")
+
+
+def _server(r: _Reader, data: dict) -> ServerSettings:
+    path = "server"
+    r.known_keys(data, _SERVER_KEYS, path)
+    defaults = ServerSettings(data_dir=Path())
+    api_key = r.value(data, "api_key", path, str)
+    if api_key is not None and len(api_key) < 8:
+        r.fail(f"{path}.api_key", "must be at least 8 characters (a fresh config gets a generated one)")
+    data_dir = r.value(data, "data_dir", path, str, "")
+    cors = r.string_list(data, "cors_origins", path) or ()
+    return ServerSettings(
+        host=r.value(data, "host", path, str, defaults.host),
+        port=r.number(data, "port", path, defaults.port, minimum=1, maximum=65535, integer=True),
+        api_key=api_key or "",
+        workers=r.number(data, "workers", path, defaults.workers, minimum=1, maximum=64, integer=True),
+        data_dir=Path(data_dir).expanduser() if data_dir else locations.default_data_dir(),
+        max_body_bytes=r.number(data, "max_body_bytes", path, defaults.max_body_bytes,
+                                minimum=1024, maximum=1 << 31, integer=True),
+        request_timeout_s=float(r.number(data, "request_timeout_s", path, defaults.request_timeout_s,
+                                         minimum=0.1, maximum=86400)),
+        connect_timeout_s=float(r.number(data, "connect_timeout_s", path, defaults.connect_timeout_s,
+                                         minimum=0.1, maximum=600)),
+        cors_origins=cors,
+    )
+
+
+def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSettings | None:
+    path = f"providers.{pid}"
+    if not isinstance(data, dict):
+        r.fail(path, "must be a table")
+        return None
+    if not _ID_RE.match(pid) or ":" in pid:
+        r.fail(path, "provider ids use letters, digits, '-', '_' and '.' (no ':')")
+    r.known_keys(data, _PROVIDER_KEYS, path)
+    kind = r.value(data, "type", path, str)
+    if kind is not None and kind not in PROVIDER_TYPES:
+        r.fail(f"{path}.type", f"must be one of {', '.join(PROVIDER_TYPES)}, not '{kind}'")
+    base_url = r.value(data, "base_url", path, str, DEFAULT_BASE_URLS.get(kind or "", ""))
+    if not base_url:
+        r.fail(f"{path}.base_url", "missing")
+    elif not _is_url(base_url):
+        r.fail(f"{path}.base_url", f"not a URL: '{base_url}' (expected http:// or https://)")
+    api_key = r.value(data, "api_key", path, str, "")
+    api_key_env = r.value(data, "api_key_env", path, str, "")
+    if api_key and api_key_env:
+        r.fail(path, "set either api_key or api_key_env, not both")
+    if api_key_env:
+        api_key = environ.get(api_key_env, "")
+    headers = r.value(data, "headers", path, dict, {})
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            r.fail(f"{path}.headers.{name}", "must be a string")
+    return ProviderSettings(
+        id=pid,
+        type=kind or "",
+        base_url=(base_url or "").rstrip("/"),
+        api_key=api_key,
+        api_key_env=api_key_env,
+        models=r.string_list(data, "models", path),
+        headers={k: v for k, v in headers.items() if isinstance(v, str)},
+    )
+
+
+def _client(r: _Reader, name: str, data: Any, prompts: dict) -> ClientSettings | None:
+    path = f"clients.{name}"
+    if not isinstance(data, dict):
+        r.fail(path, "must be a table")
+        return None
+    r.known_keys(data, _CLIENT_KEYS, path)
+    prompt = r.value(data, "prompt", path, str, None)
+    if prompt is not None and prompt not in prompts:
+        known = ", ".join(sorted(prompts)) or "none defined"
+        r.fail(f"{path}.prompt", f"no [prompts.{prompt}] (known prompts: {known})")
+    api_key = r.value(data, "api_key", path, str, "")
+    if api_key and len(api_key) < 8:
+        r.fail(f"{path}.api_key", "must be at least 8 characters")
+    return ClientSettings(
+        name=name,
+        model=r.value(data, "model", path, str, None) or None,
+        prompt=prompt,
+        temperature=r.number(data, "temperature", path, None, minimum=0, maximum=2),
+        top_p=r.number(data, "top_p", path, None, minimum=0, maximum=1),
+        max_tokens=r.number(data, "max_tokens", path, None, minimum=1, maximum=10_000_000, integer=True),
+        collections=r.string_list(data, "collections", path) or (),
+        api_key=api_key,
+    )
+
+
+def parse_config(data: dict, path: Path, environ: dict | None = None) -> Config:
+    """Validate parsed TOML; raise ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    r = _Reader()
+    r.known_keys(data, _TOP_LEVEL, "")
+    server = _server(r, r.table(data, "server", "server"))
+
+    prompts = {}
+    for name, value in r.table(data, "prompts", "prompts").items():
+        if not isinstance(value, dict):
+            r.fail(f"prompts.{name}", "must be a table with a `text` key")
+            continue
+        r.known_keys(value, ("text",), f"prompts.{name}")
+        text = r.value(value, "text", f"prompts.{name}", str)
+        prompts[name] = PromptSettings(name=name, text=text or "")
+
+    providers = {}
+    for pid, value in r.table(data, "providers", "providers").items():
+        provider = _provider(r, pid, value, environ)
+        if provider:
+            providers[pid] = provider
+
+    clients = {}
+    for name, value in r.table(data, "clients", "clients").items():
+        client = _client(r, name, value, prompts)
+        if client:
+            clients[name] = client
+
+    keys = [("server.api_key", server.api_key)] + [
+        (f"clients.{c.name}.api_key", c.api_key) for c in clients.values() if c.api_key
+    ]
+    seen: dict[str, str] = {}
+    for key_path, key in keys:
+        if key in seen:
+            r.fail(key_path, f"same key as {seen[key]}; every key must identify one client")
+        seen.setdefault(key, key_path)
+
+    if r.errors:
+        raise ConfigError(f"{path}: invalid configuration\n  " + "\n  ".join(r.errors))
+    return Config(path=path, server=server, providers=providers, prompts=prompts, clients=clients)
+
+
+def load_config(path: Path, environ: dict | None = None) -> Config:
+    """Read and validate the config file at `path`."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, path, environ)
+
+
+# --- first run -----------------------------------------------------------------
+
+def example_config_text() -> str:
+    """The documented example config shipped with Gatehouse."""
+    return locations.example_config_path().read_text(encoding="utf-8")
+
+
+def create_config(path: Path) -> str:
+    """Write a new config at `path` from the example, with a fresh server key.
+
+    Returns the generated key. The file is created readable by its owner only.
+    """
+    import tomlkit
+
+    document = tomlkit.parse(example_config_text())
+    key = "gh-" + secrets.token_urlsafe(32)
+    document["server"]["api_key"] = key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(tomlkit.dumps(document))
+    return key

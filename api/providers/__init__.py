@@ -1,0 +1,9 @@
+"""Upstream providers, one class per provider type."""
+
+from api.providers.base import Provider
+from api.providers.ollama import OllamaProvider
+from api.providers.openai import OpenAIProvider
+
+PROVIDER_CLASSES: dict[str, type[Provider]] = {"openai": OpenAIProvider, "ollama": OllamaProvider}
+
+__all__ = ["PROVIDER_CLASSES", "Provider"]

@@ -1,0 +1,87 @@
+"""What every upstream provider does: build its URLs and headers, send requests, discover models."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import orjson
+
+from api.config import ProviderSettings, ServerSettings
+from api.errors import ApiError
+
+USER_AGENT = "gatehouse/0.1"
+
+
+class Provider:
+    """One configured upstream, reached through the gateway's shared connection pool."""
+
+    api_prefix = ""
+    """Path between base_url and the OpenAI-style endpoint path (e.g. /v1 for Ollama)."""
+
+    def __init__(self, settings: ProviderSettings, server: ServerSettings, http: aiohttp.ClientSession) -> None:
+        self.settings = settings
+        self.id = settings.id
+        self.type = settings.type
+        self.http = http
+        self.headers = {"content-type": "application/json", "user-agent": USER_AGENT,
+                        **self.auth_headers(), **settings.headers}
+        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=server.connect_timeout_s,
+                                             sock_read=server.request_timeout_s)
+        self.discovery_timeout = aiohttp.ClientTimeout(total=min(10.0, server.request_timeout_s),
+                                                       sock_connect=min(5.0, server.connect_timeout_s))
+        self.request_timeout_s = server.request_timeout_s
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self.settings.api_key
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    def url(self, path: str) -> str:
+        return f"{self.settings.base_url}{self.api_prefix}{path}"
+
+    async def post(self, path: str, body: bytes, request_id: str) -> aiohttp.ClientResponse:
+        """Send a request upstream; connection failures and timeouts become 502/504."""
+        headers = {**self.headers, "x-request-id": request_id}
+        try:
+            return await self.http.post(self.url(path), data=body, headers=headers, timeout=self.timeout)
+        except BaseException as exc:
+            raise self.failure(exc) from exc
+
+    async def get_json(self, url: str) -> object:
+        """GET a JSON document from the provider (model discovery)."""
+        try:
+            async with self.http.get(url, headers=self.headers, timeout=self.discovery_timeout) as response:
+                body = await response.read()
+                if response.status != 200:
+                    raise ApiError(502, f"provider '{self.id}' answered {response.status} to GET {url}: "
+                                        f"{body[:200].decode('utf-8', 'replace')}")
+                return orjson.loads(body)
+        except ApiError:
+            raise
+        except orjson.JSONDecodeError:
+            raise ApiError(502, f"provider '{self.id}' sent invalid JSON for GET {url}") from None
+        except BaseException as exc:
+            raise self.failure(exc) from exc
+
+    def failure(self, exc: BaseException) -> BaseException:
+        """The client-facing error for a failed upstream exchange (or `exc` itself if not ours)."""
+        if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+            return ApiError(504, f"provider '{self.id}' did not answer in time "
+                                 f"({self.settings.base_url}; request_timeout_s={self.request_timeout_s:g})",
+                            code="upstream_timeout")
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            reason = exc.os_error.strerror or str(exc.os_error) if exc.os_error else str(exc)
+            return ApiError(502, f"provider '{self.id}' is unreachable at {self.settings.base_url}: {reason}",
+                            code="upstream_unreachable")
+        if isinstance(exc, aiohttp.ClientError):
+            return ApiError(502, f"provider '{self.id}' failed: {exc.__class__.__name__}: {exc}",
+                            code="upstream_error")
+        return exc
+
+    async def discover(self) -> dict[str, dict]:
+        """The provider's models, keyed by model id, from its OpenAI-style /models list."""
+        document = await self.get_json(self.url("/models"))
+        entries = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(entries, list):
+            raise ApiError(502, f"provider '{self.id}' sent a model list without 'data'")
+        return {entry["id"]: entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)}

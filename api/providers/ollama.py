@@ -1,0 +1,18 @@
+"""Provider type `ollama`: Ollama's own model list (/api/tags), its OpenAI-compatible endpoints under /v1."""
+
+from __future__ import annotations
+
+from api.errors import ApiError
+from api.providers.base import Provider
+
+
+class OllamaProvider(Provider):
+    api_prefix = "/v1"
+
+    async def discover(self) -> dict[str, dict]:
+        document = await self.get_json(f"{self.settings.base_url}/api/tags")
+        entries = document.get("models") if isinstance(document, dict) else None
+        if not isinstance(entries, list):
+            raise ApiError(502, f"provider '{self.id}' sent a model list without 'models'")
+        return {entry["name"]: {"id": entry["name"], "owned_by": "ollama", "details": entry.get("details")}
+                for entry in entries if isinstance(entry, dict) and isinstance(entry.get("name"), str)}

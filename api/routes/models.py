@@ -1,0 +1,60 @@
+"""`GET /v1/models` and `GET /v1/models/{id}`: every provider's models as `provider-id:model-id`."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from blacksheep import Application, Request, Response
+
+from api.errors import ApiError, json_response
+from api.gateway import Gateway
+from api.providers import Provider
+from api.routing import model_not_found
+
+
+def model_object(provider: Provider, model_id: str, info: dict) -> dict:
+    created = info.get("created")
+    return {
+        "id": f"{provider.id}:{model_id}",
+        "object": "model",
+        "created": created if isinstance(created, int) else 0,
+        "owned_by": info.get("owned_by") or provider.id,
+        "name": model_id,
+        "provider": provider.id,
+        "provider_type": provider.type,
+    }
+
+
+def _query_int(request: Request, name: str) -> int | None:
+    values = request.query.get(name)
+    if not values:
+        return None
+    if not values[0].isdigit():
+        raise ApiError(400, f"Invalid value for '{name}': expected a non-negative integer.", param=name,
+                       code="invalid_type")
+    return int(values[0])
+
+
+def register(app: Application, gateway: Gateway) -> None:
+    @app.router.get("/v1/models")
+    async def list_models(request: Request) -> Response:
+        kind = (request.query.get("provider_type") or request.query.get("providerType") or [None])[0]
+        limit, offset = _query_int(request, "limit"), _query_int(request, "offset") or 0
+        data = [
+            model_object(entry.provider, model_id, info)
+            for entry in await gateway.state.catalog.everything()
+            if kind is None or entry.provider.type == kind
+            for model_id, info in (entry.models or {}).items()
+        ]
+        data = data[offset:] if limit is None else data[offset:offset + limit]
+        return json_response(200, {"object": "list", "data": data})
+
+    @app.router.get("/v1/models/{path:model_id}")
+    async def get_model(request: Request, model_id: str) -> Response:
+        name = unquote(model_id)
+        catalog = gateway.state.catalog
+        provider, upstream_id = await catalog.resolve(name)
+        entry = await catalog.of(provider.id)
+        if entry.models is None or upstream_id not in entry.models:
+            raise model_not_found(name)
+        return json_response(200, model_object(provider, upstream_id, entry.models[upstream_id]))

@@ -1,0 +1,103 @@
+"""Which provider serves a model: the model catalog and model-name resolution.
+
+Providers that list `models` in the config are never asked; the others are
+asked for their list on first need, cached for `FRESH_S`, and retried after
+`RETRY_S` when they fail. A provider that is down keeps its last good list
+(marked unreachable) and never breaks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from api.errors import ApiError
+from api.providers import Provider
+
+FRESH_S = 300.0
+RETRY_S = 15.0
+
+
+@dataclass(slots=True)
+class ProviderModels:
+    provider: Provider
+    models: dict[str, dict] | None = None
+    """Model id → what the provider said of it; None while never fetched successfully."""
+    error: str | None = None
+    """Why the last discovery failed, if it did."""
+    checked: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def reachable(self) -> bool:
+        return self.error is None
+
+
+class Catalog:
+    """Every provider's models, discovered lazily and cached."""
+
+    def __init__(self, providers: dict[str, Provider]) -> None:
+        self.providers = providers
+        self._lists: dict[str, ProviderModels] = {}
+        for pid, provider in providers.items():
+            configured = provider.settings.models
+            entry = ProviderModels(provider)
+            if configured is not None:
+                entry.models = {model: {"id": model} for model in configured}
+                entry.checked = float("inf")
+            self._lists[pid] = entry
+
+    async def of(self, provider_id: str) -> ProviderModels:
+        """A provider's model list, refreshed if stale."""
+        entry = self._lists[provider_id]
+        if self._fresh(entry):
+            return entry
+        async with entry.lock:
+            if not self._fresh(entry):  # another task may have refreshed it meanwhile
+                try:
+                    entry.models = await entry.provider.discover()
+                    entry.error = None
+                except ApiError as exc:
+                    entry.error = exc.message
+                entry.checked = time.monotonic()
+        return entry
+
+    @staticmethod
+    def _fresh(entry: ProviderModels) -> bool:
+        age = time.monotonic() - entry.checked
+        return age < (RETRY_S if entry.error else FRESH_S)
+
+    async def everything(self) -> list[ProviderModels]:
+        """Every provider's list, fetched concurrently."""
+        return list(await asyncio.gather(*(self.of(pid) for pid in self._lists)))
+
+    async def resolve(self, name: str) -> tuple[Provider, str]:
+        """The provider and upstream model id for `provider:model` or a bare model name."""
+        provider_id, sep, model = name.partition(":")
+        if sep and model and provider_id in self._lists:
+            entry = await self.of(provider_id)
+            if entry.models is not None and model not in entry.models:
+                raise model_not_found(name)
+            return entry.provider, model
+        entries = await self.everything()
+        holders = [entry.provider for entry in entries if entry.models and name in entry.models]
+        if len(holders) == 1:
+            return holders[0], name
+        if holders:
+            choices = ", ".join(f"'{p.id}:{name}'" for p in holders)
+            raise ApiError(400, f"The model '{name}' is served by several providers; name one of {choices}.",
+                           param="model", code="model_ambiguous")
+        down = [f"'{entry.provider.id}'" for entry in entries if not entry.reachable]
+        note = f" (unreachable now: {', '.join(down)})" if down else ""
+        raise model_not_found(name, note)
+
+
+def model_not_found(name: str, note: str = "") -> ApiError:
+    return ApiError(
+        404,
+        f"The model '{name}' does not exist on this gateway{note}. Model ids are 'provider-id:model-id'; "
+        "list them with GET /v1/models.",
+        param="model",
+        code="model_not_found",
+    )

@@ -1,0 +1,45 @@
+"""The `gatehouse` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from api import __version__, locations
+from api.config import ConfigError, create_config, load_config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gatehouse",
+        description="An LLM API gateway: every model behind one OpenAI-compatible endpoint.",
+        epilog="Config path: --config, else $GATEHOUSE_CONFIG, else ./config.toml, else "
+               f"{locations.user_config_path()}. A missing file is created with a new server key.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="the config file to use")
+    parser.add_argument("--no-tui", action="store_true",
+                        help="run headless: start the server, log to stdout, stop on Ctrl-C or SIGTERM")
+    parser.add_argument("--version", action="version", version=f"gatehouse {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    path = locations.resolve_config_path(args.config)
+    try:
+        if not path.exists():
+            create_config(path)
+            print(f"gatehouse: created {path} with a new server key ([server].api_key)", flush=True)
+        config = load_config(path)
+    except (ConfigError, OSError) as exc:
+        print(f"gatehouse: {exc}", file=sys.stderr)
+        return 2
+    if not args.no_tui:
+        print("gatehouse: the terminal UI is not part of this version yet; running headless", flush=True)
+    from tui.headless import run_headless
+
+    return run_headless(path, config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
