@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import orjson
 from blacksheep import Content, Response, StreamedContent
@@ -9,19 +11,23 @@ from blacksheep import Content, Response, StreamedContent
 from api.errors import JSON, ApiError
 from api.providers import Provider
 
-SSE_HEADERS = [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 PASSED_ERROR_HEADERS = ("retry-after", "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
                         "x-ratelimit-reset-requests", "x-ratelimit-limit-tokens",
                         "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens")
 
 
-async def relay(upstream: aiohttp.ClientResponse, provider: Provider) -> Response:
-    """The client's response for an upstream response (which this takes ownership of)."""
+async def relay(upstream: aiohttp.ClientResponse, provider: Provider, receive) -> Response:
+    """The client's response for an upstream response (which this takes ownership of).
+
+    `receive` is the request's ASGI receive channel, watched during streams for the client leaving.
+    """
     if upstream.status >= 400:
         return await _error(upstream, provider)
     content_type = upstream.headers.get("content-type", "application/json").encode()
     if content_type.startswith(b"text/event-stream"):
-        return Response(upstream.status, SSE_HEADERS, StreamedContent(content_type, _chunks(upstream, provider)))
+        # Response takes ownership of (and extends) the header list it is given: always a fresh one.
+        return Response(upstream.status, [*SSE_HEADERS], StreamedContent(content_type, _chunks(upstream, provider, receive)))
     return Response(upstream.status, None, Content(content_type, await _read(upstream, provider)))
 
 
@@ -34,14 +40,22 @@ async def _read(upstream: aiohttp.ClientResponse, provider: Provider) -> bytes:
         upstream.release()
 
 
-def _chunks(upstream: aiohttp.ClientResponse, provider: Provider):
+async def _until_disconnect(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _chunks(upstream: aiohttp.ClientResponse, provider: Provider, receive):
     """An async generator function relaying the upstream stream as it arrives.
 
-    When the client goes away the generator is closed: the upstream
-    connection is then closed too, which cancels the upstream request.
+    The server swallows writes to a client that has gone, so a watcher waits
+    for the client's disconnect and then closes the upstream connection,
+    which cancels the upstream request and ends the relay.
     """
 
     async def chunks():
+        watcher = asyncio.ensure_future(_until_disconnect(receive))
+        watcher.add_done_callback(lambda task: task.cancelled() or upstream.close())
         finished = False
         try:
             async for chunk in upstream.content.iter_any():
@@ -52,8 +66,10 @@ def _chunks(upstream: aiohttp.ClientResponse, provider: Provider):
             failure = provider.failure(exc)
             if not isinstance(failure, ApiError):
                 raise
-            yield b"data: " + orjson.dumps(failure.body()) + b"\n\n"
+            if not watcher.done():  # a client that left needs no error event
+                yield b"data: " + orjson.dumps(failure.body()) + b"\n\n"
         finally:
+            watcher.cancel()
             if finished:
                 upstream.release()
             else:

@@ -44,7 +44,7 @@ def register(app: Application, gateway: Gateway) -> None:
         apply_client_settings(body, state.config, request.scope[IDENTITY].client, endpoint)
         provider, body["model"] = await state.catalog.resolve(body["model"])
         upstream = await provider.post(ENDPOINTS[endpoint][0], orjson.dumps(body), request.scope[REQUEST_ID])
-        return await relay(upstream, provider)
+        return await relay(upstream, provider, request.content.receive)
 
     @app.router.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:

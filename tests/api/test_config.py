@@ -1,0 +1,105 @@
+"""Config: typed settings, one clear message per problem, first-run creation."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+from api.config import ConfigError, create_config, load_config, parse_config
+from tests.gateway import ROOT
+
+GOOD = """
+[server]
+api_key = "0123456789abcdef"
+
+[providers.openai]
+type = "openai"
+base_url = "https://api.openai.com/v1"
+api_key_env = "TEST_OPENAI_KEY"
+
+[prompts.short]
+text = "Be brief."
+
+[clients.server]
+model = "openai:gpt-4o"
+prompt = "short"
+temperature = 0.2
+"""
+
+
+def problems(text: str, tmp_path) -> str:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    return str(caught.value)
+
+
+def test_defaults_and_env_key(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(GOOD)
+    config = load_config(path, environ={"TEST_OPENAI_KEY": "sk-from-env"})
+    assert (config.server.host, config.server.port, config.server.workers) == ("127.0.0.1", 8642, 1)
+    assert config.providers["openai"].api_key == "sk-from-env"
+    assert config.providers["openai"].models is None
+    assert config.client("server").temperature == 0.2
+    assert config.client("somebody-else").name == "server"  # unknown clients get server's settings
+
+
+def test_ollama_gets_its_default_base_url():
+    config = parse_config({"server": {"api_key": "0123456789"}, "providers": {"local": {"type": "ollama"}}},
+                          path=None, environ={})
+    assert config.providers["local"].base_url == "http://127.0.0.1:11434"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[server]\napi_key = "0123456789"\n[providers.openai]\ntype = "openai"\nbase_url = "api.openai.com"\n',
+     "providers.openai.base_url: not a URL"),
+    ('[server]\napi_key = "0123456789"\nport = "80"\n', "server.port: must be an integer, not a string"),
+    ('[server]\napi_key = "0123456789"\nport = 70000\n', "server.port: must be between 1 and 65535, not 70000"),
+    ('[server]\napi_key = "0123456789"\nprot = 80\n', "server.prot: unknown key; did you mean 'port'?"),
+    ('[server]\nport = 80\n', "server.api_key: missing"),
+    ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "grok"\nbase_url = "http://h"\n',
+     "providers.x.type: must be one of openai, ollama, not 'grok'"),
+    ('[server]\napi_key = "0123456789"\n[clients.a]\nprompt = "nope"\n', "clients.a.prompt: no [prompts.nope]"),
+    ('[server]\napi_key = "0123456789"\n[clients.a]\napi_key = "0123456789"\n',
+     "clients.a.api_key: same key as server.api_key"),
+    ('[server]\napi_key = "0123456789"\n[clients.a]\ntemperature = true\n',
+     "clients.a.temperature: must be a number, not a boolean"),
+    ('[server]\napi_key = "0123456789"\n[providers."a:b"]\ntype = "openai"\n', "providers.a:b: provider ids use"),
+    ('[server\napi_key = 1\n', "not valid TOML"),
+])
+def test_each_problem_is_named_by_its_key_path(tmp_path, text, expected):
+    assert expected in problems(text, tmp_path)
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    message = problems('[server]\nport = "x"\nworkers = 0\n', tmp_path)
+    assert "server.port" in message and "server.workers" in message and "server.api_key" in message
+
+
+def test_created_config_has_a_fresh_private_key_and_keeps_the_comments(tmp_path):
+    path = tmp_path / "sub" / "config.toml"
+    key = create_config(path)
+    other = create_config(tmp_path / "other.toml")
+    assert key != other and len(key) >= 43  # 32 random bytes, url-safe base64
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    text = path.read_text()
+    assert "# The server key." in text  # the example's documentation survives
+    assert tomllib.loads(text)["server"]["api_key"] == key
+    assert load_config(path, environ={}).server.api_key == key
+
+
+def test_server_process_reports_a_bad_config_in_one_message(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[server]\napi_key = "0123456789"\n[providers.openai]\ntype = "openai"\nbase_url = "nope"\n')
+    result = subprocess.run([sys.executable, "-m", "api", "--config", str(path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "providers.openai.base_url: not a URL: 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr

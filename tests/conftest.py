@@ -1,0 +1,96 @@
+"""Shared fixtures: a fake OpenAI upstream and a Gatehouse server, both real processes on free ports."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from tests.fixtures.fake_openai import start_fake_openai, stop_fake_openai
+from tests.gateway import SERVER_KEY, free_port, start_gateway
+
+UPSTREAM_KEY = "sk-upstream-0123456789abcdef"
+WRITER_KEY = "writer-key-0123456789"
+
+GATEWAY_CONFIG = """
+[server]
+api_key = "{server_key}"
+port = {port}
+
+[providers.fake]
+type = "openai"
+base_url = "{upstream}/v1"
+api_key = "{upstream_key}"
+
+[providers.fixed]
+type = "openai"
+base_url = "{upstream}/v1"
+api_key_env = "TEST_FIXED_KEY"
+models = ["gpt-fake", "gpt-fake-fixed"]
+
+[providers.ollama]
+type = "ollama"
+base_url = "{upstream}"
+api_key = "{upstream_key}"
+
+[providers.down]
+type = "openai"
+base_url = "http://127.0.0.1:{closed_port}/v1"
+
+[prompts.poet]
+text = "You are a poet."
+
+[clients.server]
+model = "fake:gpt-fake"
+
+[clients.writer]
+api_key = "{writer_key}"
+model = "fake:gpt-fake-mini"
+prompt = "poet"
+temperature = 0.3
+top_p = 0.9
+max_tokens = 50
+"""
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    process, base_url = start_fake_openai(api_key=UPSTREAM_KEY)
+    yield base_url
+    stop_fake_openai(process)
+
+
+def gateway_config(upstream: str, **server: object) -> str:
+    """The test gateway's config; `server` adds or overrides [server] keys."""
+    text = GATEWAY_CONFIG.replace("{server_key}", SERVER_KEY).replace("{upstream}", upstream)
+    text = text.replace("{upstream_key}", UPSTREAM_KEY).replace("{writer_key}", WRITER_KEY)
+    text = text.replace("{closed_port}", str(free_port()))
+    extra = "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in server.items())
+    return text.replace("[server]\n", "[server]\n" + extra, 1)
+
+
+@pytest.fixture(scope="session")
+def gateway(upstream, tmp_path_factory):
+    server = start_gateway(gateway_config(upstream), tmp_path_factory.mktemp("gateway"),
+                           env={"TEST_FIXED_KEY": UPSTREAM_KEY})
+    yield server
+    print(server.stop())
+
+
+@pytest.fixture
+def client(gateway):
+    """The official OpenAI SDK pointed at the gateway (no retries: every status is seen as sent)."""
+    return openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY, max_retries=0)
+
+
+@pytest.fixture
+def http(gateway):
+    with httpx.Client(base_url=gateway.base_url, timeout=30) as session:
+        yield session
+
+
+def upstream_record(upstream: str, request_id: str) -> dict:
+    """What the fake upstream received for the request with this x-request-id."""
+    response = httpx.get(f"{upstream}/_fake/requests/{request_id}")
+    assert response.status_code == 200, f"the upstream never saw request {request_id}"
+    return response.json()
