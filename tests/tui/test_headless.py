@@ -1,0 +1,131 @@
+"""`gatehouse --no-tui`: a real supervisor process starting a real server, stopped by signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import gateway_config
+from tests.gateway import ROOT, SERVER_KEY, answers, free_port, wait_until
+
+
+def processes_using(config_path: Path) -> list[int]:
+    """Pids of processes whose command line mentions the config file."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(config_path).encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class Headless:
+    def __init__(self, config_path: Path, env: dict | None = None) -> None:
+        self.config_path = config_path
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tui", "--no-tui", "--config", str(config_path)], cwd=ROOT,
+            env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        wait_until(lambda: text in self.output or self.process.poll() is not None, timeout, f"'{text}'")
+        assert text in self.output, self.output
+
+
+@pytest.fixture
+def config_path(upstream, tmp_path):
+    port = free_port()
+    path = tmp_path / "config.toml"
+    path.write_text(gateway_config(upstream).replace("{port}", str(port)))
+    return path
+
+
+def base_url_of(path: Path) -> str:
+    port = next(line for line in path.read_text().splitlines() if line.startswith("port")).split("=")[1].strip()
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_serves_until_signalled_then_leaves_nothing_behind(config_path, stop_signal):
+    headless = Headless(config_path)
+    base_url = base_url_of(config_path)
+    headless.wait_for(f"serving at {base_url} (OpenAI base URL {base_url}/v1)")
+    assert f"API key: [server].api_key in {config_path}" in headless.output
+    assert SERVER_KEY not in headless.output  # says where the key is, never the key
+    models = httpx.get(f"{base_url}/v1/models", headers={"X-API-Key": SERVER_KEY})
+    assert models.status_code == 200
+
+    headless.process.send_signal(stop_signal)
+    assert headless.process.wait(30) == 0
+    assert not answers(f"{base_url}/health")
+    assert processes_using(config_path) == []
+    assert "Granian shutdown completed" in headless.output  # the server's own log is forwarded
+
+
+def test_an_open_stream_finishes_during_a_graceful_stop(config_path):
+    headless = Headless(config_path)
+    base_url = base_url_of(config_path)
+    headless.wait_for("serving at")
+    body = {"model": "fake:gpt-fake", "stream": True, "messages": [{"role": "user", "content": "one two"}],
+            "fake": {"chunks": 6, "delay_ms": 300}}
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", json=body, timeout=30,
+                      headers={"X-API-Key": SERVER_KEY}) as response:
+        lines = response.iter_lines()
+        assert next(lines).startswith("data:")
+        headless.process.send_signal(signal.SIGTERM)
+        rest = list(lines)
+    assert "data: [DONE]" in rest
+    assert headless.process.wait(30) == 0
+    assert processes_using(config_path) == []
+
+
+def test_a_missing_config_is_created_with_a_new_key(tmp_path):
+    path = tmp_path / "fresh" / "config.toml"
+    headless = Headless(path)
+    headless.wait_for(f"created {path} with a new server key")
+    assert path.exists() and "api_key" in path.read_text()
+    headless.process.send_signal(signal.SIGTERM)
+    headless.process.wait(30)
+    assert processes_using(path) == []
+
+
+def test_a_bad_config_is_refused_with_one_clear_message(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[server]\napi_key = "0123456789"\nworkers = "many"\n')
+    result = subprocess.run([sys.executable, "-m", "tui", "--no-tui", "--config", str(path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "server.workers: must be an integer, not a string" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_the_server_dying_is_reported(config_path):
+    headless = Headless(config_path)
+    headless.wait_for("serving at")
+    for pid in processes_using(config_path):
+        if pid != headless.process.pid:
+            os.kill(pid, signal.SIGKILL)
+    assert headless.process.wait(30) == 1
+    assert "the server exited unexpectedly" in headless.output
+    time.sleep(0.2)
+    assert processes_using(config_path) == []
