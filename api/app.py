@@ -13,7 +13,7 @@ from api.config import Config, load_config
 from api.errors import ApiError
 from api.gateway import Gateway
 from api.middleware import RequestMiddleware
-from api.routes import docs, health, models, openai
+from api.routes import anthropic, docs, health, models, openai
 
 
 def configure_application(config: Config) -> Application:
@@ -25,7 +25,8 @@ def configure_application(config: Config) -> Application:
         app.use_cors(
             allow_methods="GET POST OPTIONS",
             allow_origins=" ".join(config.server.cors_origins),
-            allow_headers="Authorization Content-Type X-API-Key X-Client-Id Client X-Request-Id",
+            allow_headers="Authorization Content-Type X-API-Key X-Client-Id Client X-Request-Id "
+                          "Anthropic-Version Anthropic-Beta",
             expose_headers="X-Request-Id",
             max_age=600,
         )
@@ -33,6 +34,7 @@ def configure_application(config: Config) -> Application:
     health.register(app, gateway)
     models.register(app, gateway)
     openai.register(app, gateway)
+    anthropic.register(app, gateway)
     docs.register(app)
 
     async def not_found(request: Request):

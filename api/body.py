@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from blacksheep import Request
 
-from api.errors import ApiError, invalid_json
+from api.errors import ApiError, invalid_json, missing_parameter
 
 
 def too_large(limit: int) -> ApiError:
@@ -38,3 +38,19 @@ async def read_json_object(request: Request, limit: int) -> dict:
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     return body
+
+
+def require(body: dict, name: str, kind: type | tuple[type, ...]) -> None:
+    """400 unless `body[name]` is present, of `kind`, and (for lists) not empty."""
+    value = body.get(name)
+    if value is None:
+        raise missing_parameter(name)
+    if not isinstance(value, kind) or (isinstance(value, list) and not value):
+        expected = "a non-empty array" if kind is list else "a string or a non-empty array"
+        raise ApiError(400, f"Invalid value for '{name}': expected {expected}.", param=name, code="invalid_type")
+
+
+def optional_model(body: dict) -> None:
+    """400 unless `model`, if given, is a string."""
+    if body.get("model") is not None and not isinstance(body["model"], str):
+        raise ApiError(400, "Invalid value for 'model': expected a string.", param="model", code="invalid_type")

@@ -11,8 +11,9 @@ DEFAULT_MODEL_NAMES = (None, "", "default")
 def apply_client_settings(body: dict, config: Config, client_name: str, endpoint: str) -> None:
     """Fill the model, system prompt and sampling defaults of `client_name` into `body`.
 
-    `endpoint` is "chat", "completions" or "embeddings": prompts only apply to
-    chat, sampling defaults to chat and completions, the default model to all.
+    `endpoint` is "chat", "messages" (Anthropic), "completions" or "embeddings":
+    prompts apply to chat and messages, sampling defaults to all but embeddings,
+    the default model to all.
     """
     client = config.client(client_name)
     if body.get("model") in DEFAULT_MODEL_NAMES:
@@ -29,6 +30,14 @@ def apply_client_settings(body: dict, config: Config, client_name: str, endpoint
         body["top_p"] = client.top_p
     if client.max_tokens is not None and body.get("max_tokens") is None and body.get("max_completion_tokens") is None:
         body["max_tokens"] = client.max_tokens
-    if endpoint == "chat" and client.prompt:
-        prompt = config.prompts[client.prompt].text
+    if not client.prompt:
+        return
+    prompt = config.prompts[client.prompt].text
+    if endpoint == "chat":
         body["messages"] = [{"role": "system", "content": prompt}, *body["messages"]]
+    elif endpoint == "messages":
+        system = body.get("system")
+        if isinstance(system, list):
+            body["system"] = [{"type": "text", "text": prompt}, *system]
+        else:
+            body["system"] = f"{prompt}\n\n{system}" if system else prompt

@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 
 from api import locations
 
-PROVIDER_TYPES = ("openai", "ollama")
-"""Provider types this version can serve (anthropic and llamacpp arrive later)."""
+PROVIDER_TYPES = ("openai", "anthropic", "ollama")
+"""Provider types this version can serve (llamacpp arrives later)."""
 
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
     "ollama": "http://127.0.0.1:11434",
 }
 

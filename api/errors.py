@@ -1,15 +1,21 @@
-"""Errors in the OpenAI dialect: `{"error": {"message", "type", "param", "code"}}`.
+"""Errors in the dialect of the endpoint that answers them.
 
-Handlers raise `ApiError`; the request middleware turns it into a response.
+OpenAI: `{"error": {"message", "type", "param", "code"}}`.
+Anthropic: `{"type": "error", "error": {"type", "message"}}`.
+Handlers raise `ApiError`; the request middleware answers it in the endpoint's dialect.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import orjson
 from blacksheep import Content, Response
 
+Dialect = Literal["openai", "anthropic"]
+
 # OpenAI's error `type` for each status it uses.
-_TYPES = {
+_OPENAI_TYPES = {
     400: "invalid_request_error",
     401: "invalid_request_error",
     403: "permission_error",
@@ -17,47 +23,67 @@ _TYPES = {
     405: "invalid_request_error",
     413: "invalid_request_error",
     429: "rate_limit_error",
-    500: "server_error",
-    501: "server_error",
     502: "upstream_error",
-    503: "server_error",
     504: "upstream_timeout",
+}
+
+# Anthropic's error `type` for each status (anything else: 4xx invalid_request_error, 5xx api_error).
+ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
 }
 
 JSON = b"application/json"
 
 
+def openai_type(status: int) -> str:
+    return _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+
+
+def anthropic_type(status: int) -> str:
+    return ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
 class ApiError(Exception):
-    """An error answered to the client with `status` and an OpenAI-shaped body."""
+    """An error answered to the client with `status` and a body in the endpoint's dialect."""
 
     def __init__(self, status: int, message: str, *, type: str | None = None,
                  param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.type = type or _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+        self.type = type
+        """The OpenAI error type, when it is not the one its status implies."""
         self.param = param
         self.code = code
 
-    def body(self) -> dict:
-        return {"error": {"message": self.message, "type": self.type,
+    def body(self, dialect: Dialect = "openai") -> dict:
+        if dialect == "anthropic":
+            return {"type": "error", "error": {"type": anthropic_type(self.status), "message": self.message}}
+        return {"error": {"message": self.message, "type": self.type or openai_type(self.status),
                           "param": self.param, "code": self.code}}
 
-    def response(self) -> Response:
-        return json_response(self.status, self.body())
+    def response(self, dialect: Dialect = "openai") -> Response:
+        return json_response(self.status, self.body(dialect))
+
+    def stream_event(self, dialect: Dialect = "openai") -> bytes:
+        """The error as the last event of a stream that already started."""
+        data = orjson.dumps(self.body(dialect))
+        return b"event: error\ndata: " + data + b"\n\n" if dialect == "anthropic" else b"data: " + data + b"\n\n"
 
 
 def json_response(status: int, payload: object) -> Response:
     return Response(status, None, Content(JSON, orjson.dumps(payload)))
 
 
-def bad_request(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
-    return ApiError(400, message, param=param, code=code)
-
-
 def missing_parameter(name: str) -> ApiError:
-    return ApiError(400, f"Missing required parameter: '{name}'.", param=name,
-                    code="missing_required_parameter")
+    return ApiError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
 
 
 def invalid_json() -> ApiError:

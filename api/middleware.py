@@ -1,4 +1,4 @@
-"""The one middleware every request passes: request id, authentication, errors in the OpenAI dialect."""
+"""The one middleware every request passes: request id, authentication, errors in the endpoint's dialect."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 from blacksheep import Request, Response
 
 from api.auth import presented_key
-from api.errors import ApiError
+from api.errors import ApiError, Dialect
 from api.gateway import Gateway
 
 log = logging.getLogger("gatehouse")
@@ -16,6 +16,12 @@ log = logging.getLogger("gatehouse")
 REQUEST_ID = "gatehouse.request_id"
 IDENTITY = "gatehouse.identity"
 PUBLIC_PATHS = ("/health", "/api-docs")
+ANTHROPIC_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
+
+
+def dialect_of(path: str) -> Dialect:
+    """Anthropic for the Messages endpoints (also under /{provider-id}/), OpenAI for the rest."""
+    return "anthropic" if path.endswith(ANTHROPIC_PATHS) else "openai"
 
 
 def _request_id(request: Request) -> bytes:
@@ -40,10 +46,10 @@ class RequestMiddleware:
                 request.scope[IDENTITY] = self.gateway.state.keys.identify(key, client)
             response = await handler(request)
         except ApiError as error:
-            response = error.response()
+            response = error.response(dialect_of(request.path))
         except Exception:
             log.exception("unexpected error on %s %s (request %s)", request.method, request.path, request_id.decode())
             response = ApiError(500, f"Internal error in Gatehouse (request id {request_id.decode()}); "
-                                     "see the server log.").response()
+                                     "see the server log.").response(dialect_of(request.path))
         response.add_header(b"x-request-id", request_id)
         return response

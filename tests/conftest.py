@@ -6,6 +6,7 @@ import httpx
 import openai
 import pytest
 
+from tests.fixtures.fake_anthropic import start_fake_anthropic, stop_fake_anthropic
 from tests.fixtures.fake_openai import start_fake_openai, stop_fake_openai
 from tests.gateway import SERVER_KEY, free_port, start_gateway
 
@@ -33,6 +34,11 @@ type = "ollama"
 base_url = "{upstream}"
 api_key = "{upstream_key}"
 
+[providers.anth]
+type = "anthropic"
+base_url = "{anthropic}"
+api_key = "{upstream_key}"
+
 [providers.down]
 type = "openai"
 base_url = "http://127.0.0.1:{closed_port}/v1"
@@ -55,14 +61,30 @@ max_tokens = 50
 
 @pytest.fixture(scope="session")
 def upstream():
+    """A fake OpenAI upstream (with Ollama's model list)."""
     process, base_url = start_fake_openai(api_key=UPSTREAM_KEY)
     yield base_url
     stop_fake_openai(process)
 
 
-def gateway_config(upstream: str, **server: object) -> str:
+@pytest.fixture(scope="session")
+def anthropic_upstream():
+    """A fake Anthropic upstream."""
+    process, base_url = start_fake_anthropic(api_key=UPSTREAM_KEY)
+    yield base_url
+    stop_fake_anthropic(process)
+
+
+@pytest.fixture(scope="session")
+def upstreams(upstream, anthropic_upstream) -> tuple[str, str]:
+    return upstream, anthropic_upstream
+
+
+def gateway_config(upstreams: tuple[str, str], **server: object) -> str:
     """The test gateway's config; `server` adds or overrides [server] keys."""
+    upstream, anthropic = upstreams
     text = GATEWAY_CONFIG.replace("{server_key}", SERVER_KEY).replace("{upstream}", upstream)
+    text = text.replace("{anthropic}", anthropic)
     text = text.replace("{upstream_key}", UPSTREAM_KEY).replace("{writer_key}", WRITER_KEY)
     text = text.replace("{closed_port}", str(free_port()))
     extra = "".join(f"{key} = {value!r}\n".replace("'", '"') for key, value in server.items())
@@ -70,8 +92,8 @@ def gateway_config(upstream: str, **server: object) -> str:
 
 
 @pytest.fixture(scope="session")
-def gateway(upstream, tmp_path_factory):
-    server = start_gateway(gateway_config(upstream), tmp_path_factory.mktemp("gateway"),
+def gateway(upstreams, tmp_path_factory):
+    server = start_gateway(gateway_config(upstreams), tmp_path_factory.mktemp("gateway"),
                            env={"TEST_FIXED_KEY": UPSTREAM_KEY})
     yield server
     print(server.stop())

@@ -1,9 +1,14 @@
 """Upstream providers, one class per provider type."""
 
+from api.providers.anthropic import AnthropicProvider
 from api.providers.base import Provider
 from api.providers.ollama import OllamaProvider
 from api.providers.openai import OpenAIProvider
 
-PROVIDER_CLASSES: dict[str, type[Provider]] = {"openai": OpenAIProvider, "ollama": OllamaProvider}
+PROVIDER_CLASSES: dict[str, type[Provider]] = {
+    "openai": OpenAIProvider,
+    "ollama": OllamaProvider,
+    "anthropic": AnthropicProvider,
+}
 
 __all__ = ["PROVIDER_CLASSES", "Provider"]

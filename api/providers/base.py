@@ -16,8 +16,10 @@ USER_AGENT = "gatehouse/0.1"
 class Provider:
     """One configured upstream, reached through the gateway's shared connection pool."""
 
+    dialect = "openai"
+    """The API the provider speaks: "openai" or "anthropic"."""
     api_prefix = ""
-    """Path between base_url and the OpenAI-style endpoint path (e.g. /v1 for Ollama)."""
+    """Path between base_url and the endpoint paths (e.g. /v1 for Ollama)."""
 
     def __init__(self, settings: ProviderSettings, server: ServerSettings, http: aiohttp.ClientSession) -> None:
         self.settings = settings
@@ -39,9 +41,10 @@ class Provider:
     def url(self, path: str) -> str:
         return f"{self.settings.base_url}{self.api_prefix}{path}"
 
-    async def post(self, path: str, body: bytes, request_id: str) -> aiohttp.ClientResponse:
+    async def post(self, path: str, body: bytes, request_id: str,
+                   extra_headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
         """Send a request upstream; connection failures and timeouts become 502/504."""
-        headers = {**self.headers, "x-request-id": request_id}
+        headers = {**self.headers, "x-request-id": request_id, **(extra_headers or {})}
         try:
             return await self.http.post(self.url(path), data=body, headers=headers, timeout=self.timeout)
         except BaseException as exc:

@@ -1,7 +1,11 @@
-"""`GET /v1/models` and `GET /v1/models/{id}`: every provider's models as `provider-id:model-id`."""
+"""`GET /v1/models` and `GET /v1/models/{id}`: every provider's models as `provider-id:model-id`.
+
+Requests carrying `anthropic-version` (Anthropic's SDK sends it) get Anthropic's list format.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from urllib.parse import unquote
 
 from blacksheep import Application, Request, Response
@@ -25,6 +29,16 @@ def model_object(provider: Provider, model_id: str, info: dict) -> dict:
     }
 
 
+def anthropic_model_object(model: dict) -> dict:
+    """The same model in Anthropic's format."""
+    created = datetime.fromtimestamp(model["created"], timezone.utc).isoformat().replace("+00:00", "Z")
+    return {"type": "model", "id": model["id"], "display_name": model["id"], "created_at": created}
+
+
+def _speaks_anthropic(request: Request) -> bool:
+    return request.get_first_header(b"anthropic-version") is not None
+
+
 def _query_int(request: Request, name: str) -> int | None:
     values = request.query.get(name)
     if not values:
@@ -46,8 +60,13 @@ def register(app: Application, gateway: Gateway) -> None:
             if kind is None or entry.provider.type == kind
             for model_id, info in (entry.models or {}).items()
         ]
-        data = data[offset:] if limit is None else data[offset:offset + limit]
-        return json_response(200, {"object": "list", "data": data})
+        page = data[offset:] if limit is None else data[offset:offset + limit]
+        if not _speaks_anthropic(request):
+            return json_response(200, {"object": "list", "data": page})
+        page = [anthropic_model_object(model) for model in page]
+        return json_response(200, {"data": page, "has_more": offset + len(page) < len(data),
+                                   "first_id": page[0]["id"] if page else None,
+                                   "last_id": page[-1]["id"] if page else None})
 
     @app.router.get("/v1/models/{path:model_id}")
     async def get_model(request: Request, model_id: str) -> Response:
@@ -57,4 +76,5 @@ def register(app: Application, gateway: Gateway) -> None:
         entry = await catalog.of(provider.id)
         if entry.models is None or upstream_id not in entry.models:
             raise model_not_found(name)
-        return json_response(200, model_object(provider, upstream_id, entry.models[upstream_id]))
+        model = model_object(provider, upstream_id, entry.models[upstream_id])
+        return json_response(200, anthropic_model_object(model) if _speaks_anthropic(request) else model)

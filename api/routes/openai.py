@@ -1,7 +1,8 @@
 """OpenAI-compatible endpoints: chat completions, legacy completions, embeddings.
 
 The hot path: read and parse the body once, apply the client's settings,
-resolve the model, send it upstream, relay the answer's bytes untouched.
+resolve the model, send it upstream, relay the answer's bytes untouched
+(translated only when the provider speaks Anthropic's API).
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import orjson
 from blacksheep import Application, Request, Response
 
-from api.body import read_json_object
+from api.body import optional_model, read_json_object, require
 from api.clients import apply_client_settings
-from api.errors import ApiError, missing_parameter
+from api.dialects import openai_request_to_anthropic
+from api.errors import ApiError
 from api.gateway import Gateway
 from api.middleware import IDENTITY, REQUEST_ID
 from api.relay import relay
@@ -24,27 +26,24 @@ ENDPOINTS = {
 }
 
 
-def _check(body: dict, endpoint: str) -> None:
-    _, required, kind = ENDPOINTS[endpoint]
-    if body.get(required) is None:
-        raise missing_parameter(required)
-    if not isinstance(body[required], kind) or (kind is list and not body[required]):
-        expected = "a non-empty array" if kind is list else "a string or an array"
-        raise ApiError(400, f"Invalid value for '{required}': expected {expected}.", param=required,
-                       code="invalid_type")
-    if not isinstance(body.get("model", ""), str) and body.get("model") is not None:
-        raise ApiError(400, "Invalid value for 'model': expected a string.", param="model", code="invalid_type")
-
-
 def register(app: Application, gateway: Gateway) -> None:
     async def forward(request: Request, endpoint: str) -> Response:
         state = gateway.state
         body = await read_json_object(request, state.config.server.max_body_bytes)
-        _check(body, endpoint)
+        path, required, kind = ENDPOINTS[endpoint]
+        require(body, required, kind)
+        optional_model(body)
         apply_client_settings(body, state.config, request.scope[IDENTITY].client, endpoint)
         provider, body["model"] = await state.catalog.resolve(body["model"])
-        upstream = await provider.post(ENDPOINTS[endpoint][0], orjson.dumps(body), request.scope[REQUEST_ID])
-        return await relay(upstream, provider, request.content.receive)
+        translation = None
+        if provider.dialect == "anthropic":
+            if endpoint != "chat":
+                raise ApiError(400, f"Provider '{provider.id}' speaks Anthropic's Messages API, which has no "
+                                    f"{path} endpoint; use /v1/chat/completions.", param="model")
+            body, translation = openai_request_to_anthropic(body)
+            path = "/messages"
+        upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID])
+        return await relay(upstream, provider, request.content.receive, "openai", translation)
 
     @app.router.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:

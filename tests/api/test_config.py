@@ -65,7 +65,7 @@ def test_ollama_gets_its_default_base_url():
     ('[server]\napi_key = "0123456789"\nprot = 80\n', "server.prot: unknown key; did you mean 'port'?"),
     ('[server]\nport = 80\n', "server.api_key: missing"),
     ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "grok"\nbase_url = "http://h"\n',
-     "providers.x.type: must be one of openai, ollama, not 'grok'"),
+     "providers.x.type: must be one of openai, anthropic, ollama, not 'grok'"),
     ('[server]\napi_key = "0123456789"\n[clients.a]\nprompt = "nope"\n', "clients.a.prompt: no [prompts.nope]"),
     ('[server]\napi_key = "0123456789"\n[clients.a]\napi_key = "0123456789"\n',
      "clients.a.api_key: same key as server.api_key"),

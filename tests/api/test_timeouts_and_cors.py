@@ -13,8 +13,8 @@ ORIGIN = "http://localhost:3000"
 
 
 @pytest.fixture(scope="module")
-def strict_gateway(upstream, tmp_path_factory):
-    config = gateway_config(upstream, request_timeout_s=1.0, cors_origins=[ORIGIN])
+def strict_gateway(upstreams, tmp_path_factory):
+    config = gateway_config(upstreams, request_timeout_s=1.0, cors_origins=[ORIGIN])
     server = start_gateway(config, tmp_path_factory.mktemp("strict"))
     yield server
     server.stop()

@@ -53,10 +53,10 @@ class Headless:
 
 
 @pytest.fixture
-def config_path(upstream, tmp_path):
+def config_path(upstreams, tmp_path):
     port = free_port()
     path = tmp_path / "config.toml"
-    path.write_text(gateway_config(upstream).replace("{port}", str(port)))
+    path.write_text(gateway_config(upstreams).replace("{port}", str(port)))
     return path
 
 

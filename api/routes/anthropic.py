@@ -1,0 +1,72 @@
+"""Anthropic-compatible endpoints: `POST /v1/messages` and `/v1/messages/count_tokens`,
+also as `/{provider-id}/v1/...` with the provider taken from the path and a bare model id."""
+
+from __future__ import annotations
+
+import orjson
+from blacksheep import Application, Request, Response
+
+from api.body import optional_model, read_json_object, require
+from api.clients import apply_client_settings
+from api.dialects import anthropic_request_to_openai, estimate_input_tokens
+from api.errors import ApiError, json_response
+from api.gateway import Gateway, State
+from api.middleware import IDENTITY, REQUEST_ID
+from api.relay import relay
+
+FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
+"""Client headers that reach an Anthropic provider as they are."""
+
+
+def _model_name(state: State, body: dict, provider_id: str | None) -> str:
+    """The model to resolve: as sent, or `provider-id:model` when the path names the provider."""
+    if provider_id is None:
+        return body["model"]
+    if provider_id not in state.providers:
+        raise ApiError(404, f"No provider '{provider_id}' is configured; the path is /{{provider-id}}/v1/messages.")
+    prefix = f"{provider_id}:"
+    return body["model"] if body["model"].startswith(prefix) else prefix + body["model"]
+
+
+def _forwarded(request: Request) -> dict[str, str]:
+    found = {}
+    for name in FORWARDED_HEADERS:
+        value = request.get_first_header(name)
+        if value:
+            found[name.decode()] = value.decode("latin-1")
+    return found
+
+
+def register(app: Application, gateway: Gateway) -> None:
+    async def forward(request: Request, provider_id: str | None, counting: bool) -> Response:
+        state = gateway.state
+        body = await read_json_object(request, state.config.server.max_body_bytes)
+        require(body, "messages", list)
+        optional_model(body)
+        apply_client_settings(body, state.config, request.scope[IDENTITY].client, "messages")
+        provider, body["model"] = await state.catalog.resolve(_model_name(state, body, provider_id))
+        path = "/messages/count_tokens" if counting else "/messages"
+        if provider.dialect == "anthropic":
+            upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID], _forwarded(request))
+            return await relay(upstream, provider, request.content.receive, "anthropic")
+        if counting:
+            return json_response(200, {"input_tokens": estimate_input_tokens(body)})
+        upstream_body, translation = anthropic_request_to_openai(body)
+        upstream = await provider.post("/chat/completions", orjson.dumps(upstream_body), request.scope[REQUEST_ID])
+        return await relay(upstream, provider, request.content.receive, "anthropic", translation)
+
+    @app.router.post("/v1/messages")
+    async def messages(request: Request) -> Response:
+        return await forward(request, None, counting=False)
+
+    @app.router.post("/v1/messages/count_tokens")
+    async def count_tokens(request: Request) -> Response:
+        return await forward(request, None, counting=True)
+
+    @app.router.post("/{provider_id}/v1/messages")
+    async def provider_messages(request: Request, provider_id: str) -> Response:
+        return await forward(request, provider_id, counting=False)
+
+    @app.router.post("/{provider_id}/v1/messages/count_tokens")
+    async def provider_count_tokens(request: Request, provider_id: str) -> Response:
+        return await forward(request, provider_id, counting=True)

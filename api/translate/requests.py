@@ -1,0 +1,422 @@
+"""Request bodies: OpenAI `chat.completions` ⇄ Anthropic `messages`.
+
+A field with a counterpart is translated; a field known to have none is
+dropped (`DROPPED_OPENAI_FIELDS`, `DROPPED_ANTHROPIC_FIELDS`); a field that
+would change the answer in a way the other side cannot honour raises
+`TranslationError`. Any other field is passed through unchanged, so a
+provider-specific parameter (Anthropic's `top_k` sent by an OpenAI client,
+say) still reaches the provider. `tool_choice` and `parallel_tool_calls` are
+sent only along with tools (both APIs reject them alone).
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import orjson
+
+from api.translate import TranslationError
+
+# OpenAI fields with no Anthropic counterpart: dropped.
+DROPPED_OPENAI_FIELDS = frozenset({
+    "frequency_penalty", "presence_penalty", "logit_bias", "seed", "logprobs", "top_logprobs",
+    "response_format", "stream_options", "metadata", "store", "service_tier", "reasoning_effort",
+    "prediction", "modalities", "moderation", "prompt_cache_key", "prompt_cache_options",
+    "prompt_cache_retention", "verbosity", "web_search_options",
+})
+# OpenAI fields an Anthropic model cannot honour: a TranslationError when set (so is `n` > 1).
+UNSUPPORTED_OPENAI_FIELDS = frozenset({"audio", "functions", "function_call"})
+TRANSLATED_OPENAI_FIELDS = frozenset({
+    "model", "messages", "max_tokens", "max_completion_tokens", "stop", "temperature", "top_p", "stream",
+    "tools", "tool_choice", "parallel_tool_calls", "user", "safety_identifier", "n",
+})
+
+# Anthropic fields with no OpenAI counterpart: dropped.
+DROPPED_ANTHROPIC_FIELDS = frozenset({
+    "top_k", "thinking", "cache_control", "container", "context_management", "diagnostics",
+    "inference_geo", "output_config", "service_tier", "speed",
+})
+UNSUPPORTED_ANTHROPIC_FIELDS = frozenset({"mcp_servers"})
+TRANSLATED_ANTHROPIC_FIELDS = frozenset({
+    "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "stream",
+    "tools", "tool_choice", "metadata",
+})
+
+# OpenAI tool_choice string → Anthropic tool_choice type, and back.
+_TOOL_CHOICE_TYPES = {"auto": "auto", "required": "any", "none": "none"}
+_TOOL_CHOICE_STRINGS = {kind: name for name, kind in _TOOL_CHOICE_TYPES.items()}
+
+
+def _malformed_is_translation_error(translate):
+    """A malformed request (a missing field, a value of the wrong type) is the client's error, not a crash."""
+    @wraps(translate)
+    def checked(body: dict, *args, **kwargs) -> dict:
+        try:
+            return translate(body, *args, **kwargs)
+        except KeyError as exc:
+            raise TranslationError(f"The request is malformed: missing field {exc}.") from exc
+        except (TypeError, AttributeError, IndexError) as exc:
+            raise TranslationError(f"The request is malformed: {exc}.") from exc
+    return checked
+
+
+@_malformed_is_translation_error
+def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
+    """An OpenAI chat.completions request as an Anthropic messages request.
+
+    - `system`/`developer` messages, wherever they are, become the top-level `system`
+      string (texts joined with a blank line); the messages around them are then
+      merged when they share a role, as Anthropic requires alternating turns.
+    - `tool` messages become `tool_result` blocks of a user turn; consecutive ones,
+      and a user message right after them, share that turn.
+    - Tool call arguments that are not a JSON object are kept as
+      `{"_raw_arguments": "<the string>"}` (empty arguments as `{}`), so a history
+      holding a malformed call stays valid and the model still sees what it wrote.
+    - A turn holding a single text is sent as a string, other turns as blocks.
+    - Empty texts are left out (Anthropic rejects empty text blocks), and so are
+      messages left with no content.
+    - `temperature` is clamped to 1.0 (OpenAI's range is 0–2, Anthropic's 0–1;
+      values up to 1 keep their meaning).
+    - `max_completion_tokens` (else `max_tokens`, else `default_max_tokens`) gives
+      `max_tokens`, which Anthropic requires.
+    - `user` (else `safety_identifier`) becomes `metadata.user_id`.
+    """
+    n = body.get("n")
+    if n is not None and n != 1:
+        raise TranslationError("Anthropic models give one choice per request: 'n' must be 1.", param="n")
+    out = _passthrough(body, TRANSLATED_OPENAI_FIELDS, DROPPED_OPENAI_FIELDS, UNSUPPORTED_OPENAI_FIELDS,
+                       "an Anthropic")
+    out["model"] = body["model"]
+    system, out["messages"] = _anthropic_messages(body.get("messages") or ())
+    if system:
+        out["system"] = system
+    max_tokens = body.get("max_completion_tokens")
+    if max_tokens is None:
+        max_tokens = body.get("max_tokens")
+    out["max_tokens"] = default_max_tokens if max_tokens is None else max_tokens
+    stop = body.get("stop")
+    if stop:
+        out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    if body.get("temperature") is not None:
+        out["temperature"] = min(body["temperature"], 1.0)
+    _copy(body, out, "top_p", "stream")
+    if tools := body.get("tools"):
+        out["tools"] = [_anthropic_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
+        if choice := _anthropic_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls")):
+            out["tool_choice"] = choice
+    if user := body.get("user") or body.get("safety_identifier"):
+        out["metadata"] = {"user_id": user}
+    return out
+
+
+@_malformed_is_translation_error
+def anthropic_to_openai(body: dict) -> dict:
+    """An Anthropic messages request as an OpenAI chat.completions request.
+
+    - `system` (a string or text blocks, joined with a blank line) becomes a leading system message.
+    - A user message's `tool_result` blocks become `tool` messages placed before the
+      rest of that message; a tool result's text blocks are joined with a blank line,
+      its images (OpenAI tool messages hold only text) go into the user message that follows.
+    - `is_error` on a tool result and `cache_control` and citations anywhere are dropped.
+    - Assistant text blocks are concatenated; blocks other than text and `tool_use`
+      (`thinking`, `redacted_thinking`, server tool blocks) are dropped.
+    - Streaming requests ask for `stream_options.include_usage`, so usage can be reported.
+    """
+    out = _passthrough(body, TRANSLATED_ANTHROPIC_FIELDS, DROPPED_ANTHROPIC_FIELDS, UNSUPPORTED_ANTHROPIC_FIELDS,
+                       "an OpenAI")
+    out["model"] = body["model"]
+    out["messages"] = _openai_messages(body.get("system"), body.get("messages") or ())
+    _copy(body, out, "max_tokens", "temperature", "top_p", "stream")
+    if body.get("stream"):
+        out["stream_options"] = {"include_usage": True}
+    if stop := body.get("stop_sequences"):
+        out["stop"] = list(stop)
+    if tools := body.get("tools"):
+        out["tools"] = [_openai_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
+        if choice := body.get("tool_choice"):
+            _openai_tool_choice(choice, out)
+    if user := (body.get("metadata") or {}).get("user_id"):
+        out["user"] = user
+    return out
+
+
+def tool_input(arguments: str | dict | None) -> dict:
+    """OpenAI tool call `arguments` (a JSON string) as an Anthropic `tool_use` input object.
+
+    Empty arguments give `{}`; anything that is not a JSON object is kept as `{"_raw_arguments": arguments}`.
+    """
+    if isinstance(arguments, dict):  # some OpenAI-compatible servers send an object
+        return arguments
+    if not arguments or arguments.isspace():
+        return {}
+    try:
+        value = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        value = None
+    return value if isinstance(value, dict) else {"_raw_arguments": arguments}
+
+
+def tool_use(call: dict) -> dict:
+    """An OpenAI function tool call as an Anthropic `tool_use` block."""
+    function = call["function"]
+    return {"type": "tool_use", "id": call["id"], "name": function["name"],
+            "input": tool_input(function.get("arguments"))}
+
+
+def tool_call(block: dict) -> dict:
+    """An Anthropic `tool_use` block as an OpenAI function tool call."""
+    return {"id": block["id"], "type": "function",
+            "function": {"name": block["name"], "arguments": orjson.dumps(block.get("input") or {}).decode()}}
+
+
+def openai_assistant_message(blocks: list[dict]) -> dict:
+    """Anthropic assistant content blocks as an OpenAI assistant message.
+
+    Texts are concatenated; `tool_use` blocks become `tool_calls`; other blocks are
+    dropped. `content` is None only when there is no text but there are tool calls.
+    """
+    texts: list[str] = []
+    calls: list[dict] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(block["text"])
+        elif kind == "tool_use":
+            calls.append(tool_call(block))
+    text = "".join(texts)
+    message = {"role": "assistant", "content": text if text or not calls else None}
+    if calls:
+        message["tool_calls"] = calls
+    return message
+
+
+def _passthrough(body: dict, handled: frozenset, dropped: frozenset, unsupported: frozenset, target: str) -> dict:
+    """The fields of `body` that go to the other side unchanged; raises for a set unsupported one."""
+    out = {}
+    for key, value in body.items():
+        if key in handled or key in dropped:
+            continue
+        if key in unsupported:
+            if value:
+                raise TranslationError(f"'{key}' is not supported for {target} model.", param=key)
+            continue
+        out[key] = value
+    return out
+
+
+def _empty_schema() -> dict:
+    return {"type": "object", "properties": {}}
+
+
+def _copy(body: dict, out: dict, *keys: str) -> None:
+    for key in keys:
+        if body.get(key) is not None:
+            out[key] = body[key]
+
+
+# --- OpenAI → Anthropic ---------------------------------------------------------------------------
+
+def _anthropic_messages(messages) -> tuple[str, list[dict]]:
+    """The system text and the alternating Anthropic turns of OpenAI `messages`.
+
+    A turn that is a single text block is sent as a string, as in the other direction.
+    """
+    system: list[str] = []
+    turns: list[dict] = []
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        role = message.get("role")
+        if role in ("system", "developer"):
+            if text := _system_text(message.get("content"), f"{where}.content"):
+                system.append(text)
+            continue
+        if role == "user":
+            blocks = _anthropic_blocks(message.get("content"), f"{where}.content")
+        elif role == "assistant":
+            blocks = _anthropic_blocks(message.get("content"), f"{where}.content")
+            for j, call in enumerate(message.get("tool_calls") or ()):
+                if call.get("type", "function") != "function":
+                    raise TranslationError(f"tool calls of type '{call.get('type')}' are not supported for an "
+                                           "Anthropic model.", param=f"{where}.tool_calls[{j}]")
+                blocks.append(tool_use(call))
+        elif role == "tool":
+            role = "user"
+            content = message.get("content")
+            blocks = [{"type": "tool_result", "tool_use_id": message["tool_call_id"],
+                       "content": content if isinstance(content, str)
+                       else _anthropic_blocks(content, f"{where}.content")}]
+        else:
+            raise TranslationError(f"messages with role '{role}' are not supported for an Anthropic model.",
+                                   param=f"{where}.role")
+        if not blocks:
+            continue
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    for turn in turns:
+        content = turn["content"]
+        if len(content) == 1 and content[0]["type"] == "text":
+            turn["content"] = content[0]["text"]
+    return "\n\n".join(system), turns
+
+
+def _anthropic_blocks(content, where: str) -> list[dict]:
+    """OpenAI message content (a string, content parts or None) as Anthropic blocks, empty texts left out."""
+    if not content:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    blocks = []
+    for j, part in enumerate(content):
+        kind = part.get("type")
+        if kind in ("text", "refusal"):  # a refusal part holds its text under "refusal"
+            if text := part.get(kind):
+                blocks.append({"type": "text", "text": text})
+        elif kind == "image_url":
+            blocks.append({"type": "image", "source": _image_source(part["image_url"]["url"], f"{where}[{j}]")})
+        else:
+            raise TranslationError(f"content parts of type '{kind}' are not supported for an Anthropic model.",
+                                   param=f"{where}[{j}]")
+    return blocks
+
+
+def _system_text(content, where: str) -> str:
+    blocks = _anthropic_blocks(content, where)
+    if any(block["type"] != "text" for block in blocks):
+        raise TranslationError("System and developer messages can only hold text.", param=where)
+    return "\n\n".join(block["text"] for block in blocks)
+
+
+def _image_source(url: str, where: str) -> dict:
+    if url.startswith("data:"):
+        header, comma, data = url[5:].partition(",")
+        if comma and header.endswith(";base64"):
+            return {"type": "base64", "media_type": header.partition(";")[0], "data": data}
+        raise TranslationError("Image data URLs must be base64-encoded.", param=where)
+    if url.startswith(("https://", "http://")):
+        return {"type": "url", "url": url}
+    raise TranslationError("Image URLs must be http(s) URLs or base64 data URLs.", param=where)
+
+
+def _anthropic_tool(tool: dict, where: str) -> dict:
+    if tool.get("type", "function") != "function":
+        raise TranslationError(f"tools of type '{tool.get('type')}' are not supported for an Anthropic model.",
+                               param=where)
+    function = tool["function"]
+    out = {"name": function["name"]}
+    if function.get("description"):
+        out["description"] = function["description"]
+    out["input_schema"] = function.get("parameters") or _empty_schema()
+    return out
+
+
+def _anthropic_tool_choice(choice, parallel_tool_calls) -> dict | None:
+    if choice is None:
+        out = None
+    elif isinstance(choice, str):
+        if choice not in _TOOL_CHOICE_TYPES:
+            raise TranslationError(f"tool_choice '{choice}' is not supported for an Anthropic model.",
+                                   param="tool_choice")
+        out = {"type": _TOOL_CHOICE_TYPES[choice]}
+    elif choice.get("type") == "function":
+        out = {"type": "tool", "name": choice["function"]["name"]}
+    else:
+        raise TranslationError(f"tool_choice of type '{choice.get('type')}' is not supported for an Anthropic "
+                               "model.", param="tool_choice")
+    if parallel_tool_calls is False:
+        out = out or {"type": "auto"}
+        if out["type"] != "none":  # Anthropic's "none" takes no options
+            out["disable_parallel_tool_use"] = True
+    return out
+
+
+# --- Anthropic → OpenAI ---------------------------------------------------------------------------
+
+def _openai_messages(system, messages) -> list[dict]:
+    out = []
+    if system:
+        text = system if isinstance(system, str) else "\n\n".join(block["text"] for block in system)
+        out.append({"role": "system", "content": text})
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        role, content = message.get("role"), message.get("content")
+        if role not in ("user", "assistant"):
+            raise TranslationError(f"messages with role '{role}' are not supported.", param=f"{where}.role")
+        if isinstance(content, str):
+            out.append({"role": role, "content": content})
+        elif role == "assistant":
+            out.append(openai_assistant_message(content))
+        else:
+            _add_user_message(content, f"{where}.content", out)
+    return out
+
+
+def _add_user_message(blocks: list[dict], where: str, out: list[dict]) -> None:
+    """Appends a user message's tool results as `tool` messages, then the rest as one user message."""
+    parts: list[dict] = []
+    for j, block in enumerate(blocks):
+        if block.get("type") == "tool_result":
+            text = _tool_result_text(block.get("content"), f"{where}[{j}].content", parts)
+            out.append({"role": "tool", "tool_call_id": block["tool_use_id"], "content": text})
+        else:
+            parts.append(_openai_part(block, f"{where}[{j}]"))
+    if len(parts) == 1 and parts[0]["type"] == "text":
+        out.append({"role": "user", "content": parts[0]["text"]})
+    elif parts:
+        out.append({"role": "user", "content": parts})
+
+
+def _tool_result_text(content, where: str, parts: list[dict]) -> str:
+    """A tool result's text; its images are added to `parts`, the user message that follows."""
+    if not content:
+        return ""
+    if isinstance(content, str):
+        return content
+    texts = []
+    for j, block in enumerate(content):
+        part = _openai_part(block, f"{where}[{j}]")
+        if part["type"] == "text":
+            texts.append(part["text"])
+        else:
+            parts.append(part)
+    return "\n\n".join(texts)
+
+
+def _openai_part(block: dict, where: str) -> dict:
+    kind = block.get("type")
+    if kind == "text":
+        return {"type": "text", "text": block["text"]}
+    if kind == "image":
+        source = block["source"]
+        if source.get("type") == "base64":
+            return {"type": "image_url", "image_url": {"url": f"data:{source['media_type']};base64,{source['data']}"}}
+        if source.get("type") == "url":
+            return {"type": "image_url", "image_url": {"url": source["url"]}}
+        raise TranslationError(f"image sources of type '{source.get('type')}' are not supported for an OpenAI "
+                               "model.", param=f"{where}.source")
+    raise TranslationError(f"content blocks of type '{kind}' are not supported for an OpenAI model.", param=where)
+
+
+def _openai_tool(tool: dict, where: str) -> dict:
+    if tool.get("type", "custom") != "custom":
+        raise TranslationError(f"server tools ('{tool.get('type')}') are not supported for an OpenAI model.",
+                               param=where)
+    function = {"name": tool["name"]}
+    if tool.get("description"):
+        function["description"] = tool["description"]
+    function["parameters"] = tool.get("input_schema") or _empty_schema()
+    return {"type": "function", "function": function}
+
+
+def _openai_tool_choice(choice: dict, out: dict) -> None:
+    kind = choice.get("type")
+    if kind == "tool":
+        out["tool_choice"] = {"type": "function", "function": {"name": choice["name"]}}
+    elif kind in _TOOL_CHOICE_STRINGS:
+        out["tool_choice"] = _TOOL_CHOICE_STRINGS[kind]
+    else:
+        raise TranslationError(f"tool_choice of type '{kind}' is not supported for an OpenAI model.",
+                               param="tool_choice")
+    if choice.get("disable_parallel_tool_use"):
+        out["parallel_tool_calls"] = False

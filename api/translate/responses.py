@@ -1,0 +1,142 @@
+"""Non-streaming answers, stop/finish reasons, usage and error bodies between the two dialects."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+
+from api.translate.requests import openai_assistant_message, tool_use
+
+# Anthropic stop_reason → OpenAI finish_reason (anything else → "stop").
+FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "pause_turn": "stop",
+}
+# OpenAI finish_reason → Anthropic stop_reason (anything else → "end_turn").
+STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+
+ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+_OPENAI_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+_RAW_MESSAGE_LIMIT = 500
+
+
+def anthropic_to_openai_response(message: dict, model: str) -> dict:
+    """An Anthropic message as a `chat.completion` (texts concatenated, thinking dropped)."""
+    reply = openai_assistant_message(message.get("content") or [])
+    reply["refusal"] = None
+    return {
+        "id": "chatcmpl-" + message.get("id", ""),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": reply, "logprobs": None,
+                     "finish_reason": FINISH_REASONS.get(message.get("stop_reason"), "stop")}],
+        "usage": openai_usage(message.get("usage") or {}),
+    }
+
+
+def openai_to_anthropic_response(completion: dict, model: str) -> dict:
+    """A `chat.completion` (its first choice) as an Anthropic message.
+
+    A refusal becomes text; the content is `[]` when there is neither text nor a tool call
+    (as Anthropic itself answers at times).
+    """
+    choice = completion["choices"][0]
+    reply = choice.get("message") or {}
+    content = [{"type": "text", "text": text} for text in (reply.get("content"), reply.get("refusal")) if text]
+    content += [tool_use(call) for call in reply.get("tool_calls") or ()]
+    return {
+        "id": "msg_" + completion.get("id", "").removeprefix("chatcmpl-"),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": stop_reason(choice.get("finish_reason"), bool(reply.get("tool_calls"))),
+        "stop_sequence": None,
+        "usage": anthropic_usage(completion.get("usage") or {}),
+    }
+
+
+def stop_reason(finish_reason: str | None, tool_called: bool) -> str:
+    """The Anthropic stop_reason for an OpenAI finish_reason.
+
+    An answer ending in tool calls stops with "tool_use" even when the provider said "stop"
+    (some do), as Anthropic clients run tools on that stop reason only.
+    """
+    reason = STOP_REASONS.get(finish_reason, "end_turn")
+    return "tool_use" if tool_called and reason == "end_turn" else reason
+
+
+def openai_usage(usage: dict) -> dict:
+    """Anthropic usage as OpenAI usage: prompt tokens include cache writes and reads; reads are `cached_tokens`."""
+    cached = usage.get("cache_read_input_tokens") or 0
+    prompt = (usage.get("input_tokens") or 0) + (usage.get("cache_creation_input_tokens") or 0) + cached
+    completion = usage.get("output_tokens") or 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached}}
+
+
+def anthropic_usage(usage: dict) -> dict:
+    """OpenAI usage as Anthropic usage: cached prompt tokens are reported apart from `input_tokens`."""
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    return {"input_tokens": (usage.get("prompt_tokens") or 0) - cached,
+            "output_tokens": usage.get("completion_tokens") or 0,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cached}
+
+
+def anthropic_error(status: int, message: str) -> dict:
+    error_type = ANTHROPIC_ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+def openai_error(status: int, message: str) -> dict:
+    if status >= 500:
+        error_type, code = "server_error", "overloaded" if status == 529 else None
+    else:
+        error_type, code = _OPENAI_ERROR_TYPES.get(status, "invalid_request_error"), None
+    return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
+
+
+def openai_error_to_anthropic(status: int, body: bytes) -> dict:
+    return anthropic_error(status, error_message(status, body))
+
+
+def anthropic_error_to_openai(status: int, body: bytes) -> dict:
+    return openai_error(status, error_message(status, body))
+
+
+def error_message(status: int, body: bytes) -> str:
+    """The message of an error body in either dialect (`error.message`), else the body's text, cut to 500 chars."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        document = None
+    if isinstance(document, dict):
+        error = document.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"]
+        if isinstance(error, str):  # some OpenAI-compatible servers: {"error": "..."}
+            return error
+    return body.decode("utf-8", "replace").strip()[:_RAW_MESSAGE_LIMIT] or f"upstream error (status {status})"

@@ -1,0 +1,305 @@
+"""Incremental stream translators between Anthropic message events and OpenAI `chat.completion.chunk`s.
+
+Each takes the upstream's bytes as they arrive (`feed`) and returns the bytes
+for the client, possibly b"". `close()` is called at the upstream's end of
+stream and finishes the client's stream properly (or with an error event when
+the upstream stopped too early); `error()` ends it with an error event in the
+client's dialect. Once the stream has ended, every call returns b"".
+`usage` is `(input_tokens, output_tokens)` as reported by the upstream so far,
+`(None, None)` before it reported any.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import orjson
+
+from api.sse import SSEParser, frame
+from api.translate.responses import (ANTHROPIC_ERROR_TYPES, FINISH_REASONS, anthropic_error, anthropic_usage,
+                                     openai_error, openai_usage, stop_reason)
+
+_STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_ERROR_TYPES.items()}
+_ENDED_EARLY = "The provider's stream ended early."
+
+
+class _StreamTranslator:
+    """SSE parsing, JSON decoding and the end-of-stream state shared by both directions."""
+
+    def __init__(self) -> None:
+        self._parser = SSEParser()
+        self._ended = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._ended:
+            return b""
+        out = []
+        for event in self._parser.feed(chunk):
+            out.append(self._on_data(event.data))
+            if self._ended:
+                break
+        return b"".join(out)
+
+    def error(self, message: str, status: int = 500) -> bytes:
+        if self._ended:
+            return b""
+        self._ended = True
+        return self._error_event(status, message)
+
+    def _on_data(self, data: str) -> bytes:
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            payload = None
+        if not isinstance(payload, dict):
+            return self.error(f"The provider sent an event that is not a JSON object: {data[:200]}", 502)
+        try:
+            return self._on_payload(payload)
+        except (KeyError, TypeError, AttributeError) as exc:
+            return self.error(f"The provider sent an event that cannot be translated ({exc!r}): {data[:200]}", 502)
+
+    def _on_payload(self, payload: dict) -> bytes:
+        raise NotImplementedError
+
+    def _error_event(self, status: int, message: str) -> bytes:
+        raise NotImplementedError
+
+
+class AnthropicToOpenAIStream(_StreamTranslator):
+    """Anthropic message events in, OpenAI chunks out.
+
+    Tool calls are numbered 0, 1, 2… in order of appearance, whatever their Anthropic block
+    index; thinking and server tool blocks are dropped. With `include_usage`, every chunk
+    carries `"usage": null` and a last chunk with no choices carries the usage.
+    """
+
+    def __init__(self, model: str, include_usage: bool) -> None:
+        super().__init__()
+        self._model = model
+        self._include_usage = include_usage
+        self._id = "chatcmpl-"  # completed with the message id by message_start
+        self._created = int(time.time())
+        self._usage: dict = {}  # Anthropic usage, cumulative
+        self._tool_calls: dict[int, int] = {}  # Anthropic block index → OpenAI tool call index
+
+    @property
+    def usage(self) -> tuple[int | None, int | None]:
+        if not self._usage:
+            return None, None
+        usage = openai_usage(self._usage)
+        return usage["prompt_tokens"], usage["completion_tokens"]
+
+    def close(self) -> bytes:
+        return self.error(_ENDED_EARLY, 502)
+
+    def _on_payload(self, event: dict) -> bytes:
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            delta = event["delta"]
+            if delta["type"] == "text_delta":
+                return self._chunk({"content": delta["text"]})
+            call = self._tool_calls.get(event["index"])
+            if delta["type"] == "input_json_delta" and call is not None and delta["partial_json"]:
+                return self._chunk({"tool_calls": [{"index": call, "function": {"arguments": delta["partial_json"]}}]})
+        elif kind == "content_block_start":
+            block = event["content_block"]
+            if block["type"] == "tool_use":
+                call = self._tool_calls[event["index"]] = len(self._tool_calls)
+                return self._chunk({"tool_calls": [{"index": call, "id": block["id"], "type": "function",
+                                                    "function": {"name": block["name"], "arguments": ""}}]})
+        elif kind == "message_start":
+            message = event["message"]
+            self._id = "chatcmpl-" + message["id"]
+            self._usage = dict(message.get("usage") or {})
+            return self._chunk({"role": "assistant", "content": ""})
+        elif kind == "message_delta":
+            self._usage.update((key, value) for key, value in (event.get("usage") or {}).items() if value is not None)
+            return self._chunk({}, FINISH_REASONS.get(event["delta"].get("stop_reason"), "stop"))
+        elif kind == "message_stop":
+            self._ended = True
+            usage = self._frame([], openai_usage(self._usage)) if self._include_usage else b""
+            return usage + b"data: [DONE]\n\n"
+        elif kind == "error":
+            error = event.get("error") or {}
+            return self.error(error.get("message") or "The provider reported an error.",
+                              _STATUS_OF_ANTHROPIC_ERROR.get(error.get("type"), 500))
+        return b""  # ping, content_block_stop, thinking, and events added to the API later
+
+    def _chunk(self, delta: dict, finish_reason: str | None = None) -> bytes:
+        return self._frame([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
+
+    def _frame(self, choices: list, usage: dict | None = None) -> bytes:
+        chunk = {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
+                 "model": self._model, "choices": choices}
+        if self._include_usage:
+            chunk["usage"] = usage
+        return frame(orjson.dumps(chunk))
+
+    def _error_event(self, status: int, message: str) -> bytes:
+        return frame(orjson.dumps(openai_error(status, message)))
+
+
+@dataclass(slots=True)
+class _Block:
+    """An Anthropic content block: how it starts, and its pieces while it is held back."""
+
+    start: dict
+    pieces: list[str]
+
+
+class OpenAIToAnthropicStream(_StreamTranslator):
+    """OpenAI chunks in, Anthropic message events out (choice 0 only).
+
+    Blocks are numbered 0, 1, 2… in order of appearance, one open at a time, as Anthropic
+    streams them. Text streams live until the first tool call starts; that tool call then
+    streams live. Its block cannot be closed before the answer ends, since OpenAI may still
+    send pieces of it (parallel calls may interleave by index), so anything arriving after
+    it starts (further tool calls, text) is held back and sent at the end, in order of
+    appearance, each block in one delta. With OpenAI's usual order (text, then calls one
+    after the other) only the second and later calls are delayed, to the end of the answer.
+
+    A tool call delta with a new `id` starts a new call even at a known index (some
+    providers number every call 0). Refusal text is treated as text. Without upstream
+    usage, `input_tokens` stays the estimate given and `output_tokens` is the number of
+    content pieces received.
+    """
+
+    def __init__(self, model: str, input_tokens_estimate: int = 0) -> None:
+        super().__init__()
+        self._model = model
+        self._input_estimate = input_tokens_estimate
+        self._started = False
+        self._index = -1  # of the last block started
+        self._open = False  # whether block `_index` is open
+        self._live_call: _Block | None = None
+        self._calls: dict[int, _Block] = {}  # OpenAI tool call index → its block
+        self._held: list[_Block] = []
+        self._finish_reason: str | None = None
+        self._usage: dict | None = None  # OpenAI usage
+        self._pieces = 0
+
+    @property
+    def usage(self) -> tuple[int | None, int | None]:
+        if self._usage is None:
+            return None, None
+        return self._usage.get("prompt_tokens"), self._usage.get("completion_tokens")
+
+    def close(self) -> bytes:
+        if self._ended:
+            return b""
+        if self._finish_reason is None:
+            return self.error(_ENDED_EARLY, 502)
+        return self._end()
+
+    def _on_data(self, data: str) -> bytes:
+        return self._end() if data == "[DONE]" else super()._on_data(data)
+
+    def _on_payload(self, chunk: dict) -> bytes:
+        if (error := chunk.get("error")) is not None:
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            return self.error(message or "The provider reported an error.")
+        out = [] if self._started else [self._message_start(chunk.get("id"))]
+        if chunk.get("usage"):
+            self._usage = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            for text in (delta.get("content"), delta.get("refusal")):
+                if text:
+                    out.append(self._text(text))
+            for call in delta.get("tool_calls") or ():
+                out.append(self._tool_call(call))
+            if choice.get("finish_reason"):
+                self._finish_reason = choice["finish_reason"]
+        return b"".join(out)
+
+    def _text(self, text: str) -> bytes:
+        self._pieces += 1
+        if self._live_call is not None:
+            if self._held and self._held[-1].start["type"] == "text":
+                self._held[-1].pieces.append(text)
+            else:
+                self._held.append(_Block({"type": "text", "text": ""}, [text]))
+            return b""
+        start = b"" if self._open else self._start_block({"type": "text", "text": ""})
+        return start + self._delta("text", text)
+
+    def _tool_call(self, delta: dict) -> bytes:
+        index = delta.get("index", 0)
+        function = delta.get("function") or {}
+        call = self._calls.get(index)
+        out = b""
+        call_id = delta.get("id")
+        if call is None or (call_id and call_id != call.start["id"]):
+            call = self._calls[index] = _Block({"type": "tool_use", "id": call_id or _new_id("toolu_"),
+                                                "name": function.get("name") or "", "input": {}}, [])
+            if self._live_call is None:
+                self._live_call = call
+                out = self._start_block(call.start)
+            else:
+                self._held.append(call)
+        if arguments := function.get("arguments"):
+            self._pieces += 1
+            if call is self._live_call:
+                out += self._delta("tool_use", arguments)
+            else:
+                call.pieces.append(arguments)
+        return out
+
+    def _end(self) -> bytes:
+        """Everything after the last content piece: held blocks, the stop reason, usage, message_stop."""
+        self._ended = True
+        out = [] if self._started else [self._message_start(None)]
+        for block in self._held:
+            out.append(self._start_block(block.start))
+            if block.pieces:
+                out.append(self._delta(block.start["type"], "".join(block.pieces)))
+        out.append(self._stop_block())
+        usage = anthropic_usage(self._usage) if self._usage is not None else {"output_tokens": self._pieces}
+        out.append(_event({"type": "message_delta",
+                           "delta": {"stop_reason": stop_reason(self._finish_reason, bool(self._calls)),
+                                     "stop_sequence": None},
+                           "usage": usage}))
+        out.append(_event({"type": "message_stop"}))
+        return b"".join(out)
+
+    def _message_start(self, chunk_id: str | None) -> bytes:
+        self._started = True
+        message_id = "msg_" + chunk_id.removeprefix("chatcmpl-") if chunk_id else _new_id("msg_")
+        return _event({"type": "message_start",
+                       "message": {"id": message_id, "type": "message", "role": "assistant", "model": self._model,
+                                   "content": [], "stop_reason": None, "stop_sequence": None,
+                                   "usage": {"input_tokens": self._input_estimate, "output_tokens": 0}}})
+
+    def _start_block(self, block: dict) -> bytes:
+        """Closes the open block, if any, and starts `block` at the next index."""
+        stop = self._stop_block()
+        self._index += 1
+        self._open = True
+        return stop + _event({"type": "content_block_start", "index": self._index, "content_block": block})
+
+    def _stop_block(self) -> bytes:
+        if not self._open:
+            return b""
+        self._open = False
+        return _event({"type": "content_block_stop", "index": self._index})
+
+    def _delta(self, block_type: str, piece: str) -> bytes:
+        delta = ({"type": "text_delta", "text": piece} if block_type == "text"
+                 else {"type": "input_json_delta", "partial_json": piece})
+        return _event({"type": "content_block_delta", "index": self._index, "delta": delta})
+
+    def _error_event(self, status: int, message: str) -> bytes:
+        return frame(orjson.dumps(anthropic_error(status, message)), "error")
+
+
+def _event(payload: dict) -> bytes:
+    """An Anthropic event: its SSE event name is its `type`."""
+    return frame(orjson.dumps(payload), payload["type"])
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:24]

@@ -1,0 +1,300 @@
+"""The Anthropic Messages API and the translation between dialects, over real sockets with both official SDKs.
+
+Four routes: anthropic SDK → Anthropic provider (pass-through) and → OpenAI provider (translated);
+openai SDK → Anthropic provider (translated) (openai → OpenAI is in test_openai_gateway.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.conftest import UPSTREAM_KEY, upstream_record
+from tests.gateway import SERVER_KEY
+
+WEATHER = {"name": "get_weather", "description": "Weather of a city",
+           "input_schema": {"type": "object", "properties": {"location": {"type": "string"}},
+                            "required": ["location"]}}
+OPENAI_WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
+                                                   "parameters": WEATHER["input_schema"]}}
+HELLO = [{"role": "user", "content": "hello there"}]
+PIXEL = base64.b64encode(b"\x89PNG\r\n\x1a\n fake image bytes").decode()
+
+# The same conversation through each Anthropic-SDK route: (model, what the provider calls it)
+ANTHROPIC_ROUTES = [pytest.param("anth:claude-fake-sonnet", id="to-anthropic"),
+                    pytest.param("fake:gpt-fake", id="to-openai")]
+
+
+def rid() -> str:
+    return f"test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def claude(gateway):
+    """The official Anthropic SDK pointed at the gateway."""
+    return anthropic.Anthropic(base_url=gateway.base_url, api_key=SERVER_KEY, max_retries=0)
+
+
+@pytest.fixture
+def gpt(gateway):
+    return openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY, max_retries=0)
+
+
+def text_of(message) -> str:
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+# --- anthropic SDK, both provider kinds ------------------------------------------------------
+
+@pytest.mark.parametrize("model", ANTHROPIC_ROUTES)
+def test_messages(claude, model):
+    message = claude.messages.create(model=model, max_tokens=100, messages=HELLO)
+    assert text_of(message) == "echo: hello there"
+    assert message.stop_reason == "end_turn" and message.role == "assistant"
+    assert message.usage.output_tokens == 3 and message.usage.input_tokens > 0
+
+
+@pytest.mark.parametrize("model", ANTHROPIC_ROUTES)
+def test_streamed_messages_assemble_and_count_usage(claude, model):
+    with claude.messages.stream(model=model, max_tokens=100, messages=HELLO,
+                                extra_body={"fake": {"chunks": 4}}) as stream:
+        pieces = [text for text in stream.text_stream]
+        final = stream.get_final_message()
+    assert "".join(pieces) == "echo: hello there" and len(pieces) == 4
+    assert text_of(final) == "echo: hello there" and final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == 4 and final.usage.input_tokens > 0  # streamed usage is not 0
+
+
+@pytest.mark.parametrize("model", ANTHROPIC_ROUTES)
+@pytest.mark.parametrize("streaming", [False, True], ids=["whole", "streamed"])
+def test_tool_use_round_trip(claude, model, streaming):
+    request = dict(model=model, max_tokens=200, tools=[WEATHER], messages=[
+        {"role": "user", "content": "What is the weather in Paris?"}])
+    if streaming:
+        with claude.messages.stream(**request) as stream:
+            first = stream.get_final_message()
+    else:
+        first = claude.messages.create(**request)
+    assert first.stop_reason == "tool_use"
+    calls = [block for block in first.content if block.type == "tool_use"]
+    assert len(calls) == 1 and calls[0].name == "get_weather" and calls[0].input == {"location": "Paris"}
+
+    answer = claude.messages.create(model=model, max_tokens=200, tools=[WEATHER], messages=[
+        *request["messages"],
+        {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": calls[0].id, "content": "sunny, 21 C"}]},
+    ])
+    assert text_of(answer) == "tool said: sunny, 21 C" and answer.stop_reason == "end_turn"
+
+
+def test_max_tokens_truncation_both_ways(claude):
+    for model in ("anth:claude-fake-sonnet", "fake:gpt-fake"):
+        message = claude.messages.create(model=model, max_tokens=2, messages=HELLO)
+        assert message.stop_reason == "max_tokens", model
+
+
+def test_stop_sequences(claude, upstream):
+    message = claude.messages.create(model="anth:claude-fake-sonnet", max_tokens=100, messages=HELLO,
+                                     stop_sequences=["there"])
+    assert (message.stop_reason, message.stop_sequence, text_of(message)) == ("stop_sequence", "there", "echo: hello ")
+    request_id = rid()
+    claude.messages.create(model="fake:gpt-fake", max_tokens=100, messages=HELLO, stop_sequences=["there", "x"],
+                           extra_headers={"X-Request-Id": request_id})
+    assert upstream_record(upstream, request_id)["body"]["stop"] == ["there", "x"]
+
+
+def test_images_cross_both_ways(claude, gpt, upstream, anthropic_upstream):
+    request_id = rid()
+    claude.messages.create(model="fake:gpt-fake", max_tokens=50, extra_headers={"X-Request-Id": request_id},
+                           messages=[{"role": "user", "content": [
+                               {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}},
+                               {"type": "text", "text": "what is this?"}]}])
+    parts = upstream_record(upstream, request_id)["body"]["messages"][0]["content"]
+    assert {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL}"}} in parts
+
+    request_id = rid()
+    reply = gpt.chat.completions.create(
+        model="anth:claude-fake-sonnet", extra_headers={"X-Request-Id": request_id},
+        messages=[{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL}"}},
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}},
+            {"type": "text", "text": "what is this?"}]}])
+    assert reply.choices[0].message.content.startswith("echo: I see an image")
+    blocks = upstream_record(anthropic_upstream, request_id)["body"]["messages"][0]["content"]
+    assert blocks == [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PIXEL}},
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
+        {"type": "text", "text": "what is this?"}]
+
+
+def test_count_tokens(claude):
+    exact = claude.messages.count_tokens(model="anth:claude-fake-sonnet", messages=HELLO)
+    assert exact.input_tokens == claude.messages.create(model="anth:claude-fake-sonnet", max_tokens=10,
+                                                        messages=HELLO).usage.input_tokens
+    estimate = claude.messages.count_tokens(model="fake:gpt-fake", messages=HELLO)
+    assert estimate.input_tokens > 0
+
+
+def test_provider_in_the_path(gateway):
+    claude = anthropic.Anthropic(base_url=f"{gateway.base_url}/anth", api_key=SERVER_KEY, max_retries=0)
+    assert text_of(claude.messages.create(model="claude-fake-haiku", max_tokens=50, messages=HELLO)) == \
+        "echo: hello there"
+    via_openai = anthropic.Anthropic(base_url=f"{gateway.base_url}/fake", api_key=SERVER_KEY, max_retries=0)
+    assert text_of(via_openai.messages.create(model="gpt-fake", max_tokens=50, messages=HELLO)) == \
+        "echo: hello there"
+    nowhere = anthropic.Anthropic(base_url=f"{gateway.base_url}/nope", api_key=SERVER_KEY, max_retries=0)
+    with pytest.raises(anthropic.NotFoundError):
+        nowhere.messages.create(model="claude-fake-haiku", max_tokens=50, messages=HELLO)
+
+
+def test_pass_through_sends_the_providers_key_and_version(claude, anthropic_upstream):
+    request_id = rid()
+    claude.messages.create(model="anth:claude-fake-sonnet", max_tokens=10, messages=HELLO,
+                           extra_headers={"X-Request-Id": request_id, "anthropic-beta": "tools-2024-05-16"})
+    seen = upstream_record(anthropic_upstream, request_id)
+    assert seen["headers"]["x-api-key"] == UPSTREAM_KEY and "authorization" not in seen["headers"]
+    assert seen["headers"]["anthropic-beta"] == "tools-2024-05-16" and seen["headers"]["anthropic-version"]
+    assert seen["body"]["model"] == "claude-fake-sonnet"
+    assert SERVER_KEY not in str(seen)
+
+
+# --- openai SDK → Anthropic provider -----------------------------------------------------------
+
+def test_openai_chat_to_anthropic(gpt, anthropic_upstream):
+    request_id = rid()
+    reply = gpt.chat.completions.create(model="anth:claude-fake-sonnet", extra_headers={"X-Request-Id": request_id},
+                                        messages=[{"role": "system", "content": "Be brief."}, *HELLO], stop="zzz")
+    assert reply.object == "chat.completion" and reply.choices[0].message.content == "echo: hello there"
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.usage.completion_tokens == 3 and reply.usage.total_tokens == reply.usage.prompt_tokens + 3
+    sent = upstream_record(anthropic_upstream, request_id)["body"]
+    assert sent["system"] == "Be brief." and sent["messages"] == HELLO
+    assert sent["stop_sequences"] == ["zzz"] and sent["max_tokens"] > 0
+
+
+def test_openai_stream_from_anthropic_with_usage(gpt):
+    stream = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, stream=True,
+                                         stream_options={"include_usage": True}, extra_body={"fake": {"chunks": 4}})
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "echo: hello there"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 4
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["whole", "streamed"])
+def test_openai_tool_round_trip_through_anthropic(gpt, streaming):
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    if streaming:
+        calls, finish, content = {}, None, ""
+        for chunk in gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=messages,
+                                                 tools=[OPENAI_WEATHER], stream=True):
+            delta = chunk.choices[0].delta
+            content += delta.content or ""
+            for call in delta.tool_calls or []:
+                entry = calls.setdefault(call.index, {"id": None, "name": "", "arguments": ""})
+                entry["id"] = call.id or entry["id"]
+                entry["name"] += call.function.name or ""
+                entry["arguments"] += call.function.arguments or ""
+            finish = chunk.choices[0].finish_reason or finish
+        assert list(calls) == [0] and finish == "tool_calls" and content == "Let me check."
+        call = calls[0]
+    else:
+        reply = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=messages, tools=[OPENAI_WEATHER])
+        assert reply.choices[0].finish_reason == "tool_calls"
+        tool_call = reply.choices[0].message.tool_calls[0]
+        call = {"id": tool_call.id, "name": tool_call.function.name, "arguments": tool_call.function.arguments}
+    assert call["name"] == "get_weather" and json.loads(call["arguments"]) == {"location": "Paris"}
+
+    answer = gpt.chat.completions.create(model="anth:claude-fake-sonnet", tools=[OPENAI_WEATHER], messages=[
+        *messages,
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "sunny, 21 C"},
+    ])
+    assert answer.choices[0].message.content == "tool said: sunny, 21 C"
+
+
+def test_openai_max_tokens_through_anthropic(gpt):
+    reply = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, max_tokens=2)
+    assert reply.choices[0].finish_reason == "length"
+
+
+def test_anthropic_models_cannot_do_embeddings(gpt):
+    with pytest.raises(openai.BadRequestError) as caught:
+        gpt.embeddings.create(model="anth:claude-fake-sonnet", input="x")
+    assert "Anthropic" in caught.value.message
+
+
+# --- errors in the client's dialect ----------------------------------------------------------------
+
+@pytest.mark.parametrize("model", ANTHROPIC_ROUTES)
+@pytest.mark.parametrize("status, error_class, error_type", [
+    (429, anthropic.RateLimitError, "rate_limit_error"),
+    (500, anthropic.InternalServerError, "api_error"),
+    (400, anthropic.BadRequestError, "invalid_request_error"),
+])
+def test_upstream_errors_reach_anthropic_clients_in_their_dialect(claude, model, status, error_class, error_type):
+    with pytest.raises(error_class) as caught:
+        claude.messages.create(model=model, max_tokens=10, messages=HELLO,
+                               extra_body={"fake": {"error_status": status}})
+    assert caught.value.status_code == status
+    assert caught.value.body["type"] == "error" and caught.value.body["error"]["type"] == error_type
+    assert "(provider '" in caught.value.body["error"]["message"]
+
+
+def test_overloaded_anthropic_reaches_openai_clients(gpt):
+    with pytest.raises(openai.APIStatusError) as caught:
+        gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO,
+                                    extra_body={"fake": {"error_status": 529}})
+    assert caught.value.status_code == 529
+    assert caught.value.body["type"] == "server_error" and "Overloaded" in caught.value.body["message"]
+
+
+def test_anthropic_error_event_mid_stream_reaches_openai_clients(gpt):
+    stream = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, stream=True,
+                                         extra_body={"fake": {"chunks": 4, "error_event_after_chunks": 2}})
+    with pytest.raises(openai.APIError) as caught:
+        list(stream)
+    assert "Overloaded" in caught.value.message
+
+
+def test_openai_upstream_dying_mid_stream_reaches_anthropic_clients(claude):
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        with claude.messages.stream(model="fake:gpt-fake", max_tokens=50, messages=HELLO,
+                                    extra_body={"fake": {"chunks": 6, "fail_after_chunks": 2}}) as stream:
+            stream.get_final_message()
+    assert "provider 'fake'" in str(caught.value)
+
+
+def test_gateway_errors_are_in_anthropic_dialect(gateway, claude):
+    stranger = anthropic.Anthropic(base_url=gateway.base_url, api_key="wrong-key-123456", max_retries=0)
+    with pytest.raises(anthropic.AuthenticationError) as caught:
+        stranger.messages.create(model="anth:claude-fake-sonnet", max_tokens=10, messages=HELLO)
+    assert caught.value.body["error"]["type"] == "authentication_error"
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        claude.messages.create(model="anth:claude-nope", max_tokens=10, messages=HELLO)
+    assert caught.value.body["error"]["type"] == "not_found_error"
+    bad = httpx.post(f"{gateway.base_url}/v1/messages", content=b"{oops",
+                     headers={"x-api-key": SERVER_KEY, "anthropic-version": "2023-06-01"})
+    assert bad.status_code == 400
+    assert bad.json()["type"] == "error" and bad.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_x_api_key_header_as_anthropic_clients_send_it(gateway):
+    claude = anthropic.Anthropic(base_url=gateway.base_url, api_key=SERVER_KEY, max_retries=0,
+                                 default_headers={"x-api-key": SERVER_KEY, "Authorization": anthropic.Omit()})
+    assert text_of(claude.messages.create(model="anth:claude-fake-sonnet", max_tokens=10, messages=HELLO))
+
+
+def test_models_in_anthropic_format_for_anthropic_clients(claude):
+    ids = [model.id for model in claude.models.list(limit=100)]
+    assert "anth:claude-fake-sonnet" in ids and "fake:gpt-fake" in ids
+    assert claude.models.retrieve("anth:claude-fake-haiku").type == "model"
