@@ -14,7 +14,7 @@ from blacksheep import Content, Response
 
 Dialect = Literal["openai", "anthropic"]
 
-# OpenAI's error `type` for each status it uses.
+# OpenAI's error `type` for each status it uses (5xx: server_error; the `code` tells gateway failures apart).
 _OPENAI_TYPES = {
     400: "invalid_request_error",
     401: "invalid_request_error",
@@ -23,8 +23,6 @@ _OPENAI_TYPES = {
     405: "invalid_request_error",
     413: "invalid_request_error",
     429: "rate_limit_error",
-    502: "upstream_error",
-    504: "upstream_timeout",
 }
 
 # Anthropic's error `type` for each status (anything else: 4xx invalid_request_error, 5xx api_error).

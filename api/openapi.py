@@ -15,6 +15,8 @@ import copy
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from api.errors import ApiError, Dialect
+
 Schema = dict[str, Any]
 
 # ---------------------------------------------------------------------------
@@ -212,36 +214,24 @@ _ERRORS: dict[int, tuple[str, str, str]] = {
 
 
 class _Dialect(NamedTuple):
-    """How errors look in one API dialect."""
+    """How errors look in one API dialect (bodies come from api.errors, as the server sends them)."""
 
+    name: Dialect
     prefix: str
     """Of its error response components' names."""
     schema: str
     """Its error body component."""
-    body: Callable[[str, str], Schema]
-    """(error type, message) -> an error body."""
-    types: dict[int, str]
-    """Status -> error type, for every status its operations document."""
+    statuses: tuple[int, ...]
+    """Every status its operations document."""
 
 
 _DIALECTS: dict[str, _Dialect] = {
-    "openai": _Dialect(
-        "", "ErrorResponse",
-        lambda type_, message: {"error": {"message": message, "type": type_,
-                                          "param": None, "code": None}},
-        {400: "invalid_request_error", 401: "invalid_request_error",
-         404: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error",
-         500: "server_error", 502: "upstream_error", 504: "upstream_timeout"}),
-    "anthropic": _Dialect(
-        "Anthropic", "AnthropicErrorResponse",
-        lambda type_, message: {"type": "error", "error": {"type": type_, "message": message}},
-        {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-         404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
-         500: "api_error", 502: "api_error", 504: "api_error", 529: "overloaded_error"}),
+    "openai": _Dialect("openai", "", "ErrorResponse", (400, 401, 404, 413, 429, 500, 502, 504)),
+    "anthropic": _Dialect("anthropic", "Anthropic", "AnthropicErrorResponse",
+                          (400, 401, 403, 404, 413, 429, 500, 502, 504, 529)),
 }
-
-_ALL_ERRORS = tuple(_DIALECTS["openai"].types)
-_ALL_ANTHROPIC_ERRORS = tuple(_DIALECTS["anthropic"].types)
+_ALL_ERRORS = _DIALECTS["openai"].statuses
+_ALL_ANTHROPIC_ERRORS = _DIALECTS["anthropic"].statuses
 
 _ANTHROPIC_AUTH = (
     "Authenticate as on every endpoint, with `Authorization: Bearer <key>` or "
@@ -835,11 +825,11 @@ def _error_components() -> Schema:
             "headers": _REQUEST_ID_HEADER,
             "content": {"application/json": {
                 "schema": _ref(dialect.schema),
-                "example": dialect.body(type_, message),
+                "example": ApiError(status, message).body(dialect.name),
             }},
         }
         for dialect in _DIALECTS.values()
-        for status, type_ in dialect.types.items()
+        for status in dialect.statuses
         for name, description, message in [_ERRORS[status]]
     }
 

@@ -17,6 +17,7 @@ from blacksheep import Content, Response, StreamedContent
 
 from api.errors import JSON, ApiError, Dialect
 from api.providers import Provider
+from api.translate.responses import upstream_error
 
 SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 SSE = b"text/event-stream; charset=utf-8"
@@ -125,16 +126,12 @@ async def _error(upstream: aiohttp.ClientResponse, provider: Provider, dialect: 
         error = document.get("error") if isinstance(document, dict) else None
     except orjson.JSONDecodeError:
         document = error = None
-    if not (isinstance(error, dict) and isinstance(error.get("message"), str)):
-        text = raw[:500].decode("utf-8", "replace").strip() or "(empty body)"
-        response = ApiError(upstream.status, text + note, code="upstream_error").response(dialect)
-    elif provider.dialect == dialect:  # keep every field the provider sent
+    if provider.dialect == dialect and isinstance(error, dict) and isinstance(error.get("message"), str):
         defaults = {"type": None, "param": None, "code": None} if dialect == "openai" else {}
-        payload = {**document, "error": {**defaults, **error, "message": error["message"] + note}}
-        response = Response(upstream.status, None, Content(JSON, orjson.dumps(payload)))
+        payload = {**document, "error": {**defaults, **error, "message": error["message"] + note}}  # every field kept
     else:
-        code = error.get("code") if isinstance(error.get("code"), str) else None
-        response = ApiError(upstream.status, error["message"] + note, code=code).response(dialect)
+        payload = upstream_error(dialect, upstream.status, raw, note)
+    response = Response(upstream.status, None, Content(JSON, orjson.dumps(payload)))
     for name in PASSED_ERROR_HEADERS:
         if name in upstream.headers:
             response.add_header(name.encode(), upstream.headers[name].encode())

@@ -6,6 +6,7 @@ import time
 
 import orjson
 
+from api.errors import ApiError, Dialect
 from api.translate.requests import openai_assistant_message, tool_use
 
 # Anthropic stop_reason → OpenAI finish_reason (anything else → "stop").
@@ -27,17 +28,6 @@ STOP_REASONS = {
     "content_filter": "refusal",
 }
 
-ANTHROPIC_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    529: "overloaded_error",
-}
-_OPENAI_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 _RAW_MESSAGE_LIMIT = 500
 
 
@@ -106,25 +96,9 @@ def anthropic_usage(usage: dict) -> dict:
             "cache_read_input_tokens": cached}
 
 
-def anthropic_error(status: int, message: str) -> dict:
-    error_type = ANTHROPIC_ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
-    return {"type": "error", "error": {"type": error_type, "message": message}}
-
-
-def openai_error(status: int, message: str) -> dict:
-    if status >= 500:
-        error_type, code = "server_error", "overloaded" if status == 529 else None
-    else:
-        error_type, code = _OPENAI_ERROR_TYPES.get(status, "invalid_request_error"), None
-    return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
-
-
-def openai_error_to_anthropic(status: int, body: bytes) -> dict:
-    return anthropic_error(status, error_message(status, body))
-
-
-def anthropic_error_to_openai(status: int, body: bytes) -> dict:
-    return openai_error(status, error_message(status, body))
+def upstream_error(dialect: Dialect, status: int, body: bytes, note: str = "") -> dict:
+    """An upstream's error body (in either dialect, or not JSON at all) as an error body of `dialect`."""
+    return ApiError(status, error_message(status, body) + note, code="overloaded" if status == 529 else None).body(dialect)
 
 
 def error_message(status: int, body: bytes) -> str:

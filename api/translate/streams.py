@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import orjson
 
 from api.sse import SSEParser, frame
-from api.translate.responses import (ANTHROPIC_ERROR_TYPES, FINISH_REASONS, anthropic_error, anthropic_usage,
-                                     openai_error, openai_usage, stop_reason)
+from api.errors import ANTHROPIC_TYPES, ApiError
+from api.translate.responses import FINISH_REASONS, anthropic_usage, openai_usage, stop_reason
 
-_STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_ERROR_TYPES.items()}
+_STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
 _ENDED_EARLY = "The provider's stream ended early."
 
 
@@ -138,7 +138,7 @@ class AnthropicToOpenAIStream(_StreamTranslator):
         return frame(orjson.dumps(chunk))
 
     def _error_event(self, status: int, message: str) -> bytes:
-        return frame(orjson.dumps(openai_error(status, message)))
+        return ApiError(status, message, code="overloaded" if status == 529 else None).stream_event("openai")
 
 
 @dataclass(slots=True)
@@ -293,7 +293,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         return _event({"type": "content_block_delta", "index": self._index, "delta": delta})
 
     def _error_event(self, status: int, message: str) -> bytes:
-        return frame(orjson.dumps(anthropic_error(status, message)), "error")
+        return ApiError(status, message).stream_event("anthropic")
 
 
 def _event(payload: dict) -> bytes:

@@ -9,9 +9,9 @@ import openai.types.chat
 import orjson
 import pytest
 
-from api.translate.responses import (FINISH_REASONS, STOP_REASONS, anthropic_error, anthropic_error_to_openai,
-                                     anthropic_to_openai_response, openai_error_to_anthropic,
-                                     openai_to_anthropic_response)
+from api.errors import ApiError
+from api.translate.responses import (FINISH_REASONS, STOP_REASONS, anthropic_to_openai_response,
+                                     openai_to_anthropic_response, upstream_error)
 
 ANTHROPIC_USAGE = {"input_tokens": 25, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 1000,
                    "output_tokens": 42}
@@ -177,7 +177,8 @@ def test_openai_completion_without_usage():
     (408, "invalid_request_error"),
 ])
 def test_anthropic_error(status, error_type):
-    assert anthropic_error(status, "Boom") == {"type": "error", "error": {"type": error_type, "message": "Boom"}}
+    assert ApiError(status, "Boom").body("anthropic") == {"type": "error",
+                                                           "error": {"type": error_type, "message": "Boom"}}
 
 
 OPENAI_ERROR = orjson.dumps({"error": {"message": "Rate limit reached for gpt-4o", "type": "requests",
@@ -200,8 +201,8 @@ ANTHROPIC_ERROR = orjson.dumps({"type": "error", "error": {"type": "overloaded_e
                  id="JSON of another shape"),
     pytest.param(400, b"x" * 600, {"type": "invalid_request_error", "message": "x" * 500}, id="truncated"),
 ])
-def test_openai_error_to_anthropic(status, body, expected):
-    translated = openai_error_to_anthropic(status, body)
+def test_upstream_errors_for_anthropic_clients(status, body, expected):
+    translated = upstream_error("anthropic", status, body)
     assert translated == {"type": "error", "error": expected}
     validated = anthropic.types.ErrorResponse.model_validate({**translated, "request_id": None})
     assert validated.error.type == expected["type"]
@@ -214,7 +215,7 @@ def test_openai_error_to_anthropic(status, body, expected):
                                                                "message": "max_tokens: Field required"}}),
                  {"message": "max_tokens: Field required", "type": "invalid_request_error", "code": None},
                  id="invalid request"),
-    pytest.param(401, b"{}", {"message": "{}", "type": "authentication_error", "code": None}, id="401"),
+    pytest.param(401, b"{}", {"message": "{}", "type": "invalid_request_error", "code": None}, id="401"),
     pytest.param(403, b"forbidden", {"message": "forbidden", "type": "permission_error", "code": None}, id="403"),
     pytest.param(404, b"nope", {"message": "nope", "type": "invalid_request_error", "code": None}, id="404"),
     pytest.param(413, b"big", {"message": "big", "type": "invalid_request_error", "code": None}, id="413"),
@@ -225,5 +226,5 @@ def test_openai_error_to_anthropic(status, body, expected):
     pytest.param(503, b"", {"message": "upstream error (status 503)", "type": "server_error", "code": None},
                  id="503 empty"),
 ])
-def test_anthropic_error_to_openai(status, body, expected):
-    assert anthropic_error_to_openai(status, body) == {"error": {**expected, "param": None}}
+def test_upstream_errors_for_openai_clients(status, body, expected):
+    assert upstream_error("openai", status, body) == {"error": {**expected, "param": None}}
