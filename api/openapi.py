@@ -12,7 +12,6 @@ below only save repetition.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from api.errors import ApiError, Dialect
