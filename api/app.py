@@ -13,7 +13,7 @@ from api.config import Config, load_config
 from api.errors import ApiError
 from api.gateway import Gateway
 from api.middleware import RequestMiddleware
-from api.routes import anthropic, docs, health, models, openai
+from api.routes import admin, anthropic, docs, health, models, openai
 
 
 def configure_application(config: Config) -> Application:
@@ -32,9 +32,10 @@ def configure_application(config: Config) -> Application:
         )
     app.middlewares.append(RequestMiddleware(gateway))
     health.register(app, gateway)
-    models.register(app, gateway)
-    openai.register(app, gateway)
-    anthropic.register(app, gateway)
+    models.register(app)
+    openai.register(app)
+    anthropic.register(app)
+    admin.register(app, gateway)
     docs.register(app)
 
     async def not_found(request: Request):

@@ -363,3 +363,28 @@ def create_config(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(tomlkit.dumps(document))
     return key
+
+
+# --- comparing -----------------------------------------------------------------
+
+SOCKET_KEYS = ("server.host", "server.port", "server.workers")
+"""Keys whose change needs a new server process (a new listening socket or worker count)."""
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if hasattr(value, "__dataclass_fields__"):
+        value = {name: getattr(value, name) for name in value.__dataclass_fields__}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    else:
+        out[prefix] = value
+
+
+def changed_keys(old: Config, new: Config) -> list[str]:
+    """Key paths whose values differ between two configs (names only: safe to log)."""
+    before, after = {}, {}
+    for config, flat in ((old, before), (new, after)):
+        for section in ("server", "providers", "prompts", "clients"):
+            _flatten(getattr(config, section), section, flat)
+    return sorted(key for key in before.keys() | after.keys() if before.get(key, _MISSING) != after.get(key, _MISSING))

@@ -1,17 +1,23 @@
-"""The gateway's live state: config, keys, providers and their models, and the upstream connection pool."""
+"""The gateway's live state: config, keys, providers and their models, and the upstream connection pool.
+
+A config reload builds a new `State` and swaps it in one assignment: requests
+already in flight keep the state they started with, new ones get the new one.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass
 
 import aiohttp
 
 from api.auth import KeyRing
-from api.config import Config
+from api.config import SOCKET_KEYS, Config, ConfigError, changed_keys, load_config
 from api.providers import PROVIDER_CLASSES, Provider
+from api.reload import watch_config
 from api.routing import Catalog
 
 log = logging.getLogger("gatehouse")
@@ -25,36 +31,82 @@ class State:
     keys: KeyRing
     providers: dict[str, Provider]
     catalog: Catalog
+    generation: int
+    """1 for the config the worker started with, +1 for every accepted reload."""
+
+
+@dataclass(slots=True)
+class ReloadStatus:
+    last_reload: float | None = None
+    """When the last accepted reload happened (epoch seconds)."""
+    last_error: str | None = None
+    """Why the last reload was rejected; None once a reload succeeds."""
+    last_error_at: float | None = None
 
 
 class Gateway:
     """Owns the pooled HTTP client and the current `State` of one worker."""
 
     def __init__(self, config: Config) -> None:
-        self.config = config
+        self.config_path = config.path
         self.started = time.time()
         self.http: aiohttp.ClientSession | None = None
         self.state: State | None = None
-        self._warmup: asyncio.Task | None = None
+        self.reloads = ReloadStatus()
+        self._initial = config
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
 
-    def build_state(self, config: Config) -> State:
+    def _build_state(self, config: Config, generation: int) -> State:
         providers = {pid: PROVIDER_CLASSES[settings.type](settings, config.server, self.http)
                      for pid, settings in config.providers.items()}
-        return State(config, KeyRing(config), providers, Catalog(providers))
+        for provider in providers.values():
+            if provider.settings.api_key_env and not provider.settings.api_key:
+                log.warning("provider '%s': environment variable %s is not set; requests go out without a key",
+                            provider.id, provider.settings.api_key_env)
+        return State(config, KeyRing(config), providers, Catalog(providers), generation)
+
+    def _background(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _install(self, state: State) -> None:
+        self.state = state
+        # Learn the model lists in the background so the first request does not wait for them.
+        self._background(state.catalog.everything())
 
     async def start(self, _app=None) -> None:
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60, ttl_dns_cache=300)
         self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-        self.state = self.build_state(self.config)
-        for provider in self.state.providers.values():
-            if provider.settings.api_key_env and not provider.settings.api_key:
-                log.warning("provider '%s': environment variable %s is not set; requests go out without a key",
-                            provider.id, provider.settings.api_key_env)
-        # Learn the model lists in the background so the first request does not wait for them.
-        self._warmup = asyncio.create_task(self.state.catalog.everything())
+        self._install(self._build_state(self._initial, generation=1))
+        self._background(watch_config(self.config_path, self.reload, self._stopping))
 
     async def stop(self, _app=None) -> None:
-        if self._warmup and not self._warmup.done():
-            self._warmup.cancel()
+        self._stopping.set()
+        for task in list(self._tasks):
+            task.cancel()
         if self.http:
             await self.http.close()
+
+    def reload(self) -> None:
+        """Re-read the config file; keep serving the last good config if it is invalid."""
+        worker = f"worker {os.getpid()}"
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            self.reloads.last_error, self.reloads.last_error_at = str(exc), time.time()
+            log.error("%s: config change rejected, still serving generation %d: %s",
+                      worker, self.state.generation, exc)
+            return
+        previous = self.state
+        changed = changed_keys(previous.config, config)
+        self.reloads.last_error = self.reloads.last_error_at = None
+        if not changed:
+            return
+        self._install(self._build_state(config, previous.generation + 1))
+        self.reloads.last_reload = time.time()
+        log.info("%s: config reloaded (generation %d); changed: %s", worker, self.state.generation, ", ".join(changed))
+        needs_restart = [key for key in changed if key in SOCKET_KEYS]
+        if needs_restart:
+            log.warning("%s: %s take effect when the supervisor restarts the server", worker, ", ".join(needs_restart))

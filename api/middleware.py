@@ -15,6 +15,8 @@ log = logging.getLogger("gatehouse")
 
 REQUEST_ID = "gatehouse.request_id"
 IDENTITY = "gatehouse.identity"
+STATE = "gatehouse.state"
+"""Scope keys: the request's id, who sent it, and the config state it is served with from start to end."""
 PUBLIC_PATHS = ("/health", "/api-docs")
 ANTHROPIC_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
 
@@ -38,12 +40,13 @@ class RequestMiddleware:
     async def __call__(self, request: Request, handler) -> Response:
         request_id = _request_id(request)
         request.scope[REQUEST_ID] = request_id.decode()
+        request.scope[STATE] = state = self.gateway.state
         try:
             if not request.path.startswith(PUBLIC_PATHS):
                 key = presented_key(request.get_first_header(b"authorization"),
                                     request.get_first_header(b"x-api-key"))
                 client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
-                request.scope[IDENTITY] = self.gateway.state.keys.identify(key, client)
+                request.scope[IDENTITY] = state.keys.identify(key, client)
             response = await handler(request)
         except ApiError as error:
             response = error.response(dialect_of(request.path))

@@ -68,6 +68,10 @@ class Catalog:
         age = time.monotonic() - entry.checked
         return age < (RETRY_S if entry.error else FRESH_S)
 
+    def known(self) -> list[ProviderModels]:
+        """Every provider's list as last learned, without asking anyone."""
+        return list(self._lists.values())
+
     async def everything(self) -> list[ProviderModels]:
         """Every provider's list, fetched concurrently."""
         return list(await asyncio.gather(*(self.of(pid) for pid in self._lists)))

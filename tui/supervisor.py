@@ -1,4 +1,9 @@
-"""Runs the server process (`python -m api`) and stops it without leaving an orphan."""
+"""Keeps the server process (`python -m api`) alive, moves it to a new socket when the config
+asks for one, and never leaves an orphan.
+
+The server hot-reloads every other config change itself; the supervisor acts only on
+`server.host`, `server.port` and `server.workers`, which need a new process.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,25 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Callable
+
+from watchfiles import watch
 
 from api.__main__ import WORKERS_KILL_TIMEOUT_S
-from api.config import Config
+from api.config import SOCKET_KEYS, Config, ConfigError, changed_keys, load_config
+from api.reload import DEBOUNCE_MS, only
 
 STOP_GRACE_S = WORKERS_KILL_TIMEOUT_S + 5
 """How long a stopping server may take before it is killed."""
+START_TIMEOUT_S = 30
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 30.0
+STABLE_AFTER_S = 30.0
+"""A server that stayed up this long resets the restart backoff."""
 
 
 def local_url(config: Config) -> str:
@@ -25,16 +40,23 @@ def local_url(config: Config) -> str:
     return f"http://{host}:{config.server.port}"
 
 
-class Supervisor:
-    def __init__(self, config_path: Path, config: Config) -> None:
-        self.config_path = config_path
-        self.base_url = local_url(config)
-        self.process: subprocess.Popen | None = None
+class ServerProcess:
+    """One `python -m api` process: started in its own session, so a terminal's Ctrl-C reaches
+    the supervisor only, which then stops the server cleanly."""
 
-    def start(self) -> None:
-        # Own session: a terminal's Ctrl-C reaches the supervisor only, which then stops the server cleanly.
-        self.process = subprocess.Popen([sys.executable, "-m", "api", "--config", str(self.config_path)],
+    def __init__(self, config_path: Path, config: Config) -> None:
+        self.config = config
+        self.base_url = local_url(config)
+        self.started = time.monotonic()
+        self.process = subprocess.Popen([sys.executable, "-m", "api", "--config", str(config_path)],
                                         start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exit_code(self) -> int | None:
+        return self.process.poll()
 
     def healthy(self) -> bool:
         try:
@@ -43,25 +65,106 @@ class Supervisor:
         except (OSError, ValueError):
             return False
 
-    def wait_healthy(self, timeout: float) -> bool:
-        """True once /health answers; False if the process died or time ran out."""
+    def wait_healthy(self, timeout: float, stopping: threading.Event) -> bool:
+        """True once /health answers; False if the process died, time ran out or we are stopping."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+        while time.monotonic() < deadline and not stopping.is_set():
+            if self.exit_code() is not None:
                 return False
             if self.healthy():
                 return True
-            time.sleep(0.1)
+            stopping.wait(0.1)
         return False
 
-    def stop(self) -> int | None:
-        """Stop the server gracefully (SIGTERM), killing it after STOP_GRACE_S; its exit code."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return process.returncode if process else None
-        process.send_signal(signal.SIGTERM)
+    def stop(self) -> int:
+        """Stop gracefully (SIGTERM: open requests get WORKERS_KILL_TIMEOUT_S), kill after STOP_GRACE_S."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
         try:
-            return process.wait(STOP_GRACE_S)
+            return self.process.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            return process.wait()
+            os.killpg(self.process.pid, signal.SIGKILL)
+            return self.process.wait()
+
+
+class Supervisor:
+    """Runs the server until told to stop. `log` receives one line per event."""
+
+    def __init__(self, config_path: Path, config: Config, log: Callable[[str], None]) -> None:
+        self.config_path = config_path
+        self.config = config
+        self.log = log
+        self.server: ServerProcess | None = None
+        self.stopping = threading.Event()
+        self._config_changed = threading.Event()
+        self._backoff = BACKOFF_START_S
+
+    @property
+    def base_url(self) -> str:
+        return local_url(self.config)
+
+    def start(self) -> bool:
+        """Start the server and wait until it is healthy."""
+        self.server = ServerProcess(self.config_path, self.config)
+        return self.server.wait_healthy(START_TIMEOUT_S, self.stopping)
+
+    def run(self) -> None:
+        """Supervise until `stopping` is set: restart a dead server, follow socket changes."""
+        watcher = threading.Thread(target=self._watch_config, name="config-watcher", daemon=True)
+        watcher.start()
+        while not self.stopping.wait(0.2):
+            code = self.server.exit_code()
+            if code is not None:
+                self._restart_dead(code)
+            elif self._config_changed.is_set():
+                self._config_changed.clear()
+                self._follow_config()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.server is not None:
+            self.server.stop()
+
+    def _watch_config(self) -> None:
+        for _changes in watch(self.config_path.parent, watch_filter=only(self.config_path), recursive=False,
+                              stop_event=self.stopping, debounce=DEBOUNCE_MS, raise_interrupt=False,
+                              rust_timeout=500, yield_on_timeout=False):
+            self._config_changed.set()
+
+    def _restart_dead(self, code: int) -> None:
+        if time.monotonic() - self.server.started > STABLE_AFTER_S:
+            self._backoff = BACKOFF_START_S
+        self.log(f"the server exited with code {code}; restarting it in {self._backoff:g}s")
+        if self.stopping.wait(self._backoff):
+            return
+        self._backoff = min(self._backoff * 2, BACKOFF_MAX_S)
+        if self.start():
+            self.log(f"the server is back (pid {self.server.pid}) at {self.base_url}")
+
+    def _follow_config(self) -> None:
+        try:
+            config = load_config(self.config_path)
+        except ConfigError:
+            return  # the server keeps its last good config and reports the problem itself
+        moved = [key for key in changed_keys(self.config, config) if key in SOCKET_KEYS]
+        if not moved:
+            self.config = config
+            return
+        self.log(f"{', '.join(moved)} changed: restarting the server")
+        old, old_url = self.server, self.base_url
+        if config.server.port != self.config.server.port:
+            # A new port is free while the old server drains: start the new one first, no gap.
+            self.config = config
+            if not self.start():
+                self.log(f"the server could not start at {self.base_url}; keeping it at {old_url}")
+                self.server.stop()
+                self.server, self.config = old, old.config
+                return
+            old.stop()
+        else:
+            old.stop()
+            self.config = config
+            if not self.start():
+                self.log(f"the server did not become healthy at {self.base_url}")
+                return
+        self.log(f"the server now serves at {self.base_url} (pid {self.server.pid})")

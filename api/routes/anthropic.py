@@ -10,8 +10,8 @@ from api.body import optional_model, read_json_object, require
 from api.clients import apply_client_settings
 from api.dialects import anthropic_request_to_openai, estimate_input_tokens
 from api.errors import ApiError, json_response
-from api.gateway import Gateway, State
-from api.middleware import IDENTITY, REQUEST_ID
+from api.gateway import State
+from api.middleware import IDENTITY, REQUEST_ID, STATE
 from api.relay import relay
 
 FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
@@ -37,9 +37,9 @@ def _forwarded(request: Request) -> dict[str, str]:
     return found
 
 
-def register(app: Application, gateway: Gateway) -> None:
+def register(app: Application) -> None:
     async def forward(request: Request, provider_id: str | None, counting: bool) -> Response:
-        state = gateway.state
+        state = request.scope[STATE]
         body = await read_json_object(request, state.config.server.max_body_bytes)
         require(body, "messages", list)
         optional_model(body)

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from blacksheep import Application, Request, Response
 
 from api.errors import ApiError, json_response
-from api.gateway import Gateway
+from api.middleware import STATE
 from api.providers import Provider
 from api.routing import model_not_found
 
@@ -49,14 +49,14 @@ def _query_int(request: Request, name: str) -> int | None:
     return int(values[0])
 
 
-def register(app: Application, gateway: Gateway) -> None:
+def register(app: Application) -> None:
     @app.router.get("/v1/models")
     async def list_models(request: Request) -> Response:
         kind = (request.query.get("provider_type") or request.query.get("providerType") or [None])[0]
         limit, offset = _query_int(request, "limit"), _query_int(request, "offset") or 0
         data = [
             model_object(entry.provider, model_id, info)
-            for entry in await gateway.state.catalog.everything()
+            for entry in await request.scope[STATE].catalog.everything()
             if kind is None or entry.provider.type == kind
             for model_id, info in (entry.models or {}).items()
         ]
@@ -71,7 +71,7 @@ def register(app: Application, gateway: Gateway) -> None:
     @app.router.get("/v1/models/{path:model_id}")
     async def get_model(request: Request, model_id: str) -> Response:
         name = unquote(model_id)
-        catalog = gateway.state.catalog
+        catalog = request.scope[STATE].catalog
         provider, upstream_id = await catalog.resolve(name)
         entry = await catalog.of(provider.id)
         if entry.models is None or upstream_id not in entry.models:

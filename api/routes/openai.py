@@ -14,8 +14,7 @@ from api.body import optional_model, read_json_object, require
 from api.clients import apply_client_settings
 from api.dialects import openai_request_to_anthropic
 from api.errors import ApiError
-from api.gateway import Gateway
-from api.middleware import IDENTITY, REQUEST_ID
+from api.middleware import IDENTITY, REQUEST_ID, STATE
 from api.relay import relay
 
 # endpoint name → (upstream path, the parameter it cannot do without, and its JSON type)
@@ -26,9 +25,9 @@ ENDPOINTS = {
 }
 
 
-def register(app: Application, gateway: Gateway) -> None:
+def register(app: Application) -> None:
     async def forward(request: Request, endpoint: str) -> Response:
-        state = gateway.state
+        state = request.scope[STATE]
         body = await read_json_object(request, state.config.server.max_body_bytes)
         path, required, kind = ENDPOINTS[endpoint]
         require(body, required, kind)
