@@ -7,6 +7,7 @@ path and what is wrong with it, one per line (`providers.x.base_url: not a URL`)
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -101,6 +102,8 @@ class Config:
     providers: dict[str, ProviderSettings]
     prompts: dict[str, PromptSettings]
     clients: dict[str, ClientSettings]
+    stamp: tuple = ()
+    """The file's identity and modification time as read (see `file_stamp`)."""
 
     def client(self, name: str) -> ClientSettings:
         """Settings of a client; unknown names get the `server` client's settings."""
@@ -324,8 +327,18 @@ def parse_config(data: dict, path: Path, environ: dict | None = None) -> Config:
     return Config(path=path, server=server, providers=providers, prompts=prompts, clients=clients)
 
 
+def file_stamp(path: Path) -> tuple:
+    """What tells one version of a file from another: inode, modification time, size (empty if missing)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ()
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
 def load_config(path: Path, environ: dict | None = None) -> Config:
     """Read and validate the config file at `path`."""
+    stamp = file_stamp(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -338,7 +351,7 @@ def load_config(path: Path, environ: dict | None = None) -> Config:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, path, environ)
+    return dataclasses.replace(parse_config(data, path, environ), stamp=stamp)
 
 
 # --- first run -----------------------------------------------------------------

@@ -80,7 +80,7 @@ class Gateway:
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60, ttl_dns_cache=300)
         self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         self._install(self._build_state(self._initial, generation=1))
-        self._background(watch_config(self.config_path, self.reload, self._stopping))
+        self._background(watch_config(self.config_path, self._initial.stamp, self.reload, self._stopping))
 
     async def stop(self, _app=None) -> None:
         self._stopping.set()

@@ -22,7 +22,7 @@ from watchfiles import watch
 
 from api.__main__ import WORKERS_KILL_TIMEOUT_S
 from api.config import SOCKET_KEYS, Config, ConfigError, changed_keys, load_config
-from api.reload import DEBOUNCE_MS, only
+from api.reload import WATCH_OPTIONS, ChangeDetector, only
 
 STOP_GRACE_S = WORKERS_KILL_TIMEOUT_S + 5
 """How long a stopping server may take before it is killed."""
@@ -97,6 +97,7 @@ class Supervisor:
         self.server: ServerProcess | None = None
         self.stopping = threading.Event()
         self._config_changed = threading.Event()
+        self._watcher: threading.Thread | None = None
         self._backoff = BACKOFF_START_S
 
     @property
@@ -104,14 +105,15 @@ class Supervisor:
         return local_url(self.config)
 
     def start(self) -> bool:
-        """Start the server and wait until it is healthy."""
+        """Start the server and wait until it is healthy (watching the config from the first start on)."""
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._watch_config, name="config-watcher", daemon=True)
+            self._watcher.start()
         self.server = ServerProcess(self.config_path, self.config)
         return self.server.wait_healthy(START_TIMEOUT_S, self.stopping)
 
     def run(self) -> None:
         """Supervise until `stopping` is set: restart a dead server, follow socket changes."""
-        watcher = threading.Thread(target=self._watch_config, name="config-watcher", daemon=True)
-        watcher.start()
         while not self.stopping.wait(0.2):
             code = self.server.exit_code()
             if code is not None:
@@ -126,10 +128,11 @@ class Supervisor:
             self.server.stop()
 
     def _watch_config(self) -> None:
-        for _changes in watch(self.config_path.parent, watch_filter=only(self.config_path), recursive=False,
-                              stop_event=self.stopping, debounce=DEBOUNCE_MS, raise_interrupt=False,
-                              rust_timeout=500, yield_on_timeout=False):
-            self._config_changed.set()
+        detector = ChangeDetector(self.config_path, self.config.stamp)
+        for events in watch(self.config_path.parent, watch_filter=only(self.config_path), stop_event=self.stopping,
+                            raise_interrupt=False, **WATCH_OPTIONS):
+            if detector.changed(events):
+                self._config_changed.set()
 
     def _restart_dead(self, code: int) -> None:
         if time.monotonic() - self.server.started > STABLE_AFTER_S:

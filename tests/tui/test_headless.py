@@ -30,7 +30,10 @@ def processes_using(config_path: Path) -> list[int]:
 
 
 class Headless:
+    started: list[Headless] = []
+
     def __init__(self, config_path: Path, env: dict | None = None) -> None:
+        Headless.started.append(self)
         self.config_path = config_path
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tui", "--no-tui", "--config", str(config_path)], cwd=ROOT,
@@ -49,6 +52,19 @@ class Headless:
     def wait_for(self, text: str, timeout: float = 30) -> None:
         wait_until(lambda: text in self.output or self.process.poll() is not None, timeout, f"'{text}'")
         assert text in self.output, self.output
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers():
+    """Whatever a test leaves running (a failed test included) is stopped, then checked for orphans."""
+    Headless.started.clear()
+    yield
+    for headless in Headless.started:
+        if headless.process.poll() is None:
+            headless.process.kill()
+            headless.process.wait()
+        for pid in processes_using(headless.config_path):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
