@@ -8,7 +8,7 @@ import os
 import socket
 import sys
 
-from api import __version__, locations
+from api import __version__, locations, stopping
 from api.config import ConfigError, create_config, load_config
 
 WORKERS_KILL_TIMEOUT_S = 10
@@ -53,8 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
+    class Server(Granian):
+        """Granian, announcing a stop to its workers before it waits for them (see api.stopping)."""
+
+        def signal_handler_interrupt(self, *args, **kwargs):
+            stopping.announce()
+            super().signal_handler_interrupt(*args, **kwargs)
+
     os.environ[locations.CONFIG_ENV] = str(path)
-    Granian(
+    server = Server(
         "api.app:create_app",
         factory=True,
         address=server.host,
@@ -64,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         loop=Loops.uvloop,
         workers_kill_timeout=WORKERS_KILL_TIMEOUT_S,
         log_access=False,
-    ).serve()
+    )
+    try:
+        server.serve()
+    finally:
+        stopping.clear()
     return 0
 
 

@@ -59,6 +59,16 @@ class ServerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivitySettings:
+    enabled: bool = True
+    """Record every API request (the TUI's Activity tab and /admin/activity read the records)."""
+    retention_days: float = 30.0
+    """Records older than this are deleted."""
+    max_rows: int = 1_000_000
+    """At most this many records are kept (the oldest go first)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSettings:
     id: str
     type: str
@@ -102,6 +112,7 @@ class Config:
     providers: dict[str, ProviderSettings]
     prompts: dict[str, PromptSettings]
     clients: dict[str, ClientSettings]
+    activity: ActivitySettings = ActivitySettings()
     stamp: tuple = ()
     """The file's identity and modification time as read (see `file_stamp`)."""
 
@@ -195,7 +206,8 @@ _SERVER_KEYS = ("host", "port", "api_key", "workers", "data_dir", "max_body_byte
                 "request_timeout_s", "connect_timeout_s", "cors_origins")
 _PROVIDER_KEYS = ("type", "base_url", "api_key", "api_key_env", "models", "headers")
 _CLIENT_KEYS = ("model", "prompt", "temperature", "top_p", "max_tokens", "collections", "api_key")
-_TOP_LEVEL = ("server", "providers", "prompts", "clients", "tui")
+_ACTIVITY_KEYS = ("enabled", "retention_days", "max_rows")
+_TOP_LEVEL = ("server", "providers", "prompts", "clients", "activity", "tui")
 
 
 def _server(r: _Reader, data: dict) -> ServerSettings:
@@ -220,6 +232,18 @@ def _server(r: _Reader, data: dict) -> ServerSettings:
         connect_timeout_s=float(r.number(data, "connect_timeout_s", path, defaults.connect_timeout_s,
                                          minimum=0.1, maximum=600)),
         cors_origins=cors,
+    )
+
+
+def _activity(r: _Reader, data: dict) -> ActivitySettings:
+    path = "activity"
+    r.known_keys(data, _ACTIVITY_KEYS, path)
+    defaults = ActivitySettings()
+    return ActivitySettings(
+        enabled=r.value(data, "enabled", path, bool, defaults.enabled),
+        retention_days=float(r.number(data, "retention_days", path, defaults.retention_days,
+                                      minimum=0.001, maximum=36500)),
+        max_rows=r.number(data, "max_rows", path, defaults.max_rows, minimum=1, maximum=1 << 40, integer=True),
     )
 
 
@@ -322,9 +346,11 @@ def parse_config(data: dict, path: Path, environ: dict | None = None) -> Config:
             r.fail(key_path, f"same key as {seen[key]}; every key must identify one client")
         seen.setdefault(key, key_path)
 
+    activity = _activity(r, r.table(data, "activity", "activity"))
     if r.errors:
         raise ConfigError(f"{path}: invalid configuration\n  " + "\n  ".join(r.errors))
-    return Config(path=path, server=server, providers=providers, prompts=prompts, clients=clients)
+    return Config(path=path, server=server, providers=providers, prompts=prompts, clients=clients,
+                  activity=activity)
 
 
 def file_stamp(path: Path) -> tuple:
@@ -380,8 +406,8 @@ def create_config(path: Path) -> str:
 
 # --- comparing -----------------------------------------------------------------
 
-SOCKET_KEYS = ("server.host", "server.port", "server.workers")
-"""Keys whose change needs a new server process (a new listening socket or worker count)."""
+RESTART_KEYS = ("server.host", "server.port", "server.workers", "server.data_dir")
+"""Keys whose change needs a new server process (a new listening socket, worker count or data dir)."""
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
@@ -398,6 +424,6 @@ def changed_keys(old: Config, new: Config) -> list[str]:
     """Key paths whose values differ between two configs (names only: safe to log)."""
     before, after = {}, {}
     for config, flat in ((old, before), (new, after)):
-        for section in ("server", "providers", "prompts", "clients"):
+        for section in ("server", "providers", "prompts", "clients", "activity"):
             _flatten(getattr(config, section), section, flat)
     return sorted(key for key in before.keys() | after.keys() if before.get(key, _MISSING) != after.get(key, _MISSING))

@@ -14,13 +14,19 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from api import stopping as server_stop
+from api.activity import ActivityStore, Recorder
 from api.auth import KeyRing
-from api.config import SOCKET_KEYS, Config, ConfigError, changed_keys, load_config
+from api.config import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
 from api.providers import PROVIDER_CLASSES, Provider
 from api.reload import watch_config
 from api.routing import Catalog
 
 log = logging.getLogger("gatehouse")
+
+LOG_REQUESTS_ENV = "GATEHOUSE_LOG_REQUESTS"
+"""Set to 1 (headless mode does) to print one line per API request."""
+ACTIVITY_FILE = "activity.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,7 @@ class Gateway:
         self.http: aiohttp.ClientSession | None = None
         self.state: State | None = None
         self.reloads = ReloadStatus()
+        self.recorder: Recorder | None = None
         self._initial = config
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
@@ -71,21 +78,34 @@ class Gateway:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @property
+    def stopping(self) -> bool:
+        """True once this worker or its server is stopping: long-lived streams then end."""
+        return self._stopping.is_set() or server_stop.announced()
+
     def _install(self, state: State) -> None:
         self.state = state
+        if self.recorder is not None:
+            self.recorder.max_age_s = state.config.activity.retention_days * 86400
+            self.recorder.max_rows = state.config.activity.max_rows
         # Learn the model lists in the background so the first request does not wait for them.
         self._background(state.catalog.everything())
 
     async def start(self, _app=None) -> None:
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60, ttl_dns_cache=300)
         self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        store = ActivityStore(self._initial.server.data_dir / ACTIVITY_FILE)
+        self.recorder = Recorder(store, max_age_s=0, max_rows=0, echo=os.environ.get(LOG_REQUESTS_ENV) == "1")
         self._install(self._build_state(self._initial, generation=1))
+        self._background(self.recorder.run(self._stopping))
         self._background(watch_config(self.config_path, self._initial.stamp, self.reload, self._stopping))
 
     async def stop(self, _app=None) -> None:
         self._stopping.set()
         for task in list(self._tasks):
             task.cancel()
+        if self.recorder is not None:
+            await self.recorder.close()
         if self.http:
             await self.http.close()
 
@@ -107,6 +127,6 @@ class Gateway:
         self._install(self._build_state(config, previous.generation + 1))
         self.reloads.last_reload = time.time()
         log.info("%s: config reloaded (generation %d); changed: %s", worker, self.state.generation, ", ".join(changed))
-        needs_restart = [key for key in changed if key in SOCKET_KEYS]
+        needs_restart = [key for key in changed if key in RESTART_KEYS]
         if needs_restart:
             log.warning("%s: %s take effect when the supervisor restarts the server", worker, ", ".join(needs_restart))

@@ -1,13 +1,16 @@
-"""The one middleware every request passes: request id, authentication, errors in the endpoint's dialect."""
+"""The one middleware every request passes: request id, authentication, the activity record,
+and errors in the endpoint's dialect."""
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 
 from blacksheep import Request, Response
 
-from api.auth import presented_key
+from api.activity import Record
+from api.auth import fingerprint, presented_key
 from api.errors import ApiError, Dialect
 from api.gateway import Gateway
 
@@ -16,7 +19,9 @@ log = logging.getLogger("gatehouse")
 REQUEST_ID = "gatehouse.request_id"
 IDENTITY = "gatehouse.identity"
 STATE = "gatehouse.state"
-"""Scope keys: the request's id, who sent it, and the config state it is served with from start to end."""
+RECORD = "gatehouse.record"
+"""Scope keys: the request's id, who sent it, the config state it is served with from start to end,
+and its activity record (None when it is not recorded)."""
 PUBLIC_PATHS = ("/health", "/api-docs")
 ANTHROPIC_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
 
@@ -24,6 +29,11 @@ ANTHROPIC_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
 def dialect_of(path: str) -> Dialect:
     """Anthropic for the Messages endpoints (also under /{provider-id}/), OpenAI for the rest."""
     return "anthropic" if path.endswith(ANTHROPIC_PATHS) else "openai"
+
+
+def recorded(path: str) -> bool:
+    """API requests are recorded; health, docs and admin requests are not."""
+    return path.startswith("/v1/") or path.endswith(ANTHROPIC_PATHS)
 
 
 def _request_id(request: Request) -> bytes:
@@ -37,22 +47,46 @@ class RequestMiddleware:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
+    def _record(self, request: Request, request_id: str, path: str, client: bytes | None, key: bytes | None) -> Record:
+        length = request.get_first_header(b"content-length")
+        return Record(
+            request_id=request_id, ts=time.time(), started=time.perf_counter(),
+            client=client.decode("utf-8", "replace")[:64] if client else "server",
+            key_id=fingerprint(key) if key else None, method=request.method, path=path,
+            dialect_in=dialect_of(path), request_bytes=int(length) if length and length.isdigit() else 0,
+            sink=self.gateway.recorder.add,
+        )
+
     async def __call__(self, request: Request, handler) -> Response:
         request_id = _request_id(request)
         request.scope[REQUEST_ID] = request_id.decode()
         request.scope[STATE] = state = self.gateway.state
+        path = request.path
+        key = presented_key(request.get_first_header(b"authorization"), request.get_first_header(b"x-api-key"))
+        client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
+        record = None
+        if state.config.activity.enabled and self.gateway.recorder is not None and recorded(path):
+            record = self._record(request, request.scope[REQUEST_ID], path, client, key)
+        request.scope[RECORD] = record
         try:
-            if not request.path.startswith(PUBLIC_PATHS):
-                key = presented_key(request.get_first_header(b"authorization"),
-                                    request.get_first_header(b"x-api-key"))
-                client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
-                request.scope[IDENTITY] = state.keys.identify(key, client)
+            if not path.startswith(PUBLIC_PATHS):
+                identity = request.scope[IDENTITY] = state.keys.identify(key, client)
+                if record is not None:
+                    record.client, record.key_id = identity.client, identity.key_id
             response = await handler(request)
         except ApiError as error:
-            response = error.response(dialect_of(request.path))
+            response = error.response(dialect_of(path))
+            if record is not None:
+                record.error = error.message
         except Exception:
-            log.exception("unexpected error on %s %s (request %s)", request.method, request.path, request_id.decode())
-            response = ApiError(500, f"Internal error in Gatehouse (request id {request_id.decode()}); "
-                                     "see the server log.").response(dialect_of(request.path))
+            log.exception("unexpected error on %s %s (request %s)", request.method, path, request_id.decode())
+            message = f"Internal error in Gatehouse (request id {request_id.decode()}); see the server log."
+            response = ApiError(500, message).response(dialect_of(path))
+            if record is not None:
+                record.error = message
         response.add_header(b"x-request-id", request_id)
+        if record is not None:
+            record.status = response.status
+            if not record.pending:  # a stream finishes its record when it ends
+                record.finish(len(response.content.body or b"") if response.content else 0)
         return response

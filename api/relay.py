@@ -8,6 +8,7 @@ stream incrementally. Errors always reach the client in its own dialect.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -15,9 +16,11 @@ import aiohttp
 import orjson
 from blacksheep import Content, Response, StreamedContent
 
+from api.activity import Record
 from api.errors import JSON, ApiError, Dialect
 from api.providers import Provider
 from api.translate.responses import upstream_error
+from api.usage import StreamUsage, body_usage, usage_counts
 
 SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 SSE = b"text/event-stream; charset=utf-8"
@@ -29,6 +32,8 @@ PASSED_ERROR_HEADERS = ("retry-after", "x-ratelimit-limit-requests", "x-ratelimi
 class StreamTranslator(Protocol):
     def feed(self, chunk: bytes) -> bytes: ...
     def close(self) -> bytes: ...
+    @property
+    def usage(self) -> tuple[int | None, int | None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,28 +45,35 @@ class Translation:
 
 
 async def relay(upstream: aiohttp.ClientResponse, provider: Provider, receive, dialect: Dialect,
-                translation: Translation | None = None) -> Response:
+                record: Record | None, translation: Translation | None = None) -> Response:
     """The client's response for an upstream response (which this takes ownership of).
 
     `receive` is the request's ASGI receive channel, watched during streams for the client leaving;
-    `dialect` is the client's; `translation` is given when the provider speaks the other one.
+    `dialect` is the client's; `record` gets the usage; `translation` is given when the provider
+    speaks the other dialect.
     """
     if upstream.status >= 400:
-        return await _error(upstream, provider, dialect)
+        return await _error(upstream, provider, dialect, record)
     content_type = upstream.headers.get("content-type", "application/json").encode()
     if content_type.startswith(b"text/event-stream"):
         translator = translation.stream() if translation else None
-        chunks = _chunks(upstream, provider, receive, dialect, translator)
+        if record is not None:
+            record.stream = record.pending = True
+        chunks = _chunks(upstream, provider, receive, dialect, translator, record)
         # Response takes ownership of (and extends) the header list it is given: always a fresh one.
         return Response(upstream.status, [*SSE_HEADERS], StreamedContent(SSE if translator else content_type, chunks))
     body = await _read(upstream, provider)
     if translation is None:
+        if record is not None:
+            record.tokens(*body_usage(provider.dialect, body))
         return Response(upstream.status, None, Content(content_type, body))
     try:
         answer = translation.response(orjson.loads(body))
     except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError, IndexError) as exc:
         raise ApiError(502, f"provider '{provider.id}' sent an answer that cannot be translated: "
                             f"{exc.__class__.__name__}: {exc}", code="upstream_error") from exc
+    if record is not None:
+        record.tokens(*usage_counts(dialect, answer.get("usage")))
     return Response(upstream.status, None, Content(JSON, orjson.dumps(answer)))
 
 
@@ -80,44 +92,69 @@ async def _until_disconnect(receive) -> None:
 
 
 def _chunks(upstream: aiohttp.ClientResponse, provider: Provider, receive, dialect: Dialect,
-            translator: StreamTranslator | None):
+            translator: StreamTranslator | None, record: Record | None):
     """An async generator function relaying the upstream stream as it arrives.
 
     The server swallows writes to a client that has gone, so a watcher waits
     for the client's disconnect and then closes the upstream connection,
-    which cancels the upstream request and ends the relay.
+    which cancels the upstream request and ends the relay. The record gets the
+    time to first byte, the usage the stream reported (else an estimate), and
+    how the stream ended.
     """
+    usage = StreamUsage(provider.dialect) if record is not None and translator is None else None
 
     async def chunks():
         watcher = asyncio.ensure_future(_until_disconnect(receive))
         watcher.add_done_callback(lambda task: task.cancelled() or upstream.close())
-        finished = False
+        finished, sent = False, 0
         try:
             async for chunk in upstream.content.iter_any():
+                if usage is not None:
+                    usage.feed(chunk)
                 if translator is not None:
                     chunk = translator.feed(chunk)
                 if chunk:
+                    if not sent and record is not None:
+                        record.ttfb_ms = (time.perf_counter() - record.started) * 1000
+                    sent += len(chunk)
                     yield chunk
             finished = True
             if translator is not None and (tail := translator.close()):
+                sent += len(tail)
                 yield tail
         except Exception as exc:
             failure = provider.failure(exc)
             if not isinstance(failure, ApiError):
                 raise
+            if record is not None:
+                record.error = failure.message
             if not watcher.done():  # a client that left needs no error event
                 yield failure.stream_event(dialect)
         finally:
+            if watcher.done() and not watcher.cancelled() and record is not None:
+                record.error = record.error or "client disconnected"
             watcher.cancel()
             if finished:
                 upstream.release()
             else:
                 upstream.close()
+            if record is not None:
+                _stream_tokens(record, usage, translator)
+                record.finish(sent)
 
     return chunks
 
 
-async def _error(upstream: aiohttp.ClientResponse, provider: Provider, dialect: Dialect) -> Response:
+def _stream_tokens(record: Record, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
+    inputs, outputs = translator.usage if translator is not None else (usage.input_tokens, usage.output_tokens)
+    if outputs is not None:
+        record.tokens(inputs, outputs)
+    elif usage is not None:  # the provider reported nothing: about 4 bytes a token in, one event a token out
+        record.tokens(-(-record.request_bytes // 4), usage.estimated_output(), estimated=True)
+
+
+async def _error(upstream: aiohttp.ClientResponse, provider: Provider, dialect: Dialect,
+                 record: Record | None) -> Response:
     """The upstream's error with its status, its message naming the provider, in the client's dialect."""
     raw = await _read(upstream, provider)
     note = f" (provider '{provider.id}', upstream status {upstream.status})"
@@ -131,6 +168,8 @@ async def _error(upstream: aiohttp.ClientResponse, provider: Provider, dialect: 
         payload = {**document, "error": {**defaults, **error, "message": error["message"] + note}}  # every field kept
     else:
         payload = upstream_error(dialect, upstream.status, raw, note)
+    if record is not None:
+        record.error = payload["error"]["message"]
     response = Response(upstream.status, None, Content(JSON, orjson.dumps(payload)))
     for name in PASSED_ERROR_HEADERS:
         if name in upstream.headers:

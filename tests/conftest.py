@@ -17,6 +17,7 @@ GATEWAY_CONFIG = """
 [server]
 api_key = "{server_key}"
 port = {port}
+data_dir = "{data_dir}"
 
 [providers.fake]
 type = "openai"

@@ -63,11 +63,17 @@ class Gateway:
         return out or ""
 
 
-def start_gateway(config_text: str, directory: Path, port: int | None = None, env: dict | None = None) -> Gateway:
-    """Write `config_text` (with `{port}` filled in) to directory/config.toml and serve it."""
-    port = port or free_port()
+def write_config(config_text: str, directory: Path, port: int) -> Path:
+    """directory/config.toml from `config_text`, with `{port}` and `{data_dir}` (directory/data) filled in."""
     config_path = directory / "config.toml"
-    config_path.write_text(config_text.replace("{port}", str(port)))
+    config_path.write_text(config_text.replace("{port}", str(port)).replace("{data_dir}", str(directory / "data")))
+    return config_path
+
+
+def start_gateway(config_text: str, directory: Path, port: int | None = None, env: dict | None = None) -> Gateway:
+    """Serve `config_text` (see `write_config`) from a real server process."""
+    port = port or free_port()
+    config_path = write_config(config_text, directory, port)
     process = subprocess.Popen(
         [sys.executable, "-m", "api", "--config", str(config_path)],
         cwd=ROOT, env={**os.environ, **(env or {})},

@@ -2,7 +2,7 @@
 asks for one, and never leaves an orphan.
 
 The server hot-reloads every other config change itself; the supervisor acts only on
-`server.host`, `server.port` and `server.workers`, which need a new process.
+`server.host`, `server.port`, `server.workers` and `server.data_dir`, which need a new process.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Callable
 from watchfiles import watch
 
 from api.__main__ import WORKERS_KILL_TIMEOUT_S
-from api.config import SOCKET_KEYS, Config, ConfigError, changed_keys, load_config
+from api.config import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
 from api.reload import WATCH_OPTIONS, ChangeDetector, only
 
 STOP_GRACE_S = WORKERS_KILL_TIMEOUT_S + 5
@@ -149,7 +149,7 @@ class Supervisor:
             config = load_config(self.config_path)
         except ConfigError:
             return  # the server keeps its last good config and reports the problem itself
-        moved = [key for key in changed_keys(self.config, config) if key in SOCKET_KEYS]
+        moved = [key for key in changed_keys(self.config, config) if key in RESTART_KEYS]
         if not moved:
             self.config = config
             return

@@ -11,7 +11,7 @@ from api.clients import apply_client_settings
 from api.dialects import anthropic_request_to_openai, estimate_input_tokens
 from api.errors import ApiError, json_response
 from api.gateway import State
-from api.middleware import IDENTITY, REQUEST_ID, STATE
+from api.middleware import IDENTITY, RECORD, REQUEST_ID, STATE
 from api.relay import relay
 
 FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
@@ -46,14 +46,17 @@ def register(app: Application) -> None:
         apply_client_settings(body, state.config, request.scope[IDENTITY].client, "messages")
         provider, body["model"] = await state.catalog.resolve(_model_name(state, body, provider_id))
         path = "/messages/count_tokens" if counting else "/messages"
+        record = request.scope[RECORD]
+        if record is not None:
+            record.routed(provider.id, body["model"], provider.dialect, body.get("stream") is True)
         if provider.dialect == "anthropic":
             upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID], _forwarded(request))
-            return await relay(upstream, provider, request.content.receive, "anthropic")
+            return await relay(upstream, provider, request.content.receive, "anthropic", record)
         if counting:
             return json_response(200, {"input_tokens": estimate_input_tokens(body)})
         upstream_body, translation = anthropic_request_to_openai(body)
         upstream = await provider.post("/chat/completions", orjson.dumps(upstream_body), request.scope[REQUEST_ID])
-        return await relay(upstream, provider, request.content.receive, "anthropic", translation)
+        return await relay(upstream, provider, request.content.receive, "anthropic", record, translation)
 
     @app.router.post("/v1/messages")
     async def messages(request: Request) -> Response:

@@ -14,7 +14,7 @@ from api.body import optional_model, read_json_object, require
 from api.clients import apply_client_settings
 from api.dialects import openai_request_to_anthropic
 from api.errors import ApiError
-from api.middleware import IDENTITY, REQUEST_ID, STATE
+from api.middleware import IDENTITY, RECORD, REQUEST_ID, STATE
 from api.relay import relay
 
 # endpoint name → (upstream path, the parameter it cannot do without, and its JSON type)
@@ -34,6 +34,9 @@ def register(app: Application) -> None:
         optional_model(body)
         apply_client_settings(body, state.config, request.scope[IDENTITY].client, endpoint)
         provider, body["model"] = await state.catalog.resolve(body["model"])
+        record = request.scope[RECORD]
+        if record is not None:
+            record.routed(provider.id, body["model"], provider.dialect, body.get("stream") is True)
         translation = None
         if provider.dialect == "anthropic":
             if endpoint != "chat":
@@ -42,7 +45,7 @@ def register(app: Application) -> None:
             body, translation = openai_request_to_anthropic(body)
             path = "/messages"
         upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID])
-        return await relay(upstream, provider, request.content.receive, "openai", translation)
+        return await relay(upstream, provider, request.content.receive, "openai", record, translation)
 
     @app.router.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import gateway_config
-from tests.gateway import ROOT, SERVER_KEY, answers, free_port, wait_until
+from tests.gateway import ROOT, SERVER_KEY, answers, free_port, wait_until, write_config
 
 
 def processes_using(config_path: Path) -> list[int]:
@@ -69,10 +69,7 @@ def no_leftovers():
 
 @pytest.fixture
 def config_path(upstreams, tmp_path):
-    port = free_port()
-    path = tmp_path / "config.toml"
-    path.write_text(gateway_config(upstreams).replace("{port}", str(port)))
-    return path
+    return write_config(gateway_config(upstreams), tmp_path, free_port())
 
 
 def base_url_of(path: Path) -> str:
@@ -116,7 +113,7 @@ def test_an_open_stream_finishes_during_a_graceful_stop(config_path):
 
 def test_a_missing_config_is_created_with_a_new_key(tmp_path):
     path = tmp_path / "fresh" / "config.toml"
-    headless = Headless(path)
+    headless = Headless(path, env={"XDG_DATA_HOME": str(tmp_path / "xdg-data")})
     headless.wait_for(f"created {path} with a new server key")
     assert path.exists() and "api_key" in path.read_text()
     headless.process.send_signal(signal.SIGTERM)

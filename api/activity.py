@@ -1,0 +1,232 @@
+"""Server activity: one record per API request, stored in SQLite (WAL) in the data dir.
+
+Records are buffered in memory and written in batches by one thread per worker,
+off the request path; several Granian workers write the same file safely (WAL,
+busy timeout, short transactions). A graceful stop flushes what is buffered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+FLUSH_S = 0.25
+"""Longest a record waits in memory before it is written."""
+PRUNE_EVERY_S = 60.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS activity (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT NOT NULL,
+    ts REAL NOT NULL,
+    client TEXT NOT NULL,
+    key_id TEXT,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    dialect_in TEXT NOT NULL,
+    dialect_out TEXT,
+    provider TEXT,
+    model TEXT,
+    stream INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    error TEXT,
+    latency_ms REAL NOT NULL,
+    ttfb_ms REAL,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    total_tokens INTEGER,
+    tokens_estimated INTEGER NOT NULL,
+    request_bytes INTEGER NOT NULL,
+    response_bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activity_ts ON activity (ts);
+CREATE INDEX IF NOT EXISTS activity_client ON activity (client, id);
+CREATE INDEX IF NOT EXISTS activity_model ON activity (model, id);
+"""
+
+
+@dataclass(slots=True)
+class Record:
+    """One API request, filled in as it is served."""
+
+    request_id: str
+    ts: float
+    """When the request arrived (epoch seconds)."""
+    client: str
+    key_id: str | None
+    """Fingerprint of the key used (never the key)."""
+    method: str
+    path: str
+    dialect_in: str
+    started: float
+    """time.perf_counter() at arrival; not stored."""
+    dialect_out: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    """The model as `provider:model`."""
+    stream: bool = False
+    status: int = 0
+    error: str | None = None
+    latency_ms: float = 0.0
+    ttfb_ms: float | None = None
+    """Time to the first byte of a stream."""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    tokens_estimated: bool = False
+    request_bytes: int = 0
+    response_bytes: int = 0
+    pending: bool = False
+    """True while a stream is still being relayed (it finishes the record itself); not stored."""
+    sink: Callable[[Record], None] | None = None
+    """Where the finished record goes; not stored."""
+
+    def routed(self, provider: str, model: str, dialect_out: str, stream: bool) -> None:
+        self.provider, self.model, self.dialect_out, self.stream = provider, f"{provider}:{model}", dialect_out, stream
+
+    def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
+        self.input_tokens, self.output_tokens, self.tokens_estimated = input_tokens, output_tokens, estimated
+        if input_tokens is not None or output_tokens is not None:
+            self.total_tokens = (input_tokens or 0) + (output_tokens or 0)
+
+    def finish(self, response_bytes: int) -> None:
+        self.latency_ms = (time.perf_counter() - self.started) * 1000
+        self.response_bytes = response_bytes
+        self.pending = False
+        if self.sink is not None:
+            self.sink(self)
+
+
+_NOT_STORED = ("started", "pending", "sink")
+COLUMNS = tuple(f.name for f in fields(Record) if f.name not in _NOT_STORED)
+_INSERT = f"INSERT INTO activity ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA busy_timeout=10000")  # first: several workers open the file at once
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+class ActivityStore:
+    """The activity table of one SQLite file: writes in batches, pruning, and the admin queries."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        with self._connection() as connection:
+            connection.executescript(SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        """One connection per thread (the writer thread, the reader thread)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = connect(self.path)
+        return connection
+
+    def write(self, records: list[Record]) -> None:
+        rows = [tuple(getattr(record, name) for name in COLUMNS) for record in records]
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany(_INSERT, rows)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    def prune(self, max_age_s: float, max_rows: int) -> int:
+        """Delete records older than `max_age_s` and beyond the newest `max_rows`; how many went."""
+        connection = self._connection()
+        before = connection.total_changes
+        connection.execute("DELETE FROM activity WHERE ts < ?", (time.time() - max_age_s,))
+        connection.execute("DELETE FROM activity WHERE id <= (SELECT id FROM activity ORDER BY id DESC "
+                           "LIMIT 1 OFFSET ?)", (max_rows,))
+        return connection.total_changes - before
+
+    def query(self, sql: str, parameters: tuple = ()) -> list[dict]:
+        return [dict(row) for row in self._connection().execute(sql, parameters).fetchall()]
+
+
+def as_json(row: dict) -> dict:
+    """A stored row as the admin API shows it."""
+    return {**row, "time": datetime.fromtimestamp(row["ts"]).astimezone().isoformat(timespec="milliseconds"),
+            "stream": bool(row["stream"]), "tokens_estimated": bool(row["tokens_estimated"])}
+
+
+def summary_line(record: Record) -> str:
+    """One concise line for headless mode: time, client, model, status, latency, tokens."""
+    moment = time.strftime("%H:%M:%S", time.localtime(record.ts))
+    if record.total_tokens is None:
+        tokens = "- tokens"
+    else:
+        mark = "~" if record.tokens_estimated else ""
+        tokens = f"{mark}{record.input_tokens or 0}+{record.output_tokens or 0} tokens"
+    stream = " stream" if record.stream else ""
+    error = f" ({record.error[:80]})" if record.error else ""
+    return (f"{moment} {record.client} {record.model or record.path} {record.status}{stream} "
+            f"{record.latency_ms:.1f} ms {tokens}{error}")
+
+
+class Recorder:
+    """Buffers a worker's records and writes them in batches from one thread."""
+
+    def __init__(self, store: ActivityStore, *, max_age_s: float, max_rows: int, echo: bool) -> None:
+        self.store = store
+        self.max_age_s = max_age_s
+        self.max_rows = max_rows
+        self.echo = echo
+        self._pending: list[Record] = []
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="activity-writer")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="activity-reader")
+        self._pruned = 0.0
+
+    def add(self, record: Record) -> None:
+        self._pending.append(record)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Flush every FLUSH_S until `stopping` is set."""
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(stopping.wait(), FLUSH_S)
+            except asyncio.TimeoutError:
+                pass
+            await self.flush()
+
+    async def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        prune = time.monotonic() - self._pruned > PRUNE_EVERY_S
+        if prune:
+            self._pruned = time.monotonic()
+        if batch or prune:
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch, prune)
+
+    def _write(self, batch: list[Record], prune: bool) -> None:
+        if batch:
+            self.store.write(batch)
+            if self.echo:
+                sys.stdout.write("".join(summary_line(record) + "\n" for record in batch))
+                sys.stdout.flush()
+        if prune:
+            self.store.prune(self.max_age_s, self.max_rows)
+
+    async def close(self) -> None:
+        """Write everything still buffered, then stop the threads."""
+        await self.flush()
+        self._writer.shutdown(wait=True)
+        self._reader.shutdown(wait=False)
+
+    async def query(self, sql: str, parameters: tuple = ()) -> list[dict]:
+        return await asyncio.get_running_loop().run_in_executor(self._reader, self.store.query, sql, parameters)

@@ -1,0 +1,75 @@
+"""Token usage read from what a provider sends back, without changing a byte of it."""
+
+from __future__ import annotations
+
+import orjson
+
+from api.errors import Dialect
+
+STREAM_OVERHEAD_EVENTS = 3
+"""Events of an OpenAI stream that carry no tokens (role chunk, finish chunk, [DONE])."""
+
+
+def usage_counts(dialect: Dialect, usage: object) -> tuple[int | None, int | None]:
+    """(input, output) tokens from a `usage` object of either dialect (cached input tokens included)."""
+    if not isinstance(usage, dict):
+        return None, None
+    if dialect == "openai":
+        return usage.get("prompt_tokens"), usage.get("completion_tokens")
+    inputs = [usage.get(key) for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
+    total_input = sum(value for value in inputs if isinstance(value, int)) if inputs[0] is not None else None
+    return total_input, usage.get("output_tokens")
+
+
+def body_usage(dialect: Dialect, body: bytes) -> tuple[int | None, int | None]:
+    """Usage of a complete JSON answer."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None, None
+    return usage_counts(dialect, document.get("usage") if isinstance(document, dict) else None)
+
+
+class StreamUsage:
+    """Follows a relayed SSE stream: the usage it reports, else how many data events it had.
+
+    Only `data:` lines that mention "usage" are parsed; the rest is counted.
+    """
+
+    __slots__ = ("dialect", "input_tokens", "output_tokens", "events", "_tail")
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.events = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        lines = (self._tail + chunk).split(b"\n")
+        self._tail = lines.pop()
+        for line in lines:
+            if not line.startswith(b"data:"):
+                continue
+            self.events += 1
+            if b'"usage"' in line:
+                self._read(line[5:])
+
+    def _read(self, data: bytes) -> None:
+        try:
+            event = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(event, dict):
+            return
+        usage = event.get("usage")
+        if usage is None and isinstance(event.get("message"), dict):  # Anthropic's message_start
+            usage = event["message"].get("usage")
+        inputs, outputs = usage_counts(self.dialect, usage)
+        # Anthropic's message_delta carries only the cumulative output count.
+        self.input_tokens = inputs if inputs is not None else self.input_tokens
+        self.output_tokens = outputs if outputs is not None else self.output_tokens
+
+    def estimated_output(self) -> int:
+        """Output tokens when the stream reported none: about one per content event."""
+        return max(self.events - STREAM_OVERHEAD_EVENTS, 0)
