@@ -20,7 +20,8 @@ from typing import Callable
 
 FLUSH_S = 0.25
 """Longest a record waits in memory before it is written."""
-PRUNE_EVERY_S = 60.0
+PRUNE_EVERY_S = 2.0
+"""How often each worker applies the retention limits (two indexed deletes)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS activity (
@@ -45,7 +46,8 @@ CREATE TABLE IF NOT EXISTS activity (
     total_tokens INTEGER,
     tokens_estimated INTEGER NOT NULL,
     request_bytes INTEGER NOT NULL,
-    response_bytes INTEGER NOT NULL
+    response_bytes INTEGER NOT NULL,
+    worker INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS activity_ts ON activity (ts);
 CREATE INDEX IF NOT EXISTS activity_client ON activity (client, id);
@@ -84,6 +86,8 @@ class Record:
     tokens_estimated: bool = False
     request_bytes: int = 0
     response_bytes: int = 0
+    worker: int = 0
+    """Pid of the worker that served it."""
     pending: bool = False
     """True while a stream is still being relayed (it finishes the record itself); not stored."""
     sink: Callable[[Record], None] | None = None

@@ -242,7 +242,7 @@ def _activity(r: _Reader, data: dict) -> ActivitySettings:
     return ActivitySettings(
         enabled=r.value(data, "enabled", path, bool, defaults.enabled),
         retention_days=float(r.number(data, "retention_days", path, defaults.retention_days,
-                                      minimum=0.001, maximum=36500)),
+                                      minimum=0.00001, maximum=36500)),
         max_rows=r.number(data, "max_rows", path, defaults.max_rows, minimum=1, maximum=1 << 40, integer=True),
     )
 

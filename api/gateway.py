@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from api import locations
 from api import stopping as server_stop
 from api.activity import ActivityStore, Recorder
 from api.auth import KeyRing
@@ -24,8 +25,6 @@ from api.routing import Catalog
 
 log = logging.getLogger("gatehouse")
 
-LOG_REQUESTS_ENV = "GATEHOUSE_LOG_REQUESTS"
-"""Set to 1 (headless mode does) to print one line per API request."""
 ACTIVITY_FILE = "activity.sqlite3"
 
 
@@ -95,7 +94,7 @@ class Gateway:
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60, ttl_dns_cache=300)
         self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         store = ActivityStore(self._initial.server.data_dir / ACTIVITY_FILE)
-        self.recorder = Recorder(store, max_age_s=0, max_rows=0, echo=os.environ.get(LOG_REQUESTS_ENV) == "1")
+        self.recorder = Recorder(store, max_age_s=0, max_rows=0, echo=os.environ.get(locations.LOG_REQUESTS_ENV) == "1")
         self._install(self._build_state(self._initial, generation=1))
         self._background(self.recorder.run(self._stopping))
         self._background(watch_config(self.config_path, self._initial.stamp, self.reload, self._stopping))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 APP = "gatehouse"
 CONFIG_ENV = "GATEHOUSE_CONFIG"
+LOG_REQUESTS_ENV = "GATEHOUSE_LOG_REQUESTS"
+"""Set to 1 (headless mode does) to have the server print one line per API request."""
 
 
 def _xdg(variable: str, fallback: str) -> Path:

@@ -46,6 +46,7 @@ def _request_id(request: Request) -> bytes:
 class RequestMiddleware:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.pid = os.getpid()
 
     def _record(self, request: Request, request_id: str, path: str, client: bytes | None, key: bytes | None) -> Record:
         length = request.get_first_header(b"content-length")
@@ -54,7 +55,7 @@ class RequestMiddleware:
             client=client.decode("utf-8", "replace")[:64] if client else "server",
             key_id=fingerprint(key) if key else None, method=request.method, path=path,
             dialect_in=dialect_of(path), request_bytes=int(length) if length and length.isdigit() else 0,
-            sink=self.gateway.recorder.add,
+            worker=self.pid, sink=self.gateway.recorder.add,
         )
 
     async def __call__(self, request: Request, handler) -> Response:

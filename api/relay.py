@@ -86,7 +86,8 @@ async def _read(upstream: aiohttp.ClientResponse, provider: Provider) -> bytes:
         upstream.release()
 
 
-async def _until_disconnect(receive) -> None:
+async def until_disconnect(receive) -> None:
+    """Returns when the client of the request with this ASGI `receive` channel has gone."""
     while (await receive())["type"] != "http.disconnect":
         pass
 
@@ -104,7 +105,7 @@ def _chunks(upstream: aiohttp.ClientResponse, provider: Provider, receive, diale
     usage = StreamUsage(provider.dialect) if record is not None and translator is None else None
 
     async def chunks():
-        watcher = asyncio.ensure_future(_until_disconnect(receive))
+        watcher = asyncio.ensure_future(until_disconnect(receive))
         watcher.add_done_callback(lambda task: task.cancelled() or upstream.close())
         finished, sent = False, 0
         try:

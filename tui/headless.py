@@ -15,7 +15,7 @@ def say(line: str) -> None:
 
 
 def run_headless(config_path: Path, config: Config) -> int:
-    supervisor = Supervisor(config_path, config, log=say)
+    supervisor = Supervisor(config_path, config, log=say, log_requests=True)
 
     def request_stop(signum, _frame):
         say(f"{signal.Signals(signum).name} received, stopping the server")

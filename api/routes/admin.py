@@ -1,17 +1,29 @@
-"""`/admin/*`: the server's own state, for operators and the TUI. Server key only."""
+"""`/admin/*`: the server's own state, for operators and the TUI. Server key only; secrets never leave."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+from dataclasses import asdict
 from datetime import datetime, timezone
 
-from blacksheep import Application, Request, Response
+import orjson
+from blacksheep import Application, Request, Response, StreamedContent
 
 from api import __version__
+from api.activity import as_json
+from api.config import Config
 from api.errors import ApiError, json_response
-from api.gateway import Gateway
+from api.gateway import Gateway, State
 from api.middleware import IDENTITY, STATE
+from api.relay import SSE, SSE_HEADERS, until_disconnect
+
+REDACTED = "<redacted>"
+SECRET_KEYS = ("api_key",)
+TAIL_POLL_S = 0.25
+TAIL_KEEPALIVE_S = 15.0
+PAGE_MAX = 1000
 
 
 def _iso(moment: float | None) -> str | None:
@@ -24,7 +36,112 @@ def require_server_key(request: Request) -> None:
                        code="server_key_required")
 
 
+def _redact(value):
+    """A copy with every secret replaced: api keys and header values (they often carry credentials)."""
+    if isinstance(value, dict):
+        return {key: (REDACTED if item else "") if key in SECRET_KEYS and isinstance(item, str)
+                else {name: REDACTED for name in item} if key == "headers" and isinstance(item, dict)
+                else _redact(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact(item) for item in value]
+    return str(value) if not isinstance(value, (str, int, float, bool, type(None))) else value
+
+
+def effective_config(config: Config) -> dict:
+    document = asdict(config)
+    document.pop("stamp")
+    return _redact(document)
+
+
+async def client_settings(state: State, name: str) -> dict:
+    """What applies to requests of client `name`: its own settings, or the `server` client's."""
+    config = state.config
+    client = config.client(name)
+    model = {"id": client.model, "provider": None, "upstream_id": None, "error": None}
+    if client.model:
+        try:
+            provider, upstream_id = await state.catalog.resolve(client.model)
+            model.update(provider=provider.id, upstream_id=upstream_id)
+        except ApiError as exc:
+            model["error"] = exc.message
+    prompt = config.prompts.get(client.prompt) if client.prompt else None
+    return {
+        "name": name,
+        "configured": name in config.clients,
+        "settings_from": client.name,
+        "model": model,
+        "prompt": {"name": prompt.name, "text": prompt.text} if prompt else None,
+        "temperature": client.temperature,
+        "top_p": client.top_p,
+        "max_tokens": client.max_tokens,
+        "collections": list(client.collections),
+        "own_api_key": bool(client.api_key) and client.name == name,
+    }
+
+
+def _int_param(request: Request, name: str, default: int | None = None, maximum: int | None = None) -> int | None:
+    values = request.query.get(name)
+    if not values:
+        return default
+    if not values[0].isdigit():
+        raise ApiError(400, f"Invalid value for '{name}': expected a non-negative integer.", param=name)
+    value = int(values[0])
+    return min(value, maximum) if maximum else value
+
+
+def _time_param(request: Request, name: str) -> float | None:
+    """Epoch seconds or an ISO 8601 time."""
+    values = request.query.get(name)
+    if not values:
+        return None
+    try:
+        return float(values[0])
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, f"Invalid value for '{name}': expected epoch seconds or an ISO 8601 time.",
+                       param=name) from None
+    return (moment if moment.tzinfo else moment.astimezone()).timestamp()
+
+
+def _activity_filters(request: Request) -> tuple[list[str], list]:
+    """SQL conditions and parameters for the filters client, model, status, since_id, since, until."""
+    conditions, parameters = [], []
+    for name in ("client", "model", "provider"):
+        if request.query.get(name):
+            conditions.append(f"{name} = ?")
+            parameters.append(request.query[name][0])
+    status = (request.query.get("status") or [None])[0]
+    if status in ("ok", "error"):
+        conditions.append("status < 400" if status == "ok" else "status >= 400")
+    elif status is not None:
+        conditions.append("status = ?")
+        parameters.append(_int_param(request, "status"))
+    for name, condition in (("since_id", "id > ?"), ("before_id", "id < ?")):
+        value = _int_param(request, name)
+        if value is not None:
+            conditions.append(condition)
+            parameters.append(value)
+    for name, condition in (("since", "ts >= ?"), ("until", "ts < ?")):
+        moment = _time_param(request, name)
+        if moment is not None:
+            conditions.append(condition)
+            parameters.append(moment)
+    return conditions, parameters
+
+
+def _where(conditions: list[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
 def register(app: Application, gateway: Gateway) -> None:
+    def recorder():
+        if gateway.recorder is None:
+            raise ApiError(503, "Activity recording is not running.")
+        return gateway.recorder
+
     @app.router.get("/admin/status")
     async def status(request: Request) -> Response:
         require_server_key(request)
@@ -40,7 +157,95 @@ def register(app: Application, gateway: Gateway) -> None:
             "last_reload": _iso(reloads.last_reload),
             "last_reload_error": reloads.last_error,
             "last_reload_error_at": _iso(reloads.last_error_at),
-            "providers": [{"id": entry.provider.id, "type": entry.provider.type, "reachable": entry.reachable if entry.checked else None,
+            "activity_recording": state.config.activity.enabled,
+            "providers": [{"id": entry.provider.id, "type": entry.provider.type,
+                           "reachable": entry.reachable if entry.checked else None,
                            "error": entry.error, "models": len(entry.models or ())}
                           for entry in state.catalog.known()],
+        })
+
+    @app.router.get("/admin/config")
+    async def config(request: Request) -> Response:
+        require_server_key(request)
+        return json_response(200, effective_config(request.scope[STATE].config))
+
+    @app.router.get("/admin/clients")
+    async def clients(request: Request) -> Response:
+        require_server_key(request)
+        state = request.scope[STATE]
+        names = ["server", *(name for name in state.config.clients if name != "server")]
+        return json_response(200, {"data": [await client_settings(state, name) for name in names]})
+
+    @app.router.get("/admin/clients/{name}")
+    async def one_client(request: Request, name: str) -> Response:
+        require_server_key(request)
+        return json_response(200, await client_settings(request.scope[STATE], name))
+
+    @app.router.get("/admin/activity")
+    async def activity(request: Request) -> Response:
+        require_server_key(request)
+        conditions, parameters = _activity_filters(request)
+        limit = _int_param(request, "limit", 100, PAGE_MAX)
+        rows = await recorder().query(f"SELECT * FROM activity {_where(conditions)} ORDER BY id DESC LIMIT ?",
+                                      (*parameters, limit + 1))
+        page = rows[:limit]
+        return json_response(200, {"data": [as_json(row) for row in page],
+                                   "next_before_id": page[-1]["id"] if len(rows) > limit else None})
+
+    @app.router.get("/admin/activity/stream")
+    async def activity_stream(request: Request) -> Response:
+        """New records as they are written, by any worker (they share the file), as SSE."""
+        require_server_key(request)
+        conditions, parameters = _activity_filters(request)
+        source = recorder()
+        last = _int_param(request, "since_id")
+        if last is None:  # from now on
+            last = (await source.query("SELECT COALESCE(MAX(id), 0) AS id FROM activity"))[0]["id"]
+        newer = f"SELECT * FROM activity {_where([*conditions, 'id > ?'])} ORDER BY id LIMIT 500"
+        receive = request.content.receive
+
+        async def events():
+            nonlocal last
+            gone = asyncio.ensure_future(until_disconnect(receive))
+            quiet_since = time.monotonic()
+            try:
+                yield b": activity tail\n\n"
+                while not gone.done() and not gateway.stopping:
+                    rows = await source.query(newer, (*parameters, last))
+                    if rows:
+                        last = rows[-1]["id"]
+                        quiet_since = time.monotonic()
+                        yield b"".join(b"data: " + orjson.dumps(as_json(row)) + b"\n\n" for row in rows)
+                    elif time.monotonic() - quiet_since > TAIL_KEEPALIVE_S:
+                        quiet_since = time.monotonic()
+                        yield b": keep-alive\n\n"
+                    await asyncio.wait((gone,), timeout=TAIL_POLL_S)
+            finally:
+                gone.cancel()
+
+        return Response(200, [*SSE_HEADERS], StreamedContent(SSE, events))
+
+    @app.router.get("/admin/usage")
+    async def usage(request: Request) -> Response:
+        """Requests and tokens per client and model over a window (default: the last 24 hours)."""
+        require_server_key(request)
+        until = _time_param(request, "until") or time.time()
+        since = _time_param(request, "since") or until - 86400
+        sums = ("COUNT(*) AS requests, SUM(status >= 400) AS errors, COALESCE(SUM(input_tokens), 0) AS input_tokens, "
+                "COALESCE(SUM(output_tokens), 0) AS output_tokens, COALESCE(SUM(total_tokens), 0) AS total_tokens, "
+                "SUM(tokens_estimated) AS estimated_requests")
+        window = "WHERE ts >= ? AND ts < ?"
+        source = recorder()
+
+        async def grouped(columns: str) -> list[dict]:
+            group = f"GROUP BY {columns} ORDER BY requests DESC" if columns else ""
+            select = f"{columns}, " if columns else ""
+            return await source.query(f"SELECT {select}{sums} FROM activity {window} {group}", (since, until))
+
+        return json_response(200, {
+            "since": _iso(since), "until": _iso(until),
+            "total": (await grouped(""))[0],
+            "by_client": await grouped("client"),
+            "by_model": await grouped("model"),
+            "by_client_and_model": await grouped("client, model"),
         })

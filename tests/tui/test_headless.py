@@ -86,6 +86,13 @@ def test_serves_until_signalled_then_leaves_nothing_behind(config_path, stop_sig
     assert SERVER_KEY not in headless.output  # says where the key is, never the key
     models = httpx.get(f"{base_url}/v1/models", headers={"X-API-Key": SERVER_KEY})
     assert models.status_code == 200
+    headless.wait_for(" server /v1/models 200 ")  # one line per request: time, client, model, status, ...
+    chat = httpx.post(f"{base_url}/v1/chat/completions", headers={"X-API-Key": SERVER_KEY, "X-Client-Id": "cli"},
+                      json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]})
+    assert chat.status_code == 200
+    headless.wait_for(" cli fake:gpt-fake 200 ")
+    line = next(line for line in headless.lines if " cli fake:gpt-fake 200 " in line)
+    assert line.rstrip().endswith("+3 tokens") and " ms " in line
 
     headless.process.send_signal(stop_signal)
     assert headless.process.wait(30) == 0

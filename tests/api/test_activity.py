@@ -1,0 +1,235 @@
+"""Activity records and the admin API over a real server with 2 workers writing one SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.conftest import UPSTREAM_KEY, WRITER_KEY, gateway_config
+from tests.gateway import SERVER_KEY, start_gateway, wait_until
+
+ADMIN = {"X-API-Key": SERVER_KEY}
+HELLO = [{"role": "user", "content": "hello there"}]
+
+
+@pytest.fixture(scope="module")
+def server(upstreams, tmp_path_factory):
+    gateway = start_gateway(gateway_config(upstreams, workers=2), tmp_path_factory.mktemp("activity"))
+    yield gateway
+    gateway.stop()
+
+
+def records(server, **filters) -> list[dict]:
+    response = httpx.get(f"{server.base_url}/admin/activity", params={"limit": 1000, **filters}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def wait_for_records(server, count: int, **filters) -> list[dict]:
+    wait_until(lambda: len(records(server, **filters)) >= count, 5, f"{count} records")
+    return records(server, **filters)
+
+
+async def burst(server, run: str, count: int) -> None:
+    """`count` concurrent requests from three clients, half of them streamed, tagged with `run`."""
+    plain = openai.AsyncOpenAI(base_url=server.openai_url, api_key=SERVER_KEY, max_retries=0)
+    writer = openai.AsyncOpenAI(base_url=server.openai_url, api_key=WRITER_KEY, max_retries=0)
+    claude = anthropic.AsyncAnthropic(base_url=server.base_url, api_key=SERVER_KEY, max_retries=0,
+                                      default_headers={"X-Client-Id": f"{run}-claude"})
+
+    async def one(i: int) -> None:
+        headers = {"X-Request-Id": f"{run}-{i}", "X-Client-Id": f"{run}-sdk"}
+        if i % 3 == 2:
+            async with claude.messages.stream(model="anth:claude-fake-sonnet", max_tokens=50, messages=HELLO,
+                                              extra_headers={"X-Request-Id": f"{run}-{i}"}) as stream:
+                await stream.get_final_message()
+        elif i % 2:
+            stream = await plain.chat.completions.create(model="fake:gpt-fake", messages=HELLO, stream=True,
+                                                         stream_options={"include_usage": True},
+                                                         extra_headers=headers)
+            async for _ in stream:
+                pass
+        else:
+            client = writer if i % 4 == 0 else plain
+            await client.chat.completions.create(model="fake:gpt-fake", messages=HELLO, extra_headers=headers)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+
+
+def test_concurrent_requests_give_exactly_one_record_each(server):
+    asyncio.run(burst(server, "burst", 60))
+    time.sleep(1)  # anything extra would have been written by now
+    found = [r for r in records(server) if r["request_id"].startswith("burst-")]
+    assert sorted(r["request_id"] for r in found) == sorted(f"burst-{i}" for i in range(60))
+    for record in found:
+        i = int(record["request_id"].split("-")[1])
+        assert record["status"] == 200 and record["error"] is None and record["latency_ms"] > 0
+        assert record["stream"] == (i % 3 == 2 or i % 2 == 1)
+        assert record["total_tokens"] == record["input_tokens"] + record["output_tokens"]
+        assert record["output_tokens"] == 3 and not record["tokens_estimated"]
+        assert record["request_bytes"] > 0 and record["response_bytes"] > 0
+        if i % 3 == 2:
+            assert (record["client"], record["dialect_in"], record["model"]) == \
+                ("burst-claude", "anthropic", "anth:claude-fake-sonnet")
+            assert record["ttfb_ms"] is not None
+        elif i % 4 == 0 and i % 2 == 0:
+            assert record["client"] == "writer" and record["key_id"] != found[1]["key_id"]
+        else:
+            assert (record["client"], record["dialect_out"], record["provider"]) == ("burst-sdk", "openai", "fake")
+
+
+def test_streams_without_reported_usage_are_estimated_and_marked(server):
+    client = openai.OpenAI(base_url=server.openai_url, api_key=SERVER_KEY, max_retries=0)
+    for _ in client.chat.completions.create(model="fake:gpt-fake", messages=HELLO, stream=True,
+                                            extra_body={"fake": {"chunks": 7}},
+                                            extra_headers={"X-Request-Id": "estimated-1"}):
+        pass
+    record = next(r for r in wait_for_records(server, 1, client="server") if r["request_id"] == "estimated-1")
+    assert record["tokens_estimated"] and record["output_tokens"] == 7
+
+
+def test_errors_are_recorded_with_their_message(server):
+    client = openai.OpenAI(base_url=server.openai_url, api_key=SERVER_KEY, max_retries=0)
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="fake:nope", messages=HELLO, extra_headers={"X-Client-Id": "oops"})
+    httpx.get(f"{server.openai_url}/models", headers={"X-API-Key": "wrong-key-1234"})
+    failed = wait_for_records(server, 1, client="oops")
+    assert failed[0]["status"] == 404 and "does not exist" in failed[0]["error"]
+    rejected = next(r for r in records(server, status=401))
+    assert rejected["key_id"].startswith("k-") and rejected["error"].startswith("Incorrect API key")
+
+
+def test_filters_and_paging(server):
+    asyncio.run(burst(server, "paging", 12))
+    everything = wait_for_records(server, 4, client="paging-sdk")
+    first = records(server, client="paging-sdk", limit=2)
+    response = httpx.get(f"{server.base_url}/admin/activity", headers=ADMIN,
+                         params={"client": "paging-sdk", "limit": 2, "before_id": first[-1]["id"]})
+    assert first + response.json()["data"] == everything[:4]
+    assert all(r["model"] == "anth:claude-fake-sonnet" for r in records(server, model="anth:claude-fake-sonnet"))
+    assert records(server, status="error") and all(r["status"] >= 400 for r in records(server, status="error"))
+    newest = everything[0]["id"]
+    assert records(server, since_id=newest - 1)[-1]["id"] == newest
+
+
+def test_the_live_tail_delivers_records_of_both_workers(server):
+    seen, ready = {}, threading.Event()
+
+    def tail() -> None:
+        with httpx.stream("GET", f"{server.base_url}/admin/activity/stream", headers=ADMIN, timeout=30) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                ready.set()
+                if line.startswith("data: "):
+                    record = json.loads(line[6:])
+                    seen[record["request_id"]] = record["worker"]
+
+    threading.Thread(target=tail, daemon=True).start()
+    assert ready.wait(10)
+    sent, deadline = [], time.monotonic() + 20
+
+    async def fresh_connections(batch: int) -> None:  # new connections spread over both workers
+        async def one(i: int) -> None:
+            async with httpx.AsyncClient() as fresh:
+                await fresh.get(f"{server.openai_url}/models", headers={**ADMIN, "X-Request-Id": f"tail-{i}"})
+        await asyncio.gather(*(one(i) for i in range(batch, batch + 10)))
+        sent.extend(f"tail-{i}" for i in range(batch, batch + 10))
+
+    while len({seen.get(request_id) for request_id in sent} - {None}) < 2 and time.monotonic() < deadline:
+        asyncio.run(fresh_connections(len(sent)))
+        time.sleep(0.5)
+    wait_until(lambda: all(request_id in seen for request_id in sent), 5, "every record in the tail")
+    assert len({seen[request_id] for request_id in sent}) == 2
+
+
+def test_usage_per_client_and_model(server):
+    asyncio.run(burst(server, "usage", 6))
+    wait_for_records(server, 2, client="usage-sdk")
+    report = httpx.get(f"{server.base_url}/admin/usage", headers=ADMIN).json()
+    row = next(r for r in report["by_client_and_model"] if r["client"] == "usage-sdk")
+    sdk = records(server, client="usage-sdk")
+    assert row["requests"] == len(sdk) and row["total_tokens"] == sum(r["total_tokens"] for r in sdk)
+    assert report["total"]["requests"] >= row["requests"]
+
+
+def test_client_settings_and_config_are_shown_without_secrets(server):
+    writer = httpx.get(f"{server.base_url}/admin/clients/writer", headers=ADMIN).json()
+    assert writer["model"] == {"id": "fake:gpt-fake-mini", "provider": "fake", "upstream_id": "gpt-fake-mini",
+                               "error": None}
+    assert writer["prompt"] == {"name": "poet", "text": "You are a poet."} and writer["temperature"] == 0.3
+    assert writer["own_api_key"] is True
+    stranger = httpx.get(f"{server.base_url}/admin/clients/stranger", headers=ADMIN).json()
+    assert stranger["settings_from"] == "server" and not stranger["configured"]
+    names = [c["name"] for c in httpx.get(f"{server.base_url}/admin/clients", headers=ADMIN).json()["data"]]
+    assert names[0] == "server" and "writer" in names
+    config = httpx.get(f"{server.base_url}/admin/config", headers=ADMIN).json()
+    assert config["providers"]["fake"]["api_key"] == "<redacted>" and config["server"]["port"]
+
+
+def test_no_admin_response_or_record_holds_a_secret(server):
+    asyncio.run(burst(server, "secrets", 6))
+    wait_for_records(server, 2, client="secrets-sdk")
+    raw = b""
+    for path in ("/admin/status", "/admin/config", "/admin/clients", "/admin/clients/writer", "/admin/activity",
+                 "/admin/usage"):
+        raw += httpx.get(f"{server.base_url}{path}", headers=ADMIN).content
+    database = server.config_path.parent / "data" / "activity.sqlite3"
+    for file in database.parent.iterdir():
+        raw += file.read_bytes()
+    for secret in (SERVER_KEY, WRITER_KEY, UPSTREAM_KEY):
+        assert secret.encode() not in raw
+
+
+def test_client_keys_cannot_use_the_admin_api(server):
+    for path in ("/admin/status", "/admin/config", "/admin/clients", "/admin/activity", "/admin/usage",
+                 "/admin/activity/stream"):
+        response = httpx.get(f"{server.base_url}{path}", headers={"X-API-Key": WRITER_KEY})
+        assert response.status_code == 403, path
+
+
+def test_retention_by_rows_and_age(upstreams, tmp_path):
+    limited = start_gateway(gateway_config(upstreams) + "\n[activity]\nmax_rows = 5\nretention_days = 0.00005\n",
+                            tmp_path)
+    try:
+        client = openai.OpenAI(base_url=limited.openai_url, api_key=SERVER_KEY, max_retries=0)
+        for _ in range(12):
+            client.models.list()
+        wait_until(lambda: len(records(limited)) == 5, 6, "pruning to 5 rows")
+        wait_until(lambda: len(records(limited)) == 0, 12, "pruning by age (about 4 s)")
+    finally:
+        limited.stop()
+
+
+def test_a_graceful_stop_loses_no_record(upstreams, tmp_path):
+    stopping = start_gateway(gateway_config(upstreams, workers=2), tmp_path)
+    asyncio.run(burst(stopping, "stop", 40))
+    stopping.stop()  # right away: records may still be buffered
+    database = sqlite3.connect(tmp_path / "data" / "activity.sqlite3")
+    ids = {row[0] for row in database.execute("SELECT request_id FROM activity WHERE request_id LIKE 'stop-%'")}
+    assert ids == {f"stop-{i}" for i in range(40)}
+
+
+def test_a_live_tail_does_not_hold_up_a_stop(upstreams, tmp_path):
+    tailing = start_gateway(gateway_config(upstreams), tmp_path)
+    ended = threading.Event()
+
+    def tail() -> None:
+        with httpx.stream("GET", f"{tailing.base_url}/admin/activity/stream", headers=ADMIN, timeout=30) as response:
+            for _ in response.iter_lines():
+                pass
+        ended.set()
+
+    threading.Thread(target=tail, daemon=True).start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    output = tailing.stop()
+    assert ended.wait(5) and time.monotonic() - started < 5
+    assert "Killing worker" not in output
