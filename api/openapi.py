@@ -37,8 +37,18 @@ def _obj(properties: Schema, *required: str, extra: bool = False, **more: Any) -
     return schema
 
 
+def _fixed(properties: Schema, **more: Any) -> Schema:
+    """An object whose properties are all always present (`more` as for `_obj`)."""
+    return _obj(properties, *properties, **more)
+
+
 def _arr(items: Schema, **more: Any) -> Schema:
     return {"type": "array", "items": items, **more}
+
+
+def _map(values: Schema, description: str) -> Schema:
+    """An object of any keys, each holding `values`."""
+    return {"type": "object", "description": description, "additionalProperties": values}
 
 
 def _str(description: str | None = None, **more: Any) -> Schema:
@@ -156,6 +166,22 @@ def _v1_op(*args: Any, errors: tuple[int, ...], parameters: tuple[str, ...] = ()
     return op
 
 
+def _admin_op(op_id: str, summary: str, description: str, responses: Schema, *,
+              errors: tuple[int, ...] = (), parameters: tuple[str, ...] = ()) -> Schema:
+    """A /admin operation (server key only): its errors, with 401, 403 and 500, in OpenAI's
+    shape, the admin API's own (`_ADMIN_ERRORS`) where they differ from the shared ones."""
+    statuses = sorted({*errors, 401, 403, 500})
+    return _op(op_id, "admin", summary, description, {**responses, **{
+        str(s): _ref((_ADMIN_ERRORS.get(s) or _ERRORS[s])[0], "responses") for s in statuses}},
+        parameters=parameters)
+
+
+def _query(name: str, schema: Schema, description: str) -> Schema:
+    """An optional query parameter."""
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
 def _anthropic_ops(path: str, op_id: str, summary: str, description: str,
                    responses: Schema, body: Schema) -> Schema:
     """Path items for `path` and `/{provider_id}{path}`: one Anthropic operation, the
@@ -231,6 +257,26 @@ _DIALECTS: dict[str, _Dialect] = {
 }
 _ALL_ERRORS = _DIALECTS["openai"].statuses
 _ALL_ANTHROPIC_ERRORS = _DIALECTS["anthropic"].statuses
+
+# The admin API's own error responses (OpenAI's shape), for the statuses where they differ
+# from the shared ones: status -> (component name, description, example error).
+_ADMIN_ERRORS: dict[int, tuple[str, str, ApiError]] = {
+    400: ("AdminBadQuery",
+          ("A query parameter is invalid: `status`, `since_id`, `before_id` or `limit` is "
+           "not a non-negative integer (`status` may also be `ok` or `error`), or `since` / "
+           "`until` is neither epoch seconds nor ISO 8601. `param` names it."),
+          ApiError(400, "Invalid value for 'limit': expected a non-negative integer.",
+                   param="limit")),
+    403: ("ServerKeyRequired",
+          ("The key is a client's own: the admin API needs the server key "
+           "(`[server].api_key`). `code` is `server_key_required`."),
+          ApiError(403, "The admin API needs the server key ([server].api_key); client keys "
+                        "cannot use it.", code="server_key_required")),
+    503: ("ActivityNotRunning",
+          ("Activity recording is not running in the worker that answered (its activity "
+           "store is not open, e.g. while the worker starts or stops)."),
+          ApiError(503, "Activity recording is not running.")),
+}
 
 _ANTHROPIC_AUTH = (
     "Authenticate as on every endpoint, with `Authorization: Bearer <key>` or "
@@ -312,7 +358,43 @@ _PARAMETERS: Schema = {
                        "(e.g. `ollama:library/llama3:8b`).",
         "example": "openai:gpt-4o-mini",
     },
+    # -- admin ----------------------------------------------------------------
+    "ClientName": {
+        "name": "name", "in": "path", "required": True, "schema": _str(),
+        "description": "A client name. A name with no `[clients.NAME]` section gets the "
+                       "settings of the `server` client, as its requests would.",
+        "example": "server",
+    },
+    "ActivityClient": _query("client", _str(), "Only records of this client."),
+    "ActivityModel": _query("model", _str(examples=["openai:gpt-4o-mini"]),
+                            "Only records of this model, `provider-id:model-id`."),
+    "ActivityProvider": _query("provider", _str(), "Only records served by this provider id."),
+    "ActivityStatus": _query(
+        "status", _one_of(_int(minimum=0), _enum("ok", "error")),
+        "Only records with this HTTP status; `ok`: below 400, `error`: 400 and above."),
+    "SinceId": _query(
+        "since_id", _int(minimum=0),
+        "Only records after this one (a greater `id`). The stream starts after it; "
+        "without it, the stream starts from now."),
+    "BeforeId": _query(
+        "before_id", _int(minimum=0),
+        "Only records before this one (a smaller `id`): pass `next_before_id` to get the "
+        "next, older page."),
+    "ActivityLimit": _query(
+        "limit", _int(minimum=1, maximum=1000, default=100),
+        "Return at most this many records (more than 1000 counts as 1000)."),
+    "ActivitySince": _query("since", _ref("Moment"), "Only records of requests that "
+                                                     "arrived at or after this time."),
+    "ActivityUntil": _query("until", _ref("Moment"), "Only records of requests that "
+                                                     "arrived before this time."),
+    "UsageSince": _query("since", _ref("Moment"), "Start of the window (inclusive). "
+                                                  "Default: 24 hours before `until`."),
+    "UsageUntil": _query("until", _ref("Moment"), "End of the window (exclusive). "
+                                                  "Default: now."),
 }
+
+_ACTIVITY_FILTERS = ("ActivityClient", "ActivityModel", "ActivityProvider", "ActivityStatus",
+                     "SinceId", "ActivitySince", "ActivityUntil")
 
 # ---------------------------------------------------------------------------
 # Schemas
@@ -368,6 +450,25 @@ def _anthropic_request(description: str, **more: Schema) -> Schema:
         "tools": _arr(_ref("AnthropicTool")),
         "tool_choice": _ref("AnthropicToolChoice"),
     }, "messages", extra=True, description=description)
+
+
+_USAGE_SUMS: Schema = {
+    "requests": _int("Requests recorded.", minimum=0),
+    "errors": _int("Of them, those answered with status 400 or above.", minimum=0),
+    "input_tokens": _int("Input tokens, estimates included.", minimum=0),
+    "output_tokens": _int("Output tokens, estimates included.", minimum=0),
+    "total_tokens": _int("Total tokens, estimates included.", minimum=0),
+    "estimated_requests": _int("Requests whose tokens are estimates.", minimum=0),
+}
+_CLIENT = _str("Client name.")
+_RECORDED_MODEL = _nullable(_str("`provider-id:model-id`; null for requests that reached "
+                                 "no model."))
+_BY_REQUESTS = "Most requests first."
+
+
+def _usage_row(**keys: Schema) -> Schema:
+    """The sums of the requests with the same `keys` (none: of all)."""
+    return _fixed({**keys, **_USAGE_SUMS})
 
 
 _SCHEMAS: Schema = {
@@ -707,6 +808,145 @@ _SCHEMAS: Schema = {
         "input_tokens": _int("Input tokens of the request: exact for Anthropic-type "
                              "providers, else an estimate.", minimum=0),
     }, "input_tokens", extra=True),
+    # -- admin ----------------------------------------------------------------
+    "Moment": _any_of(_num("Epoch seconds."),
+                      _str("ISO 8601; without an offset, the server's local time."),
+                      examples=[1735689600, "2025-01-01T00:00:00Z"],
+                      description="A time: epoch seconds or ISO 8601."),
+    "AdminStatus": _fixed({
+        "version": _str("Gatehouse version."),
+        "pid": _int("Pid of the worker that answered; the fields below are its own."),
+        "uptime_s": _num("Seconds since the worker started."),
+        "workers": _int("Worker processes (`[server].workers`).", minimum=1),
+        "config_path": _str("The config file."),
+        "config_generation": _int("1 for the config the worker started with, +1 for every "
+                                  "accepted reload.", minimum=1),
+        "last_reload": _nullable(_str("When the last accepted reload happened; null before "
+                                      "any.", format="date-time")),
+        "last_reload_error": _nullable(_str(
+            "Why the last change of the config file was rejected (the previous config "
+            "still serves); null once a reload succeeds.")),
+        "last_reload_error_at": _nullable(_str("When that change was rejected.",
+                                               format="date-time")),
+        "activity_recording": _bool("`[activity].enabled`: requests are recorded. When "
+                                    "false, the records already stored can still be read."),
+        "providers": _arr(_fixed({
+            "id": _str("Provider id."),
+            "type": _ref("ProviderType"),
+            "reachable": _nullable(_bool(
+                "Whether its last model discovery succeeded (always true when its `models` "
+                "are configured: it is never asked); null when it has not been asked yet.")),
+            "error": _nullable(_str("Why its last model discovery failed.")),
+            "models": _int("How many models it is known to offer (0 before its list is "
+                           "learned).", minimum=0),
+        })),
+    }, description="The answering worker's view of the server."),
+    "Redacted": _enum("<redacted>", "", description="A secret, never shown: `<redacted>` "
+                                                    "when set, empty when not."),
+    "EffectiveConfig": _fixed({
+        "path": _str("The config file."),
+        "server": _obj({
+            "host": _str(), "port": _int(), "api_key": _ref("Redacted"), "workers": _int(),
+            "data_dir": _str(), "max_body_bytes": _int(), "request_timeout_s": _num(),
+            "connect_timeout_s": _num(), "cors_origins": _arr(_str()),
+        }, extra=True, description="`[server]`."),
+        "providers": _map(_obj({
+            "id": _str(), "type": _ref("ProviderType"), "base_url": _str(),
+            "api_key": _ref("Redacted"), "api_key_env": _str(),
+            "models": _nullable(_arr(_str(), description="Configured models; null: "
+                                                         "discovered from the provider.")),
+            "headers": _map(_const("<redacted>"), "Extra headers sent upstream; every "
+                                                  "value redacted (they often carry "
+                                                  "credentials)."),
+        }, extra=True), "`[providers.ID]`, by id."),
+        "prompts": _map(_obj({"name": _str(), "text": _str()}, extra=True),
+                        "`[prompts.NAME]`, by name."),
+        "clients": _map(_obj({
+            "name": _str(), "model": _nullable(_str()), "prompt": _nullable(_str()),
+            "temperature": _nullable(_num()), "top_p": _nullable(_num()),
+            "max_tokens": _nullable(_int()), "collections": _arr(_str()),
+            "api_key": _ref("Redacted"),
+        }, extra=True), "`[clients.NAME]`, by name."),
+        "activity": _obj({"enabled": {"type": "boolean"}, "retention_days": _num(),
+                          "max_rows": _int()}, extra=True, description="`[activity]`."),
+    }, extra=True, description="The config in effect, defaults filled in, secrets redacted."),
+    "ClientSettings": _fixed({
+        "name": _str("The client asked about."),
+        "configured": _bool("It has a `[clients.NAME]` section."),
+        "settings_from": _str("The client whose settings apply: itself, or `server` (an "
+                              "unconfigured name gets the `server` client's settings)."),
+        "model": _fixed({
+            "id": _nullable(_str("The default model as configured; null when there is "
+                                 "none.")),
+            "provider": _nullable(_str("Id of the provider serving it; null when it does "
+                                       "not resolve.")),
+            "upstream_id": _nullable(_str("Its id at that provider.")),
+            "error": _nullable(_str("Why it does not resolve (unknown or ambiguous id, "
+                                    "provider unreachable).")),
+        }, description="The default model: used when a request names none or says "
+                       "`default`."),
+        "prompt": _nullable(_fixed({"name": _str(), "text": _str()},
+                                   description="The system prompt put first in every "
+                                               "request.")),
+        "temperature": _nullable(_num("Default sampling temperature.")),
+        "top_p": _nullable(_num("Default nucleus sampling probability mass.")),
+        "max_tokens": _nullable(_int("Default most tokens to generate.")),
+        "collections": _arr(_str(), description="LocalDocs collections."),
+        "own_api_key": _bool("The client has a key of its own (`[clients.NAME].api_key`); "
+                             "false when its settings come from `server`."),
+    }, description="What applies to the requests of one client."),
+    "ActivityRecord": _fixed({
+        "id": _int("Increases with every record, whichever worker wrote it.", minimum=1),
+        "request_id": _str("The request's `x-request-id`."),
+        "ts": _num("When the request arrived (epoch seconds)."),
+        "time": _str("`ts` in ISO 8601 (the server's local time, milliseconds).",
+                     format="date-time"),
+        "client": _str("The client the request counted as."),
+        "key_id": _nullable(_str("Fingerprint of the key sent, never the key; null when "
+                                 "none was sent.", pattern="^k-[0-9a-f]{8}$",
+                                 examples=["k-3f2a9c1e"])),
+        "method": _str("HTTP method."),
+        "path": _str("Request path.", examples=["/v1/chat/completions"]),
+        "dialect_in": _enum("openai", "anthropic", description="The API the client spoke."),
+        "dialect_out": _nullable(_enum("openai", "anthropic", description=(
+            "The API spoken to the provider; null when the request reached none."))),
+        "provider": _nullable(_str("Provider id; null when the request reached none.")),
+        "model": _nullable(_str("`provider-id:model-id`; null when the request reached no "
+                                "model.")),
+        "stream": _bool("The answer was streamed."),
+        "status": _int("HTTP status answered."),
+        "error": _nullable(_str("The error answered, or why a stream ended early (e.g. "
+                                "`client disconnected`); null on success.")),
+        "latency_ms": _num("Time to the end of the answer (a stream's last byte)."),
+        "ttfb_ms": _nullable(_num("Time to a stream's first byte; null when not streamed.")),
+        "input_tokens": _nullable(_int("Input tokens; null when unknown.")),
+        "output_tokens": _nullable(_int("Output tokens; null when unknown.")),
+        "total_tokens": _nullable(_int("`input_tokens` + `output_tokens`; null when both "
+                                       "are unknown.")),
+        "tokens_estimated": _bool("The provider reported no usage, so the tokens are "
+                                  "estimates: input ≈ request bytes / 4, output ≈ one per "
+                                  "streamed event."),
+        "request_bytes": _int("Size of the request body (its `Content-Length`; 0 without "
+                              "one).", minimum=0),
+        "response_bytes": _int("Bytes of the answer's body sent.", minimum=0),
+        "worker": _int("Pid of the worker that served it."),
+    }, description="One API request (`/v1/...`; health, docs and admin requests are not "
+                   "recorded)."),
+    "ActivityPage": _fixed({
+        "data": _arr(_ref("ActivityRecord"), description="Newest first."),
+        "next_before_id": _nullable(_int("`before_id` for the next, older page; null on "
+                                         "the last page.")),
+    }),
+    "UsageRow": _usage_row(),
+    "UsageReport": _fixed({
+        "since": _str("Start of the window (inclusive).", format="date-time"),
+        "until": _str("End of the window (exclusive).", format="date-time"),
+        "total": _ref("UsageRow"),
+        "by_client": _arr(_usage_row(client=_CLIENT), description=_BY_REQUESTS),
+        "by_model": _arr(_usage_row(model=_RECORDED_MODEL), description=_BY_REQUESTS),
+        "by_client_and_model": _arr(_usage_row(client=_CLIENT, model=_RECORDED_MODEL),
+                                    description=_BY_REQUESTS),
+    }, description="Requests and tokens over a window, in all and per client and model."),
 }
 
 # ---------------------------------------------------------------------------
@@ -813,23 +1053,73 @@ def _paths() -> Schema:
             "bytes of the JSON of `system`, `messages` and `tools`, plus 3 per message.",
             _json_ok("The token count.", _ref("AnthropicTokenCount")),
             _json_body(_ref("AnthropicCountTokensRequest"))),
+        "/admin/status": {"get": _admin_op(
+            "getAdminStatus", "Server status",
+            "Version, uptime, config reloads, activity recording and providers, as the "
+            "worker that answers sees them.",
+            _json_ok("The status.", _ref("AdminStatus")))},
+        "/admin/config": {"get": _admin_op(
+            "getAdminConfig", "Effective config",
+            "The config in effect, defaults filled in, with every secret replaced by "
+            "`<redacted>`: API keys and the value of every provider header.",
+            _json_ok("The config.", _ref("EffectiveConfig")))},
+        "/admin/clients": {"get": _admin_op(
+            "listAdminClients", "List clients' settings",
+            "The settings that apply to `server` and to every configured client.",
+            _json_ok("The clients, `server` first.",
+                     _fixed({"data": _arr(_ref("ClientSettings"))})))},
+        "/admin/clients/{name}": {"get": _admin_op(
+            "getAdminClient", "Get a client's settings",
+            "The settings that apply to the requests of one client, its default model "
+            "resolved.",
+            _json_ok("The client's settings.", _ref("ClientSettings")),
+            parameters=("ClientName",))},
+        "/admin/activity": {"get": _admin_op(
+            "listActivity", "List activity records",
+            "Recorded API requests, newest first, filtered and paged backwards: pass "
+            "`next_before_id` as `before_id` for the next, older page.",
+            _json_ok("A page of records.", _ref("ActivityPage")),
+            parameters=(*_ACTIVITY_FILTERS, "BeforeId", "ActivityLimit"), errors=(400, 503))},
+        "/admin/activity/stream": {"get": _admin_op(
+            "streamActivity", "Follow activity records",
+            "Each new record as server-sent events as it is written, by whichever worker, "
+            "filtered as on `/admin/activity`; from now on, or after `since_id`.",
+            _ok("A stream of records.", {"text/event-stream": {"schema": _str(
+                "Server-sent events, after an opening comment line `: activity tail`: "
+                "each record a line `data: <JSON>` holding one `ActivityRecord`, followed "
+                "by a blank line, oldest first. A comment line `: keep-alive` comes after "
+                "15 seconds without records. The stream ends when the server stops.",
+                examples=[(': activity tail\n\ndata: {"id":42,...}\n\n'
+                           ': keep-alive\n\n')])}}),
+            parameters=_ACTIVITY_FILTERS, errors=(400, 503))},
+        "/admin/usage": {"get": _admin_op(
+            "getUsage", "Usage over a window",
+            "Requests, errors and tokens of the recorded requests that arrived in a "
+            "window (default: the last 24 hours), in all, per client, per model, and per "
+            "client and model.",
+            _json_ok("The usage.", _ref("UsageReport")),
+            parameters=("UsageSince", "UsageUntil"), errors=(400, 503))},
+    }
+
+
+def _error_response(description: str, schema: str, example: dict) -> Schema:
+    return {
+        "description": description,
+        "headers": _REQUEST_ID_HEADER,
+        "content": {"application/json": {"schema": _ref(schema), "example": example}},
     }
 
 
 def _error_components() -> Schema:
-    """Every dialect's error responses, named `<prefix><name>`."""
+    """Every dialect's error responses, named `<prefix><name>`, and the admin API's own."""
     return {
-        dialect.prefix + name: {
-            "description": description,
-            "headers": _REQUEST_ID_HEADER,
-            "content": {"application/json": {
-                "schema": _ref(dialect.schema),
-                "example": ApiError(status, message).body(dialect.name),
-            }},
-        }
-        for dialect in _DIALECTS.values()
-        for status in dialect.statuses
-        for name, description, message in [_ERRORS[status]]
+        **{dialect.prefix + name: _error_response(
+               description, dialect.schema, ApiError(status, message).body(dialect.name))
+           for dialect in _DIALECTS.values()
+           for status in dialect.statuses
+           for name, description, message in [_ERRORS[status]]},
+        **{name: _error_response(description, "ErrorResponse", error.body())
+           for name, description, error in _ADMIN_ERRORS.values()},
     }
 
 
@@ -845,7 +1135,8 @@ provider speaks the other one.
 
 **Authentication**: send the key as `Authorization: Bearer <key>` or \
 `X-API-Key: <key>` (the `x-api-key` header of Anthropic's SDKs). With the server \
-key, `X-Client-Id` names the client whose settings apply.
+key, `X-Client-Id` names the client whose settings apply; only the server key opens \
+`/admin/*`.
 
 Errors use the shape of the endpoint's API: OpenAI's \
 `{"error": {"message", "type", "param", "code"}}`, or on `/v1/messages` Anthropic's \
@@ -869,6 +1160,8 @@ def build_spec(version: str) -> dict:
             {"name": "openai", "description": "OpenAI-compatible endpoints."},
             {"name": "anthropic", "description": "Anthropic Messages API; any provider, "
                                                  "translated when it speaks OpenAI's API."},
+            {"name": "admin", "description": "Server state for operators and the TUI; "
+                                             "server key only — client keys get 403."},
             {"name": "docs", "description": "This documentation."},
         ],
         "security": [{"bearerAuth": []}, {"apiKeyHeader": []}],

@@ -185,7 +185,7 @@ def register(app: Application, gateway: Gateway) -> None:
     async def activity(request: Request) -> Response:
         require_server_key(request)
         conditions, parameters = _activity_filters(request)
-        limit = _int_param(request, "limit", 100, PAGE_MAX)
+        limit = max(1, _int_param(request, "limit", 100, PAGE_MAX))
         rows = await recorder().query(f"SELECT * FROM activity {_where(conditions)} ORDER BY id DESC LIMIT ?",
                                       (*parameters, limit + 1))
         page = rows[:limit]
@@ -231,9 +231,10 @@ def register(app: Application, gateway: Gateway) -> None:
         require_server_key(request)
         until = _time_param(request, "until") or time.time()
         since = _time_param(request, "since") or until - 86400
-        sums = ("COUNT(*) AS requests, SUM(status >= 400) AS errors, COALESCE(SUM(input_tokens), 0) AS input_tokens, "
-                "COALESCE(SUM(output_tokens), 0) AS output_tokens, COALESCE(SUM(total_tokens), 0) AS total_tokens, "
-                "SUM(tokens_estimated) AS estimated_requests")
+        sums = ", ".join(f"COALESCE(SUM({expression}), 0) AS {name}" for name, expression in (
+            ("requests", "1"), ("errors", "status >= 400"), ("input_tokens", "input_tokens"),
+            ("output_tokens", "output_tokens"), ("total_tokens", "total_tokens"),
+            ("estimated_requests", "tokens_estimated")))
         window = "WHERE ts >= ? AND ts < ?"
         source = recorder()
 
