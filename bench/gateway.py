@@ -1,0 +1,241 @@
+"""`bench/run`: Gatehouse against a direct call to the same fake upstream, in one run.
+
+It starts the fake OpenAI upstream and Gatehouse (one worker each) on free ports, then runs
+each scenario against the upstream directly and through the gateway, back to back, so that
+every ratio compares figures taken seconds apart on the same machine state:
+
+  chat     non-streaming chat, 32 connections: requests/s, p50 and p99 latency (wrk)
+  latency  non-streaming chat, 1 connection: p50 and p99 latency, added latency (wrk)
+  stream   streaming chat of 20 chunks, 32 connections: requests/s, p50 and p99 of whole streams (wrk)
+  ttfc     streaming chat, 1 connection: time to the first data: line and to the end (asyncio client)
+
+Usage: bench/run [--duration SECONDS] [--warmup SECONDS] [--rounds N] [--only SCENARIO[,SCENARIO]]
+                 [--markdown FILE] [--profile FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Summary, Table, WrkResult, chat_body, ensure_wrk,
+                           facts_markdown, fake_upstream, fmt_ms, fmt_rate, fmt_ratio, free_port,
+                           add_run_options, interrupt_on_sigterm, machine_facts, measure, names_of,
+                           parse_run_options, run_notes, warn_if_busy)
+from bench.profile import py_spy
+from bench.ttfc import StreamTimes, percentile, time_streams
+
+API_KEY = "bench-key-0123456789"
+CONNECTIONS = 32
+STREAM_CHUNKS = 20
+CHAT_PATH = "/chat/completions"
+
+GATEHOUSE_CONFIG = """\
+[server]
+host = "{host}"
+port = {port}
+api_key = "{api_key}"
+workers = 1
+data_dir = "{data_dir}"
+
+[providers.fake]
+type = "openai"
+base_url = "{upstream}"
+models = ["gpt-fake"]
+"""
+
+
+def gatehouse(upstream: str, work_dir: Path) -> tuple[Server, str]:
+    """Gatehouse (1 worker) on a free port relaying to `upstream`, and its base URL (ending in /v1)."""
+    port = free_port()
+    config = work_dir / "gatehouse.toml"
+    config.write_text(GATEHOUSE_CONFIG.format(host=HOST, port=port, api_key=API_KEY, upstream=upstream,
+                                              data_dir=work_dir / "data"))
+    command = [PYTHON, "-m", "api", "--config", str(config)]
+    return Server("gatehouse", command, f"http://{HOST}:{port}/health", work_dir), f"http://{HOST}:{port}/v1"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One side of the comparison: where to send chat requests, for which model, with which key."""
+
+    name: str
+    url: str
+    model: str
+    auth: str | None = None
+
+    def body(self, stream_chunks: int | None = None) -> bytes:
+        return chat_body(self.model, stream_chunks)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One metric for both targets. Latencies (unit "ms") also show what the gateway adds."""
+
+    scenario: str
+    metric: str
+    unit: str
+    direct: float
+    gateway: float
+
+    def cells(self) -> list[str]:
+        fmt = fmt_ms if self.unit == "ms" else fmt_rate
+        added = f"{self.gateway - self.direct:+.2f} ms" if self.unit == "ms" else ""
+        return [self.scenario, f"{self.metric} ({self.unit})", fmt(self.direct), fmt(self.gateway),
+                fmt_ratio(self.gateway / self.direct), added]
+
+
+HEADERS = ["Scenario", "Metric", "Direct", "Gateway", "Gateway/Direct", "Added by gateway"]
+
+
+@dataclass
+class Bench:
+    """The scenarios, each run against `direct` then `gateway`, `rounds` times (medians are reported).
+
+    Warnings about doubtful runs (wrk errors, other processes taking CPU) are collected in `notes`.
+    """
+
+    direct: Target
+    gateway: Target
+    seconds: int
+    warmup: int
+    rounds: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    def _pair(self, scenario: str, connections: int, stream_chunks: int | None = None) -> list[Summary]:
+        runs: dict[str, list[WrkResult]] = {self.direct.name: [], self.gateway.name: []}
+        for _ in range(self.rounds):
+            for target in (self.direct, self.gateway):
+                result = measure(target.url, target.body(stream_chunks), connections=connections,
+                                 seconds=self.seconds, warmup=self.warmup, auth=target.auth)
+                print(f"  {scenario:<26} {target.name:<8} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+                      f"p99 {result.p99_ms:6.2f} ms  (others: {result.foreign_cpu:.0%} CPU)", file=sys.stderr,
+                      flush=True)
+                self.notes += run_notes(f"{scenario}, {target.name}", result.foreign_cpu, result.errors,
+                                        result.requests)
+                runs[target.name].append(result)
+        return [Summary.of(results) for results in runs.values()]
+
+    def chat(self) -> list[Row]:
+        name = f"chat, {CONNECTIONS} conn"
+        return _throughput_rows(name, *self._pair(name, CONNECTIONS))
+
+    def latency(self) -> list[Row]:
+        name = "chat, 1 conn"
+        return _latency_rows(name, *self._pair(name, 1))
+
+    def stream(self) -> list[Row]:
+        name = f"stream {STREAM_CHUNKS} chunks, {CONNECTIONS} conn"
+        return _throughput_rows(name, *self._pair(name, CONNECTIONS, STREAM_CHUNKS))
+
+    def ttfc(self) -> list[Row]:
+        """Percentiles over the streams of all rounds together."""
+        name = f"stream {STREAM_CHUNKS} chunks, 1 conn"
+        times = {self.direct.name: StreamTimes([], []), self.gateway.name: StreamTimes([], [])}
+        for _ in range(self.rounds):
+            for target in (self.direct, self.gateway):
+                with ForeignCpu() as foreign:
+                    measured = time_streams(target.url, target.body(STREAM_CHUNKS), auth=target.auth,
+                                            seconds=self.seconds, warmup=self.warmup)
+                print(f"  {name:<26} {target.name:<8} {len(measured.first_ms):>5} streams  first chunk p50 "
+                      f"{percentile(measured.first_ms, 50):6.2f} ms  (others: {foreign.share:.0%} CPU)",
+                      file=sys.stderr, flush=True)
+                self.notes += run_notes(f"{name}, {target.name}", foreign.share)
+                times[target.name].first_ms.extend(measured.first_ms)
+                times[target.name].total_ms.extend(measured.total_ms)
+        direct, gateway = times.values()
+        return [Row(name, "first chunk p50", "ms", percentile(direct.first_ms, 50), percentile(gateway.first_ms, 50)),
+                Row(name, "first chunk p99", "ms", percentile(direct.first_ms, 99), percentile(gateway.first_ms, 99)),
+                Row(name, "whole stream p50", "ms", percentile(direct.total_ms, 50),
+                    percentile(gateway.total_ms, 50))]
+
+
+def _latency_rows(scenario: str, direct: Summary, gateway: Summary) -> list[Row]:
+    return [Row(scenario, "p50", "ms", direct.p50_ms, gateway.p50_ms),
+            Row(scenario, "p99", "ms", direct.p99_ms, gateway.p99_ms)]
+
+
+def _throughput_rows(scenario: str, direct: Summary, gateway: Summary) -> list[Row]:
+    return [Row(scenario, "throughput", "req/s", direct.rps, gateway.rps), *_latency_rows(scenario, direct, gateway)]
+
+
+SCENARIOS = {"chat": Bench.chat, "latency": Bench.latency, "stream": Bench.stream, "ttfc": Bench.ttfc}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("Usage:")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_options(parser, "repeat every scenario, direct and gateway alternating")
+    parser.add_argument("--only", type=names_of(SCENARIOS, "scenario"), default=list(SCENARIOS),
+                        metavar="SCENARIO[,SCENARIO]",
+                        help=f"run only these scenarios: {', '.join(SCENARIOS)} (default: all)")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="record the gateway worker with py-spy during the run (.svg flame graph, "
+                             ".txt collapsed stacks, .json speedscope); slows the gateway a little")
+    return parse_run_options(parser, argv)
+
+
+def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
+    """Start the servers, run the chosen scenarios, stop the servers (also on errors and Ctrl-C).
+
+    Returns the table's rows and the warnings about runs whose figures are doubtful.
+    """
+    with tempfile.TemporaryDirectory(prefix="gatehouse-bench-") as tmp, ExitStack() as stack:
+        work_dir = Path(tmp)
+        fake, upstream = fake_upstream(work_dir)
+        stack.enter_context(fake)
+        server, base = gatehouse(upstream, work_dir)
+        stack.enter_context(server)
+        if args.profile:
+            stack.enter_context(py_spy(server.worker_pids()[0], args.profile))
+        bench = Bench(direct=Target("direct", upstream + CHAT_PATH, "gpt-fake"),
+                      gateway=Target("gateway", base + CHAT_PATH, "fake:gpt-fake", API_KEY),
+                      seconds=args.duration, warmup=args.warmup, rounds=args.rounds)
+        rows = [row for name in args.only for row in SCENARIOS[name](bench)]
+    if args.profile:
+        bench.notes.append("profiled with py-spy: the gateway's figures are a little lower than without")
+    return rows, bench.notes
+
+
+def markdown_report(table: Table, notes: list[str], facts: dict[str, str], args: argparse.Namespace) -> str:
+    """The table under a caption saying what produced it, when, and on which machine."""
+    caption = (f"Produced by `bench/run --duration {args.duration} --rounds {args.rounds}` on {facts['date']}: "
+               f"wrk (1 thread) and the servers share the machine's {facts['cores (nproc)']} cores; "
+               f"{args.warmup} s of warm-up before each {args.duration} s run; medians of {args.rounds} round(s).")
+    warnings = ["\n".join(f"- warning: {note}" for note in notes)] if notes else []
+    return "\n\n".join([caption, table.markdown(), *warnings, "Machine:", facts_markdown(facts)]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    interrupt_on_sigterm()
+    try:
+        ensure_wrk()
+        facts = machine_facts()
+        warn_if_busy()
+        print(f"Gatehouse vs direct: {', '.join(args.only)}; {args.rounds} round(s) of {args.duration} s runs after "
+              f"{args.warmup} s of warm-up", file=sys.stderr, flush=True)
+        rows, notes = run(args)
+    except BenchError as error:
+        print(f"bench/run: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench/run: interrupted; servers stopped", file=sys.stderr)
+        return 130
+    table = Table(HEADERS, [row.cells() for row in rows], labels=2)
+    print()
+    print(table.text())
+    for note in notes:
+        print(f"warning: {note}")
+    if args.markdown:
+        args.markdown.write_text(markdown_report(table, notes, facts, args))
+        print(f"\nMarkdown written to {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
