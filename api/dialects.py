@@ -13,7 +13,10 @@ from api.errors import ApiError
 from api.relay import Translation
 from api.translate import TranslationError
 from api.translate.requests import anthropic_to_openai, openai_to_anthropic
-from api.translate.responses import anthropic_to_openai_response, openai_to_anthropic_response
+from api.translate.responses import (
+    anthropic_to_openai_response,
+    openai_to_anthropic_response,
+)
 from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
 
 

@@ -96,6 +96,7 @@ class Gateway:
         store = ActivityStore(self._initial.server.data_dir / ACTIVITY_FILE)
         self.recorder = Recorder(store, max_age_s=0, max_rows=0, echo=os.environ.get(locations.LOG_REQUESTS_ENV) == "1")
         self._install(self._build_state(self._initial, generation=1))
+        await self.recorder.start()
         self._background(self.recorder.run(self._stopping))
         self._background(watch_config(self.config_path, self._initial.stamp, self.reload, self._stopping))
 

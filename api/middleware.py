@@ -48,12 +48,12 @@ class RequestMiddleware:
         self.gateway = gateway
         self.pid = os.getpid()
 
-    def _record(self, request: Request, request_id: str, path: str, client: bytes | None, key: bytes | None) -> Record:
+    def _record(self, request: Request, request_id: str, path: str, client: bytes | None) -> Record:
         length = request.get_first_header(b"content-length")
         return Record(
             request_id=request_id, ts=time.time(), started=time.perf_counter(),
             client=client.decode("utf-8", "replace")[:64] if client else "server",
-            key_id=fingerprint(key) if key else None, method=request.method, path=path,
+            key_id=None, method=request.method, path=path,
             dialect_in=dialect_of(path), request_bytes=int(length) if length and length.isdigit() else 0,
             worker=self.pid, sink=self.gateway.recorder.add,
         )
@@ -67,7 +67,7 @@ class RequestMiddleware:
         client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
         record = None
         if state.config.activity.enabled and self.gateway.recorder is not None and recorded(path):
-            record = self._record(request, request.scope[REQUEST_ID], path, client, key)
+            record = self._record(request, request.scope[REQUEST_ID], path, client)
         request.scope[RECORD] = record
         try:
             if not path.startswith(PUBLIC_PATHS):
@@ -79,6 +79,8 @@ class RequestMiddleware:
             response = error.response(dialect_of(path))
             if record is not None:
                 record.error = error.message
+                if record.key_id is None and key:  # a rejected key is named by its fingerprint too
+                    record.key_id = fingerprint(key)
         except Exception:
             log.exception("unexpected error on %s %s (request %s)", request.method, path, request_id.decode())
             message = f"Internal error in Gatehouse (request id {request_id.decode()}); see the server log."

@@ -17,9 +17,14 @@ from dataclasses import dataclass
 
 import orjson
 
-from api.sse import SSEParser, frame
 from api.errors import ANTHROPIC_TYPES, ApiError
-from api.translate.responses import FINISH_REASONS, anthropic_usage, openai_usage, stop_reason
+from api.sse import SSEParser, frame
+from api.translate.responses import (
+    FINISH_REASONS,
+    anthropic_usage,
+    openai_usage,
+    stop_reason,
+)
 
 _STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
 _ENDED_EARLY = "The provider's stream ended early."
