@@ -8,6 +8,11 @@ every ratio compares figures taken seconds apart on the same machine state:
   latency  non-streaming chat, 1 connection: p50 and p99 latency, added latency (wrk)
   stream   streaming chat of 20 chunks, 32 connections: requests/s, p50 and p99 of whole streams (wrk)
   ttfc     streaming chat, 1 connection: time to the first data: line and to the end (asyncio client)
+  activity non-streaming chat, 32 connections: Gatehouse with activity recording off, then on
+  translated  streaming chat (20 chunks), 32 connections: pass-through (OpenAI client to OpenAI-type
+           provider), then translated (OpenAI client to an Anthropic-type provider, fake Anthropic upstream)
+
+The last two compare Gatehouse with itself: their "Direct" column is the baseline named in the scenario.
 
 Usage: bench/run [--duration SECONDS] [--warmup SECONDS] [--rounds N] [--only SCENARIO[,SCENARIO]]
                  [--markdown FILE] [--profile FILE]
@@ -46,17 +51,34 @@ data_dir = "{data_dir}"
 type = "openai"
 base_url = "{upstream}"
 models = ["gpt-fake"]
+
+[providers.anth]
+type = "anthropic"
+base_url = "{anthropic}"
+models = ["claude-fake-sonnet"]
+
+[activity]
+enabled = {activity}
 """
 
 
-def gatehouse(upstream: str, work_dir: Path) -> tuple[Server, str]:
-    """Gatehouse (1 worker) on a free port relaying to `upstream`, and its base URL (ending in /v1)."""
+def gatehouse(upstream: str, anthropic: str, work_dir: Path, name: str = "gatehouse",
+              activity: bool = True) -> tuple[Server, str]:
+    """Gatehouse (1 worker) on a free port relaying to the fake upstreams, and its base URL (ending in /v1)."""
     port = free_port()
-    config = work_dir / "gatehouse.toml"
+    config = work_dir / f"{name}.toml"
     config.write_text(GATEHOUSE_CONFIG.format(host=HOST, port=port, api_key=API_KEY, upstream=upstream,
-                                              data_dir=work_dir / "data"))
+                                              anthropic=anthropic, data_dir=work_dir / f"{name}-data",
+                                              activity=str(activity).lower()))
     command = [PYTHON, "-m", "api", "--config", str(config)]
-    return Server("gatehouse", command, f"http://{HOST}:{port}/health", work_dir), f"http://{HOST}:{port}/v1"
+    return Server(name, command, f"http://{HOST}:{port}/health", work_dir), f"http://{HOST}:{port}/v1"
+
+
+def fake_anthropic(log_dir: Path) -> tuple[Server, str]:
+    """The fake Anthropic server (1 worker) on a free port, and its base URL."""
+    port = free_port()
+    command = [PYTHON, "-m", "tests.fixtures.fake_anthropic", "--host", HOST, "--port", str(port)]
+    return Server("fake-anthropic", command, f"http://{HOST}:{port}/_fake/health", log_dir), f"http://{HOST}:{port}"
 
 
 @dataclass(frozen=True)
@@ -103,13 +125,20 @@ class Bench:
     gateway: Target
     seconds: int
     warmup: int
+    unrecorded: Target
+    """The gateway with activity recording off."""
+    translated: Target
+    """The gateway relaying to an Anthropic-type provider."""
     rounds: int = 1
     notes: list[str] = field(default_factory=list)
 
-    def _pair(self, scenario: str, connections: int, stream_chunks: int | None = None) -> list[Summary]:
-        runs: dict[str, list[WrkResult]] = {self.direct.name: [], self.gateway.name: []}
+    def _pair(self, scenario: str, connections: int, stream_chunks: int | None = None,
+              baseline: Target | None = None, measured: Target | None = None) -> list[Summary]:
+        """`baseline` (default: the direct call) and `measured` (default: the gateway), alternating."""
+        pair = (baseline or self.direct, measured or self.gateway)
+        runs: dict[str, list[WrkResult]] = {target.name: [] for target in pair}
         for _ in range(self.rounds):
-            for target in (self.direct, self.gateway):
+            for target in pair:
                 result = measure(target.url, target.body(stream_chunks), connections=connections,
                                  seconds=self.seconds, warmup=self.warmup, auth=target.auth)
                 print(f"  {scenario:<26} {target.name:<8} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
@@ -131,6 +160,15 @@ class Bench:
     def stream(self) -> list[Row]:
         name = f"stream {STREAM_CHUNKS} chunks, {CONNECTIONS} conn"
         return _throughput_rows(name, *self._pair(name, CONNECTIONS, STREAM_CHUNKS))
+
+    def activity(self) -> list[Row]:
+        name = f"chat, {CONNECTIONS} conn, activity off vs on"
+        return _throughput_rows(name, *self._pair(name, CONNECTIONS, baseline=self.unrecorded))
+
+    def translated(self) -> list[Row]:
+        name = f"stream {STREAM_CHUNKS} chunks, {CONNECTIONS} conn, pass-through vs translated"
+        return _throughput_rows(name, *self._pair(name, CONNECTIONS, STREAM_CHUNKS, baseline=self.gateway,
+                                                  measured=self.translated))
 
     def ttfc(self) -> list[Row]:
         """Percentiles over the streams of all rounds together."""
@@ -163,7 +201,8 @@ def _throughput_rows(scenario: str, direct: Summary, gateway: Summary) -> list[R
     return [Row(scenario, "throughput", "req/s", direct.rps, gateway.rps), *_latency_rows(scenario, direct, gateway)]
 
 
-SCENARIOS = {"chat": Bench.chat, "latency": Bench.latency, "stream": Bench.stream, "ttfc": Bench.ttfc}
+SCENARIOS = {"chat": Bench.chat, "latency": Bench.latency, "stream": Bench.stream, "ttfc": Bench.ttfc,
+             "activity": Bench.activity, "translated": Bench.translated}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -188,12 +227,18 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
         work_dir = Path(tmp)
         fake, upstream = fake_upstream(work_dir)
         stack.enter_context(fake)
-        server, base = gatehouse(upstream, work_dir)
+        claude, anthropic = fake_anthropic(work_dir)
+        stack.enter_context(claude)
+        server, base = gatehouse(upstream, anthropic, work_dir)
         stack.enter_context(server)
+        quiet, quiet_base = gatehouse(upstream, anthropic, work_dir, "gatehouse-unrecorded", activity=False)
+        stack.enter_context(quiet)
         if args.profile:
             stack.enter_context(py_spy(server.worker_pids()[0], args.profile))
         bench = Bench(direct=Target("direct", upstream + CHAT_PATH, "gpt-fake"),
                       gateway=Target("gateway", base + CHAT_PATH, "fake:gpt-fake", API_KEY),
+                      unrecorded=Target("unrecorded", quiet_base + CHAT_PATH, "fake:gpt-fake", API_KEY),
+                      translated=Target("translated", base + CHAT_PATH, "anth:claude-fake-sonnet", API_KEY),
                       seconds=args.duration, warmup=args.warmup, rounds=args.rounds)
         rows = [row for name in args.only for row in SCENARIOS[name](bench)]
     if args.profile:
