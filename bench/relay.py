@@ -20,6 +20,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 
+from tests.fixtures.serving import read_asgi_body
+
 REQUEST_HEADERS = {"content-type": "application/json"}
 POOL_SIZE = 256
 """Connections kept per upstream: more than the benchmark's 32, so no library has to open and close."""
@@ -157,15 +159,6 @@ UPSTREAMS: dict[str, type[Upstream]] = {
 }
 
 
-async def _read_body(receive) -> bytes:
-    message = await receive()
-    body = message.get("body", b"")
-    while message.get("more_body"):
-        message = await receive()
-        body += message.get("body", b"")
-    return body
-
-
 class Relay:
     """The raw ASGI app: every POST goes to `url` through `upstream`."""
 
@@ -183,7 +176,7 @@ class Relay:
             return await self._lifespan(receive, send)
         if scope["method"] != "POST":
             return await self._answer(send, 200, "text/plain", b"ok")
-        body = await _read_body(receive)
+        body = await read_asgi_body(receive)
         async with self.upstream.post(self.url, body) as reply:
             if reply.content_type.startswith("text/event-stream"):
                 await self._stream(send, reply)
