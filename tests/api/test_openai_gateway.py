@@ -316,3 +316,14 @@ def test_client_disconnect_cancels_the_upstream_request(gateway, upstream):
     record = upstream_record(upstream, request_id)
     assert record["outcome"] == "client_disconnected"
     assert record["chunks_sent"] < 20
+
+
+def test_upstream_connections_are_pooled_and_kept_alive(client, upstream):
+    """Sequential requests reach the provider over one kept-alive connection (same client port)."""
+    peers = set()
+    for i in range(5):
+        request_id = rid()
+        client.chat.completions.create(model="fake:gpt-fake-mini", messages=USER,
+                                       extra_headers={"X-Request-Id": request_id})
+        peers.add(upstream_record(upstream, request_id)["peer"])
+    assert len(peers) == 1 and next(iter(peers)).startswith("127.0.0.1:")
