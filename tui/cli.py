@@ -18,7 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="PATH", help="the config file to use")
     parser.add_argument("--no-tui", action="store_true",
-                        help="run headless: start the server, log to stdout, stop on Ctrl-C or SIGTERM")
+                        help="run headless: start the server, log to stdout, stop on Ctrl-C or SIGTERM "
+                             "(also the default when stdout is not a terminal)")
     parser.add_argument("--version", action="version", version=f"gatehouse {__version__}")
     return parser
 
@@ -34,11 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError) as exc:
         print(f"gatehouse: {exc}", file=sys.stderr)
         return 2
-    if not args.no_tui:
-        print("gatehouse: the terminal UI is not part of this version yet; running headless", flush=True)
-    from tui.headless import run_headless
+    if args.no_tui or not sys.stdout.isatty():
+        from tui.headless import run_headless
 
-    return run_headless(path, config)
+        return run_headless(path, config)
+    from tui.terminal import run_tui
+
+    return run_tui(path, config)
 
 
 if __name__ == "__main__":

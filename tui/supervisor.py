@@ -45,13 +45,13 @@ class ServerProcess:
     """One `python -m api` process: started in its own session, so a terminal's Ctrl-C reaches
     the supervisor only, which then stops the server cleanly."""
 
-    def __init__(self, config_path: Path, config: Config, log_requests: bool) -> None:
+    def __init__(self, config_path: Path, config: Config, log_requests: bool, output=None) -> None:
         self.config = config
         self.base_url = local_url(config)
         self.started = time.monotonic()
         env = {**os.environ, LOG_REQUESTS_ENV: "1"} if log_requests else None
         self.process = subprocess.Popen([sys.executable, "-m", "api", "--config", str(config_path)],
-                                        start_new_session=True, env=env)
+                                        start_new_session=True, env=env, stdout=output, stderr=output)
 
     @property
     def pid(self) -> int:
@@ -93,12 +93,14 @@ class Supervisor:
     """Runs the server until told to stop. `log` receives one line per supervision event."""
 
     def __init__(self, config_path: Path, config: Config, log: Callable[[str], None],
-                 log_requests: bool = False) -> None:
+                 log_requests: bool = False, output=None) -> None:
         self.config_path = config_path
         self.config = config
         self.log = log
         self.log_requests = log_requests
         """Have the server print one line per API request (headless mode)."""
+        self.output = output
+        """Where the server's own output goes (a file under the TUI; by default ours)."""
         self.server: ServerProcess | None = None
         self.stopping = threading.Event()
         self._config_changed = threading.Event()
@@ -114,7 +116,7 @@ class Supervisor:
         if self._watcher is None:
             self._watcher = threading.Thread(target=self._watch_config, name="config-watcher", daemon=True)
             self._watcher.start()
-        self.server = ServerProcess(self.config_path, self.config, self.log_requests)
+        self.server = ServerProcess(self.config_path, self.config, self.log_requests, self.output)
         return self.server.wait_healthy(START_TIMEOUT_S, self.stopping)
 
     def run(self) -> None:

@@ -1,0 +1,28 @@
+"""`gatehouse` with the terminal UI: the supervisor in a thread, the server's log in a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from api.config import Config
+from tui.app import GatehouseApp
+from tui.supervisor import Supervisor, local_url
+
+SERVER_LOG = "server.log"
+
+
+def run_tui(config_path: Path, config: Config) -> int:
+    log_path = config.server.data_dir / SERVER_LOG
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as server_log:
+        app: GatehouseApp | None = None
+
+        def said(line: str) -> None:
+            if app is not None and app.is_running:
+                app.call_from_thread(app.supervisor_said, line)
+
+        supervisor = Supervisor(config_path, config, log=said, output=server_log)
+        app = GatehouseApp(local_url(config), config.server.api_key, supervisor)
+        app.run()
+    print(f"gatehouse: stopped; the server's log is in {log_path}")
+    return 0
