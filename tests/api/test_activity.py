@@ -13,6 +13,7 @@ import httpx
 import openai
 import pytest
 
+from api.auth import fingerprint
 from tests.conftest import UPSTREAM_KEY, WRITER_KEY, gateway_config
 from tests.gateway import SERVER_KEY, start_gateway, wait_until
 
@@ -79,11 +80,12 @@ def test_concurrent_requests_give_exactly_one_record_each(server):
         if i % 3 == 2:
             assert (record["client"], record["dialect_in"], record["model"]) == \
                 ("burst-claude", "anthropic", "anth:claude-fake-sonnet")
-            assert record["ttfb_ms"] is not None
-        elif i % 4 == 0 and i % 2 == 0:
-            assert record["client"] == "writer" and record["key_id"] != found[1]["key_id"]
+            assert record["ttfb_ms"] is not None and record["key_id"] == fingerprint(SERVER_KEY.encode())
+        elif i % 4 == 0:
+            assert (record["client"], record["key_id"]) == ("writer", fingerprint(WRITER_KEY.encode()))
         else:
             assert (record["client"], record["dialect_out"], record["provider"]) == ("burst-sdk", "openai", "fake")
+            assert record["key_id"] == fingerprint(SERVER_KEY.encode())
 
 
 def test_streams_without_reported_usage_are_estimated_and_marked(server):
