@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from api import __version__, locations
 from api.config import ConfigError, create_config, load_config
 
 
+KEY_ENV = "GATEHOUSE_KEY"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gatehouse",
-        description="An LLM API gateway: every model behind one OpenAI-compatible endpoint.",
+        description="An LLM API gateway: every model behind one OpenAI- and Anthropic-compatible endpoint.",
         epilog="Config path: --config, else $GATEHOUSE_CONFIG, else ./config.toml, else "
                f"{locations.user_config_path()}. A missing file is created with a new server key.",
     )
@@ -20,12 +24,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-tui", action="store_true",
                         help="run headless: start the server, log to stdout, stop on Ctrl-C or SIGTERM "
                              "(also the default when stdout is not a terminal)")
+    parser.add_argument("--attach", metavar="URL",
+                        help="open the terminal UI on a server started elsewhere (no start/stop)")
+    parser.add_argument("--key", metavar="KEY",
+                        help=f"with --attach: the server key (default: ${KEY_ENV})")
     parser.add_argument("--version", action="version", version=f"gatehouse {__version__}")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.attach:
+        key = args.key or os.environ.get(KEY_ENV)
+        if not key:
+            parser.error(f"--attach needs the server key: --key KEY or ${KEY_ENV}")
+        from tui.app import GatehouseApp
+
+        GatehouseApp(args.attach, key).run()
+        return 0
     path = locations.resolve_config_path(args.config)
     try:
         if not path.exists():

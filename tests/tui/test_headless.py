@@ -185,3 +185,10 @@ def test_a_workers_change_restarts_the_server(config_path):
     headless.process.send_signal(signal.SIGTERM)
     assert headless.process.wait(30) == 0
     assert processes_using(config_path) == []
+
+
+def test_attach_needs_the_server_key(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tui", "--attach", "http://127.0.0.1:1"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=30, env={**os.environ, "GATEHOUSE_KEY": ""})
+    assert result.returncode == 2
+    assert "--attach needs the server key: --key KEY or $GATEHOUSE_KEY" in result.stderr
