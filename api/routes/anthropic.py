@@ -6,13 +6,12 @@ from __future__ import annotations
 import orjson
 from blacksheep import Application, Request, Response
 
-from api.body import optional_model, read_json_object, require
-from api.clients import apply_client_settings
 from api.dialects import anthropic_request_to_openai, estimate_input_tokens
 from api.errors import ApiError, json_response
 from api.gateway import State
-from api.middleware import IDENTITY, RECORD, REQUEST_ID, STATE
+from api.middleware import REQUEST_ID
 from api.relay import relay
+from api.routes.inbound import inbound
 
 FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
 """Client headers that reach an Anthropic provider as they are."""
@@ -39,16 +38,10 @@ def _forwarded(request: Request) -> dict[str, str]:
 
 def register(app: Application) -> None:
     async def forward(request: Request, provider_id: str | None, counting: bool) -> Response:
-        state = request.scope[STATE]
-        body = await read_json_object(request, state.config.server.max_body_bytes)
-        require(body, "messages", list)
-        optional_model(body)
-        apply_client_settings(body, state.config, request.scope[IDENTITY].client, "messages")
-        provider, body["model"] = await state.catalog.resolve(_model_name(state, body, provider_id))
+        routed = await inbound(request, "messages", "messages", list,
+                               lambda state, body: _model_name(state, body, provider_id))
+        body, provider, record = routed.body, routed.provider, routed.record
         path = "/messages/count_tokens" if counting else "/messages"
-        record = request.scope[RECORD]
-        if record is not None:
-            record.routed(provider.id, body["model"], provider.dialect, body.get("stream") is True)
         if provider.dialect == "anthropic":
             upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID], _forwarded(request))
             return await relay(upstream, provider, request.content.receive, "anthropic", record)

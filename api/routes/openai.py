@@ -10,12 +10,11 @@ from __future__ import annotations
 import orjson
 from blacksheep import Application, Request, Response
 
-from api.body import optional_model, read_json_object, require
-from api.clients import apply_client_settings
 from api.dialects import openai_request_to_anthropic
 from api.errors import ApiError
-from api.middleware import IDENTITY, RECORD, REQUEST_ID, STATE
+from api.middleware import REQUEST_ID
 from api.relay import relay
+from api.routes.inbound import inbound
 
 # endpoint name → (upstream path, the parameter it cannot do without, and its JSON type)
 ENDPOINTS = {
@@ -27,16 +26,9 @@ ENDPOINTS = {
 
 def register(app: Application) -> None:
     async def forward(request: Request, endpoint: str) -> Response:
-        state = request.scope[STATE]
-        body = await read_json_object(request, state.config.server.max_body_bytes)
         path, required, kind = ENDPOINTS[endpoint]
-        require(body, required, kind)
-        optional_model(body)
-        apply_client_settings(body, state.config, request.scope[IDENTITY].client, endpoint)
-        provider, body["model"] = await state.catalog.resolve(body["model"])
-        record = request.scope[RECORD]
-        if record is not None:
-            record.routed(provider.id, body["model"], provider.dialect, body.get("stream") is True)
+        routed = await inbound(request, endpoint, required, kind)
+        body, provider = routed.body, routed.provider
         translation = None
         if provider.dialect == "anthropic":
             if endpoint != "chat":
@@ -45,7 +37,7 @@ def register(app: Application) -> None:
             body, translation = openai_request_to_anthropic(body)
             path = "/messages"
         upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID])
-        return await relay(upstream, provider, request.content.receive, "openai", record, translation)
+        return await relay(upstream, provider, request.content.receive, "openai", routed.record, translation)
 
     @app.router.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
