@@ -1,4 +1,4 @@
-"""Reading a request's JSON body: bounded in size, parsed once with orjson."""
+"""Reading a request's input: its JSON body (bounded in size, parsed once with orjson) and query parameters."""
 
 from __future__ import annotations
 
@@ -54,3 +54,15 @@ def optional_model(body: dict) -> None:
     """400 unless `model`, if given, is a string."""
     if body.get("model") is not None and not isinstance(body["model"], str):
         raise ApiError(400, "Invalid value for 'model': expected a string.", param="model", code="invalid_type")
+
+
+def query_int(request: Request, name: str, default: int | None = None, maximum: int | None = None) -> int | None:
+    """A non-negative integer query parameter (capped at `maximum`), `default` when absent, else 400."""
+    values = request.query.get(name)
+    if not values:
+        return default
+    if not values[0].isdigit():
+        raise ApiError(400, f"Invalid value for '{name}': expected a non-negative integer.", param=name,
+                       code="invalid_type")
+    value = int(values[0])
+    return min(value, maximum) if maximum else value

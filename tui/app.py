@@ -59,6 +59,7 @@ class GatehouseApp(App):
         self.supervisor = supervisor
         self.records: deque[dict] = deque(maxlen=ACTIVITY_ROWS)
         self.status: dict = {}
+        self.client_names: list[str] = ["server"]
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-line")
@@ -127,7 +128,8 @@ class GatehouseApp(App):
         self._show_status_line()
         select = self.query_one("#client-select", Select)
         names = [client["name"] for client in clients["data"]]
-        if [name for name, _ in select._options if name] != names:  # keep the choice across refreshes
+        if names != self.client_names:  # keep the choice across refreshes
+            self.client_names = names
             select.set_options([(name, name) for name in names])
             select.value = select.value if select.value in names else "server"
         await self.show_client(str(select.value))

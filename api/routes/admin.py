@@ -13,6 +13,7 @@ from blacksheep import Application, Request, Response, StreamedContent
 
 from api import __version__
 from api.activity import as_json
+from api.body import query_int
 from api.config import Config
 from api.errors import ApiError, json_response
 from api.gateway import Gateway, State
@@ -79,16 +80,6 @@ async def client_settings(state: State, name: str) -> dict:
     }
 
 
-def _int_param(request: Request, name: str, default: int | None = None, maximum: int | None = None) -> int | None:
-    values = request.query.get(name)
-    if not values:
-        return default
-    if not values[0].isdigit():
-        raise ApiError(400, f"Invalid value for '{name}': expected a non-negative integer.", param=name)
-    value = int(values[0])
-    return min(value, maximum) if maximum else value
-
-
 def _time_param(request: Request, name: str) -> float | None:
     """Epoch seconds or an ISO 8601 time."""
     values = request.query.get(name)
@@ -118,9 +109,9 @@ def _activity_filters(request: Request) -> tuple[list[str], list]:
         conditions.append("status < 400" if status == "ok" else "status >= 400")
     elif status is not None:
         conditions.append("status = ?")
-        parameters.append(_int_param(request, "status"))
+        parameters.append(query_int(request, "status"))
     for name, condition in (("since_id", "id > ?"), ("before_id", "id < ?")):
-        value = _int_param(request, name)
+        value = query_int(request, name)
         if value is not None:
             conditions.append(condition)
             parameters.append(value)
@@ -185,7 +176,7 @@ def register(app: Application, gateway: Gateway) -> None:
     async def activity(request: Request) -> Response:
         require_server_key(request)
         conditions, parameters = _activity_filters(request)
-        limit = max(1, _int_param(request, "limit", 100, PAGE_MAX))
+        limit = max(1, query_int(request, "limit", 100, PAGE_MAX))
         rows = await recorder().query(f"SELECT * FROM activity {_where(conditions)} ORDER BY id DESC LIMIT ?",
                                       (*parameters, limit + 1))
         page = rows[:limit]
@@ -198,7 +189,7 @@ def register(app: Application, gateway: Gateway) -> None:
         require_server_key(request)
         conditions, parameters = _activity_filters(request)
         source = recorder()
-        last = _int_param(request, "since_id")
+        last = query_int(request, "since_id")
         if last is None:  # from now on
             last = (await source.query("SELECT COALESCE(MAX(id), 0) AS id FROM activity"))[0]["id"]
         newer = f"SELECT * FROM activity {_where([*conditions, 'id > ?'])} ORDER BY id LIMIT 500"

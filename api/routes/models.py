@@ -10,7 +10,8 @@ from urllib.parse import unquote
 
 from blacksheep import Application, Request, Response
 
-from api.errors import ApiError, json_response
+from api.body import query_int
+from api.errors import json_response
 from api.middleware import STATE
 from api.providers import Provider
 from api.routing import model_not_found
@@ -39,21 +40,11 @@ def _speaks_anthropic(request: Request) -> bool:
     return request.get_first_header(b"anthropic-version") is not None
 
 
-def _query_int(request: Request, name: str) -> int | None:
-    values = request.query.get(name)
-    if not values:
-        return None
-    if not values[0].isdigit():
-        raise ApiError(400, f"Invalid value for '{name}': expected a non-negative integer.", param=name,
-                       code="invalid_type")
-    return int(values[0])
-
-
 def register(app: Application) -> None:
     @app.router.get("/v1/models")
     async def list_models(request: Request) -> Response:
         kind = (request.query.get("provider_type") or request.query.get("providerType") or [None])[0]
-        limit, offset = _query_int(request, "limit"), _query_int(request, "offset") or 0
+        limit, offset = query_int(request, "limit"), query_int(request, "offset") or 0
         data = [
             model_object(entry.provider, model_id, info)
             for entry in await request.scope[STATE].catalog.everything()
