@@ -267,6 +267,8 @@ _ADMIN_ERRORS: dict[int, tuple[str, str, ApiError]] = {
            "`until` is neither epoch seconds nor ISO 8601. `param` names it."),
           ApiError(400, "Invalid value for 'limit': expected a non-negative integer.",
                    param="limit")),
+    404: ("ProviderNotFound", "No provider with this id in the config. `code` is `provider_not_found`.",
+          ApiError(404, "No provider 'nope' in the config.", code="provider_not_found")),
     403: ("ServerKeyRequired",
           ("The key is a client's own: the admin API needs the server key "
            "(`[server].api_key`). `code` is `server_key_required`."),
@@ -359,6 +361,11 @@ _PARAMETERS: Schema = {
         "example": "openai:gpt-4o-mini",
     },
     # -- admin ----------------------------------------------------------------
+    "ProviderId": {
+        "name": "provider_id", "in": "path", "required": True, "schema": _str(),
+        "description": "A provider id (`[providers.ID]`).", "example": "openai",
+    },
+    "Refresh": _query("refresh", _bool("true: ask the provider now."), "Ask the provider again now instead of using the cached list."),
     "ClientName": {
         "name": "name", "in": "path", "required": True, "schema": _str(),
         "description": "A client name. A name with no `[clients.NAME]` section gets the "
@@ -841,6 +848,15 @@ _SCHEMAS: Schema = {
                            "learned).", minimum=0),
         })),
     }, description="The answering worker's view of the server."),
+    "ProviderModels": _fixed({
+        "id": _str("Provider id."),
+        "type": _ref("ProviderType"),
+        "base_url": _str("The provider's API root."),
+        "models_configured": _bool("Its `models` are listed in the config (it is never asked)."),
+        "reachable": _bool("Whether its last model discovery succeeded."),
+        "error": _nullable(_str("Why its last model discovery failed.")),
+        "models": _arr(_str("A model id, `provider-id:model-id`.")),
+    }, description="A provider and the models it serves."),
     "Redacted": _enum("<redacted>", "", description="A secret, never shown: `<redacted>` "
                                                     "when set, empty when not."),
     "EffectiveConfig": _fixed({
@@ -1058,6 +1074,18 @@ def _paths() -> Schema:
             "Version, uptime, config reloads, activity recording and providers, as the "
             "worker that answers sees them.",
             _json_ok("The status.", _ref("AdminStatus")))},
+        "/admin/providers": {"get": _admin_op(
+            "listAdminProviders", "List providers and their models",
+            "Every provider with its type, whether it answers and the models it serves "
+            "(providers without configured `models` are asked, with the usual cache).",
+            _json_ok("The providers, in config order.",
+                     _fixed({"data": _arr(_ref("ProviderModels"))})))},
+        "/admin/providers/{provider_id}": {"get": _admin_op(
+            "getAdminProvider", "Test a provider",
+            "One provider's models; with `refresh=true` the provider is asked again now "
+            "(a configured `models` list is returned as it is).",
+            _json_ok("The provider.", _ref("ProviderModels")),
+            errors=(404,), parameters=("ProviderId", "Refresh"))},
         "/admin/config": {"get": _admin_op(
             "getAdminConfig", "Effective config",
             "The config in effect, defaults filled in, with every secret replaced by "

@@ -63,6 +63,14 @@ class Catalog:
                 entry.checked = time.monotonic()
         return entry
 
+    async def rediscover(self, provider_id: str) -> ProviderModels:
+        """A provider's model list asked for again now (a configured list is returned as it is)."""
+        entry = self._lists[provider_id]
+        if entry.provider.settings.models is None:
+            async with entry.lock:
+                entry.checked = 0.0
+        return await self.of(provider_id)
+
     @staticmethod
     def _fresh(entry: ProviderModels) -> bool:
         age = time.monotonic() - entry.checked

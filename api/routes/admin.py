@@ -19,6 +19,7 @@ from api.errors import ApiError, json_response
 from api.gateway import Gateway, State
 from api.middleware import IDENTITY, STATE
 from api.relay import SSE, SSE_HEADERS, until_disconnect
+from api.routing import ProviderModels
 
 REDACTED = "<redacted>"
 SECRET_KEYS = ("api_key",)
@@ -127,6 +128,15 @@ def _where(conditions: list[str]) -> str:
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
+def provider_models(entry: ProviderModels) -> dict:
+    """A provider as the models view shows it: where it is, whether it answers, what it serves."""
+    provider = entry.provider
+    return {"id": provider.id, "type": provider.type, "base_url": provider.settings.base_url,
+            "models_configured": provider.settings.models is not None,
+            "reachable": entry.reachable, "error": entry.error,
+            "models": [f"{provider.id}:{model}" for model in entry.models or ()]}
+
+
 def register(app: Application, gateway: Gateway) -> None:
     def recorder():
         if gateway.recorder is None:
@@ -154,6 +164,23 @@ def register(app: Application, gateway: Gateway) -> None:
                            "error": entry.error, "models": len(entry.models or ())}
                           for entry in state.catalog.known()],
         })
+
+    @app.router.get("/admin/providers")
+    async def providers(request: Request) -> Response:
+        require_server_key(request)
+        return json_response(200, {"data": [provider_models(entry)
+                                            for entry in await request.scope[STATE].catalog.everything()]})
+
+    @app.router.get("/admin/providers/{provider_id}")
+    async def one_provider(request: Request, provider_id: str) -> Response:
+        """One provider's models; `?refresh=true` asks the provider again now (the TUI's provider test)."""
+        require_server_key(request)
+        catalog = request.scope[STATE].catalog
+        if provider_id not in catalog.providers:
+            raise ApiError(404, f"No provider '{provider_id}' in the config.", code="provider_not_found")
+        refresh = (request.query.get("refresh") or [""])[0].lower() in ("1", "true", "yes")
+        entry = await (catalog.rediscover(provider_id) if refresh else catalog.of(provider_id))
+        return json_response(200, provider_models(entry))
 
     @app.router.get("/admin/config")
     async def config(request: Request) -> Response:

@@ -181,7 +181,7 @@ def test_no_admin_response_or_record_holds_a_secret(server):
     wait_for_records(server, 2, client="secrets-sdk")
     raw = b""
     for path in ("/admin/status", "/admin/config", "/admin/clients", "/admin/clients/writer", "/admin/activity",
-                 "/admin/usage"):
+                 "/admin/usage", "/admin/providers", "/admin/providers/fake?refresh=true"):
         raw += httpx.get(f"{server.base_url}{path}", headers=ADMIN).content
     database = server.config_path.parent / "data" / "activity.sqlite3"
     for file in database.parent.iterdir():
@@ -192,9 +192,25 @@ def test_no_admin_response_or_record_holds_a_secret(server):
 
 def test_client_keys_cannot_use_the_admin_api(server):
     for path in ("/admin/status", "/admin/config", "/admin/clients", "/admin/activity", "/admin/usage",
-                 "/admin/activity/stream"):
+                 "/admin/activity/stream", "/admin/providers", "/admin/providers/fake"):
         response = httpx.get(f"{server.base_url}{path}", headers={"X-API-Key": WRITER_KEY})
         assert response.status_code == 403, path
+
+
+def test_providers_view_lists_each_providers_models_and_reachability(server):
+    response = httpx.get(f"{server.base_url}/admin/providers", headers=ADMIN)
+    providers = {entry["id"]: entry for entry in response.json()["data"]}
+    assert list(providers) == ["fake", "fixed", "ollama", "anth", "down"]
+    assert providers["fake"]["reachable"] and "fake:gpt-fake-mini" in providers["fake"]["models"]
+    assert providers["fixed"]["models"] == ["fixed:gpt-fake", "fixed:gpt-fake-fixed"]
+    assert providers["fixed"]["models_configured"] and providers["anth"]["type"] == "anthropic"
+    down = providers["down"]
+    assert not down["reachable"] and "unreachable" in down["error"] and down["models"] == []
+
+    tested = httpx.get(f"{server.base_url}/admin/providers/fake", params={"refresh": "true"}, headers=ADMIN)
+    assert tested.status_code == 200 and tested.json()["models"] == providers["fake"]["models"]
+    missing = httpx.get(f"{server.base_url}/admin/providers/nope", headers=ADMIN)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "provider_not_found"
 
 
 def test_retention_by_rows_and_age(upstreams, tmp_path):
