@@ -33,7 +33,19 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class ConfigError(Exception):
-    """The config file cannot be used; the message is meant for a person."""
+    """The config file cannot be used; the message is meant for a person.
+
+    `problems` lists each problem as (key path, message); the key path is "" for a problem
+    of the whole file (unreadable, not TOML), and by default the message is the only problem.
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else [("", message)]
+
+
+def _file_error(path: Path, message: str) -> ConfigError:
+    return ConfigError(f"{path}: {message}", [("", message)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +118,12 @@ class ClientSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TuiSettings:
+    theme: str = "gatehouse-dark"
+    """The TUI's colour theme: a name from themes/*.toml or one of Textual's built-in themes."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     server: ServerSettings
@@ -113,6 +131,7 @@ class Config:
     prompts: dict[str, PromptSettings]
     clients: dict[str, ClientSettings]
     activity: ActivitySettings = ActivitySettings()
+    tui: TuiSettings = TuiSettings()
     stamp: tuple = ()
     """The file's identity and modification time as read (see `file_stamp`)."""
 
@@ -131,10 +150,10 @@ class _Reader:
     """Collects every problem of a config file instead of stopping at the first."""
 
     def __init__(self) -> None:
-        self.errors: list[str] = []
+        self.errors: list[tuple[str, str]] = []
 
     def fail(self, path: str, message: str) -> None:
-        self.errors.append(f"{path}: {message}")
+        self.errors.append((path, message))
 
     def table(self, data: dict, key: str, path: str) -> dict:
         value = data.get(key, {})
@@ -207,6 +226,7 @@ _SERVER_KEYS = ("host", "port", "api_key", "workers", "data_dir", "max_body_byte
 _PROVIDER_KEYS = ("type", "base_url", "api_key", "api_key_env", "models", "headers")
 _CLIENT_KEYS = ("model", "prompt", "temperature", "top_p", "max_tokens", "collections", "api_key")
 _ACTIVITY_KEYS = ("enabled", "retention_days", "max_rows")
+_TUI_KEYS = ("theme",)
 _TOP_LEVEL = ("server", "providers", "prompts", "clients", "activity", "tui")
 
 
@@ -245,6 +265,15 @@ def _activity(r: _Reader, data: dict) -> ActivitySettings:
                                       minimum=0.00001, maximum=36500)),
         max_rows=r.number(data, "max_rows", path, defaults.max_rows, minimum=1, maximum=1 << 40, integer=True),
     )
+
+
+def _tui(r: _Reader, data: dict) -> TuiSettings:
+    r.known_keys(data, _TUI_KEYS, "tui")
+    default = TuiSettings().theme
+    theme = r.value(data, "theme", "tui", str, default)
+    if not theme:
+        r.fail("tui.theme", "must not be empty")
+    return TuiSettings(theme=theme or default)
 
 
 def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSettings | None:
@@ -347,10 +376,12 @@ def parse_config(data: dict, path: Path, environ: dict | None = None) -> Config:
         seen.setdefault(key, key_path)
 
     activity = _activity(r, r.table(data, "activity", "activity"))
+    tui = _tui(r, r.table(data, "tui", "tui"))
     if r.errors:
-        raise ConfigError(f"{path}: invalid configuration\n  " + "\n  ".join(r.errors))
+        lines = (f"{key_path}: {message}" for key_path, message in r.errors)
+        raise ConfigError(f"{path}: invalid configuration\n  " + "\n  ".join(lines), r.errors)
     return Config(path=path, server=server, providers=providers, prompts=prompts, clients=clients,
-                  activity=activity)
+                  activity=activity, tui=tui)
 
 
 def file_stamp(path: Path) -> tuple:
@@ -362,21 +393,30 @@ def file_stamp(path: Path) -> tuple:
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
+def read_config_text(path: Path) -> str:
+    """The config file's text; ConfigError if it is missing, unreadable or not UTF-8."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise _file_error(path, "no such file") from None
+    except OSError as exc:
+        raise _file_error(path, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise _file_error(path, "not UTF-8 text") from None
+
+
+def parse_toml(text: str, path: Path) -> dict:
+    """The config file's TOML as plain data; ConfigError on a syntax error."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _file_error(path, f"not valid TOML: {exc}") from None
+
+
 def load_config(path: Path, environ: dict | None = None) -> Config:
     """Read and validate the config file at `path`."""
     stamp = file_stamp(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = parse_toml(read_config_text(path), path)
     return dataclasses.replace(parse_config(data, path, environ), stamp=stamp)
 
 
@@ -420,10 +460,15 @@ def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def changed_keys(old: Config, new: Config) -> list[str]:
-    """Key paths whose values differ between two configs (names only: safe to log)."""
+def changed_keys(old: Config | None, new: Config) -> list[str]:
+    """Key paths whose values differ between two configs (names only: safe to log).
+
+    With no old config (the file did not validate), every key of the new one counts as changed.
+    """
     before, after = {}, {}
     for config, flat in ((old, before), (new, after)):
-        for section in ("server", "providers", "prompts", "clients", "activity"):
+        if config is None:
+            continue
+        for section in ("server", "providers", "prompts", "clients", "activity", "tui"):
             _flatten(getattr(config, section), section, flat)
     return sorted(key for key in before.keys() | after.keys() if before.get(key, _MISSING) != after.get(key, _MISSING))

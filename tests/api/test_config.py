@@ -10,7 +10,14 @@ import tomllib
 
 import pytest
 
-from api.config import ConfigError, create_config, load_config, parse_config
+from api.config import (
+    RESTART_KEYS,
+    ConfigError,
+    changed_keys,
+    create_config,
+    load_config,
+    parse_config,
+)
 from tests.gateway import ROOT
 
 GOOD = """
@@ -103,3 +110,55 @@ def test_server_process_reports_a_bad_config_in_one_message(tmp_path):
     assert result.returncode == 2
     assert "providers.openai.base_url: not a URL: 'nope'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_problems_are_key_path_and_message_pairs(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[server]\napi_key = "0123456789"\nport = 0\n[providers.x]\ntype = "openai"\nbase_url = "nope"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert caught.value.problems == [
+        ("server.port", "must be between 1 and 65535, not 0"),
+        ("providers.x.base_url", "not a URL: 'nope' (expected http:// or https://)"),
+    ]
+    assert str(caught.value).splitlines()[1:] == [f"  {key}: {message}" for key, message in caught.value.problems]
+
+
+@pytest.mark.parametrize("text, message", [
+    (None, "no such file"),
+    (b"\xff\xfe", "not UTF-8 text"),
+    (b"[server\n", "not valid TOML: "),
+])
+def test_a_problem_of_the_whole_file_has_an_empty_key_path(tmp_path, text, message):
+    path = tmp_path / "config.toml"
+    if text is not None:
+        path.write_bytes(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    [(key_path, found)] = caught.value.problems
+    assert key_path == "" and found.startswith(message)
+    assert str(caught.value) == f"{path}: {found}"
+
+
+def test_tui_theme_defaults_and_is_checked(tmp_path):
+    assert load_config(ROOT / "config.example.toml", environ={}).tui.theme == "gatehouse-dark"
+    config = parse_config(tomllib.loads(GOOD), path=None, environ={})
+    assert config.tui.theme == "gatehouse-dark"
+    config = parse_config(tomllib.loads(GOOD + '[tui]\ntheme = "nord"\n'), path=None, environ={})
+    assert config.tui.theme == "nord"
+    message = problems(GOOD + '[tui]\ntheme = 3\nthem = "x"\n', tmp_path)
+    assert "tui.theme: must be a string, not an integer" in message
+    assert "tui.them: unknown key; did you mean 'theme'?" in message
+
+
+def test_a_theme_change_is_a_change_that_needs_no_restart():
+    old = parse_config(tomllib.loads(GOOD), path=None, environ={})
+    new = parse_config(tomllib.loads(GOOD + '[tui]\ntheme = "nord"\n'), path=None, environ={})
+    assert changed_keys(old, new) == ["tui.theme"]
+    assert not any(key.startswith("tui.") for key in RESTART_KEYS)
+
+
+def test_without_an_old_config_every_key_is_changed():
+    new = parse_config(tomllib.loads(GOOD), path=None, environ={})
+    changed = changed_keys(None, new)
+    assert {"server.port", "providers.openai.base_url", "clients.server.model", "tui.theme"} <= set(changed)
