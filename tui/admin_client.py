@@ -15,32 +15,31 @@ class AdminError(Exception):
 class AdminClient:
     def __init__(self, base_url: str, key: str) -> None:
         self.base_url = base_url.rstrip("/")
-        self._headers = {"X-API-Key": key, "X-Client-Id": "tui"}
+        self.key = key
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(headers=self._headers,
-                                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=3))
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=3))
         return self._session
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.key, "X-Client-Id": "tui"}
 
     async def get(self, path: str, **params) -> dict:
         try:
-            async with self._http().get(self.base_url + path, params=params,
-                                        timeout=aiohttp.ClientTimeout(total=5)) as response:
+            async with self._http().get(self.base_url + path, params=params, headers=self._headers,
+                                        timeout=aiohttp.ClientTimeout(total=15)) as response:
                 body = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise AdminError(f"{self.base_url} is not answering ({exc.__class__.__name__})") from exc
-        document = orjson.loads(body) if body else {}
-        if response.status != 200:
-            message = (document.get("error") or {}).get("message") if isinstance(document, dict) else None
-            raise AdminError(message or f"{path} answered {response.status}")
-        return document
+        return _document(path, response.status, body)
 
     async def tail(self) -> AsyncIterator[dict]:
         """Activity records as the server writes them (GET /admin/activity/stream)."""
         try:
-            async with self._http().get(self.base_url + "/admin/activity/stream") as response:
+            async with self._http().get(self.base_url + "/admin/activity/stream", headers=self._headers) as response:
                 if response.status != 200:
                     raise AdminError(f"the activity stream answered {response.status}")
                 async for line in response.content:
@@ -49,6 +48,37 @@ class AdminClient:
         except aiohttp.ClientError as exc:
             raise AdminError(f"the activity stream ended ({exc.__class__.__name__})") from exc
 
+    async def chat(self, body: dict) -> AsyncIterator[str]:
+        """The text of a streamed chat completion, piece by piece, as client `tui`."""
+        path = "/v1/chat/completions"
+        try:
+            async with self._http().post(self.base_url + path, data=orjson.dumps({**body, "stream": True}),
+                                         headers={**self._headers, "content-type": "application/json"}) as response:
+                if response.status != 200:
+                    _document(path, response.status, await response.read())
+                async for line in response.content:
+                    if line.startswith(b"data: {"):
+                        event = orjson.loads(line[6:])
+                        if "error" in event:
+                            raise AdminError(event["error"].get("message") or "the stream failed")
+                        for choice in event.get("choices") or ():
+                            if text := (choice.get("delta") or {}).get("content"):
+                                yield text
+        except aiohttp.ClientError as exc:
+            raise AdminError(f"the answer was cut off ({exc.__class__.__name__})") from exc
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _document(path: str, status: int, body: bytes) -> dict:
+    """A JSON answer, or the server's error message as an AdminError."""
+    try:
+        document = orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError:
+        document = {}
+    if status != 200:
+        message = (document.get("error") or {}).get("message") if isinstance(document, dict) else None
+        raise AdminError(message or f"{path} answered {status}")
+    return document

@@ -1,26 +1,41 @@
-"""The Gatehouse terminal UI: server state and settings, live activity — keyboard-driven.
+"""The Gatehouse terminal UI: configuration, server state, live activity and a playground.
 
-It knows the server only through its admin API. Started by `gatehouse`, it runs the
-server under the supervisor (in a thread) and stops it on quit.
+It knows the server only through its admin API and the config file. Started by `gatehouse`,
+it runs the server under the supervisor (in a thread) and stops it on quit; with `--attach`
+it shows a server started elsewhere, its configuration read-only.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+import signal
+from pathlib import Path
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Select, Static, TabbedContent, TabPane, Tree
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, TextArea
+from watchfiles import awatch
 
-from tui.admin_client import AdminClient, AdminError
+from api.config import ConfigError, load_config
+from api.reload import WATCH_OPTIONS, only
+from tui.admin_client import AdminClient
+from tui.config_document import ConfigDocument, SaveConflict, SaveResult
+from tui.screens import HelpScreen
 from tui.supervisor import Supervisor
+from tui.tabs.activity import ActivityTab
+from tui.tabs.config import ConfigTab
+from tui.tabs.playground import PlaygroundTab
+from tui.tabs.server import ServerTab
+from tui.themes import BUILTIN_THEMES_DIR, DEFAULT_THEME, load_themes, user_themes_dir
 
-ACTIVITY_ROWS = 500
-"""Rows kept in the activity table (the oldest go first)."""
-COLUMNS = ("time", "client", "model", "status", "latency", "tokens")
+TABS = ("config", "server", "activity", "playground")
+FOCUS = {"config": "#config-nav", "server": "#client-tree", "activity": "#activity-table", "playground": "#play-input"}
+"""Where the keyboard goes when a tab is shown."""
+HOME = {**FOCUS, "playground": "#chat"}
+"""Where escape takes the keyboard from a text field (somewhere digits switch tabs)."""
 
 
 def _uptime(seconds: float) -> str:
@@ -29,61 +44,152 @@ def _uptime(seconds: float) -> str:
     return f"{hour:d}:{minute:02d}:{second:02d}"
 
 
-def activity_cells(record: dict) -> tuple[str, ...]:
-    tokens = "-" if record["total_tokens"] is None else (
-        f"{'~' if record['tokens_estimated'] else ''}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}")
-    return (record["time"][11:19], record["client"], record["model"] or record["path"], str(record["status"]),
-            f"{record['latency_ms']:.0f} ms", tokens)
-
-
 class GatehouseApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Gatehouse"
     BINDINGS = [
-        Binding("1", "show_tab('server')", "Server"),
-        Binding("2", "show_tab('activity')", "Activity"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("p", "toggle_live", "Live on/off"),
-        Binding("s", "server_only", "Only server"),
+        *(Binding(str(number), f"show_tab('{tab}')", tab.capitalize(), show=False)
+          for number, tab in enumerate(TABS, 1)),
+        *(Binding(f"alt+{number}", f"show_tab('{tab}')", tab.capitalize(), show=False, priority=True)
+          for number, tab in enumerate(TABS, 1)),
+        Binding("escape", "leave_field", "Leave field", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("r", "refresh", "Refresh", show=False),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False),
     ]
 
-    state: reactive[str] = reactive("starting")
-    live: reactive[bool] = reactive(True)
-    server_only: reactive[bool] = reactive(False)
+    REFRESH_S = 2.0
+    """How often the server's state is read again."""
 
-    def __init__(self, base_url: str, key: str, supervisor: Supervisor | None = None) -> None:
+    state: reactive[str] = reactive("starting")
+
+    def __init__(self, base_url: str, key: str, supervisor: Supervisor | None = None,
+                 config_path: Path | None = None, user_themes: Path | None = None) -> None:
         super().__init__()
-        self.base_url = base_url
         self.admin = AdminClient(base_url, key)
         self.supervisor = supervisor
-        self.records: deque[dict] = deque(maxlen=ACTIVITY_ROWS)
+        self.config_path = config_path or (supervisor.config_path if supervisor else None)
+        self.read_only = self.config_path is None
+        """Attached to a server started elsewhere: its config is shown, never written."""
+        self.user_themes = user_themes if user_themes is not None else user_themes_dir()
         self.status: dict = {}
-        self.client_names: list[str] = ["server"]
+        self._saved_theme: str | None = None
+        self.theme_problems = self._load_themes()
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-line")
-        with TabbedContent(initial="server"):
-            with TabPane("1 Server", id="server"):
-                yield Static("Waiting for the server…", id="server-status")
-                yield Select([("server", "server")], value="server", allow_blank=False, id="client-select")
-                yield Tree("client settings", id="client-tree")
-            with TabPane("2 Activity", id="activity"):
-                yield Static(id="activity-filter")
-                yield DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)
+        if self.read_only:
+            yield Static(f"Attached to {self.admin.base_url}: configuration read-only, no start/stop.",
+                         id="banner")
+        with TabbedContent(initial="config"):
+            with TabPane("1 Configuration", id="config"):
+                yield ConfigTab()
+            with TabPane("2 Server", id="server"):
+                yield ServerTab()
+            with TabPane("3 Activity", id="activity"):
+                yield ActivityTab()
+            with TabPane("4 Playground", id="playground"):
+                yield PlaygroundTab()
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#activity-table", DataTable).add_columns(*COLUMNS)
+        for problem in self.theme_problems:
+            self.notify(problem, title="Theme skipped", severity="warning", timeout=10)
         if self.supervisor is None:
             self.state = "attached"
         else:
+            for signum in (signal.SIGHUP, signal.SIGTERM):  # a closed terminal or SSH session, kill
+                asyncio.get_running_loop().add_signal_handler(signum, self.exit)
             self.supervise()
-        self.set_interval(2, self.action_refresh)
-        self.follow_activity()
-        self._show_filter()
+        if self.config_path is not None:
+            self.watch_config_file()
+        self.set_interval(self.REFRESH_S, self.action_refresh)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
 
-    # --- server state ---------------------------------------------------------------------
+    # --- themes -----------------------------------------------------------------------------
+
+    def _load_themes(self) -> list[str]:
+        """Register the theme files and start with `[tui] theme`; the problems found, for the user."""
+        themes, problems = load_themes(BUILTIN_THEMES_DIR, self.user_themes)
+        for theme in themes:
+            self.register_theme(theme)
+        wanted = DEFAULT_THEME
+        if self.config_path is not None:
+            try:
+                wanted = load_config(self.config_path).tui.theme
+            except ConfigError:
+                pass
+        if wanted not in self.available_themes:
+            problems.append(f"[tui] theme: no theme '{wanted}'; using {DEFAULT_THEME}")
+            wanted = DEFAULT_THEME
+        self._saved_theme = self.theme = wanted
+        return problems
+
+    def _remember_theme(self, theme) -> None:
+        """A theme picked in the palette is kept in `[tui] theme`."""
+        if theme.name != self._saved_theme and not self.read_only:
+            self._saved_theme = theme.name
+            self.edit_config({"tui.theme": theme.name}, f"theme '{theme.name}'")
+
+    # --- the config file --------------------------------------------------------------------
+
+    def load_document(self) -> ConfigDocument | None:
+        try:
+            return ConfigDocument.load(self.config_path)
+        except ConfigError as error:
+            self.notify(str(error), severity="error")
+            return None
+
+    def edit_config(self, changes: dict[str, object], what: str) -> bool:
+        """Write a few keys into the config file as it is on disk now (the Configuration tab's
+        unsaved edits stay its own); True when saved."""
+        if self.read_only:
+            self.notify("Attached: the configuration is read-only here.", severity="warning")
+            return False
+        document = self.load_document()
+        if document is None:
+            return False
+        for key, value in changes.items():
+            document.set(key, value)
+        try:
+            result = document.save()
+        except ConfigError as error:
+            problems = "; ".join(f"{path}: {message}" for path, message in error.problems)
+            self.notify(f"Not saved ({what}): {problems}", severity="error", timeout=10)
+            return False
+        except SaveConflict:
+            self.notify(f"Not saved ({what}): the file changed meanwhile; try again.", severity="error")
+            return False
+        self.report_saved(result, what)
+        return True
+
+    def report_saved(self, result: SaveResult, what: str = "the configuration") -> None:
+        if not result.changed:
+            self.notify(f"Saved {what}: nothing changed.")
+        elif result.restart_needed:
+            who = "the server restarts now" if self.supervisor else "restart the server to apply them"
+            self.notify(f"Saved {what}. {', '.join(result.restart_needed)} need a new server process: {who}.",
+                        timeout=8)
+        else:
+            self.notify(f"Saved {what}; the server reloads it.")
+
+    async def editable(self, what: str) -> bool:
+        if self.read_only:
+            self.notify(f"Attached: {what} cannot be made here (the configuration is read-only).",
+                        severity="warning")
+        return not self.read_only
+
+    @work(exclusive=True, group="config-watch")
+    async def watch_config_file(self) -> None:
+        """Show saves made elsewhere (an editor, another tab) in the Configuration tab."""
+        async for _ in awatch(self.config_path.parent, watch_filter=only(self.config_path), **WATCH_OPTIONS):
+            try:
+                await self.query_one(ConfigTab).file_changed()
+            except NoMatches:  # the app is closing
+                return
+
+    # --- server state -----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="supervisor")
     def supervise(self) -> None:
@@ -91,7 +197,7 @@ class GatehouseApp(App):
         self.call_from_thread(setattr, self, "state", "running" if healthy else "stopped")
         if healthy:
             self.call_from_thread(self.action_refresh)
-            self.supervisor.run()
+        self.supervisor.run()
 
     def supervisor_said(self, line: str) -> None:
         """The supervisor's log lines, as state changes and notifications (called from its thread)."""
@@ -99,105 +205,42 @@ class GatehouseApp(App):
             self.state = "restarting"
         elif "now serves" in line or "is back" in line:
             self.state = "running"
+            self.admin.base_url = self.supervisor.base_url
         self.notify(line, title="Supervisor")
 
     def watch_state(self) -> None:
         self._show_status_line()
 
     def _show_status_line(self) -> None:
-        uptime = f"  up {_uptime(self.status['uptime_s'])}" if self.status else ""
-        self.query_one("#status-line", Static).update(f"Gatehouse ● {self.state}  {self.base_url}{uptime}")
+        uptime = f"  up {_uptime(self.status['uptime_s'])}" if self.status and self.state == "running" else ""
+        for line in self.query("#status-line"):  # none while the app closes
+            line.update(f"Gatehouse ● {self.state}  {self.admin.base_url}{uptime}   ? help")
 
     async def action_refresh(self) -> None:
-        if self.state in ("starting", "stopped"):
+        if self.state in ("starting", "stopped", "stopping"):
             return
-        try:
-            self.status = await self.admin.get("/admin/status")
-            clients = await self.admin.get("/admin/clients")
-        except AdminError as error:
-            self.query_one("#server-status", Static).update(f"Cannot read the server's state: {error}")
-            return
-        status = self.status
-        self.query_one("#server-status", Static).update("\n".join([
-            f"URL               {self.base_url}",
-            f"pid / workers     {status['pid']} / {status['workers']}",
-            f"config            {status['config_path']} (generation {status['config_generation']})",
-            f"last reload       {status['last_reload'] or '-'}",
-            f"last reload error {status['last_reload_error'] or '-'}",
-        ]))
+        await self.query_one(ServerTab).refresh_state()
         self._show_status_line()
-        select = self.query_one("#client-select", Select)
-        names = [client["name"] for client in clients["data"]]
-        if names != self.client_names:  # keep the choice across refreshes
-            self.client_names = names
-            select.set_options([(name, name) for name in names])
-            select.value = select.value if select.value in names else "server"
-        await self.show_client(str(select.value))
-
-    async def on_select_changed(self, event: Select.Changed) -> None:
-        if self.state not in ("starting", "stopped"):
-            await self.show_client(str(event.value))
-
-    async def show_client(self, name: str) -> None:
-        try:
-            settings = await self.admin.get(f"/admin/clients/{name}")
-        except AdminError as error:
-            self.notify(str(error), severity="error")
-            return
-        tree = self.query_one("#client-tree", Tree)
-        tree.clear()
-        tree.add_json(settings)
-        tree.root.set_label(f"client '{name}': effective settings")
-        tree.root.expand_all()
-
-    # --- activity ---------------------------------------------------------------------------
-
-    @work(exclusive=True, group="activity")
-    async def follow_activity(self) -> None:
-        """Follow the server's live activity; reconnect when it goes away (restarts)."""
-        while True:
-            try:
-                async for record in self.admin.tail():
-                    self.records.append(record)
-                    if self.live and self._shown(record):
-                        self._add_row(record)
-            except AdminError:
-                pass
-            await asyncio.sleep(1)
-
-    def _shown(self, record: dict) -> bool:
-        return not self.server_only or record["client"] == "server"
-
-    def _add_row(self, record: dict) -> None:
-        table = self.query_one("#activity-table", DataTable)
-        table.add_row(*activity_cells(record), key=str(record["id"]))
-        if table.row_count > ACTIVITY_ROWS:
-            table.remove_row(next(iter(table.rows)))
-
-    def _rebuild_table(self) -> None:
-        table = self.query_one("#activity-table", DataTable)
-        table.clear()
-        for record in self.records:
-            if self._shown(record):
-                table.add_row(*activity_cells(record), key=str(record["id"]))
-        self._show_filter()
-
-    def _show_filter(self) -> None:
-        self.query_one("#activity-filter", Static).update(
-            f"live: {'on' if self.live else 'paused'}   clients: {'only server' if self.server_only else 'all'}")
-
-    def action_toggle_live(self) -> None:
-        self.live = not self.live
-        self._rebuild_table()
-
-    def action_server_only(self) -> None:
-        self.server_only = not self.server_only
-        self._rebuild_table()
+        playground = self.query_one(PlaygroundTab)
+        if not playground.settings:
+            await playground.load()
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.query_one(FOCUS[event.pane.id]).focus()
+
+    def action_leave_field(self) -> None:
+        """escape in a text field gives the keys back to the tab (digits switch tabs again)."""
+        if isinstance(self.focused, (Input, TextArea)):
+            self.query_one(HOME[self.query_one(TabbedContent).active]).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
 
     async def on_unmount(self) -> None:
         await self.admin.close()
         if self.supervisor is not None:
             await asyncio.to_thread(self.supervisor.stop)
+

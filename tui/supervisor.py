@@ -106,6 +106,10 @@ class Supervisor:
         self._config_changed = threading.Event()
         self._watcher: threading.Thread | None = None
         self._backoff = BACKOFF_START_S
+        self.held = False
+        """Stopped on purpose (`hold`): not restarted until `release`."""
+        self._lock = threading.RLock()
+        """Held while the server process is being replaced, so two replacements never overlap."""
 
     @property
     def base_url(self) -> str:
@@ -122,12 +126,39 @@ class Supervisor:
     def run(self) -> None:
         """Supervise until `stopping` is set: restart a dead server, follow socket changes."""
         while not self.stopping.wait(0.2):
-            code = self.server.exit_code()
-            if code is not None:
-                self._restart_dead(code)
-            elif self._config_changed.is_set():
-                self._config_changed.clear()
-                self._follow_config()
+            with self._lock:
+                code = self.server.exit_code()
+                if code is not None and not self.held:
+                    self._restart_dead(code)
+                elif self._config_changed.is_set():
+                    self._config_changed.clear()
+                    self._follow_config()
+
+    def hold(self) -> None:
+        """Stop the server and keep it stopped (config changes are still followed)."""
+        with self._lock:
+            self.held = True
+            self.server.stop()
+            self.log("the server was stopped; start it again with 'start'")
+
+    def release(self) -> bool:
+        """Start a held server again; True once it is healthy."""
+        with self._lock:
+            if not self.held and self.server.exit_code() is None:
+                return True
+            self.held = False
+            self._backoff = BACKOFF_START_S
+            return self.start()
+
+    def restart(self) -> bool:
+        """Stop the server and start a new one; True once it is healthy."""
+        with self._lock:
+            self.server.stop()
+            self.held = False
+            healthy = self.start()
+        self.log(f"the server was restarted (pid {self.server.pid})" if healthy else
+                 "the restarted server did not become healthy")
+        return healthy
 
     def stop(self) -> None:
         self.stopping.set()
@@ -157,7 +188,7 @@ class Supervisor:
         except ConfigError:
             return  # the server keeps its last good config and reports the problem itself
         moved = [key for key in changed_keys(self.config, config) if key in RESTART_KEYS]
-        if not moved:
+        if not moved or self.held:
             self.config = config
             return
         self.log(f"{', '.join(moved)} changed: restarting the server")

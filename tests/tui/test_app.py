@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import tomllib
 
 import httpx
-from textual.widgets import DataTable, Static, Tree
+import pytest
+from textual.widgets import DataTable, Input, Static, Tree
 
-from tests.conftest import gateway_config
+from api.config import load_config
+from tests.conftest import UPSTREAM_KEY, gateway_config
 from tests.gateway import SERVER_KEY, answers, free_port, write_config
 from tests.tui.test_headless import processes_using
-from api.config import load_config
 from tui.app import GatehouseApp
 from tui.supervisor import Supervisor
+
+ADMIN = {"X-API-Key": SERVER_KEY}
+TUI_CLIENT = """
+[clients.tui]
+model = "fake:gpt-fake-mini"
+prompt = "poet"
+temperature = 0.4
+"""
 
 
 async def until(pilot, check, timeout: float = 10) -> None:
@@ -24,7 +35,7 @@ async def until(pilot, check, timeout: float = 10) -> None:
     raise AssertionError(f"not true after {timeout}s: {check}")
 
 
-def tree_text(app: GatehouseApp) -> str:
+def tree_text(app: GatehouseApp, selector: str) -> str:
     lines = []
 
     def walk(node) -> None:
@@ -32,7 +43,7 @@ def tree_text(app: GatehouseApp) -> str:
         for child in node.children:
             walk(child)
 
-    walk(app.query_one("#client-tree", Tree).root)
+    walk(app.query_one(selector, Tree).root)
     return "\n".join(lines)
 
 
@@ -40,42 +51,214 @@ def static_text(app: GatehouseApp, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
 
+def notes(app: GatehouseApp) -> str:
+    return "\n".join(str(notification.message) for notification in app._notifications)
+
+
+def file_config(app: GatehouseApp) -> dict:
+    return tomllib.loads(app.config_path.read_text())
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    """Focus an input, clear it and type `text`, key by key."""
+    field = pilot.app.query_one(selector, Input)
+    field.focus()
+    await pilot.pause()
+    await pilot.press("end", *["backspace"] * len(field.value), *text)
+
+
+@contextlib.asynccontextmanager
+async def supervised(upstreams, tmp_path, size=(100, 30)):
+    """The app as `gatehouse` runs it: supervising its own server over a config file."""
+    config_path = write_config(gateway_config(upstreams) + TUI_CLIENT, tmp_path, free_port())
+    config = load_config(config_path)
+    log = open(tmp_path / "server.log", "ab")
+    supervisor = Supervisor(config_path, config, log=lambda line: None, output=log)
+    app = GatehouseApp(supervisor.base_url, config.server.api_key, supervisor, user_themes=tmp_path / "themes")
+    try:
+        async with app.run_test(size=size) as pilot:
+            await until(pilot, lambda: app.state == "running", 30)
+            yield app, pilot
+    finally:
+        log.close()
+        supervisor.stop()
+
+
+def models(app: GatehouseApp) -> list[str]:
+    response = httpx.get(f"{app.admin.base_url}/v1/models", headers=ADMIN)
+    return [model["id"] for model in response.json()["data"]]
+
+
 async def test_attached_app_shows_status_client_settings_and_live_activity(gateway):
     app = GatehouseApp(gateway.base_url, SERVER_KEY)
     async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")
         await until(pilot, lambda: "generation" in static_text(app, "#server-status"))
         assert "attached" in static_text(app, "#status-line")
-        await until(pilot, lambda: "id='fake:gpt-fake'" in tree_text(app))
+        await until(pilot, lambda: "id='fake:gpt-fake'" in tree_text(app, "#client-tree"))
 
-        await pilot.press("2")
+        await pilot.press("3")
         table = app.query_one("#activity-table", DataTable)
         for client in ("server", "someone"):
             await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/chat/completions",
                                     json={"messages": [{"role": "user", "content": "hi"}]},
                                     headers={"X-API-Key": SERVER_KEY, "X-Client-Id": client})
+        await pilot.press("f")  # status: ok only; tab 4 asked for /v1/models as client "tui" meanwhile
         await until(pilot, lambda: table.row_count >= 2)
-        rows = [table.get_row_at(i) for i in range(table.row_count)]
-        assert ["server", "fake:gpt-fake", "200"] == rows[-2][1:4] and rows[-1][1] == "someone"
 
+        def rows() -> list:
+            return [row for row in map(table.get_row_at, range(table.row_count)) if row[1] != "tui"]
+        await until(pilot, lambda: len(rows()) >= 2)
+        assert ["server", "fake:gpt-fake", "200"] == rows()[-2][1:4] and rows()[-1][1] == "someone"
+
+        table.focus()
         await pilot.press("s")  # only the server client
         assert {table.get_row_at(i)[1] for i in range(table.row_count)} == {"server"}
         assert "only server" in static_text(app, "#activity-filter")
+        assert "status: ok" in static_text(app, "#activity-filter")
+
+        await pilot.press("end", "enter")  # the record in full
+        assert '"client": "server"' in str(app.screen.query(Static)[1].render())
+        await pilot.press("escape")
+
+
+async def test_attached_app_shows_the_config_read_only_and_refuses_edits(gateway):
+    before = gateway.config_path.read_bytes()
+    app = GatehouseApp(gateway.base_url, SERVER_KEY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "read-only" in static_text(app, "#banner")
+        await until(pilot, lambda: "fixed" in tree_text(app, "#config-nav"))
+        nav = app.query_one("#config-nav", Tree)
+        nav.focus()
+        await pilot.press("down", "down", "down")  # Server, Providers, fake, fixed
+        await until(pilot, lambda: app.query("#input-base_url"))
+        assert app.query_one("#input-base_url", Input).disabled
+        assert app.query_one("#input-api_key", Input).value == "<redacted>"
+        await pilot.press("a", "ctrl+s", "d")
+        await pilot.press("2", "g")
+        await pilot.pause(0.2)
+        assert "read-only" in notes(app)
+        assert not app.screen.is_modal
+    assert gateway.config_path.read_bytes() == before
+
+
+async def test_editing_a_provider_changes_the_file_and_the_gateways_models(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        await until(pilot, lambda: "fixed" in tree_text(app, "#config-nav"))
+        app.query_one("#config-nav", Tree).focus()
+        await pilot.press("down", "down", "down")
+        await until(pilot, lambda: app.query("#input-models"))
+        await type_into(pilot, "#input-models", "gpt-fake, gpt-new")
+        assert "Unsaved" in static_text(app, "#config-footer")
+        await pilot.press("ctrl+s")
+        assert file_config(app)["providers"]["fixed"]["models"] == ["gpt-fake", "gpt-new"]
+        await until(pilot, lambda: "fixed:gpt-new" in models(app))
+        assert "fixed:gpt-fake-fixed" not in models(app)
+
+
+async def test_a_bad_value_is_shown_at_its_field_and_never_saved(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        before = app.config_path.read_bytes()
+        app.query_one("#config-nav", Tree).focus()
+        await until(pilot, lambda: app.query("#input-port"))
+        await type_into(pilot, "#input-port", "80x")
+        await pilot.pause()
+        assert "must be an integer" in static_text(app, "#error-port")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.config_path.read_bytes() == before
+        assert "Not saved" in notes(app)
+        await pilot.press("ctrl+z")
+        await until(pilot, lambda: app.query_one("#input-port", Input).value.isdigit())
+
+
+async def test_adding_a_provider_from_the_keyboard(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        app.query_one("#config-nav", Tree).focus()
+        await pilot.press("down")  # Providers
+        await pilot.press("a", *"extra", "enter")
+        await until(pilot, lambda: app.query("#input-base_url"))
+        await type_into(pilot, "#input-base_url", f"{upstreams[0]}/v1")
+        await type_into(pilot, "#input-api_key_env", "")  # the fake upstream's key goes in the file instead
+        await type_into(pilot, "#input-api_key", UPSTREAM_KEY)
+        await pilot.press("ctrl+s")
+        assert file_config(app)["providers"]["extra"]["base_url"] == f"{upstreams[0]}/v1"
+        await until(pilot, lambda: "extra:gpt-fake" in models(app))
+        app.query_one("#config-nav", Tree).focus()
+        await pilot.press("t")  # test it through the gateway
+        await until(pilot, lambda: "✓" in static_text(app, "#config-message"))
+        assert "extra:gpt-fake" in static_text(app, "#config-message")
+
+
+async def test_copying_the_tui_settings_to_the_server_client(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        await pilot.press("2")
+        app.query_one("#client-tree", Tree).focus()
+        await pilot.press("u")
+        server = file_config(app)["clients"]["server"]
+        assert server == {"model": "fake:gpt-fake-mini", "prompt": "poet", "temperature": 0.4}
+
+        def effective() -> dict:
+            return httpx.get(f"{app.admin.base_url}/admin/clients/server", headers=ADMIN).json()
+        await until(pilot, lambda: effective()["model"]["id"] == "fake:gpt-fake-mini")
+
+
+async def test_the_server_is_stopped_and_started_from_the_server_tab(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        await pilot.press("2")
+        app.query_one("#client-tree", Tree).focus()
+        await pilot.press("x")
+        await until(pilot, lambda: app.state == "stopped", 20)
+        assert not answers(f"{app.admin.base_url}/health")
+        await pilot.press("t")
+        await until(pilot, lambda: app.state == "running", 30)
+        assert answers(f"{app.admin.base_url}/health")
+
+
+async def test_the_playground_streams_an_answer_as_client_tui(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        await pilot.press("4")
+        await until(pilot, lambda: app.query_one("#play-model").value == "fake:gpt-fake-mini")
+        await type_into(pilot, "#play-input", "hello gatehouse")
+        await pilot.press("enter")
+        await until(pilot, lambda: any("echo: hello gatehouse" in str(w.render())
+                                       for w in app.query(".chat-assistant")))
+
+        def chats() -> list[dict]:
+            records = httpx.get(f"{app.admin.base_url}/admin/activity", params={"client": "tui"}, headers=ADMIN)
+            return [record for record in records.json()["data"] if record["path"] == "/v1/chat/completions"]
+        await until(pilot, chats)  # records are written in batches
+        assert chats()[0]["model"] == "fake:gpt-fake-mini" and chats()[0]["status"] == 200
+
+        await type_into(pilot, "#play-temperature", "1.5")
+        await pilot.press("enter")
+        assert file_config(app)["clients"]["tui"]["temperature"] == 1.5
+
+
+async def test_a_theme_picked_is_remembered_and_a_broken_one_reported(upstreams, tmp_path):
+    (tmp_path / "themes").mkdir()
+    (tmp_path / "themes" / "broken.toml").write_text('name = "broken"\nprimary = "not a colour"\n')
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        assert app.theme == "gatehouse-dark"
+        assert "broken.toml" in notes(app)
+        assert {"gatehouse-light", "gatehouse-contrast"} <= set(app.available_themes)
+        app.theme = "gatehouse-light"  # what the palette's theme picker does
+        await pilot.pause()
+        assert file_config(app)["tui"]["theme"] == "gatehouse-light"
 
 
 async def test_supervised_app_starts_the_server_and_stops_it_on_quit(upstreams, tmp_path):
-    config_path = write_config(gateway_config(upstreams), tmp_path, free_port())
-    config = load_config(config_path)
-    log = open(tmp_path / "server.log", "ab")
-    supervisor = Supervisor(config_path, config, log=lambda line: None, output=log)
-    app = GatehouseApp(supervisor.base_url, config.server.api_key, supervisor)
-    try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.state == "running", 30)
-            assert answers(f"{supervisor.base_url}/health")
-            await until(pilot, lambda: "generation 1" in static_text(app, "#server-status"))
-            await pilot.press("q")
-        assert not answers(f"{supervisor.base_url}/health")
-        assert processes_using(config_path) == []
-    finally:
-        log.close()
-        supervisor.stop()
+    async with supervised(upstreams, tmp_path, size=(80, 24)) as (app, pilot):
+        base_url = app.admin.base_url
+        assert answers(f"{base_url}/health")
+        await pilot.press("2")
+        await until(pilot, lambda: "generation 1" in static_text(app, "#server-status"))
+        await pilot.press("q")
+    assert not answers(f"{base_url}/health")
+    assert processes_using(app.config_path) == []
+
+
+@pytest.fixture(autouse=True)
+def _reset_tmp_themes(monkeypatch, tmp_path):
+    """Themes in the user's own theme folder never leak into a test."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))

@@ -1,0 +1,94 @@
+"""Modal screens: the key map, a yes/no question, a name to type, one record in full."""
+
+from __future__ import annotations
+
+import orjson
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+KEY_MAP = """\
+[b]Everywhere[/b]
+  1 2 3 4    tabs (alt+1…4 from a text field)   ?  this help
+  tab        next field        escape  leave a field / close
+  ctrl+p     command palette: themes, keys, …
+  q, ctrl+c  quit (stops the server Gatehouse started)
+
+[b]1 Configuration[/b]
+  ↑ ↓ enter  pick a table       a  add a provider, prompt, client
+  ctrl+s     save (validated)   d  delete it    e  rename it
+  ctrl+z     drop your edits    t  test the provider (its models)
+  ctrl+r     show/hide a secret
+
+[b]2 Server[/b]
+  c  copy the server key (OSC 52)   g  new server key (asks)
+  x  stop    t  start    R  restart    r  refresh
+  u  copy the TUI's settings to the 'server' client
+
+[b]3 Activity[/b]
+  p  live on/off   s  only 'server'   f  status all/ok/errors
+  m  model filter  enter  one record in full   r  reload
+
+[b]4 Playground[/b]
+  enter  send    escape  stop the answer    ctrl+n  new chat
+"""
+
+
+class _Modal(ModalScreen):
+    BINDINGS = [Binding("escape", "dismiss", "Close")]
+
+
+class HelpScreen(_Modal):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog", id="help"):
+            yield Static(KEY_MAP)
+
+
+class ConfirmScreen(_Modal):
+    """A yes/no question; dismisses with True for y."""
+
+    BINDINGS = [Binding("y", "dismiss(True)", "Yes"), Binding("n,escape", "dismiss(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question)
+            yield Static("[b]y[/b] yes   [b]n[/b] no", classes="dialog-keys")
+
+
+class AskScreen(_Modal):
+    """One line of text; dismisses with it (None on escape)."""
+
+    def __init__(self, question: str, value: str = "") -> None:
+        super().__init__()
+        self.question, self.value = question, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question)
+            yield Input(self.value, id="answer")
+            yield Static("[b]enter[/b] ok   [b]escape[/b] cancel", classes="dialog-keys")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+
+class RecordScreen(_Modal):
+    """One activity record, every field."""
+
+    def __init__(self, record: dict) -> None:
+        super().__init__()
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog", id="record"):
+            yield Static(f"[b]Request {self.record.get('request_id', '')}[/b]")
+            yield Static(orjson.dumps(self.record, option=orjson.OPT_INDENT_2).decode(), markup=False)
+            yield Static("[b]escape[/b] close", classes="dialog-keys")

@@ -1,0 +1,186 @@
+"""Tab 3, Activity: the live table of requests, its filters, one record in full, and a trend.
+
+Records arrive from the server's SSE tail into a buffer; a timer moves them into the table a
+few times a second, so hundreds of requests per second cost a few redraws, not hundreds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, Sparkline, Static
+
+from tui.admin_client import AdminError
+from tui.screens import RecordScreen
+
+ACTIVITY_ROWS = 500
+"""Rows kept in the table (the oldest go first)."""
+COLUMNS = ("time", "client", "model", "status", "latency", "tokens")
+FLUSH_S = 0.25
+TREND_S = 60
+"""Seconds of history in the requests/s and tokens/s trend."""
+STATUS_FILTERS = ("all", "ok", "errors")
+
+
+def activity_cells(record: dict) -> tuple[str, ...]:
+    tokens = "-" if record["total_tokens"] is None else (
+        f"{'~' if record['tokens_estimated'] else ''}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}")
+    return (record["time"][11:19], record["client"], record["model"] or record["path"], str(record["status"]),
+            f"{record['latency_ms']:.0f} ms", tokens)
+
+
+class Trend:
+    """Requests and tokens per second over the last TREND_S seconds."""
+
+    def __init__(self) -> None:
+        self.requests: deque[int] = deque([0] * TREND_S, maxlen=TREND_S)
+        self.tokens: deque[int] = deque([0] * TREND_S, maxlen=TREND_S)
+        self.second = int(time.monotonic())
+
+    def advance(self) -> None:
+        now = int(time.monotonic())
+        for _ in range(min(now - self.second, TREND_S)):
+            self.requests.append(0)
+            self.tokens.append(0)
+        self.second = now
+
+    def count(self, record: dict) -> None:
+        self.advance()
+        self.requests[-1] += 1
+        self.tokens[-1] += record["total_tokens"] or 0
+
+
+class ActivityTab(Vertical):
+    BINDINGS = [
+        Binding("p", "toggle_live", "Live on/off"),
+        Binding("s", "server_only", "Only server"),
+        Binding("f", "status_filter", "Status"),
+        Binding("m", "model_filter", "Model"),
+        Binding("r", "reload", "Reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="activity-tab")
+        self.records: deque[dict] = deque(maxlen=ACTIVITY_ROWS)
+        self.pending: list[dict] = []
+        self.trend = Trend()
+        self.live = True
+        self.server_only = False
+        self.status_filter = "all"
+        self.model_filter = ""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="activity-trend"):
+            yield Static("", id="trend-figures")
+            yield Sparkline(list(self.trend.requests), id="trend-requests")
+            yield Sparkline(list(self.trend.tokens), id="trend-tokens")
+        yield Static(id="activity-filter")
+        yield Input(placeholder="model contains… (enter applies, empty shows all)", id="model-filter",
+                    compact=True)
+        yield DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#activity-table", DataTable).add_columns(*COLUMNS)
+        self.query_one("#model-filter", Input).display = False
+        self.set_interval(FLUSH_S, self.flush)
+        self.follow()
+        self._show_filter()
+
+    @work(exclusive=True, group="activity")
+    async def follow(self) -> None:
+        """Follow the server's live activity; reconnect when it goes away (restarts)."""
+        while True:
+            try:
+                async for record in self.app.admin.tail():
+                    self.pending.append(record)
+            except AdminError:
+                pass
+            await asyncio.sleep(1)
+
+    def flush(self) -> None:
+        """Move what arrived since the last flush into the table, and move the trend on."""
+        arrived, self.pending = self.pending, []
+        for record in arrived:
+            self.records.append(record)
+            self.trend.count(record)
+        self.trend.advance()
+        if self.live:
+            self._add_rows([record for record in arrived if self._shown(record)])
+        self._show_trend()
+
+    def _show_trend(self) -> None:
+        self.query_one("#trend-requests", Sparkline).data = list(self.trend.requests)
+        self.query_one("#trend-tokens", Sparkline).data = list(self.trend.tokens)
+        last = -2 if len(self.trend.requests) > 1 else -1  # the current second is still filling
+        self.query_one("#trend-figures", Static).update(
+            f"{self.trend.requests[last]:>4} req/s {self.trend.tokens[last]:>6} tok/s")
+
+    def _shown(self, record: dict) -> bool:
+        status = record["status"]
+        return ((not self.server_only or record["client"] == "server")
+                and (self.status_filter == "all" or (status < 400) == (self.status_filter == "ok"))
+                and self.model_filter.lower() in (record["model"] or "").lower())
+
+    def _add_rows(self, records: list[dict]) -> None:
+        table = self.query_one("#activity-table", DataTable)
+        for record in records[-ACTIVITY_ROWS:]:
+            table.add_row(*activity_cells(record), key=str(record["id"]))
+        while table.row_count > ACTIVITY_ROWS:
+            table.remove_row(next(iter(table.rows)))
+
+    def _rebuild(self) -> None:
+        self.query_one("#activity-table", DataTable).clear()
+        self._add_rows([record for record in self.records if self._shown(record)])
+        self._show_filter()
+
+    def _show_filter(self) -> None:
+        model = f"'{self.model_filter}'" if self.model_filter else "all"
+        self.query_one("#activity-filter", Static).update(
+            f"live: {'on' if self.live else 'paused'}   clients: {'only server' if self.server_only else 'all'}"
+            f"   status: {self.status_filter}   models: {model}")
+
+    def action_toggle_live(self) -> None:
+        self.live = not self.live
+        self._rebuild()
+
+    def action_server_only(self) -> None:
+        self.server_only = not self.server_only
+        self._rebuild()
+
+    def action_status_filter(self) -> None:
+        self.status_filter = STATUS_FILTERS[(STATUS_FILTERS.index(self.status_filter) + 1) % len(STATUS_FILTERS)]
+        self._rebuild()
+
+    def action_model_filter(self) -> None:
+        field = self.query_one("#model-filter", Input)
+        field.display = True
+        field.value = self.model_filter
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.model_filter = event.value.strip()
+        event.input.display = not not self.model_filter
+        self.query_one("#activity-table", DataTable).focus()
+        self._rebuild()
+
+    async def action_reload(self) -> None:
+        """Read the last records from the server again (what the live table may have missed)."""
+        try:
+            page = await self.app.admin.get("/admin/activity", limit=ACTIVITY_ROWS)
+        except AdminError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.records.clear()
+        self.records.extend(reversed(page["data"]))
+        self._rebuild()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        record = next((r for r in self.records if str(r["id"]) == event.row_key.value), None)
+        if record is not None:
+            self.app.push_screen(RecordScreen(record))

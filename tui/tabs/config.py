@@ -1,0 +1,339 @@
+"""Tab 1, Configuration: the config file's tables as a list on the left and a form on the right.
+
+Edits go into a tomlkit document (comments, order and unknown keys survive) and are validated
+as they are typed, each problem shown under its field. ctrl+s saves by atomic replace; the
+server hot-reloads the file and the supervisor restarts it for the keys that need it. Attached
+to a server started elsewhere, the tab shows that server's config (secrets redacted), read-only.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import DataTable, Static, Tree
+
+from api.config import ConfigError
+from tui import config_fields
+from tui.admin_client import AdminError
+from tui.config_document import ConfigDocument, SaveConflict
+from tui.screens import AskScreen, ConfirmScreen
+from tui.widgets.form import Form
+
+LISTS = {"providers": "provider", "prompts": "prompt", "clients": "client"}
+"""Sections holding named tables, and what one of them is called."""
+NEW_ENTRY = {
+    "providers": {"type": "openai", "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY"},
+    "prompts": {"text": "You are a helpful assistant."},
+    "clients": {"model": "default"},
+}
+"""What a new provider, prompt or client starts with (valid as it is)."""
+
+
+class ConfigTab(Horizontal):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+z", "revert", "Drop edits"),
+        Binding("a", "add", "Add"),
+        Binding("d", "delete", "Delete"),
+        Binding("e", "rename", "Rename"),
+        Binding("t", "test_provider", "Test provider"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="config-tab")
+        self.document: ConfigDocument | None = None
+        self.remote: dict = {}
+        """Attached: the server's effective config (secrets redacted)."""
+        self.dirty = False
+        self.selected: tuple[str, str | None] = ("server", None)
+
+    def compose(self) -> ComposeResult:
+        yield Tree("config", id="config-nav")
+        with Vertical(id="config-pane"):
+            yield Static(id="config-title")
+            yield Static(id="config-message")
+            yield Vertical(id="config-form")
+            yield Static(id="config-footer")
+
+    async def on_mount(self) -> None:
+        nav = self.query_one("#config-nav", Tree)
+        nav.show_root = False
+        nav.guide_depth = 2
+        await self.load()
+
+    # --- what is shown --------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Read the config (the file, or the attached server's) and show it."""
+        if self.app.read_only:
+            try:
+                self.remote = await self.app.admin.get("/admin/config")
+            except AdminError as error:
+                self._message(f"Cannot read the server's config: {error}", "error")
+                return
+        else:
+            try:
+                self.document = ConfigDocument.load(self.app.config_path)
+            except ConfigError as error:
+                self._message(str(error), "error")
+                return
+        self.dirty = False
+        await self._fill_nav()
+        await self.show(*self.selected)
+
+    def _names(self, section: str) -> list[str]:
+        if self.document is not None:
+            return self.document.names(section)
+        return list(self.remote.get(section) or {})
+
+    def _values(self, path: str) -> dict:
+        if self.document is not None:
+            return dict(self.document.get(path) or {})
+        node = self.remote
+        for part in path.split("."):
+            node = (node or {}).get(part) or {}
+        return dict(node)
+
+    async def _fill_nav(self) -> None:
+        nav = self.query_one("#config-nav", Tree)
+        nav.clear()
+        nav.root.add_leaf("Server", data=("server", None))
+        for section, what in LISTS.items():
+            branch = nav.root.add(section.capitalize(), data=(section, None), expand=True)
+            for name in self._names(section):
+                branch.add_leaf(name, data=(section, name))
+        nav.root.add_leaf("Activity", data=("activity", None))
+        nav.root.add_leaf("Terminal UI", data=("tui", None))
+        nav.root.add_leaf("Models (all)", data=("models", None))
+        self._select_in_nav()
+
+    def _select_in_nav(self) -> None:
+        nav = self.query_one("#config-nav", Tree)
+        for line in range(nav.last_line + 1):
+            node = nav.get_node_at_line(line)
+            if node is not None and node.data == self.selected:
+                nav.move_cursor(node)
+                return
+
+    def _fields(self, section: str):
+        if section == "clients":
+            return config_fields.client_fields(self._names("prompts"))
+        if section == "tui":
+            return config_fields.tui_fields(sorted(self.app.available_themes))
+        return {"server": config_fields.SERVER, "providers": config_fields.PROVIDER,
+                "prompts": config_fields.PROMPT, "activity": config_fields.ACTIVITY}.get(section)
+
+    async def show(self, section: str, name: str | None) -> None:
+        """Show the form (or list) for a section or one of its entries."""
+        self.selected = (section, name)
+        pane = self.query_one("#config-form", Vertical)
+        await pane.remove_children()
+        self._message("")
+        if section == "models":
+            self._title("Models the gateway serves")
+            await pane.mount(DataTable(id="models-table", cursor_type="row", zebra_stripes=True))
+            self.load_models()
+        elif section in LISTS and name is None:
+            names = self._names(section)
+            self._title(f"{section.capitalize()}: {len(names)}")
+            await pane.mount(Static(", ".join(names) or "none yet", classes="field-help"))
+        else:
+            path = f"{section}.{name}" if name else section
+            self._title(f"[{path}]" + ("  (read-only: attached)" if self.app.read_only else ""))
+            await pane.mount(Form(path, self._fields(section), self._values(path), read_only=self.app.read_only))
+            self._show_problems()
+        self._footer()
+
+    def _title(self, text: str) -> None:
+        self.query_one("#config-title", Static).update(Content.from_markup("[b]$text[/b]", text=text))
+
+    def _message(self, text: str, severity: str = "information") -> None:
+        message = self.query_one("#config-message", Static)
+        message.update(text)
+        message.set_class(severity == "error", "field-error")
+        message.display = bool(text)
+
+    def _footer(self) -> None:
+        if self.app.read_only:
+            text = "Attached to a server started elsewhere: its configuration is shown, not edited."
+        elif self.dirty:
+            text = "[b]Unsaved edits[/b]  ctrl+s save   ctrl+z drop them"
+        else:
+            text = f"{self.app.config_path.name}: a add  d delete  e rename  t test provider  ctrl+s save"
+        self.query_one("#config-footer", Static).update(text)
+
+    @on(Tree.NodeHighlighted, "#config-nav")
+    async def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        if event.node.data is not None and event.node.data != self.selected:
+            await self.show(*event.node.data)
+
+    @on(Tree.NodeSelected, "#config-nav")
+    def _selected(self, event: Tree.NodeSelected) -> None:
+        fields = [widget for widget in self.query(".form *") if widget.focusable]
+        if fields:
+            fields[0].focus()  # into the form's first field
+
+    # --- editing --------------------------------------------------------------------------
+
+    @on(Form.Edited)
+    def _edited(self, event: Form.Edited) -> None:
+        self.document.set(f"{event.form.path}.{event.key}", event.value)
+        self.dirty = True
+        self._show_problems()
+        self._footer()
+
+    def _show_problems(self) -> None:
+        """Each problem of the edited document under its field; the others as a count."""
+        if self.document is None:
+            return
+        forms = self.query(Form)
+        problems = self.document.problems()
+        here, elsewhere = {}, []
+        path = forms.first().path if forms else None
+        for key_path, message in problems:
+            if path and key_path.startswith(path + ".") and "." not in key_path[len(path) + 1:]:
+                here[key_path[len(path) + 1:]] = message
+            elif path and key_path == path:
+                here.setdefault("", message)
+            else:
+                elsewhere.append(f"{key_path}: {message}" if key_path else message)
+        if forms:
+            forms.first().show_problems(here)
+        general = [here[""]] if "" in here else []
+        notes = general + ([f"{len(elsewhere)} more elsewhere: {elsewhere[0]}"] if elsewhere else [])
+        self._message("\n".join(notes), "error" if notes else "information")
+
+    def _editable(self) -> bool:
+        if self.document is None:
+            self.notify("Attached: the configuration is read-only here.", severity="warning")
+            return False
+        return True
+
+    async def action_save(self) -> None:
+        if not self._editable():
+            return
+        try:
+            result = self.document.save()
+        except ConfigError as error:
+            self._show_problems()
+            self.notify(f"Not saved: {len(error.problems)} problem(s) to fix first.", severity="error")
+            return
+        except SaveConflict:
+            self.notify(f"{self.app.config_path.name} changed on disk since you began editing; nothing was "
+                        "written. ctrl+z loads it (dropping your edits).", severity="error", timeout=10)
+            return
+        self.dirty = False
+        self._footer()
+        self.app.report_saved(result)
+
+    async def action_revert(self) -> None:
+        if self._editable():
+            await self.load()
+            self.notify("Unsaved edits dropped; the file is shown as it is on disk.")
+
+    @work(exclusive=True, group="config-dialog")
+    async def action_add(self) -> None:
+        section = self.selected[0]
+        if not self._editable():
+            return
+        if section not in LISTS:
+            self.notify("Pick Providers, Prompts or Clients (or one of them) to add one.", severity="warning")
+            return
+        name = await self.app.push_screen_wait(AskScreen(f"Name of the new {LISTS[section]}:"))
+        if not name:
+            return
+        if name in self._names(section):
+            self.notify(f"There already is a {LISTS[section]} '{name}'.", severity="error")
+            return
+        for key, value in NEW_ENTRY[section].items():
+            self.document.set(f"{section}.{name}.{key}", value)
+        self.dirty = True
+        self.selected = (section, name)
+        await self._fill_nav()
+        await self.show(section, name)
+
+    @work(exclusive=True, group="config-dialog")
+    async def action_delete(self) -> None:
+        section, name = self.selected
+        if not self._editable() or section not in LISTS or name is None:
+            return
+        if await self.app.push_screen_wait(ConfirmScreen(f"Delete {LISTS[section]} '{name}'? (saved with ctrl+s)")):
+            self.document.delete(f"{section}.{name}")
+            self.dirty = True
+            self.selected = (section, None)
+            await self._fill_nav()
+            await self.show(section, None)
+
+    @work(exclusive=True, group="config-dialog")
+    async def action_rename(self) -> None:
+        section, name = self.selected
+        if not self._editable() or section not in LISTS or name is None:
+            return
+        new = await self.app.push_screen_wait(AskScreen(f"New name of {LISTS[section]} '{name}':", name))
+        if not new or new == name:
+            return
+        if new in self._names(section):
+            self.notify(f"There already is a {LISTS[section]} '{new}'.", severity="error")
+            return
+        self.document.rename(f"{section}.{name}", new)
+        self.dirty = True
+        self.selected = (section, new)
+        await self._fill_nav()
+        await self.show(section, new)
+
+    @work(exclusive=True, group="provider-test")
+    async def action_test_provider(self) -> None:
+        section, name = self.selected
+        if section != "providers" or name is None:
+            self.notify("Pick a provider to test.", severity="warning")
+            return
+        if self.dirty:
+            self.notify("Save first (ctrl+s): the test asks the gateway, which serves the saved file.",
+                        severity="warning")
+            return
+        self._message(f"Asking '{name}' for its models through the gateway…")
+        try:
+            result = await self.app.admin.get(f"/admin/providers/{name}", refresh="true")
+        except AdminError as error:
+            self._message(f"✗ {error}", "error")
+            return
+        if not result["reachable"]:
+            self._message(f"✗ {result['error']}", "error")
+            return
+        models = result["models"]
+        listed = ", ".join(models[:8]) + (f" and {len(models) - 8} more" if len(models) > 8 else "")
+        source = "configured" if result["models_configured"] else "reachable"
+        self._message(f"✓ {source}: {len(models)} model(s): {listed or 'none'}")
+
+    @work(exclusive=True, group="models")
+    async def load_models(self) -> None:
+        try:
+            providers = (await self.app.admin.get("/admin/providers"))["data"]
+        except AdminError as error:
+            self._message(str(error), "error")
+            return
+        tables = self.query("#models-table")
+        if not tables:
+            return
+        table = tables.first(DataTable)
+        table.add_columns("model", "type", "reachable")
+        for provider in providers:
+            reach = "configured" if provider["models_configured"] else "yes" if provider["reachable"] else "NO"
+            for model in provider["models"] or [f"{provider['id']}:*"]:
+                table.add_row(model, provider["type"], reach)
+        down = [f"{p['id']}: {p['error']}" for p in providers if not p["reachable"]]
+        self._message("\n".join(down), "error" if down else "information")
+
+    async def file_changed(self) -> None:
+        """The file changed on disk (a save elsewhere, an editor): show it unless edits would be lost."""
+        if self.document is None or self.dirty:
+            return
+        try:
+            unchanged = self.app.config_path.read_text(encoding="utf-8") == self.document.text()
+        except OSError:
+            unchanged = False
+        if not unchanged:  # not our own save
+            await self.load()

@@ -1,0 +1,154 @@
+"""Tab 4, Playground: chat with any model as client `tui`, the answer streaming in.
+
+The model, prompt and temperature chosen here are the `tui` client's settings, saved in
+`[clients.tui]` (what "copy the TUI settings to the server client" moves to `server`).
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Label, Select, Static
+from textual.worker import Worker
+
+from tui.admin_client import AdminError
+
+NO_PROMPT = ""
+
+
+class PlaygroundTab(Vertical):
+    BINDINGS = [
+        Binding("escape", "stop", "Stop answer / leave field", show=False),
+        Binding("ctrl+n", "new_chat", "New chat"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="playground-tab")
+        self.messages: list[dict] = []
+        self.settings: dict = {}
+        """The `tui` client's model, prompt and temperature as last read."""
+        self.answering: Worker | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="playground-settings"):
+            yield Label("model")
+            yield Select([], id="play-model", compact=True, prompt="the client's model")
+            yield Label("prompt")
+            yield Select([], id="play-prompt", compact=True, prompt="none")
+            yield Label("temp.")
+            yield Input(id="play-temperature", compact=True, placeholder="-", select_on_focus=False)
+        yield VerticalScroll(Static("Type below and press enter. Tab 1 edits the client 'tui' too.",
+                                    classes="field-help"), id="chat")
+        yield Input(placeholder="Message (enter sends; escape stops the answer; ctrl+n new chat)", id="play-input")
+
+    async def load(self) -> None:
+        """The models the gateway serves and the `tui` client's settings."""
+        try:
+            models = await self.app.admin.get("/v1/models")
+            client = await self.app.admin.get("/admin/clients/tui")
+            config = await self.app.admin.get("/admin/config")
+        except AdminError as error:
+            self.notify(f"Playground: {error}", severity="error")
+            return
+        self.settings = {"model": client["model"]["id"], "prompt": (client["prompt"] or {}).get("name"),
+                         "temperature": client["temperature"]}
+        ids = [model["id"] for model in models["data"]]
+        model = self.query_one("#play-model", Select)
+        model.set_options([(name, name) for name in ids])
+        if self.settings["model"] in ids:
+            model.value = self.settings["model"]
+        prompt = self.query_one("#play-prompt", Select)
+        prompt.set_options([(name, name) for name in config.get("prompts") or {}])
+        if self.settings["prompt"]:
+            prompt.value = self.settings["prompt"]
+        temperature = self.settings["temperature"]
+        self.query_one("#play-temperature", Input).value = "" if temperature is None else f"{temperature:g}"
+
+    # --- the tui client's settings --------------------------------------------------------
+
+    def _keep(self, key: str, value) -> None:
+        """Save one of the `tui` client's settings, if it changed."""
+        if value == self.settings.get(key):
+            return
+        self.settings[key] = value
+        if self.app.read_only:
+            self.notify("Attached: the setting applies to this chat only (the config is read-only here).")
+            return
+        self.app.edit_config({f"clients.tui.{key}": value}, f"clients.tui.{key}")
+
+    @on(Select.Changed, "#play-model")
+    def _model(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self._keep("model", event.value)
+
+    @on(Select.Changed, "#play-prompt")
+    def _prompt(self, event: Select.Changed) -> None:
+        self._keep("prompt", None if event.value is Select.NULL else event.value)
+
+    @on(Input.Submitted, "#play-temperature")
+    def _temperature(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        try:
+            value = float(text) if text else None
+        except ValueError:
+            value = -1.0
+        if value is not None and not 0 <= value <= 2:
+            self.notify("temperature: a number from 0 to 2 (empty: the model's default)", severity="error")
+            return
+        self._keep("temperature", value)
+        self.query_one("#play-input", Input).focus()
+
+    # --- chatting -------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#play-input")
+    async def _send(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        event.input.value = ""
+        self.messages.append({"role": "user", "content": text})
+        chat = self.query_one("#chat", VerticalScroll)
+        await chat.mount(Static(text, classes="chat-user", markup=False))
+        answer = Static("…", classes="chat-assistant", markup=False)
+        await chat.mount(answer)
+        chat.scroll_end(animate=False)
+        self.answering = self.answer(answer)
+
+    @work(exclusive=True, group="playground")
+    async def answer(self, widget: Static) -> None:
+        model = self.query_one("#play-model", Select).value
+        body = {"model": "default" if model is Select.NULL else model, "messages": self.messages,
+                "stream_options": {"include_usage": True}}
+        text = ""
+        try:
+            async for piece in self.app.admin.chat(body):
+                text += piece
+                widget.update(text)
+                self.query_one("#chat", VerticalScroll).scroll_end(animate=False)
+        except AdminError as error:
+            widget.update(f"{text}\n[error] {error}" if text else f"[error] {error}")
+            widget.add_class("chat-error")
+            return
+        finally:
+            if text:
+                self.messages.append({"role": "assistant", "content": text})
+        if not text:
+            widget.update("(no text in the answer)")
+
+    def action_stop(self) -> None:
+        """Stop the answer being streamed (the gateway cancels the upstream request); with no
+        answer running, leave the text field."""
+        if self.answering is not None and self.answering.is_running:
+            self.answering.cancel()
+            self.notify("Answer stopped.")
+        else:
+            self.app.action_leave_field()
+
+    async def action_new_chat(self) -> None:
+        if self.answering is not None:
+            self.answering.cancel()
+        self.messages.clear()
+        await self.query_one("#chat", VerticalScroll).remove_children()
+        self.query_one("#play-input", Input).focus()
