@@ -262,3 +262,45 @@ async def test_supervised_app_starts_the_server_and_stops_it_on_quit(upstreams, 
 def _reset_tmp_themes(monkeypatch, tmp_path):
     """Themes in the user's own theme folder never leak into a test."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+async def test_a_new_server_key_after_a_yes_replaces_the_old_one(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        await pilot.press("2", "g", "n")  # asked, and refused
+        assert file_config(app)["server"]["api_key"] == SERVER_KEY
+        await pilot.press("g", "y")
+        await until(pilot, lambda: file_config(app)["server"]["api_key"] != SERVER_KEY)
+        new_key = file_config(app)["server"]["api_key"]
+        assert app.admin.key == new_key and len(new_key) >= 40
+
+        def status(key: str) -> int:
+            return httpx.get(f"{app.admin.base_url}/admin/status", headers={"X-API-Key": key}).status_code
+        await until(pilot, lambda: status(SERVER_KEY) == 401)
+        assert status(new_key) == 200
+        await until(pilot, lambda: new_key[:4] in static_text(app, "#server-status"))
+        assert new_key not in static_text(app, "#server-status")  # masked
+
+
+async def test_secrets_are_masked_until_revealed_and_entries_renamed_and_deleted(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        nav = app.query_one("#config-nav", Tree)
+        nav.focus()
+        await pilot.press("down", "down")  # Server, Providers, fake
+        await until(pilot, lambda: app.query("#input-api_key"))
+        secret = app.query_one("#input-api_key", Input)
+        assert secret.password and UPSTREAM_KEY not in str(secret.render_line(0))
+        secret.focus()
+        await pilot.press("ctrl+r")
+        assert not secret.password
+
+        nav.focus()
+        await pilot.press("e", *["backspace"] * 4, *"renamed", "enter")
+        await until(pilot, lambda: "renamed" in tree_text(app, "#config-nav"))
+        await pilot.press("ctrl+s")
+        providers = file_config(app)["providers"]
+        assert "renamed" in providers and "fake" not in providers
+        await until(pilot, lambda: "renamed:gpt-fake" in models(app))
+
+        await pilot.press("d", "y", "ctrl+s")
+        assert "renamed" not in file_config(app)["providers"]
+        await until(pilot, lambda: not any(model.startswith("renamed:") for model in models(app)))

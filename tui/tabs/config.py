@@ -27,9 +27,10 @@ LISTS = {"providers": "provider", "prompts": "prompt", "clients": "client"}
 NEW_ENTRY = {
     "providers": {"type": "openai", "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY"},
     "prompts": {"text": "You are a helpful assistant."},
-    "clients": {"model": "default"},
+    "clients": {"temperature": 1.0},
 }
-"""What a new provider, prompt or client starts with (valid as it is)."""
+"""What a new provider, prompt or client starts with (valid as it is); a new client takes the
+`server` client's model instead when it has one."""
 
 
 class ConfigTab(Horizontal):
@@ -234,6 +235,21 @@ class ConfigTab(Horizontal):
             await self.load()
             self.notify("Unsaved edits dropped; the file is shown as it is on disk.")
 
+    async def _ask_name(self, section: str, question: str, value: str = "") -> str | None:
+        """A name for an entry of `section` that is not taken yet (None if cancelled or taken)."""
+        name = await self.app.push_screen_wait(AskScreen(question, value))
+        if name and name != value and name in self._names(section):
+            self.notify(f"There already is a {LISTS[section]} '{name}'.", severity="error")
+            return None
+        return name if name != value else None
+
+    async def _edited_tables(self, section: str, name: str | None) -> None:
+        """After adding, deleting or renaming a table: show the list and `name` (unsaved yet)."""
+        self.dirty = True
+        self.selected = (section, name)
+        await self._fill_nav()
+        await self.show(section, name)
+
     @work(exclusive=True, group="config-dialog")
     async def action_add(self) -> None:
         section = self.selected[0]
@@ -242,18 +258,12 @@ class ConfigTab(Horizontal):
         if section not in LISTS:
             self.notify("Pick Providers, Prompts or Clients (or one of them) to add one.", severity="warning")
             return
-        name = await self.app.push_screen_wait(AskScreen(f"Name of the new {LISTS[section]}:"))
-        if not name:
-            return
-        if name in self._names(section):
-            self.notify(f"There already is a {LISTS[section]} '{name}'.", severity="error")
-            return
-        for key, value in NEW_ENTRY[section].items():
-            self.document.set(f"{section}.{name}.{key}", value)
-        self.dirty = True
-        self.selected = (section, name)
-        await self._fill_nav()
-        await self.show(section, name)
+        if name := await self._ask_name(section, f"Name of the new {LISTS[section]}:"):
+            model = self.document.get("clients.server.model")
+            values = {"model": model} if section == "clients" and model else NEW_ENTRY[section]
+            for key, value in values.items():
+                self.document.set(f"{section}.{name}.{key}", value)
+            await self._edited_tables(section, name)
 
     @work(exclusive=True, group="config-dialog")
     async def action_delete(self) -> None:
@@ -262,27 +272,16 @@ class ConfigTab(Horizontal):
             return
         if await self.app.push_screen_wait(ConfirmScreen(f"Delete {LISTS[section]} '{name}'? (saved with ctrl+s)")):
             self.document.delete(f"{section}.{name}")
-            self.dirty = True
-            self.selected = (section, None)
-            await self._fill_nav()
-            await self.show(section, None)
+            await self._edited_tables(section, None)
 
     @work(exclusive=True, group="config-dialog")
     async def action_rename(self) -> None:
         section, name = self.selected
         if not self._editable() or section not in LISTS or name is None:
             return
-        new = await self.app.push_screen_wait(AskScreen(f"New name of {LISTS[section]} '{name}':", name))
-        if not new or new == name:
-            return
-        if new in self._names(section):
-            self.notify(f"There already is a {LISTS[section]} '{new}'.", severity="error")
-            return
-        self.document.rename(f"{section}.{name}", new)
-        self.dirty = True
-        self.selected = (section, new)
-        await self._fill_nav()
-        await self.show(section, new)
+        if new := await self._ask_name(section, f"New name of {LISTS[section]} '{name}':", name):
+            self.document.rename(f"{section}.{name}", new)
+            await self._edited_tables(section, new)
 
     @work(exclusive=True, group="provider-test")
     async def action_test_provider(self) -> None:
