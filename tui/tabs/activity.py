@@ -36,24 +36,25 @@ def activity_cells(record: dict) -> tuple[str, ...]:
 
 
 class Trend:
-    """Requests and tokens per second over the last TREND_S seconds."""
+    """Requests and tokens per second over the last TREND_S seconds, by each record's own time
+    (so a burst that reaches the table late still counts in the second it happened)."""
 
     def __init__(self) -> None:
-        self.requests: deque[int] = deque([0] * TREND_S, maxlen=TREND_S)
-        self.tokens: deque[int] = deque([0] * TREND_S, maxlen=TREND_S)
-        self.second = int(time.monotonic())
-
-    def advance(self) -> None:
-        now = int(time.monotonic())
-        for _ in range(min(now - self.second, TREND_S)):
-            self.requests.append(0)
-            self.tokens.append(0)
-        self.second = now
+        self.seconds: dict[int, list[int]] = {}
+        """Epoch second → [requests, tokens]."""
 
     def count(self, record: dict) -> None:
-        self.advance()
-        self.requests[-1] += 1
-        self.tokens[-1] += record["total_tokens"] or 0
+        bucket = self.seconds.setdefault(int(record["ts"]), [0, 0])
+        bucket[0] += 1
+        bucket[1] += record["total_tokens"] or 0
+
+    def series(self, now: float) -> tuple[list[int], list[int]]:
+        """Requests and tokens for each of the last TREND_S seconds, oldest first; older ones are dropped."""
+        last = int(now)
+        for second in [second for second in self.seconds if second <= last - TREND_S]:
+            del self.seconds[second]
+        window = [self.seconds.get(second, (0, 0)) for second in range(last - TREND_S + 1, last + 1)]
+        return [bucket[0] for bucket in window], [bucket[1] for bucket in window]
 
 
 class ActivityTab(Vertical):
@@ -78,8 +79,8 @@ class ActivityTab(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="activity-trend"):
             yield Static("", id="trend-figures")
-            yield Sparkline(list(self.trend.requests), id="trend-requests")
-            yield Sparkline(list(self.trend.tokens), id="trend-tokens")
+            yield Sparkline([0] * TREND_S, id="trend-requests")
+            yield Sparkline([0] * TREND_S, id="trend-tokens")
         yield Static(id="activity-filter")
         yield Input(placeholder="model contains… (enter applies, empty shows all)", id="model-filter",
                     compact=True)
@@ -109,17 +110,16 @@ class ActivityTab(Vertical):
         for record in arrived:
             self.records.append(record)
             self.trend.count(record)
-        self.trend.advance()
         if self.live:
             self._add_rows([record for record in arrived if self._shown(record)])
         self._show_trend()
 
     def _show_trend(self) -> None:
-        self.query_one("#trend-requests", Sparkline).data = list(self.trend.requests)
-        self.query_one("#trend-tokens", Sparkline).data = list(self.trend.tokens)
-        last = -2 if len(self.trend.requests) > 1 else -1  # the current second is still filling
-        self.query_one("#trend-figures", Static).update(
-            f"{self.trend.requests[last]:>4} req/s {self.trend.tokens[last]:>6} tok/s")
+        requests, tokens = self.trend.series(time.time())
+        self.query_one("#trend-requests", Sparkline).data = requests
+        self.query_one("#trend-tokens", Sparkline).data = tokens
+        self.query_one("#trend-figures", Static).update(  # the last whole second
+            f"{requests[-2]:>4} req/s {tokens[-2]:>6} tok/s")
 
     def _shown(self, record: dict) -> bool:
         status = record["status"]
