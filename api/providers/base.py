@@ -20,6 +20,8 @@ class Provider:
     """The API the provider speaks: "openai" or "anthropic"."""
     api_prefix = ""
     """Path between base_url and the endpoint paths (e.g. /v1 for Ollama)."""
+    in_process = False
+    """True when the model runs in this process (its answer is not an HTTP response)."""
 
     def __init__(self, settings: ProviderSettings, server: ServerSettings, http: aiohttp.ClientSession) -> None:
         self.settings = settings
