@@ -838,7 +838,7 @@ _SCHEMAS: Schema = {
                                                format="date-time")),
         "activity_recording": _bool("`[activity].enabled`: requests are recorded. When "
                                     "false, the records already stored can still be read."),
-        "providers": _arr(_fixed({
+        "providers": _arr(_obj({
             "id": _str("Provider id."),
             "type": _ref("ProviderType"),
             "reachable": _nullable(_bool(
@@ -847,7 +847,11 @@ _SCHEMAS: Schema = {
             "error": _nullable(_str("Why its last model discovery failed.")),
             "models": _int("How many models it is known to offer (0 before its list is "
                            "learned).", minimum=0),
-        })),
+            "loaded": {"type": "object", "additionalProperties": _int(minimum=1),
+                       "description": "`llamacpp` providers: model name → instances loaded in "
+                                      "the answering worker's memory (`NAME (embeddings)` for "
+                                      "embedding instances)."},
+        }, "id", "type", "reachable", "error", "models")),
     }, description="The answering worker's view of the server."),
     "Redacted": _enum("<redacted>", "", description="A secret, never shown: `<redacted>` "
                                                     "when set, empty when not."),

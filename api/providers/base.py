@@ -83,6 +83,10 @@ class Provider:
                             code="upstream_error")
         return exc
 
+    def status(self) -> dict:
+        """What /admin/status shows of this provider beyond its reachability and model count."""
+        return {}
+
     async def discover(self) -> dict[str, dict]:
         """The provider's models, keyed by model id, from its OpenAI-style /models list."""
         document = await self.get_json(self.url("/models"))

@@ -110,6 +110,9 @@ class LlamaCppProvider(Provider):
         return ApiError(503, f"provider '{self.id}' needs llama-cpp-python: pip install 'gatehouse[local]' "
                              "(make run installs it)", code="local_runtime_missing")
 
+    def status(self) -> dict:
+        return {"loaded": self.pool.loaded()}
+
     # --- discovery --------------------------------------------------------------------------
 
     async def discover(self) -> dict[str, dict]:
@@ -169,7 +172,8 @@ class LlamaCppProvider(Provider):
         embedding = job is None
         options = tuple(self._option(file, name) for name in ("n_ctx", "n_threads", "n_gpu_layers"))
         key = (file.settings.name, file.path, options, file.settings.chat_template, embedding)
-        instance = await self.pool.acquire(key, file.settings.name, file.info.size_bytes,
+        label = f"{file.settings.name} (embeddings)" if embedding else file.settings.name
+        instance = await self.pool.acquire(key, label, file.info.size_bytes,
                                            lambda: self._load(file, options, embedding))
         loop = asyncio.get_running_loop()
         if embedding:

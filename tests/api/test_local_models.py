@@ -168,6 +168,13 @@ def test_embeddings(gpt):
     assert result.data[0].embedding != result.data[1].embedding and result.usage.prompt_tokens > 0
 
 
+def test_admin_status_shows_the_models_in_memory(gpt, http_local):
+    chat(gpt, max_tokens=1)
+    gpt.embeddings.create(model=MODEL, input="red")
+    local = next(p for p in http_local.get("/admin/status").json()["providers"] if p["id"] == "local")
+    assert local["loaded"] == {"gemma-3-270m": 1, "gemma-3-270m (embeddings)": 1} and local["type"] == "llamacpp"
+
+
 def test_a_configured_chat_template_is_used(gpt):
     reply = gpt.chat.completions.create(model="local:gemma-turns", messages=QUESTION, max_tokens=4, **GREEDY)
     assert reply.usage.completion_tokens <= 4 and reply.choices[0].message.content is not None
