@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Table, facts_markdown, fmt_ms, fmt_ratio,
-                           free_port, interrupt_on_sigterm, machine_facts, package_version, warn_if_busy)
+                           free_port, guarded, interrupt_on_sigterm, machine_facts, package_version, warn_if_busy)
 
 API_KEY = "bench-key-0123456789"
 PROMPT = "1, 2, 3, 4, 5, 6, 7, 8,"
@@ -74,6 +74,35 @@ def gateway_run(client: httpx.Client, tokens: int) -> tuple[float, float, int]:
     return first - started, time.perf_counter() - started, usage["completion_tokens"]
 
 
+def measure(args: argparse.Namespace) -> tuple[dict[str, list[tuple[float, float, int]]], list[float], Path]:
+    """Alternate direct and gateway runs; the runs of each side, the foreign CPU share of each round, the model."""
+    import llama_cpp
+
+    with tempfile.TemporaryDirectory(prefix="gatehouse-bench-local-") as tmp:
+        work = Path(tmp)
+        model = model_path(args.model, work)
+        port = free_port()
+        config = work / "gatehouse.toml"
+        config.write_text(CONFIG.format(host=HOST, port=port, api_key=API_KEY, data_dir=work / "data", model=model,
+                                        n_ctx=args.n_ctx, threads=args.threads))
+        warn_if_busy()
+        llm = llama_cpp.Llama(model_path=str(model), n_ctx=args.n_ctx, n_threads=args.threads, verbose=False)
+        server = Server("gatehouse", [PYTHON, "-m", "api", "--config", str(config)], f"http://{HOST}:{port}/health", work)
+        results: dict[str, list[tuple[float, float, int]]] = {"direct": [], "gateway": []}
+        foreign = []
+        with server, httpx.Client(base_url=f"http://{HOST}:{port}", timeout=300,
+                                  headers={"Authorization": f"Bearer {API_KEY}"}) as client:
+            direct_run(llm, 8), gateway_run(client, 8)  # warm-up: the gateway loads the model here
+            for round_ in range(args.rounds):
+                with ForeignCpu() as cpu:
+                    results["direct"].append(direct_run(llm, args.tokens))
+                    results["gateway"].append(gateway_run(client, args.tokens))
+                foreign.append(cpu.share)
+                print(f"round {round_ + 1}/{args.rounds}: direct {rate(results['direct'][-1]):.1f} tok/s, "
+                      f"gateway {rate(results['gateway'][-1]):.1f} tok/s", file=sys.stderr, flush=True)
+    return results, foreign, model
+
+
 def model_path(given: Path | None, work_dir: Path) -> Path:
     if given:
         return given
@@ -91,37 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, help="also write the table and machine facts as Markdown")
     args = parser.parse_args(argv)
     interrupt_on_sigterm()
-    import llama_cpp
-
-    with tempfile.TemporaryDirectory(prefix="gatehouse-bench-local-") as tmp:
-        work = Path(tmp)
-        model = model_path(args.model, work)
-        port = free_port()
-        config = work / "gatehouse.toml"
-        config.write_text(CONFIG.format(host=HOST, port=port, api_key=API_KEY, data_dir=work / "data", model=model,
-                                        n_ctx=args.n_ctx, threads=args.threads))
-        warn_if_busy()
-        llm = llama_cpp.Llama(model_path=str(model), n_ctx=args.n_ctx, n_threads=args.threads, verbose=False)
-        server = Server("gatehouse", [PYTHON, "-m", "api", "--config", str(config)], f"http://{HOST}:{port}/health", work)
-        results: dict[str, list[tuple[float, float, int]]] = {"direct": [], "gateway": []}
-        foreign = []
-        try:
-            with server, httpx.Client(base_url=f"http://{HOST}:{port}", timeout=300,
-                                      headers={"Authorization": f"Bearer {API_KEY}"}) as client:
-                direct_run(llm, 8), gateway_run(client, 8)  # warm-up: the gateway loads the model here
-                for round_ in range(args.rounds):
-                    with ForeignCpu() as cpu:
-                        results["direct"].append(direct_run(llm, args.tokens))
-                        results["gateway"].append(gateway_run(client, args.tokens))
-                    foreign.append(cpu.share)
-                    print(f"round {round_ + 1}/{args.rounds}: direct {rate(results['direct'][-1]):.1f} tok/s, "
-                          f"gateway {rate(results['gateway'][-1]):.1f} tok/s", file=sys.stderr, flush=True)
-        except BenchError as error:
-            print(f"bench/local: {error}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("bench/local: interrupted; server stopped", file=sys.stderr)
-            return 130
+    measured = guarded("bench/local", lambda: measure(args))
+    if measured is None:
+        return 1
+    results, foreign, model = measured
     table = report(results)
     notes = [f"other processes used {max(foreign):.0%} of the CPU in a round"] if max(foreign) > 0.10 else []
     print()

@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from tests.conftest import anthropic_sdk, openai_sdk
-from tests.gateway import SERVER_KEY, start_gateway, wait_until
+from tests.gateway import SERVER_KEY, SERVER_SECTION, start_gateway, wait_until
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install -e '.[local]'; "
                                         "make test installs it)")
@@ -23,12 +23,7 @@ LONG = 3500
 """Tokens of a generation that nothing stops (counting: no end of text in sight), far longer than the waits."""
 COUNTING = {"model": MODEL, "prompt": "1, 2, 3, 4, 5, 6, 7, 8,", "max_tokens": LONG, **{"temperature": 0}}
 
-LOCAL_CONFIG = """
-[server]
-api_key = "{server_key}"
-port = {port}
-data_dir = "{data_dir}"
-
+LOCAL_CONFIG = SERVER_SECTION + """
 [providers.local]
 type = "llamacpp"
 n_ctx = 4096
@@ -52,7 +47,7 @@ def local_gateway(tmp_path_factory):
     directory = tmp_path_factory.mktemp("local")
     models_dir = directory / "gguf"
     gemma_package.assemble(models_dir / "dir-gemma.gguf")  # a file found by models_dir
-    config = LOCAL_CONFIG.replace("{server_key}", SERVER_KEY).replace("{models_dir}", str(models_dir))
+    config = LOCAL_CONFIG.replace("{models_dir}", str(models_dir))
     server = start_gateway(config.replace("{{", "{").replace("}}", "}"), directory)
     yield server
     print(server.stop())

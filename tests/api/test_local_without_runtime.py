@@ -12,14 +12,9 @@ import openai
 import pytest
 
 from tests.conftest import UPSTREAM_KEY, openai_sdk
-from tests.gateway import SERVER_KEY, start_gateway
+from tests.gateway import SERVER_SECTION, start_gateway
 
-CONFIG = """
-[server]
-api_key = "{server_key}"
-port = {port}
-data_dir = "{data_dir}"
-
+CONFIG = SERVER_SECTION + """
 [providers.local]
 type = "llamacpp"
 models_dir = "{models_dir}"
@@ -48,7 +43,7 @@ def bare_gateway(upstream, tmp_path_factory):
     (directory / "gguf").mkdir()
     (directory / "gguf" / "tiny.gguf").write_bytes(gguf_header({
         "general.architecture": "llama", "general.file_type": 15, "llama.context_length": 2048}))
-    config = CONFIG.replace("{server_key}", SERVER_KEY).replace("{models_dir}", str(directory / "gguf"))
+    config = CONFIG.replace("{models_dir}", str(directory / "gguf"))
     config = config.replace("{upstream}", upstream).replace("{upstream_key}", UPSTREAM_KEY)
     server = start_gateway(config, directory, env={"PYTHONPATH": str(directory / "hide")})
     yield server
