@@ -6,6 +6,8 @@ session. Answers are kept to a few tokens; greedy sampling (temperature 0) makes
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import anthropic
 import httpx
 import openai
@@ -28,6 +30,11 @@ LOCAL_CONFIG = SERVER_SECTION + """
 type = "llamacpp"
 n_ctx = 4096
 max_queue = 0
+models_dir = "{models_dir}"
+
+[providers.queued]
+type = "llamacpp"
+n_ctx = 256
 models_dir = "{models_dir}"
 
 [providers.local.models.gemma-3-270m]
@@ -257,6 +264,17 @@ def test_a_client_that_leaves_stops_the_generation_and_frees_the_model(local_gat
     free_again(gpt)  # raises if the model stayed busy
     text, finish, usage = streamed(gpt, max_tokens=4)
     assert text and usage.completion_tokens == 4
+
+
+def test_concurrent_first_requests_load_the_model_once_and_queue(gpt, http_local):
+    """Four requests at once to a model not loaded yet (provider `queued`: max_queue 8, parallel 1)."""
+    def ask(_) -> int:
+        return gpt.chat.completions.create(model="queued:dir-gemma", messages=QUESTION, max_tokens=3,
+                                           **GREEDY).usage.completion_tokens
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(ask, range(4))) == [3, 3, 3, 3]
+    queued = next(p for p in http_local.get("/admin/status").json()["providers"] if p["id"] == "queued")
+    assert queued["loaded"] == {"dir-gemma": 1}
 
 
 def test_a_non_streaming_client_that_leaves_also_frees_the_model(local_gateway, gpt):
