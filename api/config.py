@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 from api import locations
 
-PROVIDER_TYPES = ("openai", "anthropic", "ollama")
-"""Provider types this version can serve (llamacpp arrives later)."""
+PROVIDER_TYPES = ("openai", "anthropic", "ollama", "llamacpp")
+"""Provider types this version can serve; `llamacpp` runs GGUF models in-process."""
 
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -93,6 +93,48 @@ class ProviderSettings:
     """Models served by this provider; None means discover them from the provider."""
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     """Extra headers sent with every upstream request."""
+    local: LocalSettings | None = None
+    """The in-process models of a `llamacpp` provider (None for the HTTP types)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalModelSettings:
+    """One `[providers.ID.models.NAME]` table of a `llamacpp` provider."""
+
+    name: str
+    path: Path | None = None
+    """The GGUF file."""
+    package: str | None = None
+    """A PyPI package shipping the GGUF, with an `assemble(output_path)` function; used when `path` is not set."""
+    n_ctx: int | None = None
+    """Context length in tokens; None: the provider's."""
+    n_threads: int | None = None
+    n_gpu_layers: int | None = None
+    chat_template: str | None = None
+    """A Jinja chat template used instead of the one in the GGUF file."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSettings:
+    """Where a `llamacpp` provider finds its GGUF files and how it runs them."""
+
+    models_dir: Path | None = None
+    """Every `*.gguf` file in it is a model named by its file name without `.gguf`."""
+    models: dict[str, LocalModelSettings] = field(default_factory=dict)
+    n_ctx: int = 4096
+    """Context length in tokens (prompt and answer); 0 means the model's own (often large) length."""
+    n_threads: int = 0
+    """CPU threads per generation; 0 means llama.cpp's default."""
+    n_gpu_layers: int = 0
+    """Layers offloaded to a GPU (needs a GPU build of llama-cpp-python); -1 means all."""
+    parallel: int = 1
+    """Generations at once per model; each is a separate copy of the model in memory."""
+    max_queue: int = 8
+    """Requests waiting for a busy model; more get 429."""
+    max_loaded: int = 2
+    """Models kept in memory; the least recently used idle one is unloaded first."""
+    max_memory_mb: int = 0
+    """Sum of the loaded models' file sizes allowed in memory; 0 means no limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +266,9 @@ def _is_url(value: str) -> bool:
 _SERVER_KEYS = ("host", "port", "api_key", "workers", "data_dir", "max_body_bytes",
                 "request_timeout_s", "connect_timeout_s", "cors_origins")
 _PROVIDER_KEYS = ("type", "base_url", "api_key", "api_key_env", "models", "headers")
+_LOCAL_PROVIDER_KEYS = ("type", "models_dir", "models", "n_ctx", "n_threads", "n_gpu_layers", "parallel",
+                        "max_queue", "max_loaded", "max_memory_mb")
+_LOCAL_MODEL_KEYS = ("path", "package", "n_ctx", "n_threads", "n_gpu_layers", "chat_template")
 _CLIENT_KEYS = ("model", "prompt", "temperature", "top_p", "max_tokens", "collections", "api_key")
 _ACTIVITY_KEYS = ("enabled", "retention_days", "max_rows")
 _TUI_KEYS = ("theme",)
@@ -283,8 +328,11 @@ def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSetting
         return None
     if not _ID_RE.match(pid) or ":" in pid:
         r.fail(path, "provider ids use letters, digits, '-', '_' and '.' (no ':')")
-    r.known_keys(data, _PROVIDER_KEYS, path)
     kind = r.value(data, "type", path, str)
+    if kind == "llamacpp":
+        r.known_keys(data, _LOCAL_PROVIDER_KEYS, path)
+        return ProviderSettings(id=pid, type=kind, base_url="", local=_local(r, data, path))
+    r.known_keys(data, _PROVIDER_KEYS, path)
     if kind is not None and kind not in PROVIDER_TYPES:
         r.fail(f"{path}.type", f"must be one of {', '.join(PROVIDER_TYPES)}, not '{kind}'")
     base_url = r.value(data, "base_url", path, str, DEFAULT_BASE_URLS.get(kind or "", ""))
@@ -311,6 +359,48 @@ def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSetting
         models=r.string_list(data, "models", path),
         headers={k: v for k, v in headers.items() if isinstance(v, str)},
     )
+
+
+def _load_options(r: _Reader, data: dict, path: str, defaults: LocalSettings | None) -> dict:
+    """n_ctx, n_threads and n_gpu_layers of a provider (with its defaults) or of a model (None: the provider's)."""
+    def option(key, minimum, maximum):
+        return r.number(data, key, path, getattr(defaults, key) if defaults else None,
+                        minimum=minimum, maximum=maximum, integer=True)
+    return {"n_ctx": option("n_ctx", 0, 1 << 24), "n_threads": option("n_threads", 0, 1024),
+            "n_gpu_layers": option("n_gpu_layers", -1, 100_000)}
+
+
+def _local_model(r: _Reader, name: str, data: Any, path: str) -> LocalModelSettings | None:
+    if not isinstance(data, dict):
+        r.fail(path, "must be a table with `path` or `package`")
+        return None
+    if ":" in name:
+        r.fail(path, "model names cannot contain ':'")
+    r.known_keys(data, _LOCAL_MODEL_KEYS, path)
+    file = r.value(data, "path", path, str, "")
+    package = r.value(data, "package", path, str, "")
+    if bool(file) == bool(package):
+        r.fail(path, "set either path (a GGUF file) or package (a PyPI package shipping one)")
+    return LocalModelSettings(name=name, path=Path(file).expanduser() if file else None, package=package or None,
+                              chat_template=r.value(data, "chat_template", path, str, None) or None,
+                              **_load_options(r, data, path, None))
+
+
+def _local(r: _Reader, data: dict, path: str) -> LocalSettings:
+    defaults = LocalSettings()
+    models_dir = r.value(data, "models_dir", path, str, "")
+    table = r.value(data, "models", path, dict, {})
+    models = {name: model for name, value in table.items()
+              if (model := _local_model(r, name, value, f"{path}.models.{name}"))}
+    if not models_dir and not table:
+        r.fail(path, "a llamacpp provider needs models_dir or [providers.ID.models.NAME] tables")
+
+    def count(key, minimum, maximum):
+        return r.number(data, key, path, getattr(defaults, key), minimum=minimum, maximum=maximum, integer=True)
+    return LocalSettings(models_dir=Path(models_dir).expanduser() if models_dir else None, models=models,
+                         parallel=count("parallel", 1, 64), max_queue=count("max_queue", 0, 100_000),
+                         max_loaded=count("max_loaded", 1, 1024), max_memory_mb=count("max_memory_mb", 0, 1 << 30),
+                         **_load_options(r, data, path, defaults))
 
 
 def _client(r: _Reader, name: str, data: Any, prompts: dict) -> ClientSettings | None:

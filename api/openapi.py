@@ -496,7 +496,7 @@ _SCHEMAS: Schema = {
         "uptime_s": _num("Seconds since the server started."),
     }, "status", "version", "uptime_s"),
     # -- models ---------------------------------------------------------------
-    "ProviderType": _enum("openai", "anthropic", "ollama", description="Kind of provider."),
+    "ProviderType": _enum("openai", "anthropic", "ollama", "llamacpp", description="Kind of provider."),
     "Model": _obj({
         "id": _str("`provider-id:model-id`.", examples=["openai:gpt-4o-mini"]),
         "object": _const("model"),
@@ -505,6 +505,14 @@ _SCHEMAS: Schema = {
         "name": _str("The model id at the provider.", examples=["gpt-4o-mini"]),
         "provider": _str("Provider id.", examples=["openai"]),
         "provider_type": _ref("ProviderType"),
+        "size_bytes": _int("Local models: size of the GGUF file."),
+        "quantization": _nullable(_str("Local models: the GGUF file type.", examples=["Q4_K_M"])),
+        "context_length": _nullable(_int("Local models: the context length the model was trained for.")),
+        "n_ctx": _nullable(_int("Local models: the context length in use (`n_ctx`).")),
+        "architecture": _nullable(_str("Local models: the GGUF architecture.", examples=["gemma3"])),
+        "chat_template": _enum("gguf", "config", "transcript (fallback)",
+                               description="Local models: where the chat template comes from."),
+        "error": _str("Local models: why the model cannot be used now."),
     }, "id", "object", "created", "owned_by", "name", "provider", "provider_type"),
     "ModelList": _obj({"object": _const("list"), "data": _arr(_ref("Model"))},
                       "object", "data"),
@@ -837,7 +845,7 @@ _SCHEMAS: Schema = {
                                                format="date-time")),
         "activity_recording": _bool("`[activity].enabled`: requests are recorded. When "
                                     "false, the records already stored can still be read."),
-        "providers": _arr(_fixed({
+        "providers": _arr(_obj({
             "id": _str("Provider id."),
             "type": _ref("ProviderType"),
             "reachable": _nullable(_bool(
@@ -846,7 +854,11 @@ _SCHEMAS: Schema = {
             "error": _nullable(_str("Why its last model discovery failed.")),
             "models": _int("How many models it is known to offer (0 before its list is "
                            "learned).", minimum=0),
-        })),
+            "loaded": {"type": "object", "additionalProperties": _int(minimum=1),
+                       "description": "`llamacpp` providers: model name → instances loaded in "
+                                      "the answering worker's memory (`NAME (embeddings)` for "
+                                      "embedding instances)."},
+        }, "id", "type", "reachable", "error", "models")),
     }, description="The answering worker's view of the server."),
     "ProviderModels": _fixed({
         "id": _str("Provider id."),

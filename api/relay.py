@@ -62,7 +62,8 @@ async def relay(upstream: aiohttp.ClientResponse, provider: Provider, receive, d
         chunks = _chunks(upstream, provider, receive, dialect, translator, record)
         # Response takes ownership of (and extends) the header list it is given: always a fresh one.
         return Response(upstream.status, [*SSE_HEADERS], StreamedContent(SSE if translator else content_type, chunks))
-    body = await _read(upstream, provider)
+    body = await (_read_until_disconnect(upstream, provider, receive) if provider.in_process
+                  else _read(upstream, provider))
     if translation is None:
         if record is not None:
             record.tokens(*body_usage(provider.dialect, body))
@@ -84,6 +85,16 @@ async def _read(upstream: aiohttp.ClientResponse, provider: Provider) -> bytes:
         raise provider.failure(exc) from exc
     finally:
         upstream.release()
+
+
+async def _read_until_disconnect(upstream, provider: Provider, receive) -> bytes:
+    """`_read` for an in-process provider: a client that leaves closes the answer, which stops the generation."""
+    watcher = asyncio.ensure_future(until_disconnect(receive))
+    watcher.add_done_callback(lambda task: task.cancelled() or upstream.close())
+    try:
+        return await _read(upstream, provider)
+    finally:
+        watcher.cancel()
 
 
 async def until_disconnect(receive) -> None:

@@ -23,7 +23,8 @@ RETRY_S = 15.0
 class ProviderModels:
     provider: Provider
     models: dict[str, dict] | None = None
-    """Model id → what the provider said of it; None while never fetched successfully."""
+    """Model id → what the provider said of it (its `extra` fields are shown in /v1/models);
+    None while never fetched successfully."""
     error: str | None = None
     """Why the last discovery failed, if it did."""
     checked: float = 0.0

@@ -51,6 +51,18 @@ def interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def guarded(name: str, work):
+    """`work()`, or None after saying why it stopped: a BenchError, or Ctrl-C/SIGTERM (its servers are
+    stopped by their `with` blocks on the way out)."""
+    try:
+        return work()
+    except BenchError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; servers stopped", file=sys.stderr)
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import anthropic
 import httpx
 import openai
 import pytest
 
 from tests.fixtures.fake_anthropic import start_fake_anthropic, stop_fake_anthropic
 from tests.fixtures.fake_openai import start_fake_openai, stop_fake_openai
-from tests.gateway import SERVER_KEY, free_port, start_gateway
+from tests.gateway import SERVER_KEY, Gateway, free_port, start_gateway
 
 UPSTREAM_KEY = "sk-upstream-0123456789abcdef"
 WRITER_KEY = "writer-key-0123456789"
@@ -100,10 +101,19 @@ def gateway(upstreams, tmp_path_factory):
     print(server.stop())
 
 
+def openai_sdk(server: Gateway) -> openai.OpenAI:
+    """The official OpenAI SDK pointed at a gateway (no retries: every status is seen as sent)."""
+    return openai.OpenAI(base_url=server.openai_url, api_key=SERVER_KEY, max_retries=0)
+
+
+def anthropic_sdk(server: Gateway) -> anthropic.Anthropic:
+    """The official Anthropic SDK pointed at a gateway (no retries)."""
+    return anthropic.Anthropic(base_url=server.base_url, api_key=SERVER_KEY, max_retries=0)
+
+
 @pytest.fixture
 def client(gateway):
-    """The official OpenAI SDK pointed at the gateway (no retries: every status is seen as sent)."""
-    return openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY, max_retries=0)
+    return openai_sdk(gateway)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_KEY = "test-server-key-0123456789"
+SERVER_SECTION = f'[server]\napi_key = "{SERVER_KEY}"\nport = {{port}}\ndata_dir = "{{data_dir}}"\n'
+"""The [server] table of a test config, for `write_config` to fill in."""
 
 
 def free_port() -> int:

@@ -20,6 +20,8 @@ class Provider:
     """The API the provider speaks: "openai" or "anthropic"."""
     api_prefix = ""
     """Path between base_url and the endpoint paths (e.g. /v1 for Ollama)."""
+    in_process = False
+    """True when the model runs in this process (its answer is not an HTTP response)."""
 
     def __init__(self, settings: ProviderSettings, server: ServerSettings, http: aiohttp.ClientSession) -> None:
         self.settings = settings
@@ -80,6 +82,10 @@ class Provider:
             return ApiError(502, f"provider '{self.id}' failed: {exc.__class__.__name__}: {exc}",
                             code="upstream_error")
         return exc
+
+    def status(self) -> dict:
+        """What /admin/status shows of this provider beyond its reachability and model count."""
+        return {}
 
     async def discover(self) -> dict[str, dict]:
         """The provider's models, keyed by model id, from its OpenAI-style /models list."""

@@ -161,7 +161,7 @@ def register(app: Application, gateway: Gateway) -> None:
             "activity_recording": state.config.activity.enabled,
             "providers": [{"id": entry.provider.id, "type": entry.provider.type,
                            "reachable": entry.reachable if entry.checked else None,
-                           "error": entry.error, "models": len(entry.models or ())}
+                           "error": entry.error, "models": len(entry.models or ()), **entry.provider.status()}
                           for entry in state.catalog.known()],
         })
 

@@ -27,6 +27,7 @@ def model_object(provider: Provider, model_id: str, info: dict) -> dict:
         "name": model_id,
         "provider": provider.id,
         "provider_type": provider.type,
+        **info.get("extra", {}),
     }
 
 

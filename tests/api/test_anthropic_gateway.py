@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import UPSTREAM_KEY, upstream_record
+from tests.conftest import UPSTREAM_KEY, anthropic_sdk, openai_sdk, upstream_record
 from tests.gateway import SERVER_KEY
 
 WEATHER = {"name": "get_weather", "description": "Weather of a city",
@@ -37,13 +37,12 @@ def rid() -> str:
 
 @pytest.fixture
 def claude(gateway):
-    """The official Anthropic SDK pointed at the gateway."""
-    return anthropic.Anthropic(base_url=gateway.base_url, api_key=SERVER_KEY, max_retries=0)
+    return anthropic_sdk(gateway)
 
 
 @pytest.fixture
 def gpt(gateway):
-    return openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY, max_retries=0)
+    return openai_sdk(gateway)
 
 
 def text_of(message) -> str:

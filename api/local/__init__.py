@@ -1,0 +1,1 @@
+"""GGUF models run in-process: their files, the loaded-model pool, generation."""

@@ -1,0 +1,267 @@
+"""One request run on a loaded GGUF model in a worker thread, answered as the bytes an OpenAI upstream sends.
+
+`Job.parse` checks an OpenAI chat or completions body and keeps what llama.cpp uses. `generate`
+runs in its own thread with an instance lent by the pool: it formats and tokenizes the prompt,
+samples token by token (checking the cancel flag before each), holds back text that may be the
+start of a stop sequence, and hands each SSE event (or the whole JSON body) to `emit`. Streaming
+and non-streaming answers come from the same loop, so their usage counts agree.
+"""
+
+from __future__ import annotations
+
+import codecs
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+import orjson
+
+from api.errors import ApiError
+
+TRANSCRIPT_TEMPLATE = (
+    "{% for message in messages %}{{ message.role | capitalize }}: {{ message.content }}\n\n{% endfor %}"
+    "{% if add_generation_prompt %}Assistant:{% endif %}"
+)
+"""The chat template used when a GGUF file has none and the config gives no `chat_template`: a plain
+transcript ("User: ...", "Assistant:"), which base models (the usual files without a template) continue
+best. The answer stops where the model starts the next user turn."""
+TRANSCRIPT_STOP = "\nUser:"
+
+SAMPLING = {  # OpenAI (or llama.cpp) field → (llama-cpp-python generate() argument, minimum, maximum, default)
+    "temperature": ("temp", 0.0, 2.0, 0.8),
+    "top_p": ("top_p", 0.0, 1.0, 0.95),
+    "top_k": ("top_k", 0, 1_000_000, 40),
+    "min_p": ("min_p", 0.0, 1.0, 0.05),
+    "repeat_penalty": ("repeat_penalty", 0.0, 10.0, 1.0),
+    "presence_penalty": ("presence_penalty", -2.0, 2.0, 0.0),
+    "frequency_penalty": ("frequency_penalty", -2.0, 2.0, 0.0),
+}
+UNSUPPORTED = ("tools", "functions", "logprobs", "audio")
+"""Fields a local model cannot honour: a request setting them gets 400 rather than a silently different answer."""
+
+STARTED = object()
+"""Emitted once the prompt is accepted (formatted, tokenized, within the context window)."""
+
+
+class Cancelled(Exception):
+    """The client left; the generation stopped."""
+
+
+def _invalid(message: str, param: str) -> ApiError:
+    return ApiError(400, message, param=param, code="invalid_value")
+
+
+def _number(body: dict, key: str, minimum: float, maximum: float, integer: bool = False):
+    value = body.get(key)
+    if value is None:
+        return None
+    kinds = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not minimum <= value <= maximum:
+        kind = "an integer" if integer else "a number"
+        raise _invalid(f"'{key}' must be {kind} between {minimum:g} and {maximum:g}.", key)
+    return value
+
+
+def _text(content: object, param: str) -> str:
+    if isinstance(content, str):
+        return content
+    if content is None:
+        return ""
+    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+        texts = [part.get("text") for part in content if part.get("type") in ("text", "input_text")]
+        if len(texts) == len(content) and all(isinstance(text, str) for text in texts):
+            return "\n".join(texts)
+    raise _invalid("Local models take text only: content must be a string or a list of text parts.", param)
+
+
+@dataclass(slots=True)
+class Job:
+    """What one request asks of a local model."""
+
+    endpoint: str
+    """"chat" or "completions"."""
+    model: str
+    stream: bool
+    include_usage: bool
+    messages: list[dict] | None
+    prompt: str | None
+    max_tokens: int | None
+    stop: list[str]
+    seed: int | None
+    sampling: dict = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, endpoint: str, body: dict) -> Job:
+        for key in UNSUPPORTED:
+            if body.get(key):
+                raise _invalid(f"Local models do not support '{key}'.", key)
+        if body.get("n", 1) != 1:
+            raise _invalid("Local models give one choice per request: 'n' must be 1.", "n")
+        stop = body.get("stop")
+        stop = [stop] if isinstance(stop, str) else stop or []
+        if not isinstance(stop, list) or not all(isinstance(item, str) and item for item in stop):
+            raise _invalid("'stop' must be a string or a list of non-empty strings.", "stop")
+        key = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
+        options = body.get("stream_options")
+        messages = prompt = None
+        if endpoint == "chat":
+            messages = []
+            for index, message in enumerate(body["messages"]):
+                if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+                    raise _invalid("Each message needs a 'role'.", f"messages[{index}]")
+                role = "system" if message["role"] == "developer" else message["role"]
+                messages.append({"role": role, "content": _text(message.get("content"), f"messages[{index}].content")})
+        else:
+            prompt = body["prompt"]
+            if isinstance(prompt, list):
+                if len(prompt) != 1 or not isinstance(prompt[0], str):
+                    raise _invalid("Local models take one prompt string per request.", "prompt")
+                prompt = prompt[0]
+        return cls(
+            endpoint=endpoint, model=body["model"], stream=body.get("stream") is True,
+            include_usage=isinstance(options, dict) and options.get("include_usage") is True,
+            messages=messages, prompt=prompt,
+            max_tokens=_number(body, key, 1, 1 << 31, integer=True),
+            stop=stop, seed=_number(body, "seed", -(1 << 63), (1 << 64) - 1, integer=True),
+            sampling={argument: default if (value := _number(body, name, low, high)) is None else value
+                      for name, (argument, low, high, default) in SAMPLING.items()},
+        )
+
+
+class Loaded:
+    """A llama.cpp model instance with its chat formatter; lent to one generation at a time."""
+
+    def __init__(self, llm, chat_template: str | None) -> None:
+        import llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.llm = llm
+        template = chat_template or llm.metadata.get("tokenizer.chat_template")
+        self.extra_stop = [] if template else [TRANSCRIPT_STOP]
+
+        def text(token: int) -> str:
+            return llm.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
+        self.formatter = Jinja2ChatFormatter(template=template or TRANSCRIPT_TEMPLATE, eos_token=text(llm.token_eos()),
+                                             bos_token=text(llm.token_bos()), stop_token_ids=[llm.token_eos()])
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        self.is_end = lambda token: llama_cpp.llama_vocab_is_eog(vocab, token)
+
+    def close(self) -> None:
+        self.llm.close()
+
+    def prompt_tokens(self, job: Job) -> tuple[list[int], list[str]]:
+        """The tokens of the prompt and the stop sequences (the request's and the template's)."""
+        if job.messages is None:
+            return self.llm.tokenize(job.prompt.encode("utf-8"), add_bos=True, special=False), job.stop
+        try:
+            formatted = self.formatter(messages=job.messages)
+        except Exception as exc:  # the template's own checks (raise_exception), e.g. roles out of order
+            raise _invalid(f"The model's chat template rejected the messages: {exc}", "messages") from None
+        tokens = self.llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special,
+                                   special=True)
+        return tokens, job.stop + self.extra_stop
+
+
+def _held_back(text: str, stops: list[str]) -> int:
+    """How many characters at the end of `text` could be the start of a stop sequence."""
+    longest = 0
+    for stop in stops:
+        for size in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:size]):
+                longest = size
+                break
+    return longest
+
+
+class _Writer:
+    """The answer's bytes in OpenAI's shapes, for chat or completions, streamed or whole."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.chat = job.endpoint == "chat"
+        self.id = ("chatcmpl-" if self.chat else "cmpl-") + uuid.uuid4().hex
+        self.created = int(time.time())
+        self.object = "chat.completion" if self.chat else "text_completion"
+
+    def _frame(self, choices: list, **extra) -> bytes:
+        event = {"id": self.id, "object": self.object + (".chunk" if self.chat else ""), "created": self.created,
+                 "model": self.job.model, "choices": choices, **extra}
+        if self.job.include_usage:
+            event.setdefault("usage", None)
+        return b"data: " + orjson.dumps(event) + b"\n\n"
+
+    def _choice(self, text: str | None, finish: str | None, first: bool = False) -> dict:
+        if not self.chat:
+            return {"text": text or "", "index": 0, "logprobs": None, "finish_reason": finish}
+        delta = {"role": "assistant", "content": ""} if first else {} if text is None else {"content": text}
+        return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+    def start(self) -> bytes:
+        return self._frame([self._choice(None, None, first=True)]) if self.chat else b""
+
+    def piece(self, text: str) -> bytes:
+        return self._frame([self._choice(text, None)])
+
+    def end(self, finish: str, usage: dict) -> bytes:
+        tail = self._frame([self._choice(None, finish)])
+        if self.job.include_usage:
+            tail += self._frame([], usage=usage)
+        return tail + b"data: [DONE]\n\n"
+
+    def whole(self, text: str, finish: str, usage: dict) -> bytes:
+        choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
+                   "finish_reason": finish} if self.chat else self._choice(text, finish))
+        return orjson.dumps({"id": self.id, "object": self.object, "created": self.created, "model": self.job.model,
+                             "choices": [choice], "usage": usage})
+
+
+def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callable[[object], None]) -> None:
+    """Run `job` (in a worker thread): emit STARTED, then bytes, then None; or an exception instead."""
+    llm = loaded.llm
+    n_ctx = llm.n_ctx()
+    try:
+        tokens, stops = loaded.prompt_tokens(job)
+        if len(tokens) >= n_ctx:
+            raise ApiError(400, f"The prompt is {len(tokens)} tokens; the model's context window is {n_ctx} "
+                                "(n_ctx) and must also hold the answer.", param="messages",
+                           code="context_length_exceeded")
+        emit(STARTED)
+        limit = min(job.max_tokens or n_ctx, n_ctx - len(tokens))
+        writer, decoder = _Writer(job), codecs.getincrementaldecoder("utf-8")("replace")
+        text, sent, produced, finish, hits = "", 0, 0, "length", []
+        if job.stream and (start := writer.start()):
+            emit(start)
+        llm.set_seed(job.seed & 0xFFFFFFFF if job.seed is not None else random.getrandbits(32))
+        for token in llm.generate(tokens, **job.sampling):
+            if cancelled.is_set():
+                raise Cancelled
+            if loaded.is_end(token):
+                finish = "stop"
+                break
+            produced += 1
+            before = len(text)
+            text += decoder.decode(llm.detokenize([token]))
+            hits = [found for stop in stops if (found := text.find(stop, max(before - len(stop) + 1, 0))) >= 0]
+            if hits:
+                text, finish = text[:min(hits)], "stop"
+                break
+            if produced >= limit:
+                break
+            ready = len(text) - _held_back(text, stops)
+            if job.stream and ready > sent:
+                emit(writer.piece(text[sent:ready]))
+                sent = ready
+        if not hits:
+            text += decoder.decode(b"", final=True)
+        usage = {"prompt_tokens": len(tokens), "completion_tokens": produced,
+                 "total_tokens": len(tokens) + produced}
+        if job.stream:
+            emit((writer.piece(text[sent:]) if len(text) > sent else b"") + writer.end(finish, usage))
+        else:
+            emit(writer.whole(text, finish, usage))
+        emit(None)
+    except BaseException as exc:
+        emit(exc)
