@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from api.config import PROVIDER_TYPES, ActivitySettings, ServerSettings
+from api.config import PROVIDER_TYPES, ActivitySettings, LocalSettings, ServerSettings
 from tui.widgets.form import Field
 
 _server = ServerSettings(data_dir="")
@@ -32,6 +32,30 @@ PROVIDER = (
     Field("api_key_env", help="preferred: the environment variable that holds the provider's key"),
     Field("api_key", "secret", "or the key itself, stored in the file (ctrl+r shows it)"),
     Field("models", "list", "models to serve, comma-separated; empty: ask the provider"),
+)
+
+_local = LocalSettings()
+
+LOCAL_PROVIDER = (
+    Field("type", "choice", "llamacpp: GGUF models run inside Gatehouse", choices=PROVIDER_TYPES),
+    Field("models_dir", help="every *.gguf file in this folder is a model (its name without .gguf)"),
+    Field("n_ctx", "int", "context length in tokens; 0: the model's own", default=_local.n_ctx),
+    Field("n_threads", "int", "CPU threads per generation; 0: llama.cpp's choice", default=_local.n_threads),
+    Field("n_gpu_layers", "int", "layers on a GPU (-1 all; needs a GPU build)", default=_local.n_gpu_layers),
+    Field("parallel", "int", "generations at once per model (a copy in memory each)", default=_local.parallel),
+    Field("max_queue", "int", "requests waiting for a busy model; more get 429", default=_local.max_queue),
+    Field("max_loaded", "int", "models kept in memory (least recently used unloaded)",
+          default=_local.max_loaded),
+    Field("max_memory_mb", "int", "budget for loaded models' file sizes; 0: none", default=_local.max_memory_mb),
+)
+
+LOCAL_MODEL = (
+    Field("path", help="the GGUF file (or set package instead)"),
+    Field("package", help="a PyPI package shipping the GGUF (written once into the data dir)"),
+    Field("n_ctx", "int", "empty: the provider's"),
+    Field("n_threads", "int", "empty: the provider's"),
+    Field("n_gpu_layers", "int", "empty: the provider's"),
+    Field("chat_template", "multiline", "a Jinja chat template instead of the file's own"),
 )
 
 PROMPT = (Field("text", "multiline", "the system prompt, sent first"),)

@@ -68,9 +68,9 @@ async def type_into(pilot, selector: str, text: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def supervised(upstreams, tmp_path, size=(100, 30)):
+async def supervised(upstreams, tmp_path, size=(100, 30), extra: str = ""):
     """The app as `gatehouse` runs it: supervising its own server over a config file."""
-    config_path = write_config(gateway_config(upstreams) + TUI_CLIENT, tmp_path, free_port())
+    config_path = write_config(gateway_config(upstreams) + TUI_CLIENT + extra, tmp_path, free_port())
     config = load_config(config_path)
     log = open(tmp_path / "server.log", "ab")
     supervisor = Supervisor(config_path, config, log=lambda line: None, output=log)
@@ -304,3 +304,33 @@ async def test_secrets_are_masked_until_revealed_and_entries_renamed_and_deleted
         await pilot.press("d", "y", "ctrl+s")
         assert "renamed" not in file_config(app)["providers"]
         await until(pilot, lambda: not any(model.startswith("renamed:") for model in models(app)))
+
+
+LOCAL_PROVIDER = """
+[providers.local]
+type = "llamacpp"
+
+[providers.local.models.tiny]
+path = "/nowhere/tiny.gguf"
+"""
+
+
+async def test_a_local_provider_has_its_own_form_and_its_models_in_the_list(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path, extra=LOCAL_PROVIDER) as (app, pilot):
+        await until(pilot, lambda: "tiny" in tree_text(app, "#config-nav"))
+        nav = app.query_one("#config-nav", Tree)
+        nav.focus()
+        while nav.cursor_node.data != ("providers", "local"):
+            await pilot.press("down")
+        await until(pilot, lambda: app.query("#input-n_ctx"))
+        assert not app.query("#input-base_url")  # an in-process provider has no URL
+        await type_into(pilot, "#input-n_ctx", "2048")
+        await pilot.press("ctrl+s")
+        assert file_config(app)["providers"]["local"]["n_ctx"] == 2048
+
+        nav.focus()
+        await pilot.press("down")  # its model
+        await until(pilot, lambda: app.query("#input-path"))
+        await type_into(pilot, "#input-path", "/elsewhere/tiny.gguf")
+        await pilot.press("ctrl+s")
+        assert file_config(app)["providers"]["local"]["models"]["tiny"] == {"path": "/elsewhere/tiny.gguf"}

@@ -95,15 +95,15 @@ def test_a_new_key_goes_after_the_last_key_not_under_the_next_comment(config_fil
 def test_a_new_provider_is_a_table_after_the_other_providers(config_file):
     path = config_file()
     document = ConfigDocument.load(path)
-    document.set("providers.local.type", "openai")
-    document.set("providers.local.base_url", "http://127.0.0.1:1234/v1")
+    document.set("providers.lan.type", "openai")
+    document.set("providers.lan.base_url", "http://127.0.0.1:1234/v1")
     text = document.text()
-    new = '[providers.local]\ntype = "openai"\nbase_url = "http://127.0.0.1:1234/v1"\n'
-    assert text.count("[providers.local]") == 1 and "[providers]" not in text
+    new = '[providers.lan]\ntype = "openai"\nbase_url = "http://127.0.0.1:1234/v1"\n'
+    assert text.count("[providers.lan]") == 1 and "[providers]" not in text
     assert text.index("[providers.ollama]") < text.index(new) < text.index("# Activity: one record")
     assert "read by /admin/activity and the TUI.\n[activity]" in text  # its comment still heads [activity]
     document.save()
-    assert list(load_config(path, environ={}).providers) == ["openai", "anthropic", "ollama", "local"]
+    assert list(load_config(path, environ={}).providers) == ["local", "openai", "anthropic", "ollama", "lan"]
 
 
 def test_a_new_table_in_a_hand_written_layout(config_file):

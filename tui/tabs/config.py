@@ -105,7 +105,13 @@ class ConfigTab(Horizontal):
         for section, what in LISTS.items():
             branch = nav.root.add(section.capitalize(), data=(section, None), expand=True)
             for name in self._names(section):
-                branch.add_leaf(name, data=(section, name))
+                models = self._local_models(name) if section == "providers" else None
+                if models is None:
+                    branch.add_leaf(name, data=(section, name))
+                    continue
+                provider = branch.add(name, data=(section, name), expand=True)
+                for model in models:
+                    provider.add_leaf(model, data=(section, f"{name}.models.{model}"))
         nav.root.add_leaf("Activity", data=("activity", None))
         nav.root.add_leaf("Terminal UI", data=("tui", None))
         nav.root.add_leaf("Models (all)", data=("models", None))
@@ -119,7 +125,19 @@ class ConfigTab(Horizontal):
                 nav.move_cursor(node)
                 return
 
-    def _fields(self, section: str):
+    def _local_models(self, provider: str) -> list[str] | None:
+        """The model tables of a llamacpp provider; None for the other types."""
+        values = self._values(f"providers.{provider}")
+        if values.get("type") != "llamacpp":
+            return None
+        return list(values.get("models") or {})
+
+    def _fields(self, section: str, name: str | None = None):
+        if section == "providers" and name is not None:
+            if ".models." in name:
+                return config_fields.LOCAL_MODEL
+            if self._local_models(name) is not None:
+                return config_fields.LOCAL_PROVIDER
         if section == "clients":
             return config_fields.client_fields(self._names("prompts"))
         if section == "tui":
@@ -144,7 +162,8 @@ class ConfigTab(Horizontal):
         else:
             path = f"{section}.{name}" if name else section
             self._title(f"[{path}]" + ("  (read-only: attached)" if self.app.read_only else ""))
-            await pane.mount(Form(path, self._fields(section), self._values(path), read_only=self.app.read_only))
+            await pane.mount(Form(path, self._fields(section, name), self._values(path),
+                                  read_only=self.app.read_only))
             self._show_problems()
         self._footer()
 
@@ -183,6 +202,8 @@ class ConfigTab(Horizontal):
     def _edited(self, event: Form.Edited) -> None:
         self.document.set(f"{event.form.path}.{event.key}", event.value)
         self.dirty = True
+        if event.key == "type":  # a llamacpp provider has other keys than an HTTP one
+            self.call_later(self._edited_tables, *self.selected)
         self._show_problems()
         self._footer()
 
@@ -258,12 +279,25 @@ class ConfigTab(Horizontal):
         if section not in LISTS:
             self.notify("Pick Providers, Prompts or Clients (or one of them) to add one.", severity="warning")
             return
+        provider = (self.selected[1] or "").split(".models.")[0]
+        if section == "providers" and self._local_models(provider) is not None:
+            await self._add_local_model(provider)
+            return
         if name := await self._ask_name(section, f"Name of the new {LISTS[section]}:"):
             model = self.document.get("clients.server.model")
             values = {"model": model} if section == "clients" and model else NEW_ENTRY[section]
             for key, value in values.items():
                 self.document.set(f"{section}.{name}.{key}", value)
             await self._edited_tables(section, name)
+
+    async def _add_local_model(self, provider: str) -> None:
+        name = await self.app.push_screen_wait(AskScreen(f"Name of the new model of '{provider}' (its id "
+                                                         f"is {provider}:NAME):"))
+        if name and name in (self._local_models(provider) or []):
+            self.notify(f"'{provider}' already has a model '{name}'.", severity="error")
+        elif name:
+            self.document.set(f"providers.{provider}.models.{name}.path", f"~/models/{name}.gguf")
+            await self._edited_tables("providers", f"{provider}.models.{name}")
 
     @work(exclusive=True, group="config-dialog")
     async def action_delete(self) -> None:
@@ -279,9 +313,10 @@ class ConfigTab(Horizontal):
         section, name = self.selected
         if not self._editable() or section not in LISTS or name is None:
             return
-        if new := await self._ask_name(section, f"New name of {LISTS[section]} '{name}':", name):
+        owner, _, leaf = name.rpartition(".models.")  # a local model is renamed within its provider
+        if new := await self._ask_name(section, f"New name of {LISTS[section]} '{name}':", leaf):
             self.document.rename(f"{section}.{name}", new)
-            await self._edited_tables(section, new)
+            await self._edited_tables(section, f"{owner}.models.{new}" if owner else new)
 
     @work(exclusive=True, group="provider-test")
     async def action_test_provider(self) -> None:
@@ -289,6 +324,7 @@ class ConfigTab(Horizontal):
         if section != "providers" or name is None:
             self.notify("Pick a provider to test.", severity="warning")
             return
+        name = name.split(".models.")[0]
         if self.dirty:
             self.notify("Save first (ctrl+s): the test asks the gateway, which serves the saved file.",
                         severity="warning")
