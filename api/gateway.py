@@ -12,13 +12,13 @@ import os
 import time
 from dataclasses import dataclass
 
-import aiohttp
 
 from api import locations
 from api import stopping as server_stop
 from api.activity import ActivityStore, Recorder
 from api.auth import KeyRing
 from api.config import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
+from api.http_client import HttpClient
 from api.providers import PROVIDER_CLASSES, Provider
 from api.reload import watch_config
 from api.routing import Catalog
@@ -55,7 +55,7 @@ class Gateway:
     def __init__(self, config: Config) -> None:
         self.config_path = config.path
         self.started = time.time()
-        self.http: aiohttp.ClientSession | None = None
+        self.http: HttpClient | None = None
         self.state: State | None = None
         self.reloads = ReloadStatus()
         self.recorder: Recorder | None = None
@@ -91,8 +91,7 @@ class Gateway:
         self._background(state.catalog.everything())
 
     async def start(self, _app=None) -> None:
-        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60, ttl_dns_cache=300)
-        self.http = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        self.http = HttpClient()
         store = ActivityStore(self._initial.server.data_dir / ACTIVITY_FILE)
         self.recorder = Recorder(store, max_age_s=0, max_rows=0, echo=os.environ.get(locations.LOG_REQUESTS_ENV) == "1")
         self._install(self._build_state(self._initial, generation=1))

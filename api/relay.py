@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-import aiohttp
 import orjson
 from blacksheep import Content, Response, StreamedContent
 
 from api.activity import Record
 from api.errors import JSON, ApiError, Dialect
+from api.http_client import Response as UpstreamResponse
 from api.providers import Provider
 from api.translate.responses import upstream_error
 from api.usage import StreamUsage, body_usage, usage_counts
@@ -44,7 +44,7 @@ class Translation:
     stream: Callable[[], StreamTranslator]
 
 
-async def relay(upstream: aiohttp.ClientResponse, provider: Provider, receive, dialect: Dialect,
+async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect: Dialect,
                 record: Record | None, translation: Translation | None = None) -> Response:
     """The client's response for an upstream response (which this takes ownership of).
 
@@ -78,7 +78,7 @@ async def relay(upstream: aiohttp.ClientResponse, provider: Provider, receive, d
     return Response(upstream.status, None, Content(JSON, orjson.dumps(answer)))
 
 
-async def _read(upstream: aiohttp.ClientResponse, provider: Provider) -> bytes:
+async def _read(upstream: UpstreamResponse, provider: Provider) -> bytes:
     try:
         return await upstream.read()
     except Exception as exc:
@@ -103,7 +103,7 @@ async def until_disconnect(receive) -> None:
         pass
 
 
-def _chunks(upstream: aiohttp.ClientResponse, provider: Provider, receive, dialect: Dialect,
+def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Dialect,
             translator: StreamTranslator | None, record: Record | None):
     """An async generator function relaying the upstream stream as it arrives.
 
@@ -165,7 +165,7 @@ def _stream_tokens(record: Record, usage: StreamUsage | None, translator: Stream
         record.tokens(-(-record.request_bytes // 4), usage.estimated_output(), estimated=True)
 
 
-async def _error(upstream: aiohttp.ClientResponse, provider: Provider, dialect: Dialect,
+async def _error(upstream: UpstreamResponse, provider: Provider, dialect: Dialect,
                  record: Record | None) -> Response:
     """The upstream's error with its status, its message naming the provider, in the client's dialect."""
     raw = await _read(upstream, provider)

@@ -150,7 +150,30 @@ class AiosonicUpstream(Upstream):
             await reply.aclose()
 
 
+class GatehouseUpstream(Upstream):
+    """Gatehouse's own lean client (api/http_client.py)."""
+
+    module = "httptools"
+
+    async def open(self) -> None:
+        from api.http_client import HttpClient
+
+        self.client = HttpClient()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    @asynccontextmanager
+    async def post(self, url: str, body: bytes):
+        reply = await self.client.request("POST", url, body, REQUEST_HEADERS)
+        try:
+            yield Reply(reply.status, reply.headers.get("content-type", ""), reply.read, reply.content.iter_any)
+        finally:
+            reply.release()
+
+
 UPSTREAMS: dict[str, type[Upstream]] = {
+    "gatehouse": GatehouseUpstream,
     "aiohttp": AiohttpUpstream,
     "httpx": HttpxUpstream,
     "httpx2": Httpx2Upstream,

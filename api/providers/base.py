@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 
-import aiohttp
 import orjson
 
 from api.config import ProviderSettings, ServerSettings
 from api.errors import ApiError
+from api.http_client import ConnectError, HttpClient, HttpError, ReadTimeout, Response
 
 USER_AGENT = "gatehouse/0.1"
 
@@ -23,17 +22,16 @@ class Provider:
     in_process = False
     """True when the model runs in this process (its answer is not an HTTP response)."""
 
-    def __init__(self, settings: ProviderSettings, server: ServerSettings, http: aiohttp.ClientSession) -> None:
+    def __init__(self, settings: ProviderSettings, server: ServerSettings, http: HttpClient) -> None:
         self.settings = settings
         self.id = settings.id
         self.type = settings.type
         self.http = http
         self.headers = {"content-type": "application/json", "user-agent": USER_AGENT,
                         **self.auth_headers(), **settings.headers}
-        self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=server.connect_timeout_s,
-                                             sock_read=server.request_timeout_s)
-        self.discovery_timeout = aiohttp.ClientTimeout(total=min(10.0, server.request_timeout_s),
-                                                       sock_connect=min(5.0, server.connect_timeout_s))
+        self.connect_timeout_s = server.connect_timeout_s
+        self.discovery_timeouts = {"connect_timeout": min(5.0, server.connect_timeout_s),
+                                   "read_timeout": min(10.0, server.request_timeout_s)}
         self.request_timeout_s = server.request_timeout_s
 
     def auth_headers(self) -> dict[str, str]:
@@ -44,23 +42,27 @@ class Provider:
         return f"{self.settings.base_url}{self.api_prefix}{path}"
 
     async def post(self, path: str, body: bytes, request_id: str,
-                   extra_headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+                   extra_headers: dict[str, str] | None = None) -> Response:
         """Send a request upstream; connection failures and timeouts become 502/504."""
         headers = {**self.headers, "x-request-id": request_id, **(extra_headers or {})}
         try:
-            return await self.http.post(self.url(path), data=body, headers=headers, timeout=self.timeout)
+            return await self.http.request("POST", self.url(path), body, headers, connect_timeout=self.connect_timeout_s,
+                                           read_timeout=self.request_timeout_s)
         except BaseException as exc:
             raise self.failure(exc) from exc
 
     async def get_json(self, url: str) -> object:
         """GET a JSON document from the provider (model discovery)."""
         try:
-            async with self.http.get(url, headers=self.headers, timeout=self.discovery_timeout) as response:
+            response = await self.http.request("GET", url, headers=self.headers, **self.discovery_timeouts)
+            try:
                 body = await response.read()
-                if response.status != 200:
-                    raise ApiError(502, f"provider '{self.id}' answered {response.status} to GET {url}: "
-                                        f"{body[:200].decode('utf-8', 'replace')}")
-                return orjson.loads(body)
+            finally:
+                response.release()
+            if response.status != 200:
+                raise ApiError(502, f"provider '{self.id}' answered {response.status} to GET {url}: "
+                                    f"{body[:200].decode('utf-8', 'replace')}")
+            return orjson.loads(body)
         except ApiError:
             raise
         except orjson.JSONDecodeError:
@@ -70,17 +72,15 @@ class Provider:
 
     def failure(self, exc: BaseException) -> BaseException:
         """The client-facing error for a failed upstream exchange (or `exc` itself if not ours)."""
-        if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        if isinstance(exc, ReadTimeout):
             return ApiError(504, f"provider '{self.id}' did not answer in time "
                                  f"({self.settings.base_url}; request_timeout_s={self.request_timeout_s:g})",
                             code="upstream_timeout")
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            reason = exc.os_error.strerror or str(exc.os_error) if exc.os_error else str(exc)
-            return ApiError(502, f"provider '{self.id}' is unreachable at {self.settings.base_url}: {reason}",
+        if isinstance(exc, ConnectError):
+            return ApiError(502, f"provider '{self.id}' is unreachable at {self.settings.base_url}: {exc}",
                             code="upstream_unreachable")
-        if isinstance(exc, aiohttp.ClientError):
-            return ApiError(502, f"provider '{self.id}' failed: {exc.__class__.__name__}: {exc}",
-                            code="upstream_error")
+        if isinstance(exc, HttpError):
+            return ApiError(502, f"provider '{self.id}' failed: {exc}", code="upstream_error")
         return exc
 
     def status(self) -> dict:

@@ -1,7 +1,7 @@
 """Provider type `llamacpp`: GGUF models run in-process by llama-cpp-python (the optional extra `local`).
 
-The seam: `post` returns a `LocalAnswer`, which offers the relay the part of aiohttp's
-ClientResponse it uses (status, headers, `content.iter_any()`, `read()`, `release()`,
+The seam: `post` returns a `LocalAnswer`, which offers the relay the part of an upstream response
+(`api.http_client.Response`) it uses (status, headers, `content.iter_any()`, `read()`, `release()`,
 `close()`), filled with the OpenAI-shaped bytes a generation thread produces. The relay,
 usage accounting, activity records and the Anthropic translation therefore work unchanged,
 and `close()` (the relay's answer to a client disconnect) stops the generation.
