@@ -350,6 +350,8 @@ def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSetting
     for name, value in headers.items():
         if not isinstance(value, str):
             r.fail(f"{path}.headers.{name}", "must be a string")
+        elif "\r" in name + value or "\n" in name + value:
+            r.fail(f"{path}.headers.{name}", "must not contain line breaks")
     return ProviderSettings(
         id=pid,
         type=kind or "",

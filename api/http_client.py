@@ -272,29 +272,46 @@ class _Pool:
         self.idle.clear()
 
 
+def header_lines(headers: dict[str, str]) -> str:
+    """Headers as the lines of a request head; a CR or LF (which would forge headers) is refused."""
+    if any("\r" in text or "\n" in text for item in headers.items() for text in item):
+        raise ValueError("header names and values cannot contain CR or LF")
+    return "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+
+
 class HttpClient:
     """Pools of keep-alive connections, one per upstream origin."""
 
+    MAX_TARGETS = 1024
+    """URLs whose pool and request target are remembered (the gateway uses a handful)."""
+
     def __init__(self) -> None:
         self._pools: dict[str, _Pool] = {}
+        self._targets: dict[str, tuple[_Pool, str]] = {}
         self._ssl = ssl.create_default_context()
 
     def _pool(self, url: str) -> tuple[_Pool, str]:
+        found = self._targets.get(url)
+        if found is not None:
+            return found
         scheme, rest = url.split("://", 1)
         origin, slash, path = rest.partition("/")
         key = f"{scheme}://{origin}"
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = _Pool(asyncio.get_running_loop(), key, self._ssl)
-        return pool, slash + path or "/"
+        if len(self._targets) >= self.MAX_TARGETS:
+            self._targets.clear()
+        found = self._targets[url] = (pool, slash + path or "/")
+        return found
 
-    async def request(self, method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None, *,
+    async def request(self, method: str, url: str, body: bytes = b"", headers: str = "", *,
                       connect_timeout: float = 10.0, read_timeout: float = 600.0) -> Response:
-        """Send a request; return once the response's headers arrived (the body follows)."""
+        """Send a request with `headers` (see `header_lines`); return once the response's headers
+        arrived (the body follows)."""
         pool, target = self._pool(url)
-        lines = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         request = (f"{method} {target} HTTP/1.1\r\nhost: {pool.host_header}\r\ncontent-length: {len(body)}\r\n"
-                   f"{lines}\r\n").encode("latin-1") + body
+                   f"{headers}\r\n").encode("latin-1") + body
         connection = pool.take_idle()
         if connection is not None:
             try:

@@ -156,16 +156,17 @@ class GatehouseUpstream(Upstream):
     module = "httptools"
 
     async def open(self) -> None:
-        from api.http_client import HttpClient
+        from api.http_client import HttpClient, header_lines
 
         self.client = HttpClient()
+        self.headers = header_lines(REQUEST_HEADERS)
 
     async def close(self) -> None:
         await self.client.close()
 
     @asynccontextmanager
     async def post(self, url: str, body: bytes):
-        reply = await self.client.request("POST", url, body, REQUEST_HEADERS)
+        reply = await self.client.request("POST", url, body, self.headers)
         try:
             yield Reply(reply.status, reply.headers.get("content-type", ""), reply.read, reply.content.iter_any)
         finally:

@@ -7,7 +7,7 @@ import orjson
 
 from api.config import ProviderSettings, ServerSettings
 from api.errors import ApiError
-from api.http_client import ConnectError, HttpClient, HttpError, ReadTimeout, Response
+from api.http_client import ConnectError, HttpClient, HttpError, ReadTimeout, Response, header_lines
 
 USER_AGENT = "gatehouse/0.1"
 
@@ -29,6 +29,7 @@ class Provider:
         self.http = http
         self.headers = {"content-type": "application/json", "user-agent": USER_AGENT,
                         **self.auth_headers(), **settings.headers}
+        self.header_lines = header_lines(self.headers)
         self.connect_timeout_s = server.connect_timeout_s
         self.discovery_timeouts = {"connect_timeout": min(5.0, server.connect_timeout_s),
                                    "read_timeout": min(10.0, server.request_timeout_s)}
@@ -44,8 +45,9 @@ class Provider:
     async def post(self, path: str, body: bytes, request_id: str,
                    extra_headers: dict[str, str] | None = None) -> Response:
         """Send a request upstream; connection failures and timeouts become 502/504."""
-        headers = {**self.headers, "x-request-id": request_id, **(extra_headers or {})}
         try:
+            headers = f"{self.header_lines}x-request-id: {request_id}\r\n" + (
+                header_lines(extra_headers) if extra_headers else "")
             return await self.http.request("POST", self.url(path), body, headers, connect_timeout=self.connect_timeout_s,
                                            read_timeout=self.request_timeout_s)
         except BaseException as exc:
@@ -54,7 +56,7 @@ class Provider:
     async def get_json(self, url: str) -> object:
         """GET a JSON document from the provider (model discovery)."""
         try:
-            response = await self.http.request("GET", url, headers=self.headers, **self.discovery_timeouts)
+            response = await self.http.request("GET", url, headers=self.header_lines, **self.discovery_timeouts)
             try:
                 body = await response.read()
             finally:

@@ -114,6 +114,8 @@ def test_the_example_config_serves_the_local_gemma_model(tmp_path):
      "clients.a.temperature: must be a number, not a boolean"),
     ('[server]\napi_key = "0123456789"\n[providers."a:b"]\ntype = "openai"\n', "providers.a:b: provider ids use"),
     ('[server\napi_key = 1\n', "not valid TOML"),
+    ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "openai"\nheaders = { a = "1\\r\\nb: 2" }\n',
+     "providers.x.headers.a: must not contain line breaks"),
 ])
 def test_each_problem_is_named_by_its_key_path(tmp_path, text, expected):
     assert expected in problems(text, tmp_path)

@@ -7,7 +7,7 @@ import contextlib
 
 import pytest
 
-from api.http_client import HIGH_WATER, ConnectError, HttpClient, ProtocolError, ReadTimeout
+from api.http_client import HIGH_WATER, ConnectError, HttpClient, ProtocolError, ReadTimeout, header_lines
 from tests.gateway import free_port
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
@@ -61,7 +61,7 @@ async def test_keep_alive_connections_are_reused_and_requests_are_well_formed():
     async with raw_server(answer) as (url, accepted):
         client = HttpClient()
         for _ in range(3):
-            response = await client.request("POST", f"{url}/v1/x?y=1", b'{"a":1}', {"x-request-id": "r1"})
+            response = await client.request("POST", f"{url}/v1/x?y=1", b'{"a":1}', header_lines({"x-request-id": "r1"}))
             assert (response.status, await response.read()) == (200, b"{}")
             assert response.headers["content-type"] == "application/json"
             response.release()
@@ -187,3 +187,10 @@ async def test_closing_a_response_drops_its_connection_so_the_upstream_sees_the_
         response.close()
         await asyncio.wait_for(gone.wait(), 5)
         await client.close()
+
+
+def test_header_lines_refuse_what_would_forge_a_header():
+    assert header_lines({"a": "1", "b": "2"}) == "a: 1\r\nb: 2\r\n"
+    for bad in ({"a": "1\r\nx-forged: 1"}, {"a\nb": "1"}, {"a": "1\r"}):
+        with pytest.raises(ValueError):
+            header_lines(bad)
