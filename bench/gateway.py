@@ -11,8 +11,12 @@ every ratio compares figures taken seconds apart on the same machine state:
   activity non-streaming chat, 32 connections: Gatehouse with activity recording off, then on
   translated  streaming chat (20 chunks), 32 connections: pass-through (OpenAI client to OpenAI-type
            provider), then translated (OpenAI client to an Anthropic-type provider, fake Anthropic upstream)
+  memory   non-streaming chat, 32 connections, 200,000 requests to a fresh Gatehouse: RSS of its worker
+           (and of the worker's activity writer) after warm-up, at 100,000 and at 200,000 requests
+  workers  non-streaming chat, 32 connections: a fresh Gatehouse with 1 worker, then another with 2
 
-The last two compare Gatehouse with itself: their "Direct" column is the baseline named in the scenario.
+activity, translated and workers compare Gatehouse with itself: their "Direct" column is the baseline
+named in the scenario. memory has no "Direct" figure, and runs once whatever --duration and --rounds say.
 
 Usage: bench/run [--duration SECONDS] [--warmup SECONDS] [--rounds N] [--only SCENARIO[,SCENARIO]]
                  [--markdown FILE] [--profile FILE]
@@ -23,14 +27,17 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Summary, Table, WrkResult, chat_body, ensure_wrk,
-                           facts_markdown, fake_upstream, fmt_ms, fmt_rate, fmt_ratio, free_port,
-                           add_run_options, interrupt_on_sigterm, machine_facts, measure, names_of,
-                           parse_run_options, run_notes, warn_if_busy)
+from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Summary, Table, WrkResult, chat_body,
+                           check_reply, ensure_wrk, facts_markdown, fake_upstream, fmt_ms, fmt_rate, fmt_ratio,
+                           free_port, add_run_options, interrupt_on_sigterm, machine_facts, measure, names_of,
+                           parse_run_options, run_notes, run_wrk, warn_if_busy)
 from bench.profile import py_spy
 from bench.ttfc import StreamTimes, percentile, time_streams
 
@@ -38,13 +45,22 @@ API_KEY = "bench-key-0123456789"
 CONNECTIONS = 32
 STREAM_CHUNKS = 20
 CHAT_PATH = "/chat/completions"
+MEMORY_CHECKPOINTS = (100_000, 200_000)
+"""Request counts (after warm-up) at which the memory scenario reads the worker's RSS."""
+MEMORY_TIME_LIMIT_S = 300
+"""The memory scenario gives up when its checkpoints take longer than this (warm-up not counted)."""
+MEMORY_RUN_MAX_S = 10
+"""The longest wrk run of the memory scenario: each is sized from the last one's rate, and short runs keep a
+change of rate from carrying the count far past a checkpoint."""
+MEMORY_SETTLE_S = 1
+"""Pause between the end of a load and reading RSS: in-flight requests end, the recorder flushes."""
 
 GATEHOUSE_CONFIG = """\
 [server]
 host = "{host}"
 port = {port}
 api_key = "{api_key}"
-workers = 1
+workers = {workers}
 data_dir = "{data_dir}"
 
 [providers.fake]
@@ -63,15 +79,47 @@ enabled = {activity}
 
 
 def gatehouse(upstream: str, anthropic: str, work_dir: Path, name: str = "gatehouse",
-              activity: bool = True) -> tuple[Server, str]:
-    """Gatehouse (1 worker) on a free port relaying to the fake upstreams, and its base URL (ending in /v1)."""
+              activity: bool = True, workers: int = 1) -> tuple[Server, str]:
+    """Gatehouse on a free port relaying to the fake upstreams, and its base URL (ending in /v1)."""
     port = free_port()
     config = work_dir / f"{name}.toml"
-    config.write_text(GATEHOUSE_CONFIG.format(host=HOST, port=port, api_key=API_KEY, upstream=upstream,
-                                              anthropic=anthropic, data_dir=work_dir / f"{name}-data",
-                                              activity=str(activity).lower()))
+    config.write_text(GATEHOUSE_CONFIG.format(host=HOST, port=port, api_key=API_KEY, workers=workers,
+                                              upstream=upstream, anthropic=anthropic,
+                                              data_dir=work_dir / f"{name}-data", activity=str(activity).lower()))
     command = [PYTHON, "-m", "api", "--config", str(config)]
     return Server(name, command, f"http://{HOST}:{port}/health", work_dir), f"http://{HOST}:{port}/v1"
+
+
+def _children(pid: int) -> list[int]:
+    """Pids of the child processes of `pid`, whichever of its threads started them."""
+    pids = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids += [int(child) for child in children.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            pass
+    return pids
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` (VmRSS) in MB of 10^6 bytes."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        raise BenchError(f"process {pid} is gone") from None
+    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    return kib * 1024 / 1e6
+
+
+def _worker_and_writer(server: Server) -> tuple[int, int]:
+    """The pids of the gateway's one Granian worker and of its activity writer (`python -m api.activity_writer`)."""
+    workers = _children(server.process.pid)
+    writers = [pid for worker in workers for pid in _children(worker)
+               if b"api.activity_writer" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    if len(workers) != 1 or len(writers) != 1:
+        raise BenchError(f"{server.name}: expected one worker with one activity writer, found workers {workers} "
+                         f"and writers {writers}")
+    return workers[0], writers[0]
 
 
 def fake_anthropic(log_dir: Path) -> tuple[Server, str]:
@@ -96,19 +144,25 @@ class Target:
 
 @dataclass(frozen=True)
 class Row:
-    """One metric for both targets. Latencies (unit "ms") also show what the gateway adds."""
+    """One metric for both targets (`direct` None: the gateway's only). Latencies (unit "ms") also show
+    what the gateway adds."""
 
     scenario: str
     metric: str
     unit: str
-    direct: float
+    direct: float | None
     gateway: float
 
     def cells(self) -> list[str]:
-        fmt = fmt_ms if self.unit == "ms" else fmt_rate
+        fmt = FORMATS.get(self.unit, fmt_rate)
+        if self.direct is None:
+            return [self.scenario, f"{self.metric} ({self.unit})", "-", fmt(self.gateway), "", ""]
         added = f"{self.gateway - self.direct:+.2f} ms" if self.unit == "ms" else ""
         return [self.scenario, f"{self.metric} ({self.unit})", fmt(self.direct), fmt(self.gateway),
                 fmt_ratio(self.gateway / self.direct), added]
+
+
+FORMATS = {"ms": fmt_ms, "MB": lambda value: f"{value:.1f}"}
 
 
 HEADERS = ["Scenario", "Metric", "Direct", "Gateway", "Gateway/Direct", "Added by gateway"]
@@ -125,12 +179,24 @@ class Bench:
     gateway: Target
     seconds: int
     warmup: int
+    launch: Callable[..., tuple[Server, str]]
+    """Another Gatehouse, not yet started: `launch(name, workers=N)` gives its Server and base URL."""
     unrecorded: Target
     """The gateway with activity recording off."""
     translated: Target
     """The gateway relaying to an Anthropic-type provider."""
     rounds: int = 1
     notes: list[str] = field(default_factory=list)
+
+    def _measure(self, scenario: str, target: Target, connections: int,
+                 stream_chunks: int | None = None) -> WrkResult:
+        """One checked, warmed-up wrk run against `target`, reported on stderr and in `notes`."""
+        result = measure(target.url, target.body(stream_chunks), connections=connections, seconds=self.seconds,
+                         warmup=self.warmup, auth=target.auth)
+        print(f"  {scenario:<26} {target.name:<8} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+              f"p99 {result.p99_ms:6.2f} ms  (others: {result.foreign_cpu:.0%} CPU)", file=sys.stderr, flush=True)
+        self.notes += run_notes(f"{scenario}, {target.name}", result.foreign_cpu, result.errors, result.requests)
+        return result
 
     def _pair(self, scenario: str, connections: int, stream_chunks: int | None = None,
               baseline: Target | None = None, measured: Target | None = None) -> list[Summary]:
@@ -139,14 +205,7 @@ class Bench:
         runs: dict[str, list[WrkResult]] = {target.name: [] for target in pair}
         for _ in range(self.rounds):
             for target in pair:
-                result = measure(target.url, target.body(stream_chunks), connections=connections,
-                                 seconds=self.seconds, warmup=self.warmup, auth=target.auth)
-                print(f"  {scenario:<26} {target.name:<8} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                      f"p99 {result.p99_ms:6.2f} ms  (others: {result.foreign_cpu:.0%} CPU)", file=sys.stderr,
-                      flush=True)
-                self.notes += run_notes(f"{scenario}, {target.name}", result.foreign_cpu, result.errors,
-                                        result.requests)
-                runs[target.name].append(result)
+                runs[target.name].append(self._measure(scenario, target, connections, stream_chunks))
         return [Summary.of(results) for results in runs.values()]
 
     def chat(self) -> list[Row]:
@@ -169,6 +228,62 @@ class Bench:
         name = f"stream {STREAM_CHUNKS} chunks, {CONNECTIONS} conn, pass-through vs translated"
         return _throughput_rows(name, *self._pair(name, CONNECTIONS, STREAM_CHUNKS, baseline=self.gateway,
                                                   measured=self.translated))
+
+    def workers(self) -> list[Row]:
+        """A fresh Gatehouse with 1 worker, then one with 2 (never both at once), alternating over the rounds."""
+        name = f"chat, {CONNECTIONS} conn, 1 vs 2 workers"
+        runs: dict[int, list[WrkResult]] = {1: [], 2: []}
+        for round_ in range(self.rounds):
+            for workers, results in runs.items():
+                server, base = self.launch(f"gatehouse-{workers}w-{round_}", workers=workers)
+                with server:
+                    label = "1 worker" if workers == 1 else f"{workers} workers"
+                    target = Target(label, base + CHAT_PATH, self.gateway.model, self.gateway.auth)
+                    results.append(self._measure(name, target, CONNECTIONS))
+        return _throughput_rows(name, *(Summary.of(results) for results in runs.values()))
+
+    def _load_until(self, scenario: str, target: Target, served: int, goal: int, rate: float,
+                    deadline: float) -> tuple[int, float]:
+        """wrk runs of whole seconds, each sized from the last one's rate (`rate`, 0: unknown), until `served`
+        reaches `goal` (passing it by about a second's worth); returns the new count and the last rate."""
+        while served < goal:
+            left = deadline - time.monotonic()
+            if left < 1:
+                raise BenchError(f"{scenario}: only {served:,} of {goal:,} requests served in {MEMORY_TIME_LIMIT_S} s")
+            seconds = int(min(left, MEMORY_RUN_MAX_S, max(1.0, (goal - served) / rate if rate else 1.0)))
+            result = run_wrk(target.url, target.body(), connections=CONNECTIONS, seconds=seconds, auth=target.auth)
+            self.notes += run_notes(f"{scenario}, after {served:,}", 0.0, result.errors, result.requests)
+            served, rate = served + result.requests, result.rps
+        return served, rate
+
+    def memory(self) -> list[Row]:
+        """RSS of a fresh Gatehouse's worker after warm-up and at each of MEMORY_CHECKPOINTS, its growth
+        between the first and the last, and the RSS of the worker's activity writer at the last."""
+        name = f"chat, {CONNECTIONS} conn, {MEMORY_CHECKPOINTS[-1]:,} requests"
+        server, base = self.launch("gatehouse-memory")
+        with server:
+            target = Target("memory", base + CHAT_PATH, self.gateway.model, self.gateway.auth)
+            check_reply(target.url, target.body(), target.auth)
+            rate = 0.0
+            if self.warmup > 0:
+                rate = run_wrk(target.url, target.body(), connections=CONNECTIONS, seconds=self.warmup,
+                               auth=target.auth).rps
+            worker, writer = _worker_and_writer(server)
+            time.sleep(MEMORY_SETTLE_S)
+            rows = [Row(name, "worker RSS after warm-up", "MB", None, _rss_mb(worker))]
+            served, deadline, worker_rss = 0, time.monotonic() + MEMORY_TIME_LIMIT_S, []
+            for checkpoint in MEMORY_CHECKPOINTS:
+                served, rate = self._load_until(name, target, served, checkpoint, rate, deadline)
+                time.sleep(MEMORY_SETTLE_S)
+                worker_rss.append(_rss_mb(worker))
+                writer_rss = _rss_mb(writer)
+                print(f"  {name:<26} {served:>9,} requests  worker RSS {worker_rss[-1]:6.1f} MB  activity writer "
+                      f"RSS {writer_rss:6.1f} MB  ({rate:,.0f} req/s)", file=sys.stderr, flush=True)
+                rows.append(Row(name, f"worker RSS at {checkpoint:,} requests", "MB", None, worker_rss[-1]))
+        first, last = MEMORY_CHECKPOINTS[0], MEMORY_CHECKPOINTS[-1]
+        return [*rows, Row(name, f"worker RSS growth, {first:,} to {last:,} requests", "MB", None,
+                           worker_rss[-1] - worker_rss[0]),
+                Row(name, f"activity writer RSS at {last:,} requests", "MB", None, writer_rss)]
 
     def ttfc(self) -> list[Row]:
         """Percentiles over the streams of all rounds together."""
@@ -202,7 +317,8 @@ def _throughput_rows(scenario: str, direct: Summary, gateway: Summary) -> list[R
 
 
 SCENARIOS = {"chat": Bench.chat, "latency": Bench.latency, "stream": Bench.stream, "ttfc": Bench.ttfc,
-             "activity": Bench.activity, "translated": Bench.translated}
+             "activity": Bench.activity, "translated": Bench.translated, "memory": Bench.memory,
+             "workers": Bench.workers}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -239,7 +355,8 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                       gateway=Target("gateway", base + CHAT_PATH, "fake:gpt-fake", API_KEY),
                       unrecorded=Target("unrecorded", quiet_base + CHAT_PATH, "fake:gpt-fake", API_KEY),
                       translated=Target("translated", base + CHAT_PATH, "anth:claude-fake-sonnet", API_KEY),
-                      seconds=args.duration, warmup=args.warmup, rounds=args.rounds)
+                      launch=partial(gatehouse, upstream, anthropic, work_dir), seconds=args.duration,
+                      warmup=args.warmup, rounds=args.rounds)
         rows = [row for name in args.only for row in SCENARIOS[name](bench)]
     if args.profile:
         bench.notes.append("profiled with py-spy: the gateway's figures are a little lower than without")
