@@ -359,7 +359,7 @@ def machine_facts() -> dict[str, str]:
         "Python": platform.python_version(),
         "Granian": package_version("granian"),
         "BlackSheep": package_version("blacksheep"),
-        "aiohttp": package_version("aiohttp"),
+        "httptools (upstream HTTP parser)": package_version("httptools"),
         "wrk": wrk_version,
     }
 

@@ -53,7 +53,7 @@ class Upstream:
 
 
 class AiohttpUpstream(Upstream):
-    """aiohttp.ClientSession on a pooled TCPConnector, configured as Gatehouse's own (api/gateway.py)."""
+    """aiohttp.ClientSession on a pooled TCPConnector, as Gatehouse used it before its own client."""
 
     module = "aiohttp"
 
