@@ -361,11 +361,12 @@ _PARAMETERS: Schema = {
         "example": "openai:gpt-4o-mini",
     },
     # -- admin ----------------------------------------------------------------
-    "ProviderId": {
+    "ConfiguredProviderId": {
         "name": "provider_id", "in": "path", "required": True, "schema": _str(),
         "description": "A provider id (`[providers.ID]`).", "example": "openai",
     },
-    "Refresh": _query("refresh", _bool("true: ask the provider now."), "Ask the provider again now instead of using the cached list."),
+    "Refresh": _query("refresh", _bool("true: ask the provider now."),
+                      "Ask the provider again now instead of using the cached list."),
     "ClientName": {
         "name": "name", "in": "path", "required": True, "schema": _str(),
         "description": "A client name. A name with no `[clients.NAME]` section gets the "
@@ -1097,7 +1098,7 @@ def _paths() -> Schema:
             "One provider's models; with `refresh=true` the provider is asked again now "
             "(a configured `models` list is returned as it is).",
             _json_ok("The provider.", _ref("ProviderModels")),
-            errors=(404,), parameters=("ProviderId", "Refresh"))},
+            errors=(404,), parameters=("ConfiguredProviderId", "Refresh"))},
         "/admin/config": {"get": _admin_op(
             "getAdminConfig", "Effective config",
             "The config in effect, defaults filled in, with every secret replaced by "

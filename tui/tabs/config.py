@@ -102,7 +102,7 @@ class ConfigTab(Horizontal):
         nav = self.query_one("#config-nav", Tree)
         nav.clear()
         nav.root.add_leaf("Server", data=("server", None))
-        for section, what in LISTS.items():
+        for section in LISTS:
             branch = nav.root.add(section.capitalize(), data=(section, None), expand=True)
             for name in self._names(section):
                 models = self._local_models(name) if section == "providers" else None
