@@ -14,9 +14,12 @@ every ratio compares figures taken seconds apart on the same machine state:
   memory   non-streaming chat, 32 connections, 200,000 requests to a fresh Gatehouse: RSS of its worker
            (and of the worker's activity writer) after warm-up, at 100,000 and at 200,000 requests
   workers  non-streaming chat, 32 connections: a fresh Gatehouse with 1 worker, then another with 2
+  litellm  non-streaming chat at 32 connections and at 1 connection: Gatehouse, then LiteLLM's proxy (1 worker)
+           in front of the same fake upstream; skipped with a note when LiteLLM is not installed
 
-activity, translated and workers compare Gatehouse with itself: their "Direct" column is the baseline
-named in the scenario. memory has no "Direct" figure, and runs once whatever --duration and --rounds say.
+activity, translated and workers compare Gatehouse with itself, litellm compares LiteLLM with Gatehouse:
+their "Direct" column is the baseline named in the scenario. memory has no "Direct" figure, and runs once
+whatever --duration and --rounds say.
 
 Usage: bench/run [--duration SECONDS] [--warmup SECONDS] [--rounds N] [--only SCENARIO[,SCENARIO]]
                  [--markdown FILE] [--profile FILE]
@@ -34,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from bench import litellm_proxy
 from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Summary, Table, WrkResult, chat_body,
                            check_reply, ensure_wrk, facts_markdown, fake_upstream, fmt_ms, fmt_rate, fmt_ratio,
                            free_port, add_run_options, interrupt_on_sigterm, machine_facts, measure, names_of,
@@ -185,8 +189,13 @@ class Bench:
     """The gateway with activity recording off."""
     translated: Target
     """The gateway relaying to an Anthropic-type provider."""
+    upstream: str = ""
+    """The fake OpenAI upstream's base URL (ending in /v1), for other gateways in front of it."""
+    work_dir: Path | None = None
     rounds: int = 1
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Scenarios that did not run, and why (LiteLLM not installed...)."""
 
     def _measure(self, scenario: str, target: Target, connections: int,
                  stream_chunks: int | None = None) -> WrkResult:
@@ -241,6 +250,29 @@ class Bench:
                     target = Target(label, base + CHAT_PATH, self.gateway.model, self.gateway.auth)
                     results.append(self._measure(name, target, CONNECTIONS))
         return _throughput_rows(name, *(Summary.of(results) for results in runs.values()))
+
+    def litellm(self) -> list[Row]:
+        """Gatehouse (the baseline) against LiteLLM's proxy, both relaying to the same fake upstream, at 32
+        connections and at 1; skipped, with a note, when LiteLLM's proxy is not installed or does not start."""
+        python = litellm_proxy.find_python()
+        if python is None:
+            print(f"  {litellm_proxy.SKIPPED}", file=sys.stderr, flush=True)
+            self.skipped.append(litellm_proxy.SKIPPED)
+            return []
+        server, base = litellm_proxy.litellm_proxy(python, self.upstream, self.work_dir)
+        target = Target("litellm", base + CHAT_PATH, litellm_proxy.MODEL, litellm_proxy.MASTER_KEY)
+        try:
+            with server:
+                check_reply(target.url, target.body(), target.auth)
+                chat = f"chat, {CONNECTIONS} conn, Gatehouse vs LiteLLM"
+                rows = _throughput_rows(chat, *self._pair(chat, CONNECTIONS, baseline=self.gateway, measured=target))
+                latency = "chat, 1 conn, Gatehouse vs LiteLLM"
+                return rows + _latency_rows(latency, *self._pair(latency, 1, baseline=self.gateway, measured=target))
+        except BenchError as error:  # LiteLLM installed but not starting or answering: a note, not a failed run
+            note = f"litellm: skipped, LiteLLM's proxy ({python}) failed: {error}"
+            print(f"  {note}", file=sys.stderr, flush=True)
+            self.skipped.append(note.splitlines()[0])
+            return []
 
     def _load_until(self, scenario: str, target: Target, served: int, goal: int, rate: float,
                     deadline: float) -> tuple[int, float]:
@@ -318,7 +350,7 @@ def _throughput_rows(scenario: str, direct: Summary, gateway: Summary) -> list[R
 
 SCENARIOS = {"chat": Bench.chat, "latency": Bench.latency, "stream": Bench.stream, "ttfc": Bench.ttfc,
              "activity": Bench.activity, "translated": Bench.translated, "memory": Bench.memory,
-             "workers": Bench.workers}
+             "workers": Bench.workers, "litellm": Bench.litellm}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -327,17 +359,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_run_options(parser, "repeat every scenario, direct and gateway alternating")
     parser.add_argument("--only", type=names_of(SCENARIOS, "scenario"), default=list(SCENARIOS),
                         metavar="SCENARIO[,SCENARIO]",
-                        help=f"run only these scenarios: {', '.join(SCENARIOS)} (default: all)")
+                        help=f"run only these scenarios: {', '.join(SCENARIOS)} (default: all; litellm is "
+                             "skipped when LiteLLM's proxy is not installed)")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="record the gateway worker with py-spy during the run (.svg flame graph, "
                              ".txt collapsed stacks, .json speedscope); slows the gateway a little")
     return parse_run_options(parser, argv)
 
 
-def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
+def run(args: argparse.Namespace) -> tuple[list[Row], list[str], list[str]]:
     """Start the servers, run the chosen scenarios, stop the servers (also on errors and Ctrl-C).
 
-    Returns the table's rows and the warnings about runs whose figures are doubtful.
+    Returns the table's rows, the warnings about runs whose figures are doubtful, and the scenarios skipped.
     """
     with tempfile.TemporaryDirectory(prefix="gatehouse-bench-") as tmp, ExitStack() as stack:
         work_dir = Path(tmp)
@@ -356,20 +389,22 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
                       unrecorded=Target("unrecorded", quiet_base + CHAT_PATH, "fake:gpt-fake", API_KEY),
                       translated=Target("translated", base + CHAT_PATH, "anth:claude-fake-sonnet", API_KEY),
                       launch=partial(gatehouse, upstream, anthropic, work_dir), seconds=args.duration,
-                      warmup=args.warmup, rounds=args.rounds)
+                      warmup=args.warmup, upstream=upstream, work_dir=work_dir, rounds=args.rounds)
         rows = [row for name in args.only for row in SCENARIOS[name](bench)]
     if args.profile:
         bench.notes.append("profiled with py-spy: the gateway's figures are a little lower than without")
-    return rows, bench.notes
+    return rows, bench.notes, bench.skipped
 
 
-def markdown_report(table: Table, notes: list[str], facts: dict[str, str], args: argparse.Namespace) -> str:
+def markdown_report(table: Table, notes: list[str], facts: dict[str, str], args: argparse.Namespace,
+                    skipped: list[str] = ()) -> str:
     """The table under a caption saying what produced it, when, and on which machine."""
     caption = (f"Produced by `bench/run --duration {args.duration} --rounds {args.rounds}` on {facts['date']}: "
                f"wrk (1 thread) and the servers share the machine's {facts['cores (nproc)']} cores; "
                f"{args.warmup} s of warm-up before each {args.duration} s run; medians of {args.rounds} round(s).")
     warnings = ["\n".join(f"- warning: {note}" for note in notes)] if notes else []
-    return "\n\n".join([caption, table.markdown(), *warnings, "Machine:", facts_markdown(facts)]) + "\n"
+    skips = ["\n".join(f"- {skip}" for skip in skipped)] if skipped else []
+    return "\n\n".join([caption, table.markdown(), *skips, *warnings, "Machine:", facts_markdown(facts)]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         warn_if_busy()
         print(f"Gatehouse vs direct: {', '.join(args.only)}; {args.rounds} round(s) of {args.duration} s runs after "
               f"{args.warmup} s of warm-up", file=sys.stderr, flush=True)
-        rows, notes = run(args)
+        rows, notes, skipped = run(args)
     except BenchError as error:
         print(f"bench/run: {error}", file=sys.stderr)
         return 1
@@ -391,10 +426,12 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(HEADERS, [row.cells() for row in rows], labels=2)
     print()
     print(table.text())
+    for skip in skipped:
+        print(skip)
     for note in notes:
         print(f"warning: {note}")
     if args.markdown:
-        args.markdown.write_text(markdown_report(table, notes, facts, args))
+        args.markdown.write_text(markdown_report(table, notes, facts, args, skipped))
         print(f"\nMarkdown written to {args.markdown}")
     return 0
 
