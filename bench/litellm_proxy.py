@@ -23,7 +23,7 @@ MODEL = "gpt-fake"
 MASTER_KEY = "sk-bench-0123456789"
 """LiteLLM's master key (it wants an `sk-` prefix): every request is authenticated, as with Gatehouse."""
 SEPARATE_VENV = REPO / ".venv" / "litellm-venv"
-INSTALL_HINT = ".venv/bin/pip install 'litellm[proxy]'"
+INSTALL_HINT = "python3 -m venv .venv/litellm-venv && .venv/litellm-venv/bin/pip install 'litellm[proxy]'"
 SKIPPED = f"litellm: skipped, not installed ({INSTALL_HINT})"
 
 _PROXY_CHECK = """\
