@@ -24,6 +24,12 @@ def default_data_dir() -> Path:
     return _xdg("XDG_DATA_HOME", ".local/share") / APP
 
 
+def model_cache_dir() -> Path:
+    """Where GGUF files written out by model packages are kept, shared by every config (a cache:
+    deleting it costs only the time to write them again)."""
+    return _xdg("XDG_CACHE_HOME", ".cache") / APP / "models"
+
+
 def resolve_config_path(explicit: str | None) -> Path:
     """`--config`, else $GATEHOUSE_CONFIG, else ./config.toml if present, else the user config dir."""
     if explicit:

@@ -219,11 +219,14 @@ class GatehouseApp(App):
     async def action_refresh(self) -> None:
         if self.state in ("starting", "stopped", "stopping"):
             return
-        await self.query_one(ServerTab).refresh_state()
-        self._show_status_line()
-        playground = self.query_one(PlaygroundTab)
-        if not playground.settings:
-            await playground.load()
+        try:
+            await self.query_one(ServerTab).refresh_state()
+            self._show_status_line()
+            playground = self.query_one(PlaygroundTab)
+            if not playground.settings:
+                await playground.load()
+        except NoMatches:  # the app closed while the server was being asked
+            return
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

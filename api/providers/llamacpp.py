@@ -21,6 +21,7 @@ from pathlib import Path
 
 import orjson
 
+from api import locations
 from api.config import LocalModelSettings, ProviderSettings, ServerSettings
 from api.errors import ApiError
 from api.local.generation import STARTED, Cancelled, Job, Loaded, generate
@@ -101,7 +102,7 @@ class LlamaCppProvider(Provider):
         super().__init__(settings, server, http)
         self.local = settings.local
         self.pool = pool_for(self.id, self.local)
-        self.package_dir = server.data_dir / "models"
+        self.package_dir = locations.model_cache_dir()
         self.files: dict[str, ModelFile] = {}
         if importlib.util.find_spec("llama_cpp") is None:
             log.warning("%s", self.missing_runtime().message)

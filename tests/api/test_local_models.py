@@ -13,6 +13,7 @@ import httpx
 import openai
 import pytest
 
+from api.locations import model_cache_dir
 from tests.conftest import anthropic_sdk, openai_sdk
 from tests.gateway import SERVER_KEY, SERVER_SECTION, start_gateway, wait_until
 
@@ -100,7 +101,7 @@ def streamed(gpt, **options) -> tuple[str, str | None, object]:
 def test_local_models_are_listed_with_what_their_gguf_file_says(local_gateway, http_local):
     models = {m["id"]: m for m in http_local.get("/v1/models").json()["data"]}
     gemma = models[MODEL]
-    size = gemma_package.default_output_path(local_gateway.config_path.parent / "data" / "models").stat().st_size
+    size = gemma_package.default_output_path(model_cache_dir()).stat().st_size
     assert gemma["owned_by"] == "local" and gemma["provider_type"] == "llamacpp"
     assert gemma["size_bytes"] == size and gemma["quantization"] == "Q4_K_M"
     assert gemma["context_length"] == 32768 and gemma["architecture"] == "gemma3" and gemma["n_ctx"] == 4096

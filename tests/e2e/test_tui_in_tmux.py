@@ -13,6 +13,7 @@ import pytest
 from api.config import example_config_text
 from tests.gateway import answers, free_port, wait_until
 from tests.tui.test_headless import processes_using
+from tui.supervisor import STOP_GRACE_S
 
 SCRIPT = Path(__file__).with_name("tui_in_tmux.sh")
 
@@ -50,5 +51,6 @@ def test_closing_the_terminal_stops_the_server_it_started(tmp_path):
         wait_until(lambda: answers(f"http://127.0.0.1:{port}/health"), 30, "the server started by the TUI")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session])
-    wait_until(lambda: processes_using(config_path) == [], 20, "no process left after the terminal closed")
+    # A graceful stop may take the server's kill timeout and the supervisor's grace (STOP_GRACE_S).
+    wait_until(lambda: processes_using(config_path) == [], STOP_GRACE_S + 15, "no process left after the terminal closed")
     assert not answers(f"http://127.0.0.1:{port}/health")

@@ -8,6 +8,7 @@ import secrets
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Select, Static, Tree
 
@@ -90,7 +91,10 @@ class ServerTab(Vertical):
 
     async def on_select_changed(self, event: Select.Changed) -> None:
         if self.app.state not in ("starting", "stopped"):
-            await self.show_client(str(event.value))
+            try:
+                await self.show_client(str(event.value))
+            except NoMatches:  # the app closed while the server was being asked
+                pass
 
     async def show_client(self, name: str) -> None:
         try:
