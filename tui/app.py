@@ -8,6 +8,7 @@ it shows a server started elsewhere, its configuration read-only.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 
@@ -99,8 +100,8 @@ class GatehouseApp(App):
         if self.supervisor is None:
             self.state = "attached"
         else:
-            for signum in (signal.SIGHUP, signal.SIGTERM):  # a closed terminal or SSH session, kill
-                asyncio.get_running_loop().add_signal_handler(signum, self.exit)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
+            signal.signal(signal.SIGHUP, self._hang_up)
             self.supervise()
         if self.config_path is not None:
             self.watch_config_file()
@@ -207,6 +208,14 @@ class GatehouseApp(App):
             self.state = "running"
             self.admin.base_url = self.supervisor.base_url
         self.notify(line, title="Supervisor")
+
+    def _hang_up(self, _signum, _frame) -> None:
+        """The terminal is gone (a closed window, a dropped SSH session): stop the server, then
+        leave at once. A plain signal handler, not the event loop's: Textual, seeing its terminal
+        go, may already be stuck in its shutdown writing to a terminal that no longer reads, and
+        there is nothing left on screen to restore."""
+        self.supervisor.stop()
+        os._exit(0)
 
     def watch_state(self) -> None:
         self._show_status_line()
