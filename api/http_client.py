@@ -238,11 +238,11 @@ class _Pool:
         self.loop = loop
         self.host = parts.hostname or ""
         self.tls = parts.scheme == "https"
-        self.port = parts.port or (443 if self.tls else 80)
+        default_port = 443 if self.tls else 80
+        self.port = parts.port or default_port
         self.ssl_context = ssl_context if self.tls else None
-        default_port = self.port == (443 if self.tls else 80)
         self.host_header = (self.host if ":" not in self.host else f"[{self.host}]") + \
-            ("" if default_port else f":{self.port}")
+            ("" if self.port == default_port else f":{self.port}")
         self.idle: list[_Connection] = []
 
     def take_idle(self) -> _Connection | None:

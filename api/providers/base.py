@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import orjson
 
 from api.config import ProviderSettings, ServerSettings
@@ -27,9 +26,9 @@ class Provider:
         self.id = settings.id
         self.type = settings.type
         self.http = http
-        self.headers = {"content-type": "application/json", "user-agent": USER_AGENT,
-                        **self.auth_headers(), **settings.headers}
-        self.header_lines = header_lines(self.headers)
+        self.header_lines = header_lines({"content-type": "application/json", "user-agent": USER_AGENT,
+                                          **self.auth_headers(), **settings.headers})
+        """The headers sent with every request, as the lines of a request head."""
         self.connect_timeout_s = server.connect_timeout_s
         self.discovery_timeouts = {"connect_timeout": min(5.0, server.connect_timeout_s),
                                    "read_timeout": min(10.0, server.request_timeout_s)}
