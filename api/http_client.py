@@ -55,6 +55,8 @@ class Response:
         self._complete = False
         self._error: HttpError | None = None
         self._waiter: asyncio.Future | None = None
+        self._whole = False
+        """The reader wants the whole body at once (`read`): never pause the connection for it."""
 
     # --- the relay's side -------------------------------------------------------------------
 
@@ -73,7 +75,9 @@ class Response:
                 await self._wait()
 
     async def read(self) -> bytes:
-        """The whole body."""
+        """The whole body (buffered whatever its size: backpressure only bounds `iter_any`)."""
+        self._whole = True
+        self._connection.consumed()
         while not self._complete:
             await self._wait()
         body = b"".join(self._chunks)
@@ -222,7 +226,7 @@ class _Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         response = self.response
         response._feed(body)
-        if response._buffered > HIGH_WATER and not self.paused and self.open:
+        if response._buffered > HIGH_WATER and not response._whole and not self.paused and self.open:
             self.paused = True
             self.transport.pause_reading()
 

@@ -132,6 +132,22 @@ async def test_a_slow_reader_pauses_the_upstream_instead_of_buffering_everything
         await client.close()
 
 
+async def test_a_body_read_whole_is_never_held_back_by_backpressure():
+    body = b"y" * (HIGH_WATER * 3)
+
+    async def answer(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+
+    async with raw_server(answer) as (url, _):
+        client = HttpClient()
+        response = await client.request("GET", url)
+        await asyncio.sleep(0.3)  # reading paused at the mark meanwhile
+        assert await asyncio.wait_for(response.read(), 10) == body
+        await client.close()
+
+
 async def test_failures_become_connect_timeout_and_protocol_errors():
     client = HttpClient()
     with pytest.raises(ConnectError):

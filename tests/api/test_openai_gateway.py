@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 
@@ -258,6 +259,35 @@ def test_bodies_over_the_limit_get_413(http):
             yield b" " * (1024 * 1024)
 
     assert_openai_error(http.post("/v1/chat/completions", headers=headers, content=chunked()), 413)
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_large_body_reaches_the_upstream_whole(http, upstream, declared):
+    """A body of many pieces is assembled in order, whether its length is declared or not."""
+    request_id = rid()
+    text = "".join(f"{i:07d}," for i in range(400_000))  # 3.2 MB: many receive messages
+    body = ('{"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "%s"}]}' % text).encode()
+    headers = {"X-API-Key": SERVER_KEY, "Content-Type": "application/json", "X-Request-Id": request_id}
+    content = body if declared else (body[i:i + 65536] for i in range(0, len(body), 65536))
+    response = http.post("/v1/chat/completions", headers=headers, content=content)
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"].startswith("echo: 0000000,0000001,")
+    assert upstream_record(upstream, request_id)["body"]["messages"][-1]["content"] == text
+
+
+def test_a_client_that_leaves_mid_body_gets_nothing_sent_upstream(gateway, http, upstream):
+    """A declared body cut short by the client is refused (never relayed), and the gateway serves on."""
+    request_id = rid()
+    host, port = gateway.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nX-API-Key: {SERVER_KEY}\r\n"
+                    f"X-Request-Id: {request_id}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n"
+                    f"\r\n{{\"model\": \"fake:gpt-fake\"".encode())
+        raw.shutdown(socket.SHUT_WR)
+        raw.recv(4096)  # whatever comes back, if anything, until the gateway closes
+    assert httpx.get(f"{upstream}/_fake/requests/{request_id}").status_code == 404
+    assert http.post("/v1/chat/completions", headers={"X-API-Key": SERVER_KEY},
+                     json={"model": "fake:gpt-fake", "messages": USER}).status_code == 200
 
 
 def test_unknown_paths_and_methods(http):
