@@ -1,0 +1,55 @@
+"""A client that leaves a stream before its first chunk still cancels the upstream request.
+
+The gateway watches the client's side of a stream from its start, not only through the writes of
+chunks (a write to a client that has gone is swallowed by the server). This upstream sends its
+headers and then nothing, as a model that thinks for a long time before its first token does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.api.test_http_client import raw_server, read_request
+from tests.gateway import SERVER_KEY, start_gateway
+
+CONFIG = """\
+[server]
+api_key = "{server_key}"
+port = {port}
+data_dir = "{data_dir}"
+
+[providers.slow]
+type = "openai"
+base_url = "{upstream}/v1"
+models = ["thinker"]
+"""
+
+
+async def test_a_client_leaving_before_the_first_chunk_cancels_the_upstream(tmp_path):
+    upstream_closed = asyncio.Event()
+
+    async def headers_then_silence(reader, writer):
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        await writer.drain()
+        await reader.read()  # returns once the gateway closes the connection
+        upstream_closed.set()
+
+    async with raw_server(headers_then_silence) as (upstream, accepted):
+        config = CONFIG.replace("{server_key}", SERVER_KEY).replace("{upstream}", upstream)
+        gateway = await asyncio.to_thread(start_gateway, config, tmp_path)
+        try:
+            host, port = gateway.base_url.removeprefix("http://").split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            body = b'{"model": "slow:thinker", "stream": true, "messages": [{"role": "user", "content": "hm"}]}'
+            writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nhost: %s\r\nx-api-key: %s\r\n"
+                         b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                         % (host.encode(), SERVER_KEY.encode(), len(body), body))
+            await writer.drain()
+            while not accepted:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)
+            writer.close()  # gone before any chunk came
+            await asyncio.wait_for(upstream_closed.wait(), 5)
+        finally:
+            await asyncio.to_thread(gateway.stop)
