@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 from pathlib import Path
@@ -49,14 +48,7 @@ def configure_application(config: Config) -> Application:
     return app
 
 
-GC_THRESHOLDS = (5000, 20, 1000)
-"""The worker's garbage-collector thresholds (Python's default: 700, 10, 10). A request allocates
-some hundred short-lived containers; with the default, a young collection ran every few requests
-and an old one (the whole heap of the app) every few thousand. Measured in docs/perf.md."""
-
-
 def create_app() -> Application:
     """Granian's factory target: the config path comes from $GATEHOUSE_CONFIG (set by `python -m api`)."""
-    gc.set_threshold(*GC_THRESHOLDS)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return configure_application(load_config(Path(os.environ[locations.CONFIG_ENV])))
