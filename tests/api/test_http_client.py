@@ -3,44 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
-from api.http_client import HIGH_WATER, ConnectError, HttpClient, ProtocolError, ReadTimeout, header_lines
+from api.http_client import (
+    HIGH_WATER,
+    ConnectError,
+    HttpClient,
+    ProtocolError,
+    ReadTimeout,
+    header_lines,
+)
+from tests.fixtures.raw_server import raw_server, read_request
 from tests.gateway import free_port
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
-
-
-@contextlib.asynccontextmanager
-async def raw_server(answer):
-    """A TCP server on 127.0.0.1 running `answer(reader, writer)` for every connection; yields its URL
-    and the list of connections it accepted."""
-    accepted = []
-
-    async def handle(reader, writer):
-        accepted.append(writer)
-        try:
-            await answer(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}", accepted
-    finally:
-        server.close()
-
-
-async def read_request(reader) -> bytes:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length:")), 0)
-    return head + await reader.readexactly(length)
 
 
 async def keep_answering(reader, writer, response: bytes = OK) -> None:
@@ -115,15 +92,19 @@ async def test_an_idle_connection_the_upstream_closed_is_replaced_without_an_err
     assert len(accepted) >= 4
 
 
-async def test_a_slow_reader_pauses_the_upstream_instead_of_buffering_everything():
-    body = b"x" * (HIGH_WATER * 4)
-
+def answering_with(body: bytes):
+    """An `answer` replying to one request with `body`, as fast as the connection takes it."""
     async def answer(reader, writer):
         await read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
         await writer.drain()
 
-    async with raw_server(answer) as (url, _):
+    return answer
+
+
+async def test_a_slow_reader_pauses_the_upstream_instead_of_buffering_everything():
+    body = b"x" * (HIGH_WATER * 4)
+    async with raw_server(answering_with(body)) as (url, _):
         client = HttpClient()
         response = await client.request("GET", url)
         await asyncio.sleep(0.3)  # the upstream writes as fast as it may meanwhile
@@ -134,13 +115,7 @@ async def test_a_slow_reader_pauses_the_upstream_instead_of_buffering_everything
 
 async def test_a_body_read_whole_is_never_held_back_by_backpressure():
     body = b"y" * (HIGH_WATER * 3)
-
-    async def answer(reader, writer):
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
-        await writer.drain()
-
-    async with raw_server(answer) as (url, _):
+    async with raw_server(answering_with(body)) as (url, _):
         client = HttpClient()
         response = await client.request("GET", url)
         await asyncio.sleep(0.3)  # reading paused at the mark meanwhile

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.api.test_http_client import raw_server, read_request
+from tests.fixtures.raw_server import raw_server, read_request
 from tests.gateway import SERVER_KEY, start_gateway
 
 CONFIG = """\
