@@ -25,6 +25,11 @@ models = ["thinker"]
 """
 
 
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
 async def test_a_client_leaving_before_the_first_chunk_cancels_the_upstream(tmp_path):
     upstream_closed = asyncio.Event()
 
@@ -46,8 +51,7 @@ async def test_a_client_leaving_before_the_first_chunk_cancels_the_upstream(tmp_
                          b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
                          % (host.encode(), SERVER_KEY.encode(), len(body), body))
             await writer.drain()
-            while not accepted:
-                await asyncio.sleep(0.01)
+            await asyncio.wait_for(_until(lambda: accepted), 5)  # the request reached the upstream
             await asyncio.sleep(0.2)
             writer.close()  # gone before any chunk came
             await asyncio.wait_for(upstream_closed.wait(), 5)
