@@ -65,6 +65,12 @@ class ServerTab(Vertical):
     # --- state ------------------------------------------------------------------------------
 
     async def refresh_state(self) -> None:
+        try:
+            await self._refresh_state()
+        except NoMatches:  # the app closed while the server was being asked
+            pass
+
+    async def _refresh_state(self) -> None:
         app = self.app
         try:
             status = await app.admin.get("/admin/status")
@@ -91,10 +97,7 @@ class ServerTab(Vertical):
 
     async def on_select_changed(self, event: Select.Changed) -> None:
         if self.app.state not in ("starting", "stopped"):
-            try:
-                await self.show_client(str(event.value))
-            except NoMatches:  # the app closed while the server was being asked
-                pass
+            await self.show_client(str(event.value))
 
     async def show_client(self, name: str) -> None:
         try:
@@ -102,7 +105,10 @@ class ServerTab(Vertical):
         except AdminError as error:
             self.notify(str(error), severity="error")
             return
-        tree = self.query_one("#client-tree", Tree)
+        try:
+            tree = self.query_one("#client-tree", Tree)
+        except NoMatches:  # the app closed while the server was being asked
+            return
         tree.clear()
         tree.add_json(settings)
         tree.root.set_label(f"client '{name}': effective settings")
