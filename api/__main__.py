@@ -6,9 +6,10 @@ import argparse
 import errno
 import os
 import socket
+import sqlite3
 import sys
 
-from api import __version__, locations, stopping
+from api import __version__, activity, locations, stopping
 from api.config import ConfigError, create_config, load_config
 
 WORKERS_KILL_TIMEOUT_S = 10
@@ -48,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     problem = _port_problem(server.host, server.port)
     if problem:
         print(f"gatehouse: {problem}; change [server].port in {path}", file=sys.stderr)
+        return 2
+    try:
+        activity.prepare(server.data_dir)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"gatehouse: cannot keep the activity database in {server.data_dir}: {exc}; "
+              f"change [server].data_dir in {path}", file=sys.stderr)
         return 2
 
     from granian import Granian

@@ -22,6 +22,8 @@ from typing import Callable
 
 import orjson
 
+FILE_NAME = "activity.sqlite3"
+"""The activity file, in `[server].data_dir`."""
 FLUSH_S = 0.25
 """Longest a record waits in memory before it is written."""
 PRUNE_EVERY_S = 2.0
@@ -125,14 +127,39 @@ def _insert(rows: int) -> str:
     return f"INSERT INTO activity ({', '.join(COLUMNS)}) VALUES " + ", ".join([_VALUES] * rows)
 
 
+def _switch_to_wal(connection: sqlite3.Connection, timeout_s: float = 10) -> None:
+    """Put the file in WAL mode. When several processes make the switch on a new file at once,
+    SQLite answers "database is locked" straight away, without waiting on its busy timeout
+    (each holds a shared lock the others' exclusive one needs), so the wait is done here."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA busy_timeout=10000")  # first: several workers open the file at once
-    connection.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(connection)
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.row_factory = sqlite3.Row
     return connection
+
+
+def prepare(data_dir: Path) -> None:
+    """Create the activity file (WAL mode, schema) before the workers start, so a data dir
+    that cannot hold it stops the server with one clear error. Raises OSError or sqlite3.Error."""
+    connection = connect(data_dir / FILE_NAME)
+    try:
+        connection.executescript(SCHEMA)
+    finally:
+        connection.close()
 
 
 class ActivityStore:

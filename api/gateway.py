@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from api import locations
 from api import stopping as server_stop
-from api.activity import ActivityStore, Recorder
+from api.activity import FILE_NAME as ACTIVITY_FILE, ActivityStore, Recorder
 from api.auth import KeyRing
 from api.config import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
 from api.http_client import HttpClient
@@ -24,8 +24,6 @@ from api.reload import watch_config
 from api.routing import Catalog
 
 log = logging.getLogger("gatehouse")
-
-ACTIVITY_FILE = "activity.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)

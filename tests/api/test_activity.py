@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -13,9 +16,10 @@ import httpx
 import openai
 import pytest
 
+from api.activity import ActivityStore
 from api.auth import fingerprint
 from tests.conftest import UPSTREAM_KEY, WRITER_KEY, gateway_config
-from tests.gateway import SERVER_KEY, start_gateway, wait_until
+from tests.gateway import ROOT, SERVER_KEY, free_port, start_gateway, wait_until
 
 ADMIN = {"X-API-Key": SERVER_KEY}
 HELLO = [{"role": "user", "content": "hello there"}]
@@ -251,3 +255,42 @@ def test_a_live_tail_does_not_hold_up_a_stop(upstreams, tmp_path):
     output = tailing.stop()
     assert ended.wait(5) and time.monotonic() - started < 5
     assert "Killing worker" not in output
+
+
+def _open_when_released(path, barrier, problems) -> None:
+    barrier.wait()
+    try:
+        ActivityStore(path)
+    except sqlite3.Error as exc:
+        problems.put(repr(exc))
+
+
+def test_processes_that_open_a_new_activity_file_at_once_all_succeed(tmp_path):
+    """Workers and their writers open the file together; SQLite refuses a simultaneous switch to
+    WAL at once instead of waiting (this once failed a 2-worker server start in CI)."""
+    context = multiprocessing.get_context("fork")
+    problems = context.Queue()
+    for attempt in range(100):
+        barrier = context.Barrier(4)
+        path = tmp_path / f"{attempt}.sqlite3"
+        processes = [context.Process(target=_open_when_released, args=(path, barrier, problems)) for _ in range(4)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(30)
+        assert problems.empty(), f"attempt {attempt}: {problems.get()}"
+        assert [process.exitcode for process in processes] == [0] * 4
+        mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal"
+
+
+def test_a_data_dir_that_cannot_hold_the_activity_file_stops_the_server_with_one_message(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    path = tmp_path / "config.toml"
+    path.write_text(f'[server]\napi_key = "{SERVER_KEY}"\nport = {free_port()}\ndata_dir = "{blocker / "data"}"\n')
+    result = subprocess.run([sys.executable, "-m", "api", "--config", str(path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"cannot keep the activity database in {blocker / 'data'}" in result.stderr
+    assert "[server].data_dir" in result.stderr and "Traceback" not in result.stderr
