@@ -8,7 +8,7 @@ from pathlib import Path
 
 from blacksheep import Application, Request
 
-from api import locations
+from api import locations, stopping
 from api.config import Config, load_config
 from api.errors import ApiError
 from api.gateway import Gateway
@@ -51,4 +51,5 @@ def configure_application(config: Config) -> Application:
 def create_app() -> Application:
     """Granian's factory target: the config path comes from $GATEHOUSE_CONFIG (set by `python -m api`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stopping.end_with_parent()
     return configure_application(load_config(Path(os.environ[locations.CONFIG_ENV])))

@@ -23,6 +23,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def processes_using(config_path: Path) -> list[int]:
+    """Pids of processes whose command line mentions the config file (a server's, its workers' and the supervisor's)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(config_path).encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def wait_until(check, timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

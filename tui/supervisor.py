@@ -78,6 +78,19 @@ class ServerProcess:
             stopping.wait(0.1)
         return False
 
+    def stop_leftovers(self) -> None:
+        """After the server process died on its own: stop what it left running (its workers and
+        their activity writers, which keep its port), gracefully, then with SIGKILL after STOP_GRACE_S."""
+        try:
+            os.killpg(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_GRACE_S
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
+                os.killpg(self.pid, 0)
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # none left
+
     def stop(self) -> int:
         """Stop gracefully (SIGTERM: open requests get WORKERS_KILL_TIMEOUT_S), kill after STOP_GRACE_S."""
         if self.process.poll() is None:
@@ -127,12 +140,14 @@ class Supervisor:
         """Supervise until `stopping` is set: restart a dead server, follow socket changes."""
         while not self.stopping.wait(0.2):
             with self._lock:
-                code = self.server.exit_code()
-                if code is not None and not self.held:
-                    self._restart_dead(code)
-                elif self._config_changed.is_set():
-                    self._config_changed.clear()
-                    self._follow_config()
+                dead, code = self.server, self.server.exit_code()
+                if code is None or self.held:
+                    dead = None
+                    if self._config_changed.is_set():
+                        self._config_changed.clear()
+                        self._follow_config()
+            if dead is not None:
+                self._restart_dead(dead, code)
 
     def hold(self) -> None:
         """Stop the server and keep it stopped (config changes are still followed)."""
@@ -172,14 +187,24 @@ class Supervisor:
             if detector.changed(events):
                 self._config_changed.set()
 
-    def _restart_dead(self, code: int) -> None:
-        if time.monotonic() - self.server.started > STABLE_AFTER_S:
+    def _restart_dead(self, dead: ServerProcess, code: int) -> None:
+        """Start a new server after the backoff, unless a stop, start or restart came first.
+
+        The backoff is waited without the lock, so `hold`, `release` and `restart` act at once."""
+        if time.monotonic() - dead.started > STABLE_AFTER_S:
             self._backoff = BACKOFF_START_S
         self.log(f"the server exited with code {code}; restarting it in {self._backoff:g}s")
-        if self.stopping.wait(self._backoff):
-            return
-        self._backoff = min(self._backoff * 2, BACKOFF_MAX_S)
-        if self.start():
+        dead.stop_leftovers()
+        deadline = time.monotonic() + self._backoff
+        while time.monotonic() < deadline:
+            if self.stopping.wait(0.1) or self.held or self.server is not dead:
+                return
+        with self._lock:
+            if self.held or self.server is not dead or self.stopping.is_set():
+                return
+            self._backoff = min(self._backoff * 2, BACKOFF_MAX_S)
+            healthy = self.start()
+        if healthy:
             self.log(f"the server is back (pid {self.server.pid}) at {self.base_url}")
 
     def _follow_config(self) -> None:

@@ -13,20 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import gateway_config
-from tests.gateway import ROOT, SERVER_KEY, answers, free_port, wait_until, write_config
-
-
-def processes_using(config_path: Path) -> list[int]:
-    """Pids of processes whose command line mentions the config file."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if str(config_path).encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+from tests.gateway import ROOT, SERVER_KEY, answers, free_port, processes_using, wait_until, write_config
 
 
 class Headless:
