@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,8 +93,9 @@ class ProviderSettings:
     """Models served by this provider; None means discover them from the provider."""
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     """Extra headers sent with every upstream request."""
-    local: LocalSettings | None = None
-    """The in-process models of a `llamacpp` provider (None for the HTTP types)."""
+    local: LocalSettings | None = field(default=None, metadata={"inline": True})
+    """The in-process models of a `llamacpp` provider (None for the HTTP types); its keys sit in
+    the provider's own table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -543,9 +544,15 @@ RESTART_KEYS = ("server.host", "server.port", "server.workers", "server.data_dir
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    """Leaves of a config part under their key paths; an `inline` field's keys are its parent's."""
     if hasattr(value, "__dataclass_fields__"):
-        value = {name: getattr(value, name) for name in value.__dataclass_fields__}
-    if isinstance(value, dict):
+        for part in fields(value):
+            if part.metadata.get("inline"):
+                if (inner := getattr(value, part.name)) is not None:
+                    _flatten(inner, prefix, out)
+            else:
+                _flatten(getattr(value, part.name), f"{prefix}.{part.name}", out)
+    elif isinstance(value, dict):
         for key, item in value.items():
             _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
     else:

@@ -194,6 +194,15 @@ def test_a_theme_change_is_a_change_that_needs_no_restart():
     assert not any(key.startswith("tui.") for key in RESTART_KEYS)
 
 
+def test_a_local_models_keys_are_named_as_they_are_written():
+    local = '[providers.local]\ntype = "llamacpp"\n[providers.local.models.tiny]\npath = "/m/tiny.gguf"\n'
+    old = parse_config(tomllib.loads(GOOD + local), path=None, environ={})
+    new = parse_config(tomllib.loads(GOOD + local + "n_ctx = 512\n"), path=None, environ={})
+    assert changed_keys(old, new) == ["providers.local.models.tiny.n_ctx"]
+    added = changed_keys(None, new)
+    assert "providers.local.max_queue" in added and not any(".local.local." in key for key in added)
+
+
 def test_without_an_old_config_every_key_is_changed():
     new = parse_config(tomllib.loads(GOOD), path=None, environ={})
     changed = changed_keys(None, new)
