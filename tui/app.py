@@ -145,8 +145,7 @@ class GatehouseApp(App):
     def edit_config(self, changes: dict[str, object], what: str) -> bool:
         """Write a few keys into the config file as it is on disk now (the Configuration tab's
         unsaved edits stay its own); True when saved."""
-        if self.read_only:
-            self.notify("Attached: the configuration is read-only here.", severity="warning")
+        if not self.editable(what):
             return False
         document = self.load_document()
         if document is None:
@@ -175,9 +174,11 @@ class GatehouseApp(App):
         else:
             self.notify(f"Saved {what}; the server reloads it.")
 
-    async def editable(self, what: str) -> bool:
+    def editable(self, what: str) -> bool:
+        """True unless attached to a server started elsewhere, whose configuration is read-only
+        here; then `what` (the change asked for) is refused with a note."""
         if self.read_only:
-            self.notify(f"Attached: {what} cannot be made here (the configuration is read-only).",
+            self.notify(f"Attached: {what} cannot be changed here; the configuration is read-only.",
                         severity="warning")
         return not self.read_only
 

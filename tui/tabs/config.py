@@ -229,10 +229,8 @@ class ConfigTab(Horizontal):
         self._message("\n".join(notes), "error" if notes else "information")
 
     def _editable(self) -> bool:
-        if self.document is None:
-            self.notify("Attached: the configuration is read-only here.", severity="warning")
-            return False
-        return True
+        """False when attached (said in a note) or when the file could not be read (said in the tab)."""
+        return self.app.editable("the configuration") and self.document is not None
 
     async def action_save(self) -> None:
         if not self._editable():

@@ -122,7 +122,7 @@ class ServerTab(Vertical):
 
     @work(exclusive=True, group="server-key")
     async def action_new_key(self) -> None:
-        if not await self.app.editable("a new server key"):
+        if not self.app.editable("the server key"):
             return
         if not await self.app.push_screen_wait(ConfirmScreen(
                 "Make a new server key? Every client using the old one stops working.")):
@@ -134,8 +134,7 @@ class ServerTab(Vertical):
             await self.refresh_state()
 
     def action_copy_tui_settings(self) -> None:
-        if self.app.read_only:
-            self.notify("Attached: the configuration is read-only here.", severity="warning")
+        if not self.app.editable("the TUI settings on client 'server'"):
             return
         document = self.app.load_document()
         if document is None:
