@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import orjson
 
 from api.errors import Dialect
 
+WHOLE_PARSE_LIMIT = 32 * 1024
+"""Answers up to this size are parsed whole for their usage; larger ones only at their usage."""
+_DECODER = json.JSONDecoder()
+_USAGE_KEY = re.compile(rb'"usage"\s*:\s*')
 STREAM_OVERHEAD_EVENTS = 3
 """Events of an OpenAI stream that carry no tokens (role chunk, finish chunk, [DONE])."""
 
@@ -22,12 +29,30 @@ def usage_counts(dialect: Dialect, usage: object) -> tuple[int | None, int | Non
 
 
 def body_usage(dialect: Dialect, body: bytes) -> tuple[int | None, int | None]:
-    """Usage of a complete JSON answer."""
+    """Usage of a complete JSON answer.
+
+    A large answer (a batch of embeddings, a long text) is not parsed whole, which would hold the
+    event loop for milliseconds per megabyte: its usage is read where the key `"usage"` last
+    appears, as the top-level key the APIs put last (inside strings the quotes are escaped).
+    """
+    if len(body) > WHOLE_PARSE_LIMIT:
+        return usage_counts(dialect, _last_usage(body))
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None, None
     return usage_counts(dialect, document.get("usage") if isinstance(document, dict) else None)
+
+
+def _last_usage(body: bytes) -> object:
+    at = body.rfind(b'"usage"')
+    key = _USAGE_KEY.match(body, at) if at >= 0 else None
+    if key is None:
+        return None
+    try:
+        return _DECODER.raw_decode(body[key.end():].decode("utf-8", "replace"))[0]
+    except ValueError:
+        return None
 
 
 class StreamUsage:

@@ -100,6 +100,17 @@ def test_streams_without_reported_usage_are_estimated_and_marked(server):
     assert record["tokens_estimated"] and record["output_tokens"] == 7
 
 
+def test_a_large_answers_usage_is_recorded(server):
+    client = openai.OpenAI(base_url=server.openai_url, api_key=SERVER_KEY, max_retries=0)
+    words = [f"word {i} and more" for i in range(3000)]
+    answer = client.embeddings.with_raw_response.create(model="fake:text-embedding-fake", input=words,
+                                                        extra_headers={"X-Request-Id": "large-1"})
+    assert len(answer.content) > 100_000
+    record = next(r for r in wait_for_records(server, 1, client="server") if r["request_id"] == "large-1")
+    assert record["input_tokens"] == answer.parse().usage.prompt_tokens == 4 * 3000
+    assert record["response_bytes"] == len(answer.content)
+
+
 def test_errors_are_recorded_with_their_message(server):
     client = openai.OpenAI(base_url=server.openai_url, api_key=SERVER_KEY, max_retries=0)
     with pytest.raises(openai.NotFoundError):
