@@ -1078,7 +1078,9 @@ def _paths() -> Schema:
             "/v1/messages/count_tokens", "countMessageTokens", "Count a message's tokens",
             "The input tokens a Messages request would use. Exact when the model's "
             "provider is Anthropic-type (it is asked, with the `anthropic-version` and "
-            "`anthropic-beta` headers forwarded); otherwise an estimate: one token per 4 "
+            "`anthropic-beta` headers forwarded) and for local (`llamacpp`) models (the "
+            "prompt is tokenized as its generation would be, without generating); otherwise "
+            "an estimate: one token per 4 "
             "bytes of the JSON of `system`, `messages` and `tools`, plus 3 per message.",
             _json_ok("The token count.", _ref("AnthropicTokenCount")),
             _json_body(_ref("AnthropicCountTokensRequest"))),

@@ -4,7 +4,8 @@ The seam: `post` returns a `LocalAnswer`, which offers the relay the part of an 
 (`api.http_client.Response`) it uses (status, headers, `content.iter_any()`, `read()`, `release()`,
 `close()`), filled with the OpenAI-shaped bytes a generation thread produces. The relay,
 usage accounting, activity records and the Anthropic translation therefore work unchanged,
-and `close()` (the relay's answer to a client disconnect) stops the generation.
+and `close()` (the relay's answer to a client disconnect) stops the generation. `count_tokens`
+(Anthropic's count_tokens) tokenizes the prompt on a lent instance without generating.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import orjson
 
@@ -30,6 +32,7 @@ from api.local.pool import pool_for
 from api.providers.base import Provider
 
 log = logging.getLogger("gatehouse")
+T = TypeVar("T")
 
 OWNER = "local"
 """`owned_by` of every in-process model in /v1/models, whatever the provider's id."""
@@ -168,22 +171,12 @@ class LlamaCppProvider(Provider):
                    extra_headers: dict[str, str] | None = None) -> LocalAnswer:
         request = orjson.loads(body)
         endpoint = {"/chat/completions": "chat", "/completions": "completions", "/embeddings": "embeddings"}[path]
-        job = Job.parse(endpoint, request) if endpoint != "embeddings" else None
+        if endpoint == "embeddings":
+            return _whole(await self._lend(self._usable(request["model"]), True, lambda llm: _embed(llm, request)))
+        job = Job.parse(endpoint, request)
         file = self._usable(request["model"])
-        embedding = job is None
-        options = tuple(self._option(file, name) for name in ("n_ctx", "n_threads", "n_gpu_layers"))
-        key = (file.settings.name, file.path, options, file.settings.chat_template, embedding)
-        label = f"{file.settings.name} (embeddings)" if embedding else file.settings.name
-        instance = await self.pool.acquire(key, label, file.info.size_bytes,
-                                           lambda: self._load(file, options, embedding))
+        key, instance = await self._acquire(file, embedding=False)
         loop = asyncio.get_running_loop()
-        if embedding:
-            try:
-                return _whole(await loop.run_in_executor(None, _embed, instance, request))
-            except Exception as exc:
-                raise self.failure(exc) from exc
-            finally:
-                self.pool.release(key, instance)
         queue: asyncio.Queue = asyncio.Queue()
         cancelled = threading.Event()
 
@@ -206,6 +199,33 @@ class LlamaCppProvider(Provider):
         if first is not STARTED:
             raise self.failure(first)
         return LocalAnswer(queue, cancelled, job.stream)
+
+    async def count_tokens(self, body: dict) -> int:
+        """The prompt tokens of the chat completion `body`, formatted and tokenized as its generation
+        would be (the `prompt_tokens` it would report); nothing is generated."""
+        job = Job.parse("chat", body)
+        tokens, _stops = await self._lend(self._usable(job.model), False, lambda loaded: loaded.prompt_tokens(job))
+        return len(tokens)
+
+    async def _acquire(self, file: ModelFile, embedding: bool) -> tuple[tuple, Any]:
+        """An instance of the model, lent by the pool, and the key to `self.pool.release` it with."""
+        options = tuple(self._option(file, name) for name in ("n_ctx", "n_threads", "n_gpu_layers"))
+        key = (file.settings.name, file.path, options, file.settings.chat_template, embedding)
+        label = f"{file.settings.name} (embeddings)" if embedding else file.settings.name
+        instance = await self.pool.acquire(key, label, file.info.size_bytes,
+                                           lambda: self._load(file, options, embedding))
+        return key, instance
+
+    async def _lend(self, file: ModelFile, embedding: bool, work: Callable[[Any], T]) -> T:
+        """`work(instance)`, run in a thread on an instance lent by the pool until the thread is done
+        (also when the request is cancelled meanwhile: the instance is never lent twice at once)."""
+        key, instance = await self._acquire(file, embedding)
+        done = asyncio.get_running_loop().run_in_executor(None, work, instance)
+        done.add_done_callback(lambda _: self.pool.release(key, instance))
+        try:
+            return await asyncio.shield(done)
+        except Exception as exc:
+            raise self.failure(exc) from exc
 
     def _usable(self, model: str) -> ModelFile:
         file = self.files.get(model)

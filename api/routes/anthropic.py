@@ -10,6 +10,7 @@ from api.dialects import anthropic_request_to_openai, estimate_input_tokens
 from api.errors import ApiError, json_response
 from api.gateway import State
 from api.middleware import REQUEST_ID
+from api.providers import Provider
 from api.relay import relay
 from api.routes.inbound import inbound
 
@@ -36,6 +37,15 @@ def _forwarded(request: Request) -> dict[str, str]:
     return found
 
 
+async def _input_tokens(provider: Provider, body: dict) -> int:
+    """count_tokens for a provider that does not speak Anthropic: exact from one with a `count_tokens`
+    method (local models count the translated body as its generation would), else the estimate."""
+    count = getattr(provider, "count_tokens", None)
+    if count is None:
+        return estimate_input_tokens(body)
+    return await count(anthropic_request_to_openai(body)[0])
+
+
 def register(app: Application) -> None:
     async def forward(request: Request, provider_id: str | None, counting: bool) -> Response:
         routed = await inbound(request, "messages", "messages", list,
@@ -46,7 +56,7 @@ def register(app: Application) -> None:
             upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID], _forwarded(request))
             return await relay(upstream, provider, request.content.receive, "anthropic", record)
         if counting:
-            return json_response(200, {"input_tokens": estimate_input_tokens(body)})
+            return json_response(200, {"input_tokens": await _input_tokens(provider, body)})
         upstream_body, translation = anthropic_request_to_openai(body)
         upstream = await provider.post("/chat/completions", orjson.dumps(upstream_body), request.scope[REQUEST_ID])
         return await relay(upstream, provider, request.content.receive, "anthropic", record, translation)

@@ -7,12 +7,14 @@ session. Answers are kept to a few tokens; greedy sampling (temperature 0) makes
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import anthropic
 import httpx
 import openai
 import pytest
 
+from api.dialects import estimate_input_tokens
 from api.locations import model_cache_dir
 from tests.conftest import anthropic_sdk, openai_sdk
 from tests.gateway import SERVER_KEY, SERVER_SECTION, start_gateway, wait_until
@@ -224,6 +226,39 @@ def test_anthropic_stop_sequences(claude):
     assert message.content[0].text == expected and message.stop_reason == "end_turn"
 
 
+CONVERSATION = {"system": "You answer in one word.", "messages": [
+    {"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Red."},
+    {"role": "user", "content": "And a fruit?"}]}
+
+
+@pytest.mark.parametrize("model", [MODEL, "local:gemma-turns"])  # the transcript fallback, a configured template
+def test_anthropic_count_tokens_is_the_input_tokens_of_the_generation(claude, model):
+    counts = []
+    for request in (CONVERSATION, {"messages": QUESTION}):
+        counted = claude.messages.count_tokens(model=model, **request).input_tokens
+        used = claude.messages.create(model=model, max_tokens=1, extra_body=GREEDY, **request).usage.input_tokens
+        assert counted == used != estimate_input_tokens(request)
+        counts.append(counted)
+    assert counts[0] > counts[1]
+
+
+def test_anthropic_count_tokens_with_the_provider_in_the_path(local_gateway, claude):
+    under_provider = anthropic.Anthropic(base_url=f"{local_gateway.base_url}/local", api_key=SERVER_KEY,
+                                         max_retries=0)
+    assert under_provider.messages.count_tokens(model="gemma-3-270m", **CONVERSATION).input_tokens == \
+        claude.messages.count_tokens(model=MODEL, **CONVERSATION).input_tokens
+
+
+def test_anthropic_count_tokens_rejects_what_messages_rejects(claude):
+    image = [{"role": "user", "content": [{"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}]}]
+    errors = []
+    for call in (claude.messages.count_tokens, partial(claude.messages.create, max_tokens=2)):
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            call(model=MODEL, messages=image)
+        errors.append(caught.value.body["error"])
+    assert errors[0] == errors[1] and "text only" in errors[0]["message"]
+
+
 # --- one model, one generation at a time ------------------------------------------------------------
 
 def long_stream(local_gateway):
@@ -245,6 +280,8 @@ def test_a_busy_model_with_a_full_queue_answers_429(local_gateway, gpt, claude):
         assert "busy" in caught.value.message and "max_queue = 0" in caught.value.message
         with pytest.raises(anthropic.RateLimitError):
             claude.messages.create(model=MODEL, max_tokens=8, messages=QUESTION)
+        with pytest.raises(anthropic.RateLimitError):  # counting, too, waits for the model
+            claude.messages.count_tokens(model=MODEL, messages=QUESTION)
     free_again(gpt)
 
 
