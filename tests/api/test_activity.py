@@ -41,6 +41,14 @@ def wait_for_records(server, count: int, **filters) -> list[dict]:
     return records(server, **filters)
 
 
+def record_of(server, request_id: str) -> dict:
+    """The record of one request, once written."""
+    found = []
+    wait_until(lambda: found.extend(r for r in records(server) if r["request_id"] == request_id) or found, 5,
+               f"the record of {request_id}")
+    return found[0]
+
+
 async def burst(server, run: str, count: int) -> None:
     """`count` concurrent requests from three clients, half of them streamed, tagged with `run`."""
     plain = openai.AsyncOpenAI(base_url=server.openai_url, api_key=SERVER_KEY, max_retries=0)
@@ -96,7 +104,7 @@ def test_streams_without_reported_usage_are_estimated_and_marked(server):
                                             extra_body={"fake": {"chunks": 7}},
                                             extra_headers={"X-Request-Id": "estimated-1"}):
         pass
-    record = next(r for r in wait_for_records(server, 1, client="server") if r["request_id"] == "estimated-1")
+    record = record_of(server, "estimated-1")
     assert record["tokens_estimated"] and record["output_tokens"] == 7
 
 
@@ -106,7 +114,7 @@ def test_a_large_answers_usage_is_recorded(server):
     answer = client.embeddings.with_raw_response.create(model="fake:text-embedding-fake", input=words,
                                                         extra_headers={"X-Request-Id": "large-1"})
     assert len(answer.content) > 100_000
-    record = next(r for r in wait_for_records(server, 1, client="server") if r["request_id"] == "large-1")
+    record = record_of(server, "large-1")
     assert record["input_tokens"] == answer.parse().usage.prompt_tokens == 4 * 3000
     assert record["response_bytes"] == len(answer.content)
 
@@ -118,7 +126,7 @@ def test_errors_are_recorded_with_their_message(server):
     httpx.get(f"{server.openai_url}/models", headers={"X-API-Key": "wrong-key-1234"})
     failed = wait_for_records(server, 1, client="oops")
     assert failed[0]["status"] == 404 and "does not exist" in failed[0]["error"]
-    rejected = next(r for r in records(server, status=401))
+    rejected = wait_for_records(server, 1, status=401)[0]
     assert rejected["key_id"].startswith("k-") and rejected["error"].startswith("Incorrect API key")
 
 
@@ -167,7 +175,7 @@ def test_the_live_tail_delivers_records_of_both_workers(server):
 
 def test_usage_per_client_and_model(server):
     asyncio.run(burst(server, "usage", 6))
-    wait_for_records(server, 2, client="usage-sdk")
+    wait_for_records(server, 4, client="usage-sdk")  # requests 0, 1, 3 and 4 of the burst
     report = httpx.get(f"{server.base_url}/admin/usage", headers=ADMIN).json()
     row = next(r for r in report["by_client_and_model"] if r["client"] == "usage-sdk")
     sdk = records(server, client="usage-sdk")
