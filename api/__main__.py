@@ -12,9 +12,6 @@ import sys
 from api import __version__, activity, locations, stopping
 from api.config import ConfigError, create_config, load_config
 
-WORKERS_KILL_TIMEOUT_S = 10
-"""Grace period for a worker's open requests and streams when the server stops."""
-
 
 def _port_problem(host: str, port: int) -> str | None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -76,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         interface=Interfaces.ASGI,
         workers=server.workers,
         loop=Loops.uvloop,
-        workers_kill_timeout=WORKERS_KILL_TIMEOUT_S,
+        workers_kill_timeout=stopping.WORKERS_KILL_TIMEOUT_S,
         log_access=False,
     )
     try:

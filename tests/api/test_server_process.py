@@ -7,7 +7,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 
+import httpx
 import openai
 
 from tests.conftest import gateway_config
@@ -36,9 +39,21 @@ def test_a_server_killed_abruptly_takes_its_workers_along_and_loses_no_record(up
         sdk.chat.completions.create(model="fake:gpt-fake", messages=[{"role": "user", "content": "hi"}],
                                     extra_headers={"X-Request-Id": f"killed-{i}"})
     assert len(processes_using(tmp_path)) >= 5  # main, two workers, two activity writers
+    tail_ended = threading.Event()
+
+    def tail() -> None:  # a live tail never ends by itself: it must not hold its worker up
+        with httpx.stream("GET", f"{killed.base_url}/admin/activity/stream", headers={"X-API-Key": SERVER_KEY},
+                          timeout=60) as response:
+            for _ in response.iter_lines():
+                pass
+        tail_ended.set()
+
+    threading.Thread(target=tail, daemon=True).start()
+    time.sleep(0.5)
     os.kill(killed.process.pid, signal.SIGKILL)
     killed.process.wait()
     wait_until(lambda: processes_using(tmp_path) == [], 20, "the workers and writers to stop")
+    assert tail_ended.wait(5)
 
     database = sqlite3.connect(tmp_path / "data" / "activity.sqlite3")
     ids = {row[0] for row in database.execute("SELECT request_id FROM activity WHERE request_id LIKE 'killed-%'")}
