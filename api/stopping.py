@@ -40,8 +40,9 @@ def clear() -> None:
 
 def announced() -> bool:
     """In a worker: has the main process (our parent) announced a stop, or died?"""
-    main = _main_pid or os.getppid()
-    return os.getppid() != main or _marker(main).exists()
+    parent = os.getppid()
+    main = _main_pid or parent
+    return parent != main or _marker(main).exists()
 
 
 def end_with_parent() -> None:

@@ -14,14 +14,14 @@ import httpx
 import openai
 
 from tests.conftest import gateway_config
-from tests.gateway import ROOT, SERVER_KEY, free_port, processes_using, start_gateway, wait_until
+from tests.gateway import ROOT, SERVER_KEY, SERVER_SECTION, free_port, processes_using, start_gateway, wait_until
 
 
 def test_a_data_dir_that_cannot_hold_the_activity_file_stops_the_server_with_one_message(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     path = tmp_path / "config.toml"
-    path.write_text(f'[server]\napi_key = "{SERVER_KEY}"\nport = {free_port()}\ndata_dir = "{blocker / "data"}"\n')
+    path.write_text(SERVER_SECTION.replace("{port}", str(free_port())).replace("{data_dir}", str(blocker / "data")))
     result = subprocess.run([sys.executable, "-m", "api", "--config", str(path)], cwd=ROOT,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2

@@ -10,14 +10,9 @@ from __future__ import annotations
 import asyncio
 
 from tests.fixtures.raw_server import raw_server, read_request
-from tests.gateway import SERVER_KEY, start_gateway
+from tests.gateway import SERVER_KEY, SERVER_SECTION, start_gateway
 
-CONFIG = """\
-[server]
-api_key = "{server_key}"
-port = {port}
-data_dir = "{data_dir}"
-
+CONFIG = SERVER_SECTION + """
 [providers.slow]
 type = "openai"
 base_url = "{upstream}/v1"
@@ -41,7 +36,7 @@ async def test_a_client_leaving_before_the_first_chunk_cancels_the_upstream(tmp_
         upstream_closed.set()
 
     async with raw_server(headers_then_silence) as (upstream, accepted):
-        config = CONFIG.replace("{server_key}", SERVER_KEY).replace("{upstream}", upstream)
+        config = CONFIG.replace("{upstream}", upstream)
         gateway = await asyncio.to_thread(start_gateway, config, tmp_path)
         try:
             host, port = gateway.base_url.removeprefix("http://").split(":")
