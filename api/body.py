@@ -14,13 +14,17 @@ def too_large(limit: int) -> ApiError:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing with 413 anything over `limit` bytes before buffering it.
+    """The raw body, refusing with 413 anything over `limit` bytes before buffering it."""
+    return await receive_body(request.content.receive, request.get_first_header(b"content-length"), limit)
 
-    Read straight from the ASGI channel, and only until the declared length has arrived: Granian
-    ends every body with an empty message of its own, and waiting for it costs a round trip
-    through its I/O thread on every request (BlackSheep's `read()` waits for it).
+
+async def receive_body(receive, declared: bytes | None, limit: int) -> bytes:
+    """The body from the ASGI channel `receive`, given its Content-Length header value `declared`.
+
+    Read only until the declared length has arrived: Granian ends every body with an empty message
+    of its own, and waiting for it costs a round trip through its I/O thread on every request
+    (BlackSheep's `read()` waits for it).
     """
-    declared = request.get_first_header(b"content-length")
     expected = None
     if declared is not None:
         if not declared.isdigit():
@@ -30,7 +34,6 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise too_large(limit)
         if expected == 0:
             return b""
-    receive = request.content.receive
     parts, size = [], 0
     while True:
         message = await receive()

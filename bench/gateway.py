@@ -14,12 +14,16 @@ every ratio compares figures taken seconds apart on the same machine state:
   memory   non-streaming chat, 32 connections, 200,000 requests to a fresh Gatehouse: RSS of its worker
            (and of the worker's activity writer) after warm-up, at 100,000 and at 200,000 requests
   workers  non-streaming chat, 32 connections: a fresh Gatehouse with 1 worker, then another with 2
+  floor    the second hop's share of the one-connection figures: a bare relay (bench/relay.py: raw ASGI on
+           Granian with Gatehouse's upstream client and body reading; no framework, auth, routing or records)
+           against the direct call, and Gatehouse against the bare relay, non-streaming chat (wrk) and time
+           to first chunk; the three targets alternate in every round
   litellm  non-streaming chat at 32 connections and at 1 connection: Gatehouse, then LiteLLM's proxy (1 worker)
            in front of the same fake upstream; skipped with a note when LiteLLM is not installed
 
-activity, translated and workers compare Gatehouse with itself, litellm compares LiteLLM with Gatehouse:
-their "Direct" column is the baseline named in the scenario. memory has no "Direct" figure, and runs once
-whatever --duration and --rounds say.
+activity, translated, workers and floor compare Gatehouse with itself or with the bare relay, litellm compares
+LiteLLM with Gatehouse: their "Direct" column is the baseline named in the scenario. memory has no "Direct"
+figure, and runs once whatever --duration and --rounds say.
 
 Usage: bench/run [--duration SECONDS] [--warmup SECONDS] [--rounds N] [--only SCENARIO[,SCENARIO]]
                  [--markdown FILE] [--profile FILE]
@@ -133,6 +137,16 @@ def fake_anthropic(log_dir: Path) -> tuple[Server, str]:
     return Server("fake-anthropic", command, f"http://{HOST}:{port}/_fake/health", log_dir), f"http://{HOST}:{port}"
 
 
+def bare_relay(upstream: str, log_dir: Path) -> tuple[Server, str]:
+    """bench/relay.py with Gatehouse's upstream client, relaying every POST to the fake upstream's chat endpoint;
+    its Server and the URL to POST to."""
+    port = free_port()
+    command = [PYTHON, "-m", "bench.relay", "--client", "gatehouse", "--port", str(port), "--host", HOST,
+               "--upstream", upstream + CHAT_PATH]
+    url = f"http://{HOST}:{port}{CHAT_PATH}"
+    return Server("bare-relay", command, url, log_dir), url
+
+
 @dataclass(frozen=True)
 class Target:
     """One side of the comparison: where to send chat requests, for which model, with which key."""
@@ -189,6 +203,8 @@ class Bench:
     """The gateway with activity recording off."""
     translated: Target
     """The gateway relaying to an Anthropic-type provider."""
+    relay: Target | None = None
+    """The bare relay in front of the fake upstream (the `floor` scenario)."""
     upstream: str = ""
     """The fake OpenAI upstream's base URL (ending in /v1), for other gateways in front of it."""
     work_dir: Path | None = None
@@ -210,10 +226,15 @@ class Bench:
     def _pair(self, scenario: str, connections: int, stream_chunks: int | None = None,
               baseline: Target | None = None, measured: Target | None = None) -> list[Summary]:
         """`baseline` (default: the direct call) and `measured` (default: the gateway), alternating."""
-        pair = (baseline or self.direct, measured or self.gateway)
-        runs: dict[str, list[WrkResult]] = {target.name: [] for target in pair}
+        return self._alternating(scenario, (baseline or self.direct, measured or self.gateway), connections,
+                                 stream_chunks)
+
+    def _alternating(self, scenario: str, targets: tuple[Target, ...], connections: int,
+                     stream_chunks: int | None = None) -> list[Summary]:
+        """One Summary per target, the targets taking turns in every round."""
+        runs: dict[str, list[WrkResult]] = {target.name: [] for target in targets}
         for _ in range(self.rounds):
-            for target in pair:
+            for target in targets:
                 runs[target.name].append(self._measure(scenario, target, connections, stream_chunks))
         return [Summary.of(results) for results in runs.values()]
 
@@ -318,25 +339,41 @@ class Bench:
                 Row(name, f"activity writer RSS at {last:,} requests", "MB", None, writer_rss)]
 
     def ttfc(self) -> list[Row]:
-        """Percentiles over the streams of all rounds together."""
         name = f"stream {STREAM_CHUNKS} chunks, 1 conn"
-        times = {self.direct.name: StreamTimes([], []), self.gateway.name: StreamTimes([], [])}
+        direct, gateway = self._stream_times(name, (self.direct, self.gateway))
+        return [*_first_chunk_rows(name, direct, gateway),
+                Row(name, "whole stream p50", "ms", percentile(direct.total_ms, 50),
+                    percentile(gateway.total_ms, 50))]
+
+    def floor(self) -> list[Row]:
+        """The direct call, the bare relay and Gatehouse at one connection: what the second hop alone adds,
+        and what Gatehouse adds beyond it."""
+        name = "1 conn, direct, bare relay, Gatehouse"
+        targets = (self.direct, self.relay, self.gateway)
+        direct, relay, gateway = self._alternating(f"chat, {name}", targets, 1)
+        streams = self._stream_times(f"stream {STREAM_CHUNKS} chunks, {name}", targets)
+        hop, beyond = "direct vs bare relay", "bare relay vs Gatehouse"
+        return [*_latency_rows(f"chat, 1 conn, {hop}", direct, relay),
+                *_latency_rows(f"chat, 1 conn, {beyond}", relay, gateway),
+                *_first_chunk_rows(f"stream {STREAM_CHUNKS} chunks, 1 conn, {hop}", *streams[:2]),
+                *_first_chunk_rows(f"stream {STREAM_CHUNKS} chunks, 1 conn, {beyond}", *streams[1:])]
+
+    def _stream_times(self, scenario: str, targets: tuple[Target, ...]) -> list[StreamTimes]:
+        """Streams of STREAM_CHUNKS chunks, one at a time, to each target in turn in every round: the times
+        of all rounds together, per target."""
+        times = {target.name: StreamTimes([], []) for target in targets}
         for _ in range(self.rounds):
-            for target in (self.direct, self.gateway):
+            for target in targets:
                 with ForeignCpu() as foreign:
                     measured = time_streams(target.url, target.body(STREAM_CHUNKS), auth=target.auth,
                                             seconds=self.seconds, warmup=self.warmup)
-                print(f"  {name:<26} {target.name:<8} {len(measured.first_ms):>5} streams  first chunk p50 "
+                print(f"  {scenario:<26} {target.name:<8} {len(measured.first_ms):>5} streams  first chunk p50 "
                       f"{percentile(measured.first_ms, 50):6.2f} ms  (others: {foreign.share:.0%} CPU)",
                       file=sys.stderr, flush=True)
-                self.notes += run_notes(f"{name}, {target.name}", foreign.share)
+                self.notes += run_notes(f"{scenario}, {target.name}", foreign.share)
                 times[target.name].first_ms.extend(measured.first_ms)
                 times[target.name].total_ms.extend(measured.total_ms)
-        direct, gateway = times.values()
-        return [Row(name, "first chunk p50", "ms", percentile(direct.first_ms, 50), percentile(gateway.first_ms, 50)),
-                Row(name, "first chunk p99", "ms", percentile(direct.first_ms, 99), percentile(gateway.first_ms, 99)),
-                Row(name, "whole stream p50", "ms", percentile(direct.total_ms, 50),
-                    percentile(gateway.total_ms, 50))]
+        return list(times.values())
 
 
 def _latency_rows(scenario: str, direct: Summary, gateway: Summary) -> list[Row]:
@@ -344,12 +381,17 @@ def _latency_rows(scenario: str, direct: Summary, gateway: Summary) -> list[Row]
             Row(scenario, "p99", "ms", direct.p99_ms, gateway.p99_ms)]
 
 
+def _first_chunk_rows(scenario: str, direct: StreamTimes, gateway: StreamTimes) -> list[Row]:
+    return [Row(scenario, f"first chunk p{p}", "ms", percentile(direct.first_ms, p), percentile(gateway.first_ms, p))
+            for p in (50, 99)]
+
+
 def _throughput_rows(scenario: str, direct: Summary, gateway: Summary) -> list[Row]:
     return [Row(scenario, "throughput", "req/s", direct.rps, gateway.rps), *_latency_rows(scenario, direct, gateway)]
 
 
 SCENARIOS = {"chat": Bench.chat, "latency": Bench.latency, "stream": Bench.stream, "ttfc": Bench.ttfc,
-             "activity": Bench.activity, "translated": Bench.translated, "memory": Bench.memory,
+             "floor": Bench.floor, "activity": Bench.activity, "translated": Bench.translated, "memory": Bench.memory,
              "workers": Bench.workers, "litellm": Bench.litellm}
 
 
@@ -382,12 +424,15 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str], list[str]]:
         stack.enter_context(server)
         quiet, quiet_base = gatehouse(upstream, anthropic, work_dir, "gatehouse-unrecorded", activity=False)
         stack.enter_context(quiet)
+        relay, relay_url = bare_relay(upstream, work_dir)
+        stack.enter_context(relay)
         if args.profile:
             stack.enter_context(py_spy(server.worker_pids()[0], args.profile))
         bench = Bench(direct=Target("direct", upstream + CHAT_PATH, "gpt-fake"),
                       gateway=Target("gateway", base + CHAT_PATH, "fake:gpt-fake", API_KEY),
                       unrecorded=Target("unrecorded", quiet_base + CHAT_PATH, "fake:gpt-fake", API_KEY),
                       translated=Target("translated", base + CHAT_PATH, "anth:claude-fake-sonnet", API_KEY),
+                      relay=Target("relay", relay_url, "gpt-fake"),
                       launch=partial(gatehouse, upstream, anthropic, work_dir), seconds=args.duration,
                       warmup=args.warmup, upstream=upstream, work_dir=work_dir, rounds=args.rounds)
         rows = [row for name in args.only for row in SCENARIOS[name](bench)]

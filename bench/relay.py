@@ -1,10 +1,12 @@
 """A minimal relay, once per HTTP client library, to pick the gateway's upstream client by measurement.
 
-The relay is a raw ASGI app on Granian (1 worker, uvloop, as the gateway runs): it forwards
-each ``POST`` body to one upstream URL and sends back the upstream's status, content type and
-bytes; an SSE reply is relayed chunk by chunk, anything else read whole and sent with its
-length (what Gatehouse does). Only the client library differs between relays, behind the
-small `Upstream` interface, so differences in the figures are the libraries' own.
+The relay is a raw ASGI app on Granian (1 worker, uvloop, as the gateway runs): it reads each
+``POST`` body as Gatehouse does (up to its declared length), forwards it to one upstream URL and
+sends back the upstream's status, content type and bytes; an SSE reply is relayed chunk by chunk,
+anything else read whole and sent with its length (what Gatehouse does). Only the client library
+differs between relays, behind the small `Upstream` interface, so differences in the figures are
+the libraries' own. With Gatehouse's client it is also the floor of a second hop, which `bench/run`'s
+`floor` scenario measures Gatehouse against.
 
     python -m bench.relay --client httpx --port 18710 --upstream http://127.0.0.1:18701/v1/chat/completions
 
@@ -20,9 +22,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 
-from tests.fixtures.serving import read_asgi_body
+from api.body import receive_body
 
 REQUEST_HEADERS = {"content-type": "application/json"}
+MAX_BODY_BYTES = 1 << 24
+"""Larger request bodies are refused (the benchmark's are a few hundred bytes)."""
 POOL_SIZE = 256
 """Connections kept per upstream: more than the benchmark's 32, so no library has to open and close."""
 
@@ -200,7 +204,8 @@ class Relay:
             return await self._lifespan(receive, send)
         if scope["method"] != "POST":
             return await self._answer(send, 200, "text/plain", b"ok")
-        body = await read_asgi_body(receive)
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+        body = await receive_body(receive, declared, MAX_BODY_BYTES)
         async with self.upstream.post(self.url, body) as reply:
             if reply.content_type.startswith("text/event-stream"):
                 await self._stream(send, reply)
