@@ -16,7 +16,9 @@ from pathlib import Path
 
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
             10: "<Q", 11: "<q", 12: "<d"}
-_STRING, _ARRAY = 8, 9
+STRING = 8
+"""The type code of a string value (tests write GGUF headers with it too)."""
+_ARRAY = 9
 
 FILE_TYPES = {
     0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
@@ -61,7 +63,9 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class _Cursor:
+class Cursor:
+    """Reads a GGUF header's values one after another (`at`: the position in `data`)."""
+
     __slots__ = ("data", "at")
 
     def __init__(self, data) -> None:
@@ -85,11 +89,11 @@ class _Cursor:
         self.at = at
 
     def value(self, kind: int) -> object:
-        if kind == _STRING:
+        if kind == STRING:
             return self.string()
         if kind == _ARRAY:
             item_kind, count = self.unpack("<I"), self.unpack("<Q")
-            if item_kind == _STRING:
+            if item_kind == STRING:
                 self.skip_strings(count)
             elif item_kind in _SCALARS:
                 self.at += struct.calcsize(_SCALARS[item_kind]) * count
@@ -107,7 +111,7 @@ def read_gguf(path: Path) -> GGUFInfo:
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         if data[:4] != b"GGUF":
             raise GGUFError(f"{path} is not a GGUF file")
-        cursor = _Cursor(data)
+        cursor = Cursor(data)
         cursor.at = 4
         try:
             version = cursor.unpack("<I")

