@@ -199,12 +199,12 @@ class Bench:
     warmup: int
     launch: Callable[..., tuple[Server, str]]
     """Another Gatehouse, not yet started: `launch(name, workers=N)` gives its Server and base URL."""
+    relay: Target
+    """The bare relay in front of the fake upstream (the `floor` scenario)."""
     unrecorded: Target
     """The gateway with activity recording off."""
     translated: Target
     """The gateway relaying to an Anthropic-type provider."""
-    relay: Target | None = None
-    """The bare relay in front of the fake upstream (the `floor` scenario)."""
     upstream: str = ""
     """The fake OpenAI upstream's base URL (ending in /v1), for other gateways in front of it."""
     work_dir: Path | None = None
