@@ -20,10 +20,13 @@ every ratio compares figures taken seconds apart on the same machine state:
            to first chunk; the three targets alternate in every round
   litellm  non-streaming chat at 32 connections and at 1 connection: Gatehouse, then LiteLLM's proxy (1 worker)
            in front of the same fake upstream; skipped with a note when LiteLLM is not installed
+  uvicorn  the server's share: Gatehouse on Granian, then the same app and config on uvicorn (one process,
+           uvloop, httptools), non-streaming chat at 32 connections and at 1, and time to first chunk at 1;
+           skipped with a note when uvicorn is not installed (.venv/bin/pip install uvicorn)
 
-activity, translated, workers and floor compare Gatehouse with itself or with the bare relay, litellm compares
-LiteLLM with Gatehouse: their "Direct" column is the baseline named in the scenario. memory has no "Direct"
-figure, and runs once whatever --duration and --rounds say.
+activity, translated, workers and floor compare Gatehouse with itself or with the bare relay; litellm and uvicorn
+compare LiteLLM's proxy, or Gatehouse on uvicorn, with Gatehouse: their "Direct" column is the baseline named in
+the scenario. memory has no "Direct" figure, and runs once whatever --duration and --rounds say.
 
 Usage: bench/run [--duration SECONDS] [--warmup SECONDS] [--rounds N] [--only SCENARIO[,SCENARIO]]
                  [--markdown FILE] [--profile FILE]
@@ -32,6 +35,7 @@ Usage: bench/run [--duration SECONDS] [--warmup SECONDS] [--rounds N] [--only SC
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import tempfile
 import time
@@ -41,6 +45,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from api import locations
 from bench import litellm_proxy
 from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Summary, Table, WrkResult, chat_body,
                            check_reply, ensure_wrk, facts_markdown, fake_upstream, fmt_ms, fmt_rate, fmt_ratio,
@@ -62,6 +67,7 @@ MEMORY_RUN_MAX_S = 10
 change of rate from carrying the count far past a checkpoint."""
 MEMORY_SETTLE_S = 1
 """Pause between the end of a load and reading RSS: in-flight requests end, the recorder flushes."""
+UVICORN_SKIPPED = "uvicorn: skipped, not installed (.venv/bin/pip install uvicorn)"
 
 GATEHOUSE_CONFIG = """\
 [server]
@@ -86,15 +92,33 @@ enabled = {activity}
 """
 
 
-def gatehouse(upstream: str, anthropic: str, work_dir: Path, name: str = "gatehouse",
-              activity: bool = True, workers: int = 1) -> tuple[Server, str]:
-    """Gatehouse on a free port relaying to the fake upstreams, and its base URL (ending in /v1)."""
+def _config(upstream: str, anthropic: str, work_dir: Path, name: str, activity: bool = True,
+            workers: int = 1) -> tuple[Path, int]:
+    """A Gatehouse config relaying to the fake upstreams, written to `work_dir`, and the free port it names."""
     port = free_port()
     config = work_dir / f"{name}.toml"
     config.write_text(GATEHOUSE_CONFIG.format(host=HOST, port=port, api_key=API_KEY, workers=workers,
                                               upstream=upstream, anthropic=anthropic,
                                               data_dir=work_dir / f"{name}-data", activity=str(activity).lower()))
+    return config, port
+
+
+def gatehouse(upstream: str, anthropic: str, work_dir: Path, name: str = "gatehouse",
+              activity: bool = True, workers: int = 1) -> tuple[Server, str]:
+    """Gatehouse on a free port relaying to the fake upstreams, and its base URL (ending in /v1)."""
+    config, port = _config(upstream, anthropic, work_dir, name, activity, workers)
     command = [PYTHON, "-m", "api", "--config", str(config)]
+    return Server(name, command, f"http://{HOST}:{port}/health", work_dir), f"http://{HOST}:{port}/v1"
+
+
+def gatehouse_on_uvicorn(upstream: str, anthropic: str, work_dir: Path) -> tuple[Server, str]:
+    """The same Gatehouse app (its `create_app` factory, the same config) served by uvicorn instead of
+    Granian: one process, uvloop, httptools. Its Server and base URL (ending in /v1)."""
+    name = "gatehouse-uvicorn"
+    config, port = _config(upstream, anthropic, work_dir, name)
+    command = ["env", f"{locations.CONFIG_ENV}={config}", PYTHON, "-m", "uvicorn", "--factory", "api.app:create_app",
+               "--host", HOST, "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--lifespan", "on",
+               "--no-access-log", "--log-level", "warning"]
     return Server(name, command, f"http://{HOST}:{port}/health", work_dir), f"http://{HOST}:{port}/v1"
 
 
@@ -199,6 +223,8 @@ class Bench:
     warmup: int
     launch: Callable[..., tuple[Server, str]]
     """Another Gatehouse, not yet started: `launch(name, workers=N)` gives its Server and base URL."""
+    launch_on_uvicorn: Callable[[], tuple[Server, str]]
+    """The gateway's app served by uvicorn instead of Granian, not yet started (the `uvicorn` scenario)."""
     relay: Target
     """The bare relay in front of the fake upstream (the `floor` scenario)."""
     unrecorded: Target
@@ -294,6 +320,23 @@ class Bench:
             print(f"  {note}", file=sys.stderr, flush=True)
             self.skipped.append(note.splitlines()[0])
             return []
+
+    def uvicorn(self) -> list[Row]:
+        """Gatehouse on Granian (the baseline) against the same app on uvicorn: what the server costs at one
+        connection (chat and first chunk) and at 32; skipped, with a note, when uvicorn is not installed."""
+        if importlib.util.find_spec("uvicorn") is None:
+            print(f"  {UVICORN_SKIPPED}", file=sys.stderr, flush=True)
+            self.skipped.append(UVICORN_SKIPPED)
+            return []
+        server, base = self.launch_on_uvicorn()
+        target = Target("uvicorn", base + CHAT_PATH, self.gateway.model, self.gateway.auth)
+        with server:
+            chat = f"chat, {CONNECTIONS} conn, Granian vs uvicorn"
+            rows = _throughput_rows(chat, *self._pair(chat, CONNECTIONS, baseline=self.gateway, measured=target))
+            latency = "chat, 1 conn, Granian vs uvicorn"
+            rows += _latency_rows(latency, *self._pair(latency, 1, baseline=self.gateway, measured=target))
+            stream = f"stream {STREAM_CHUNKS} chunks, 1 conn, Granian vs uvicorn"
+            return rows + _first_chunk_rows(stream, *self._stream_times(stream, (self.gateway, target)))
 
     def _load_until(self, scenario: str, target: Target, served: int, goal: int, rate: float,
                     deadline: float) -> tuple[int, float]:
@@ -392,7 +435,7 @@ def _throughput_rows(scenario: str, direct: Summary, gateway: Summary) -> list[R
 
 SCENARIOS = {"chat": Bench.chat, "latency": Bench.latency, "stream": Bench.stream, "ttfc": Bench.ttfc,
              "floor": Bench.floor, "activity": Bench.activity, "translated": Bench.translated, "memory": Bench.memory,
-             "workers": Bench.workers, "litellm": Bench.litellm}
+             "workers": Bench.workers, "litellm": Bench.litellm, "uvicorn": Bench.uvicorn}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -401,8 +444,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_run_options(parser, "repeat every scenario, direct and gateway alternating")
     parser.add_argument("--only", type=names_of(SCENARIOS, "scenario"), default=list(SCENARIOS),
                         metavar="SCENARIO[,SCENARIO]",
-                        help=f"run only these scenarios: {', '.join(SCENARIOS)} (default: all; litellm is "
-                             "skipped when LiteLLM's proxy is not installed)")
+                        help=f"run only these scenarios: {', '.join(SCENARIOS)} (default: all; litellm and "
+                             "uvicorn are skipped when LiteLLM's proxy or uvicorn is not installed)")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="record the gateway worker with py-spy during the run (.svg flame graph, "
                              ".txt collapsed stacks, .json speedscope); slows the gateway a little")
@@ -433,7 +476,9 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str], list[str]]:
                       unrecorded=Target("unrecorded", quiet_base + CHAT_PATH, "fake:gpt-fake", API_KEY),
                       translated=Target("translated", base + CHAT_PATH, "anth:claude-fake-sonnet", API_KEY),
                       relay=Target("relay", relay_url, "gpt-fake"),
-                      launch=partial(gatehouse, upstream, anthropic, work_dir), seconds=args.duration,
+                      launch=partial(gatehouse, upstream, anthropic, work_dir),
+                      launch_on_uvicorn=partial(gatehouse_on_uvicorn, upstream, anthropic, work_dir),
+                      seconds=args.duration,
                       warmup=args.warmup, upstream=upstream, work_dir=work_dir, rounds=args.rounds)
         rows = [row for name in args.only for row in SCENARIOS[name](bench)]
     if args.profile:
