@@ -273,7 +273,7 @@ class Recorder:
         if not (batch or prune) or self._writer is None:
             return
         # The frame is written in pieces, so a batch (about 500 kB at 2,000 requests/s) is never copied:
-        # copies of that size are what left the worker's heap larger after a burst.
+        # freed blocks of that size can stay in the worker's heap (docs/perf.md, the memory runs).
         head = orjson.dumps([self.max_age_s if prune else None, self.max_rows])[:-1] + b",["
         if batch:
             batch[-1] = ord("]")  # the last row's comma closes the list of rows
