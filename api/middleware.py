@@ -22,13 +22,19 @@ STATE = "gatehouse.state"
 RECORD = "gatehouse.record"
 """Scope keys: the request's id, who sent it, the config state it is served with from start to end,
 and its activity record (None when it is not recorded)."""
-PUBLIC_PATHS = ("/health", "/api-docs")
+PUBLIC_PATHS = ("/health", "/api-docs", "/api-docs.json")
+"""Paths that need no key, with the docs' assets under /api-docs/."""
 ANTHROPIC_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
 
 
 def dialect_of(path: str) -> Dialect:
     """Anthropic for the Messages endpoints (also under /{provider-id}/), OpenAI for the rest."""
     return "anthropic" if path.endswith(ANTHROPIC_PATHS) else "openai"
+
+
+def public(path: str) -> bool:
+    """Health and the API docs need no key; any other path does (a provider id may begin like them)."""
+    return path in PUBLIC_PATHS or path.startswith("/api-docs/")
 
 
 def recorded(path: str) -> bool:
@@ -70,7 +76,7 @@ class RequestMiddleware:
             record = self._record(request, request.scope[REQUEST_ID], path, client)
         request.scope[RECORD] = record
         try:
-            if not path.startswith(PUBLIC_PATHS):
+            if not public(path):
                 identity = request.scope[IDENTITY] = state.keys.identify(key, client)
                 if record is not None:
                     record.client, record.key_id = identity.client, identity.key_id
