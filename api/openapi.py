@@ -329,7 +329,18 @@ _PARAMETERS: Schema = {
     },
     "Limit": {
         "name": "limit", "in": "query", "required": False, "schema": _int(minimum=0),
-        "description": "Return at most this many models.",
+        "description": "Return at most this many models (all by default; in Anthropic's format "
+                       "20 by default, at most 1000).",
+    },
+    "AfterId": {
+        "name": "after_id", "in": "query", "required": False, "schema": _str(),
+        "description": "Anthropic's format: the page right after the model with this id "
+                       "(its SDK passes the previous page's `last_id`). An id not in the list "
+                       "answers 400.",
+    },
+    "BeforeId": {
+        "name": "before_id", "in": "query", "required": False, "schema": _str(),
+        "description": "Anthropic's format: the page right before the model with this id.",
     },
     "Offset": {
         "name": "offset", "in": "query", "required": False,
@@ -1007,13 +1018,14 @@ def _paths() -> Schema:
             "listModels", "models", "List models",
             "Every model of every configured provider the client may use, in OpenAI's "
             "list shape with Gatehouse's extra fields. Optionally filtered by provider "
-            "type and paged with `limit`/`offset`. " + _ANTHROPIC_FORMAT.format(
+            "type and paged with `limit`/`offset` (in Anthropic's format also with the "
+            "`after_id`/`before_id` cursors). " + _ANTHROPIC_FORMAT.format(
                 '`{"data": [{"type": "model", "id", "display_name", "created_at"}], '
                 '"has_more", "first_id", "last_id"}` (`AnthropicModelList`)'),
             _json_ok("The models, in OpenAI's or (with `anthropic-version`) Anthropic's "
                      "format.", _one_of(_ref("ModelList"), _ref("AnthropicModelList"))),
-            parameters=("ProviderType", "ProviderTypeAlias", "Limit", "Offset",
-                        "AnthropicVersion"),
+            parameters=("ProviderType", "ProviderTypeAlias", "Limit", "Offset", "AfterId",
+                        "BeforeId", "AnthropicVersion"),
             errors=(400, 401, 500, 502, 504))},
         "/v1/models/{model_id}": {"get": _v1_op(
             "getModel", "models", "Get a model",

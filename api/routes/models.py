@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from blacksheep import Application, Request, Response
 
 from api.body import query_int
-from api.errors import json_response
+from api.errors import ApiError, json_response
 from api.middleware import STATE
 from api.providers import Provider
 from api.routing import model_not_found
@@ -41,24 +41,50 @@ def _speaks_anthropic(request: Request) -> bool:
     return request.get_first_header(b"anthropic-version") is not None
 
 
+ANTHROPIC_PAGE = 20
+"""Anthropic's default `limit` (its maximum is 1000)."""
+
+
+def anthropic_page(request: Request, data: list[dict]) -> dict:
+    """One page of the list in Anthropic's format: `limit` models after `after_id`, or before `before_id`
+    (the ids are cursors, as in Anthropic's API and its SDK's auto-pagination)."""
+    limit = query_int(request, "limit", ANTHROPIC_PAGE, maximum=1000) or ANTHROPIC_PAGE
+    after, before = (request.query.get(name, [None])[0] for name in ("after_id", "before_id"))
+    if after and before:
+        raise ApiError(400, "Give either after_id or before_id, not both.", param="before_id")
+    ids = [model["id"] for model in data]
+    cursor = after or before
+    if cursor and cursor not in ids:
+        raise ApiError(400, f"Invalid value for '{'after_id' if after else 'before_id'}': no model has the id "
+                            f"'{cursor}'.", param="after_id" if after else "before_id", code="invalid_value")
+    if before:
+        end = ids.index(before)
+        start = max(end - limit, 0)
+        has_more = start > 0
+    else:
+        start = ids.index(after) + 1 if after else query_int(request, "offset") or 0
+        end = start + limit
+        has_more = end < len(data)
+    page = [anthropic_model_object(model) for model in data[start:end]]
+    return {"data": page, "has_more": has_more,
+            "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
+
+
 def register(app: Application) -> None:
     @app.router.get("/v1/models")
     async def list_models(request: Request) -> Response:
         kind = (request.query.get("provider_type") or request.query.get("providerType") or [None])[0]
-        limit, offset = query_int(request, "limit"), query_int(request, "offset") or 0
         data = [
             model_object(entry.provider, model_id, info)
             for entry in await request.scope[STATE].catalog.everything()
             if kind is None or entry.provider.type == kind
             for model_id, info in (entry.models or {}).items()
         ]
-        page = data[offset:] if limit is None else data[offset:offset + limit]
-        if not _speaks_anthropic(request):
-            return json_response(200, {"object": "list", "data": page})
-        page = [anthropic_model_object(model) for model in page]
-        return json_response(200, {"data": page, "has_more": offset + len(page) < len(data),
-                                   "first_id": page[0]["id"] if page else None,
-                                   "last_id": page[-1]["id"] if page else None})
+        if _speaks_anthropic(request):
+            return json_response(200, anthropic_page(request, data))
+        limit, offset = query_int(request, "limit"), query_int(request, "offset") or 0
+        return json_response(200, {"object": "list", "data": data[offset:] if limit is None
+                                   else data[offset:offset + limit]})
 
     @app.router.get("/v1/models/{path:model_id}")
     async def get_model(request: Request, model_id: str) -> Response:

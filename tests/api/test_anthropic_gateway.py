@@ -7,6 +7,7 @@ openai SDK → Anthropic provider (translated) (openai → OpenAI is in test_ope
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import uuid
 
@@ -297,3 +298,18 @@ def test_models_in_anthropic_format_for_anthropic_clients(claude):
     ids = [model.id for model in claude.models.list(limit=100)]
     assert "anth:claude-fake-sonnet" in ids and "fake:gpt-fake" in ids
     assert claude.models.retrieve("anth:claude-fake-haiku").type == "model"
+
+
+def test_anthropic_model_pages_follow_their_cursors(claude, gateway):
+    everything = [model.id for model in claude.models.list(limit=1000)]
+    assert len(everything) > 4
+    # The SDK follows after_id page by page (bounded: an ignored cursor used to repeat page 1 forever).
+    followed = itertools.islice(claude.models.list(limit=2), len(everything) + 1)
+    assert [model.id for model in followed] == everything
+    assert len(claude.models.list().data) == min(len(everything), 20)  # Anthropic's default page
+    second = claude.models.list(limit=2, after_id=everything[1])
+    assert [m.id for m in second.data] == everything[2:4] and second.has_more and second.last_id == everything[3]
+    first = claude.models.list(limit=2, before_id=everything[2])
+    assert [m.id for m in first.data] == everything[:2] and not first.has_more
+    with pytest.raises(anthropic.BadRequestError, match="no model has the id 'anth:gone'"):
+        claude.models.list(after_id="anth:gone")
