@@ -339,6 +339,9 @@ def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSetting
     base_url = r.value(data, "base_url", path, str, DEFAULT_BASE_URLS.get(kind or "", ""))
     if not base_url:
         r.fail(f"{path}.base_url", "missing")
+    elif "@" in urlsplit(base_url).netloc:  # named without the URL: it holds a password
+        r.fail(f"{path}.base_url", "has credentials in it (user:password@host); put the key in api_key or "
+                                   "api_key_env, or an Authorization header in headers")
     elif not _is_url(base_url):
         r.fail(f"{path}.base_url", f"not a URL: '{base_url}' (expected http:// or https://)")
     api_key = r.value(data, "api_key", path, str, "")

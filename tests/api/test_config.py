@@ -121,6 +121,12 @@ def test_each_problem_is_named_by_its_key_path(tmp_path, text, expected):
     assert expected in problems(text, tmp_path)
 
 
+def test_credentials_in_a_base_url_are_refused_without_repeating_them(tmp_path):
+    message = problems('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "openai"\n'
+                       'base_url = "http://bob:PASSWORD-777@127.0.0.1:9/v1"\n', tmp_path)
+    assert "providers.x.base_url: has credentials in it" in message and "PASSWORD-777" not in message
+
+
 def test_every_problem_is_reported_at_once(tmp_path):
     message = problems('[server]\nport = "x"\nworkers = 0\n', tmp_path)
     assert "server.port" in message and "server.workers" in message and "server.api_key" in message
