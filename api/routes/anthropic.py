@@ -48,7 +48,7 @@ async def _input_tokens(provider: Provider, body: dict) -> int:
 
 def register(app: Application) -> None:
     async def forward(request: Request, provider_id: str | None, counting: bool) -> Response:
-        routed = await inbound(request, "messages", "messages", list,
+        routed = await inbound(request, "count_tokens" if counting else "messages", "messages", list,
                                lambda state, body: _model_name(state, body, provider_id))
         body, provider, record = routed.body, routed.provider, routed.record
         path = "/messages/count_tokens" if counting else "/messages"

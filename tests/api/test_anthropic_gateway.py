@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import UPSTREAM_KEY, anthropic_sdk, openai_sdk, upstream_record
+from tests.conftest import UPSTREAM_KEY, WRITER_KEY, anthropic_sdk, openai_sdk, upstream_record
 from tests.gateway import SERVER_KEY
 
 WEATHER = {"name": "get_weather", "description": "Weather of a city",
@@ -139,6 +139,17 @@ def test_count_tokens(claude):
                                                         messages=HELLO).usage.input_tokens
     estimate = claude.messages.count_tokens(model="fake:gpt-fake", messages=HELLO)
     assert estimate.input_tokens > 0
+
+
+def test_count_tokens_gets_the_clients_prompt_but_not_its_sampling_defaults(gateway, claude):
+    """The writer client has a system prompt, temperature, top_p and max_tokens: the prompt is counted,
+    and the sampling fields, which Anthropic's count_tokens refuses, are left out."""
+    writer = anthropic.Anthropic(base_url=gateway.base_url, api_key=WRITER_KEY, max_retries=0)
+    counted = writer.messages.count_tokens(model="anth:claude-fake-sonnet", messages=HELLO)
+    plain = claude.messages.count_tokens(model="anth:claude-fake-sonnet", messages=HELLO)
+    with_prompt = claude.messages.count_tokens(model="anth:claude-fake-sonnet", messages=HELLO,
+                                               system="You are a poet.")
+    assert counted.input_tokens == with_prompt.input_tokens > plain.input_tokens
 
 
 def test_provider_in_the_path(gateway):
