@@ -34,6 +34,8 @@ class StreamTranslator(Protocol):
     def close(self) -> bytes: ...
     @property
     def usage(self) -> tuple[int | None, int | None]: ...
+    @property
+    def estimated_usage(self) -> tuple[int, int] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +140,9 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
             failure = provider.failure(exc)
             if not isinstance(failure, ApiError):
                 raise
-            if record is not None:
-                record.error = failure.message
-            if not watcher.done():  # a client that left needs no error event
+            if not watcher.done():  # a client that left needs no error event: its leaving ended the stream
+                if record is not None:
+                    record.error = failure.message
                 yield failure.stream_event(dialect)
         finally:
             if watcher.done() and not watcher.cancelled() and record is not None:
@@ -158,11 +160,17 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
 
 
 def _stream_tokens(record: Record, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
-    inputs, outputs = translator.usage if translator is not None else (usage.input_tokens, usage.output_tokens)
+    """The usage the stream reported; else the estimate a translator gave the client; else about 4 bytes
+    a token in and one event a token out."""
+    if translator is not None:
+        (inputs, outputs), estimate = translator.usage, translator.estimated_usage
+    else:
+        inputs, outputs = usage.input_tokens, usage.output_tokens
+        estimate = (-(-record.request_bytes // 4), usage.estimated_output())
     if outputs is not None:
         record.tokens(inputs, outputs)
-    elif usage is not None:  # the provider reported nothing: about 4 bytes a token in, one event a token out
-        record.tokens(-(-record.request_bytes // 4), usage.estimated_output(), estimated=True)
+    elif estimate is not None:
+        record.tokens(*estimate, estimated=True)
 
 
 async def _error(upstream: UpstreamResponse, provider: Provider, dialect: Dialect,

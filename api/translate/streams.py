@@ -37,6 +37,11 @@ class _StreamTranslator:
         self._parser = SSEParser()
         self._ended = False
 
+    @property
+    def estimated_usage(self) -> tuple[int, int] | None:
+        """(input, output) tokens the client was told when the provider reported no usage, if estimated."""
+        return None
+
     def feed(self, chunk: bytes) -> bytes:
         if self._ended:
             return b""
@@ -190,6 +195,10 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         if self._usage is None:
             return None, None
         return self._usage.get("prompt_tokens"), self._usage.get("completion_tokens")
+
+    @property
+    def estimated_usage(self) -> tuple[int, int]:
+        return self._input_estimate, self._pieces
 
     def close(self) -> bytes:
         if self._ended:

@@ -108,6 +108,20 @@ def test_streams_without_reported_usage_are_estimated_and_marked(server):
     assert record["tokens_estimated"] and record["output_tokens"] == 7
 
 
+def test_translated_streams_without_reported_usage_record_what_the_client_was_told(server):
+    """An OpenAI-type provider that ignores include_usage: the Anthropic client gets estimated usage
+    from the translator, and the record has the same figures, marked estimated (they were null)."""
+    claude = anthropic.Anthropic(base_url=server.base_url, api_key=SERVER_KEY, max_retries=0)
+    with claude.messages.stream(model="fake:gpt-fake", max_tokens=50, messages=HELLO,
+                                extra_body={"fake": {"chunks": 5, "no_stream_usage": True}},
+                                extra_headers={"X-Request-Id": "estimated-translated"}) as stream:
+        told = stream.get_final_message().usage
+    record = record_of(server, "estimated-translated")
+    assert told.output_tokens == 5 and told.input_tokens > 0
+    assert (record["input_tokens"], record["output_tokens"]) == (told.input_tokens, told.output_tokens)
+    assert record["tokens_estimated"]
+
+
 def test_a_large_answers_usage_is_recorded(server):
     client = openai.OpenAI(base_url=server.openai_url, api_key=SERVER_KEY, max_retries=0)
     words = [f"word {i} and more" for i in range(3000)]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+
 from tests.fixtures.raw_server import raw_server, read_request
-from tests.gateway import SERVER_KEY, SERVER_SECTION, start_gateway
+from tests.gateway import SERVER_KEY, SERVER_SECTION, start_gateway, wait_until
 
 CONFIG = SERVER_SECTION + """
 [providers.slow]
@@ -18,6 +20,17 @@ type = "openai"
 base_url = "{upstream}/v1"
 models = ["thinker"]
 """
+
+
+def _the_only_record(gateway) -> dict:
+    found = []
+
+    def written() -> bool:
+        response = httpx.get(f"{gateway.base_url}/admin/activity", headers={"x-api-key": SERVER_KEY})
+        found[:] = response.json()["data"]
+        return bool(found)
+    wait_until(written, 5, "the stream's activity record")
+    return found[0]
 
 
 async def _until(condition) -> None:
@@ -50,5 +63,7 @@ async def test_a_client_leaving_before_the_first_chunk_cancels_the_upstream(tmp_
             await asyncio.sleep(0.2)
             writer.close()  # gone before any chunk came
             await asyncio.wait_for(upstream_closed.wait(), 5)
+            record = await asyncio.to_thread(_the_only_record, gateway)
+            assert record["error"] == "client disconnected"  # not blamed on the provider
         finally:
             await asyncio.to_thread(gateway.stop)
