@@ -94,6 +94,8 @@ class RequestMiddleware:
             if record is not None:
                 record.error = message
         response.add_header(b"x-request-id", request_id)
+        if path.endswith(ANTHROPIC_PATHS):  # the header Anthropic's API sends and its SDKs read
+            response.add_header(b"request-id", request_id)
         if record is not None:
             record.status = response.status
             if not record.pending:  # a stream finishes its record when it ends

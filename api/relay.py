@@ -24,9 +24,10 @@ from api.usage import StreamUsage, body_usage, usage_counts
 
 SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 SSE = b"text/event-stream; charset=utf-8"
-PASSED_ERROR_HEADERS = ("retry-after", "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
-                        "x-ratelimit-reset-requests", "x-ratelimit-limit-tokens",
-                        "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens")
+PASSED_ERROR_HEADERS = ("retry-after", "retry-after-ms")
+PASSED_ERROR_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
+"""An upstream error's headers that reach the client: when to retry (both SDKs honour them) and the
+provider's rate limits, in either dialect's names."""
 
 
 class StreamTranslator(Protocol):
@@ -191,7 +192,7 @@ async def _error(upstream: UpstreamResponse, provider: Provider, dialect: Dialec
     if record is not None:
         record.error = payload["error"]["message"]
     response = Response(upstream.status, None, Content(JSON, orjson.dumps(payload)))
-    for name in PASSED_ERROR_HEADERS:
-        if name in upstream.headers:
-            response.add_header(name.encode(), upstream.headers[name].encode())
+    for name, value in upstream.headers.items():
+        if name in PASSED_ERROR_HEADERS or name.startswith(PASSED_ERROR_HEADER_PREFIXES):
+            response.add_header(name.encode(), value.encode("latin-1"))
     return response

@@ -259,6 +259,12 @@ def test_upstream_errors_reach_anthropic_clients_in_their_dialect(claude, model,
     assert caught.value.status_code == status
     assert caught.value.body["type"] == "error" and caught.value.body["error"]["type"] == error_type
     assert "(provider '" in caught.value.body["error"]["message"]
+    if status == 429:  # when to retry, and the limit hit, as the provider said (in its own names)
+        headers = caught.value.response.headers
+        if model.startswith("anth:"):
+            assert headers["retry-after"] == "20" and headers["anthropic-ratelimit-requests-remaining"] == "0"
+        else:
+            assert headers["x-ratelimit-remaining-requests"] == "0"
 
 
 def test_overloaded_anthropic_reaches_openai_clients(gpt):
@@ -297,6 +303,16 @@ def test_gateway_errors_are_in_anthropic_dialect(gateway, claude):
                      headers={"x-api-key": SERVER_KEY, "anthropic-version": "2023-06-01"})
     assert bad.status_code == 400
     assert bad.json()["type"] == "error" and bad.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_the_request_id_reaches_the_sdk_as_anthropic_names_it(claude):
+    request_id = rid()
+    message = claude.messages.create(model="anth:claude-fake-sonnet", max_tokens=10, messages=HELLO,
+                                     extra_headers={"X-Request-Id": request_id})
+    assert message._request_id == request_id
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        claude.messages.create(model="anth:no-such-model", max_tokens=10, messages=HELLO)
+    assert caught.value.request_id and caught.value.request_id.startswith("req-")
 
 
 def test_x_api_key_header_as_anthropic_clients_send_it(gateway):

@@ -320,6 +320,8 @@ def test_upstream_errors_keep_their_status_and_message(client, status, error_cla
     if status == 429:
         assert "Rate limit reached for gpt-fake in organization org-fake" in caught.value.message
         assert caught.value.code == "rate_limit_exceeded"
+        assert caught.value.response.headers["x-ratelimit-remaining-requests"] == "0"  # the provider's limits
+        assert caught.value.response.headers["x-ratelimit-reset-requests"] == "20s"
 
 
 def test_upstream_dying_mid_stream_ends_with_an_error_event(client):
