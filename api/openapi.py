@@ -332,13 +332,13 @@ _PARAMETERS: Schema = {
         "description": "Return at most this many models (all by default; in Anthropic's format "
                        "20 by default, at most 1000).",
     },
-    "AfterId": {
+    "ModelAfterId": {
         "name": "after_id", "in": "query", "required": False, "schema": _str(),
         "description": "Anthropic's format: the page right after the model with this id "
                        "(its SDK passes the previous page's `last_id`). An id not in the list "
                        "answers 400.",
     },
-    "BeforeId": {
+    "ModelBeforeId": {
         "name": "before_id", "in": "query", "required": False, "schema": _str(),
         "description": "Anthropic's format: the page right before the model with this id.",
     },
@@ -1000,7 +1000,28 @@ _NOT_ANTHROPIC = ("Models of Anthropic-type providers are not served here: they 
                   "(use `/v1/chat/completions` or `/v1/messages`).")
 
 
+def _under_provider(paths: Schema, *names: str) -> Schema:
+    """The GET operations of `names` again under `/{provider_id}`, limited to that provider (where
+    Anthropic's SDK looks when its base URL names a provider)."""
+    more = {}
+    for name in names:
+        op = copy.deepcopy(paths[name]["get"])
+        op["operationId"] += "ForProvider"
+        op["summary"] += " (provider in the path)"
+        op["description"] += ("\n\nThis form serves only the provider named in the path; a model id "
+                              "may leave out its `provider_id:` prefix.")
+        op["parameters"].insert(0, _ref("ProviderId", "parameters"))
+        op["responses"].setdefault("404", paths["/v1/models/{model_id}"]["get"]["responses"]["404"])  # no provider
+        more[f"/{{provider_id}}{name}"] = {"get": op}
+    return more
+
+
 def _paths() -> Schema:
+    paths = _base_paths()
+    return {**paths, **_under_provider(paths, "/v1/models", "/v1/models/{model_id}")}
+
+
+def _base_paths() -> Schema:
     return {
         "/health": {"get": _op(
             "getHealth", "health", "Liveness check",
@@ -1024,8 +1045,8 @@ def _paths() -> Schema:
                 '"has_more", "first_id", "last_id"}` (`AnthropicModelList`)'),
             _json_ok("The models, in OpenAI's or (with `anthropic-version`) Anthropic's "
                      "format.", _one_of(_ref("ModelList"), _ref("AnthropicModelList"))),
-            parameters=("ProviderType", "ProviderTypeAlias", "Limit", "Offset", "AfterId",
-                        "BeforeId", "AnthropicVersion"),
+            parameters=("ProviderType", "ProviderTypeAlias", "Limit", "Offset", "ModelAfterId",
+                        "ModelBeforeId", "AnthropicVersion"),
             errors=(400, 401, 500, 502, 504))},
         "/v1/models/{model_id}": {"get": _v1_op(
             "getModel", "models", "Get a model",

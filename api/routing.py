@@ -106,6 +106,11 @@ class Catalog:
         raise model_not_found(name, note)
 
 
+def no_such_provider(provider_id: str) -> ApiError:
+    """404 for a path naming a provider the config does not have."""
+    return ApiError(404, f"No provider '{provider_id}' in the config.", code="provider_not_found")
+
+
 def model_not_found(name: str, note: str = "") -> ApiError:
     return ApiError(
         404,

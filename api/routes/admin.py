@@ -19,7 +19,7 @@ from api.errors import ApiError, json_response
 from api.gateway import Gateway, State
 from api.middleware import IDENTITY, STATE
 from api.relay import SSE, SSE_HEADERS, until_disconnect
-from api.routing import ProviderModels
+from api.routing import ProviderModels, no_such_provider
 
 REDACTED = "<redacted>"
 SECRET_KEYS = ("api_key",)
@@ -177,7 +177,7 @@ def register(app: Application, gateway: Gateway) -> None:
         require_server_key(request)
         catalog = request.scope[STATE].catalog
         if provider_id not in catalog.providers:
-            raise ApiError(404, f"No provider '{provider_id}' in the config.", code="provider_not_found")
+            raise no_such_provider(provider_id)
         refresh = (request.query.get("refresh") or [""])[0].lower() in ("1", "true", "yes")
         entry = await (catalog.rediscover(provider_id) if refresh else catalog.of(provider_id))
         return json_response(200, provider_models(entry))

@@ -7,12 +7,13 @@ import orjson
 from blacksheep import Application, Request, Response
 
 from api.dialects import anthropic_request_to_openai, estimate_input_tokens
-from api.errors import ApiError, json_response
+from api.errors import json_response
 from api.gateway import State
 from api.middleware import REQUEST_ID
 from api.providers import Provider
 from api.relay import relay
 from api.routes.inbound import inbound
+from api.routing import no_such_provider
 
 FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
 """Client headers that reach an Anthropic provider as they are."""
@@ -23,7 +24,7 @@ def _model_name(state: State, body: dict, provider_id: str | None) -> str:
     if provider_id is None:
         return body["model"]
     if provider_id not in state.providers:
-        raise ApiError(404, f"No provider '{provider_id}' is configured; the path is /{{provider-id}}/v1/messages.")
+        raise no_such_provider(provider_id)
     prefix = f"{provider_id}:"
     return body["model"] if body["model"].startswith(prefix) else prefix + body["model"]
 

@@ -14,7 +14,7 @@ from api.body import query_int
 from api.errors import ApiError, json_response
 from api.middleware import STATE
 from api.providers import Provider
-from api.routing import model_not_found
+from api.routing import model_not_found, no_such_provider
 
 
 def model_object(provider: Provider, model_id: str, info: dict) -> dict:
@@ -71,13 +71,15 @@ def anthropic_page(request: Request, data: list[dict]) -> dict:
 
 
 def register(app: Application) -> None:
-    @app.router.get("/v1/models")
-    async def list_models(request: Request) -> Response:
+    async def list_of(request: Request, provider_id: str | None) -> Response:
+        state = request.scope[STATE]
+        if provider_id is not None and provider_id not in state.providers:
+            raise no_such_provider(provider_id)
         kind = (request.query.get("provider_type") or request.query.get("providerType") or [None])[0]
         data = [
             model_object(entry.provider, model_id, info)
-            for entry in await request.scope[STATE].catalog.everything()
-            if kind is None or entry.provider.type == kind
+            for entry in await state.catalog.everything()
+            if (kind is None or entry.provider.type == kind) and provider_id in (None, entry.provider.id)
             for model_id, info in (entry.models or {}).items()
         ]
         if _speaks_anthropic(request):
@@ -86,9 +88,7 @@ def register(app: Application) -> None:
         return json_response(200, {"object": "list", "data": data[offset:] if limit is None
                                    else data[offset:offset + limit]})
 
-    @app.router.get("/v1/models/{path:model_id}")
-    async def get_model(request: Request, model_id: str) -> Response:
-        name = unquote(model_id)
+    async def one(request: Request, name: str) -> Response:
         catalog = request.scope[STATE].catalog
         provider, upstream_id = await catalog.resolve(name)
         entry = await catalog.of(provider.id)
@@ -96,3 +96,23 @@ def register(app: Application) -> None:
             raise model_not_found(name)
         model = model_object(provider, upstream_id, entry.models[upstream_id])
         return json_response(200, anthropic_model_object(model) if _speaks_anthropic(request) else model)
+
+    @app.router.get("/v1/models")
+    async def list_models(request: Request) -> Response:
+        return await list_of(request, None)
+
+    @app.router.get("/v1/models/{path:model_id}")
+    async def get_model(request: Request, model_id: str) -> Response:
+        return await one(request, unquote(model_id))
+
+    # Under /{provider-id}/, where Anthropic's SDK lists models when its base URL names a provider.
+    @app.router.get("/{provider_id}/v1/models")
+    async def list_provider_models(request: Request, provider_id: str) -> Response:
+        return await list_of(request, provider_id)
+
+    @app.router.get("/{provider_id}/v1/models/{path:model_id}")
+    async def get_provider_model(request: Request, provider_id: str, model_id: str) -> Response:
+        if provider_id not in request.scope[STATE].providers:
+            raise no_such_provider(provider_id)
+        name = unquote(model_id)
+        return await one(request, name if name.startswith(f"{provider_id}:") else f"{provider_id}:{name}")

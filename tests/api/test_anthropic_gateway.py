@@ -164,6 +164,19 @@ def test_provider_in_the_path(gateway):
         nowhere.messages.create(model="claude-fake-haiku", max_tokens=50, messages=HELLO)
 
 
+def test_models_under_the_provider_in_the_path(gateway, claude):
+    under_anth = anthropic.Anthropic(base_url=f"{gateway.base_url}/anth", api_key=SERVER_KEY, max_retries=0)
+    listed = [model.id for model in under_anth.models.list()]
+    assert listed == [m.id for m in claude.models.list(limit=1000) if m.id.startswith("anth:")] and listed
+    assert under_anth.models.retrieve("claude-fake-haiku").id == "anth:claude-fake-haiku"
+    assert under_anth.models.retrieve("anth:claude-fake-haiku").id == "anth:claude-fake-haiku"
+    with pytest.raises(anthropic.NotFoundError):
+        under_anth.models.retrieve("gpt-fake")  # another provider's model
+    nowhere = anthropic.Anthropic(base_url=f"{gateway.base_url}/nope", api_key=SERVER_KEY, max_retries=0)
+    with pytest.raises(anthropic.NotFoundError, match="No provider 'nope' in the config"):
+        nowhere.models.list()
+
+
 def test_pass_through_sends_the_providers_key_and_version(claude, anthropic_upstream):
     request_id = rid()
     claude.messages.create(model="anth:claude-fake-sonnet", max_tokens=10, messages=HELLO,
