@@ -17,6 +17,7 @@ from api.translate.responses import (
     anthropic_to_openai_response,
     openai_to_anthropic_response,
 )
+from api.translate.shapes import check
 from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
 
 
@@ -30,9 +31,10 @@ def estimate_input_tokens(body: dict) -> int:
 
 def openai_request_to_anthropic(body: dict) -> tuple[dict, Translation]:
     try:
+        check(body, "openai")
         upstream = openai_to_anthropic(body)
     except TranslationError as exc:
-        raise ApiError(400, str(exc), param=exc.param, code="unsupported_parameter") from None
+        raise ApiError(400, str(exc), param=exc.param, code=exc.code) from None
     model = body["model"]
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -42,6 +44,7 @@ def openai_request_to_anthropic(body: dict) -> tuple[dict, Translation]:
 
 def anthropic_request_to_openai(body: dict) -> tuple[dict, Translation]:
     try:
+        check(body, "anthropic")
         upstream = anthropic_to_openai(body)
     except TranslationError as exc:
         raise ApiError(400, str(exc), param=exc.param) from None

@@ -3,6 +3,7 @@
 - `requests`: request bodies, both ways.
 - `responses`: non-streaming answers, finish/stop reasons, usage and error bodies.
 - `streams`: incremental SSE stream translators, both ways.
+- `shapes`: the request fields a translation reads, checked first.
 
 The rules and their lossy cases are listed in docs/translation.md.
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 
 class TranslationError(ValueError):
-    """A request that cannot be expressed in the other dialect; `param` names the offending field."""
+    """A request that cannot be expressed in the other dialect, or is malformed; `param` names the
+    offending field and `code` is OpenAI's error code for it."""
 
-    def __init__(self, message: str, param: str | None = None) -> None:
+    def __init__(self, message: str, param: str | None = None, code: str = "unsupported_parameter") -> None:
         super().__init__(message)
         self.param = param
+        self.code = code

@@ -280,6 +280,36 @@ def test_upstream_errors_reach_anthropic_clients_in_their_dialect(claude, model,
             assert headers["x-ratelimit-remaining-requests"] == "0"
 
 
+@pytest.mark.parametrize("extra, message, param, code", [
+    ({"messages": [{"role": "user", "content": 5}]},
+     "Invalid type for 'messages[0].content': expected a string or an array, but got an integer instead.",
+     "messages[0].content", "invalid_type"),
+    ({"messages": [*HELLO, {"role": "tool", "content": "42"}]},
+     "Missing required parameter: 'messages[1].tool_call_id'.", "messages[1].tool_call_id",
+     "missing_required_parameter"),
+    ({"stream": "yes"}, "Invalid type for 'stream': expected a boolean, but got a string instead.", "stream",
+     "invalid_type"),
+])
+def test_malformed_requests_to_another_dialect_name_the_field_as_openai_does(http, extra, message, param, code):
+    answer = http.post("/v1/chat/completions", json={"model": "anth:claude-fake-sonnet", "messages": HELLO, **extra},
+                       headers={"x-api-key": SERVER_KEY})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == {"message": message, "type": "invalid_request_error", "param": param,
+                                      "code": code}
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"stream": "yes"}, "stream: Input should be a valid boolean"),
+    ({"system": [5]}, "system.0: Input should be a valid dictionary"),
+    ({"messages": [{"role": "user", "content": [{"type": "tool_result", "content": "42"}]}]},
+     "messages.0.content.0.tool_use_id: Field required"),
+])
+def test_malformed_requests_to_another_dialect_name_the_field_as_anthropic_does(claude, extra, message):
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(**{"model": "fake:gpt-fake", "max_tokens": 10, "messages": HELLO, **extra})
+    assert caught.value.body["error"] == {"type": "invalid_request_error", "message": message}
+
+
 def test_overloaded_anthropic_reaches_openai_clients(gpt):
     with pytest.raises(openai.APIStatusError) as caught:
         gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO,

@@ -1,0 +1,179 @@
+"""The shapes of the request fields a translation reads, checked before it reads them.
+
+A malformed request gets a 400 naming the field, worded as the endpoint's own API words it
+(OpenAI: "Invalid type for 'messages[0].content': ...", Anthropic: "messages.0.content: Input
+should be a valid list"), instead of a Python error. Only what the translation relies on is
+checked; the provider still validates the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from api.errors import Dialect
+from api.translate import TranslationError
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    kinds: tuple[str, ...]
+    """JSON types allowed: "string", "boolean", "integer", "number", "array", "object", "null"."""
+    items: Shape | None = None
+    """For arrays: the shape of every item."""
+    fields: dict[str, Shape] = field(default_factory=dict)
+    """For objects: the shape of the fields that are checked."""
+    variants: tuple[str, dict[str, dict[str, Shape]]] | None = None
+    """For objects: more fields to check, by the value of one field (a block's `type`, a message's `role`)."""
+    required: bool = False
+    types: tuple[type, ...] = field(init=False, repr=False)
+    """The Python types of `kinds` (bool, a subclass of int, only when "boolean" is allowed)."""
+
+    def __post_init__(self) -> None:
+        types = tuple(python_type for kind in self.kinds for python_type in _types(kind))
+        object.__setattr__(self, "types", types)
+
+
+def _types(kind: str) -> tuple[type, ...]:
+    found = _TYPES[kind]
+    return found if isinstance(found, tuple) else (found,)
+
+
+_TYPES = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "array": list,
+          "object": dict, "null": type(None)}
+_OPENAI_NAMES = {"string": "a string", "boolean": "a boolean", "integer": "an integer", "number": "a number",
+                 "array": "an array", "object": "an object", "null": "null"}
+_ANTHROPIC_NAMES = {"string": "a valid string", "boolean": "a valid boolean", "integer": "a valid integer",
+                    "number": "a valid number", "array": "a valid list", "object": "a valid dictionary",
+                    "null": "None"}
+
+
+def _string(required: bool = False) -> Shape:
+    return Shape(("string",), required=required)
+
+
+def _object(required: bool = False, **fields: Shape) -> Shape:
+    return Shape(("object",), fields=fields, required=required)
+
+
+def _typed_object(variants: dict[str, dict[str, Shape]] | None = None, required: bool = False,
+                  **fields: Shape) -> Shape:
+    """An object told apart by its `type`, with the fields each type needs."""
+    return Shape(("object",), fields={"type": _string(required=True), **fields},
+                 variants=("type", variants) if variants else None, required=required)
+
+
+_FUNCTION_NAMED = _object(required=True, name=_string(required=True))
+
+OPENAI_REQUEST = {
+    "messages": Shape(("array",), required=True, items=Shape(
+        ("object",),
+        fields={
+            "role": _string(required=True),
+            "content": Shape(("string", "array", "null"), items=_typed_object({
+                "text": {"text": _string(required=True)},
+                "image_url": {"image_url": _object(required=True, url=_string(required=True))},
+            })),
+            "tool_calls": Shape(("array", "null"), items=_object(function=_object(
+                required=True, name=_string(required=True), arguments=_string()))),
+        },
+        variants=("role", {"tool": {"tool_call_id": _string(required=True)}}))),
+    "tools": Shape(("array", "null"), items=_object(function=_FUNCTION_NAMED)),
+    "tool_choice": Shape(("string", "object", "null"), variants=("type", {"function": {"function": _FUNCTION_NAMED}})),
+    "stop": Shape(("string", "array", "null"), items=_string()),
+    "stream": Shape(("boolean", "null")),
+    "stream_options": Shape(("object", "null")),
+    "max_tokens": Shape(("integer", "null")),
+    "max_completion_tokens": Shape(("integer", "null")),
+    "n": Shape(("integer", "null")),
+    "temperature": Shape(("number", "null")),
+    "top_p": Shape(("number", "null")),
+}
+
+_ANTHROPIC_TEXT = {"text": _string(required=True)}
+_ANTHROPIC_BLOCK = _typed_object({
+    "text": _ANTHROPIC_TEXT,
+    "image": {"source": _typed_object({"base64": {"media_type": _string(required=True), "data": _string(required=True)},
+                                       "url": {"url": _string(required=True)}}, required=True)},
+    "tool_use": {"id": _string(required=True), "name": _string(required=True), "input": _object()},
+    "tool_result": {"tool_use_id": _string(required=True), "content": Shape(("string", "array"))},
+})
+
+ANTHROPIC_REQUEST = {
+    "messages": Shape(("array",), required=True, items=_object(
+        role=_string(required=True), content=Shape(("string", "array"), required=True, items=_ANTHROPIC_BLOCK))),
+    "system": Shape(("string", "array"), items=_typed_object({"text": _ANTHROPIC_TEXT})),
+    "tools": Shape(("array",), items=_object(name=_string(required=True))),
+    "tool_choice": _typed_object(),
+    "stop_sequences": Shape(("array",), items=_string()),
+    "stream": Shape(("boolean",)),
+    "max_tokens": Shape(("integer",)),
+    "metadata": Shape(("object",)),
+    "temperature": Shape(("number",)),
+    "top_p": Shape(("number",)),
+    "top_k": Shape(("integer",)),
+    "thinking": _typed_object(),
+}
+
+
+def check(body: dict, dialect: Dialect) -> None:
+    """Raise TranslationError for the first field of `body` that does not have its shape."""
+    _check_fields(body, OPENAI_REQUEST if dialect == "openai" else ANTHROPIC_REQUEST, (), dialect)
+
+
+def _check_fields(value: dict, fields: dict[str, Shape], path: tuple, dialect: Dialect) -> None:
+    for name, shape in fields.items():
+        if name in value:
+            _check(value[name], shape, (*path, name), dialect)
+        elif shape.required:
+            raise _missing((*path, name), dialect)
+
+
+def _check(value: object, shape: Shape, path: tuple, dialect: Dialect) -> None:
+    if not isinstance(value, shape.types) or (isinstance(value, bool) and bool not in shape.types):
+        raise _mistyped(path, shape.kinds, value, dialect)
+    if isinstance(value, list) and shape.items is not None:
+        for index, item in enumerate(value):
+            _check(item, shape.items, (*path, index), dialect)
+    elif isinstance(value, dict):
+        _check_fields(value, shape.fields, path, dialect)
+        if shape.variants is not None:
+            key, variants = shape.variants
+            tag = value.get(key)
+            if isinstance(tag, str) and tag in variants:
+                _check_fields(value, variants[tag], path, dialect)
+
+
+def _is(value: object, kind: str) -> bool:
+    if isinstance(value, bool) and kind in ("integer", "number"):
+        return False
+    return isinstance(value, _TYPES[kind])
+
+
+def _kind_of(value: object) -> str:
+    return next(kind for kind in ("null", "boolean", "integer", "number", "string", "array", "object")
+                if _is(value, kind))
+
+
+def _openai_path(path: tuple) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+
+
+def _anthropic_path(path: tuple) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _missing(path: tuple, dialect: Dialect) -> TranslationError:
+    if dialect == "openai":
+        return TranslationError(f"Missing required parameter: '{_openai_path(path)}'.", _openai_path(path),
+                                code="missing_required_parameter")
+    return TranslationError(f"{_anthropic_path(path)}: Field required", _openai_path(path))
+
+
+def _mistyped(path: tuple, kinds: tuple[str, ...], value: object, dialect: Dialect) -> TranslationError:
+    if dialect == "openai":
+        expected = " or ".join(_OPENAI_NAMES[kind] for kind in kinds if kind != "null")
+        return TranslationError(f"Invalid type for '{_openai_path(path)}': expected {expected}, but got "
+                                f"{_OPENAI_NAMES[_kind_of(value)]} instead.", _openai_path(path),
+                                code="invalid_type")
+    expected = " or ".join(_ANTHROPIC_NAMES[kind] for kind in kinds)
+    return TranslationError(f"{_anthropic_path(path)}: Input should be {expected}", _openai_path(path))
