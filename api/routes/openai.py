@@ -32,8 +32,10 @@ def register(app: Application) -> None:
         translation = None
         if provider.dialect == "anthropic":
             if endpoint != "chat":
+                hint = "choose a model of another provider" if endpoint == "embeddings" else \
+                    "send the prompt as a message to /v1/chat/completions or /v1/messages"
                 raise ApiError(400, f"Provider '{provider.id}' speaks Anthropic's Messages API, which has no "
-                                    f"{path} endpoint; use /v1/chat/completions.", param="model")
+                                    f"{path} endpoint; {hint}.", param="model")
             body, translation = openai_request_to_anthropic(body)
             path = "/messages"
         upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID])

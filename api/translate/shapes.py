@@ -64,19 +64,24 @@ def _typed_object(variants: dict[str, dict[str, Shape]] | None = None, required:
 
 _FUNCTION_NAMED = _object(required=True, name=_string(required=True))
 
+_OPENAI_PARTS = _typed_object({
+    "text": {"text": _string(required=True)},
+    "image_url": {"image_url": _object(required=True, url=_string(required=True))},
+})
+_OPENAI_CONTENT = {"content": Shape(("string", "array"), items=_OPENAI_PARTS, required=True)}
+"""The content of every message but the assistant's (which may hold only tool calls)."""
+
 OPENAI_REQUEST = {
     "messages": Shape(("array",), required=True, items=Shape(
         ("object",),
         fields={
             "role": _string(required=True),
-            "content": Shape(("string", "array", "null"), items=_typed_object({
-                "text": {"text": _string(required=True)},
-                "image_url": {"image_url": _object(required=True, url=_string(required=True))},
-            })),
+            "content": Shape(("string", "array", "null"), items=_OPENAI_PARTS),
             "tool_calls": Shape(("array", "null"), items=_object(function=_object(
                 required=True, name=_string(required=True), arguments=_string()))),
         },
-        variants=("role", {"tool": {"tool_call_id": _string(required=True)}}))),
+        variants=("role", {"user": _OPENAI_CONTENT, "system": _OPENAI_CONTENT, "developer": _OPENAI_CONTENT,
+                           "tool": {**_OPENAI_CONTENT, "tool_call_id": _string(required=True)}}))),
     "tools": Shape(("array", "null"), items=_object(function=_FUNCTION_NAMED)),
     "tool_choice": Shape(("string", "object", "null"), variants=("type", {"function": {"function": _FUNCTION_NAMED}})),
     "stop": Shape(("string", "array", "null"), items=_string()),

@@ -289,6 +289,8 @@ def test_upstream_errors_reach_anthropic_clients_in_their_dialect(claude, model,
      "missing_required_parameter"),
     ({"stream": "yes"}, "Invalid type for 'stream': expected a boolean, but got a string instead.", "stream",
      "invalid_type"),
+    ({"messages": [{"role": "user"}]}, "Missing required parameter: 'messages[0].content'.", "messages[0].content",
+     "missing_required_parameter"),
 ])
 def test_malformed_requests_to_another_dialect_name_the_field_as_openai_does(http, extra, message, param, code):
     answer = http.post("/v1/chat/completions", json={"model": "anth:claude-fake-sonnet", "messages": HELLO, **extra},
