@@ -332,16 +332,12 @@ _PARAMETERS: Schema = {
         "description": "Return at most this many models (all by default; in Anthropic's format "
                        "20 by default, at most 1000).",
     },
-    "ModelAfterId": {
-        "name": "after_id", "in": "query", "required": False, "schema": _str(),
-        "description": "Anthropic's format: the page right after the model with this id "
-                       "(its SDK passes the previous page's `last_id`). An id not in the list "
-                       "answers 400.",
-    },
-    "ModelBeforeId": {
-        "name": "before_id", "in": "query", "required": False, "schema": _str(),
-        "description": "Anthropic's format: the page right before the model with this id.",
-    },
+    "ModelAfterId": _query(
+        "after_id", _str(),
+        "Anthropic's format: the page right after the model with this id (its SDK passes the "
+        "previous page's `last_id`). An id not in the list answers 400."),
+    "ModelBeforeId": _query(
+        "before_id", _str(), "Anthropic's format: the page right before the model with this id."),
     "Offset": {
         "name": "offset", "in": "query", "required": False,
         "schema": _int(minimum=0, default=0), "description": "Skip this many models first.",
