@@ -513,6 +513,8 @@ _SCHEMAS: Schema = {
         "name": _str("The model id at the provider.", examples=["gpt-4o-mini"]),
         "provider": _str("Provider id.", examples=["openai"]),
         "provider_type": _ref("ProviderType"),
+        "display_name": _str("Anthropic-type providers: the name the provider gives the model.",
+                             examples=["Claude Sonnet 4.5"]),
         "size_bytes": _int("Local models: size of the GGUF file."),
         "quantization": _nullable(_str("Local models: the GGUF file type.", examples=["Q4_K_M"])),
         "context_length": _nullable(_int("Local models: the context length the model was trained for.")),
@@ -527,7 +529,7 @@ _SCHEMAS: Schema = {
     "AnthropicModel": _obj({
         "type": _const("model"),
         "id": _str("`provider-id:model-id`.", examples=["anthropic:claude-sonnet-4-5"]),
-        "display_name": _str("The model's name (its id)."),
+        "display_name": _str("The name its Anthropic-type provider gives it; else its id."),
         "created_at": _str("When the model was created (RFC 3339).", format="date-time"),
     }, "type", "id", "display_name", "created_at",
         description="A model in Anthropic's format (asked for with `anthropic-version`)."),

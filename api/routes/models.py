@@ -27,6 +27,7 @@ def model_object(provider: Provider, model_id: str, info: dict) -> dict:
         "name": model_id,
         "provider": provider.id,
         "provider_type": provider.type,
+        **({"display_name": info["display_name"]} if info.get("display_name") else {}),
         **info.get("extra", {}),
     }
 
@@ -34,7 +35,8 @@ def model_object(provider: Provider, model_id: str, info: dict) -> dict:
 def anthropic_model_object(model: dict) -> dict:
     """The same model in Anthropic's format."""
     created = datetime.fromtimestamp(model["created"], timezone.utc).isoformat().replace("+00:00", "Z")
-    return {"type": "model", "id": model["id"], "display_name": model["id"], "created_at": created}
+    return {"type": "model", "id": model["id"], "display_name": model.get("display_name") or model["id"],
+            "created_at": created}
 
 
 def _speaks_anthropic(request: Request) -> bool:

@@ -369,7 +369,9 @@ def test_x_api_key_header_as_anthropic_clients_send_it(gateway):
 def test_models_in_anthropic_format_for_anthropic_clients(claude):
     ids = [model.id for model in claude.models.list(limit=100)]
     assert "anth:claude-fake-sonnet" in ids and "fake:gpt-fake" in ids
-    assert claude.models.retrieve("anth:claude-fake-haiku").type == "model"
+    haiku = claude.models.retrieve("anth:claude-fake-haiku")
+    assert haiku.type == "model" and haiku.display_name == "Claude Fake Haiku"  # the provider's own name
+    assert haiku.created_at.year == 2025
 
 
 def test_anthropic_model_pages_follow_their_cursors(claude, gateway):
