@@ -859,9 +859,10 @@ _SCHEMAS: Schema = {
             "id": _str("Provider id."),
             "type": _ref("ProviderType"),
             "reachable": _nullable(_bool(
-                "Whether its last model discovery succeeded (always true when its `models` "
-                "are configured: it is never asked); null when it has not been asked yet.")),
-            "error": _nullable(_str("Why its last model discovery failed.")),
+                "Whether its last model discovery succeeded and its last request could connect "
+                "(a provider whose `models` are configured is never asked for them, so only its "
+                "requests tell); null when it has not been asked yet.")),
+            "error": _nullable(_str("Why it is not reachable.")),
             "models": _int("How many models it is known to offer (0 before its list is "
                            "learned).", minimum=0),
             "loaded": {"type": "object", "additionalProperties": _int(minimum=1),
@@ -875,8 +876,9 @@ _SCHEMAS: Schema = {
         "type": _ref("ProviderType"),
         "base_url": _str("The provider's API root."),
         "models_configured": _bool("Its `models` are listed in the config (it is never asked)."),
-        "reachable": _bool("Whether its last model discovery succeeded."),
-        "error": _nullable(_str("Why its last model discovery failed.")),
+        "reachable": _bool("Whether its last model discovery succeeded and its last request could "
+                           "connect."),
+        "error": _nullable(_str("Why it is not reachable.")),
         "models": _arr(_str("A model id, `provider-id:model-id`.")),
     }, description="A provider and the models it serves."),
     "Redacted": _enum("<redacted>", "", description="A secret, never shown: `<redacted>` "

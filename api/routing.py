@@ -32,7 +32,13 @@ class ProviderModels:
 
     @property
     def reachable(self) -> bool:
-        return self.error is None
+        return self.problem is None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the provider is not reachable: its last model discovery failed, or its last request
+        could not connect (the only sign for a provider whose models are configured, never asked)."""
+        return self.error or self.provider.unreachable
 
 
 class Catalog:

@@ -33,6 +33,8 @@ class Provider:
         self.discovery_timeouts = {"connect_timeout": min(5.0, server.connect_timeout_s),
                                    "read_timeout": min(10.0, server.request_timeout_s)}
         self.request_timeout_s = server.request_timeout_s
+        self.unreachable: str | None = None
+        """Why the last request could not connect to the provider, until one does (what this worker saw)."""
 
     def auth_headers(self) -> dict[str, str]:
         key = self.settings.api_key
@@ -47,10 +49,16 @@ class Provider:
         try:
             headers = f"{self.header_lines}x-request-id: {request_id}\r\n" + (
                 header_lines(extra_headers) if extra_headers else "")
-            return await self.http.request("POST", self.url(path), body, headers, connect_timeout=self.connect_timeout_s,
-                                           read_timeout=self.request_timeout_s)
+            response = await self.http.request("POST", self.url(path), body, headers,
+                                               connect_timeout=self.connect_timeout_s,
+                                               read_timeout=self.request_timeout_s)
         except BaseException as exc:
-            raise self.failure(exc) from exc
+            failure = self.failure(exc)
+            if isinstance(exc, ConnectError):
+                self.unreachable = failure.message
+            raise failure from exc
+        self.unreachable = None
+        return response
 
     async def get_json(self, url: str) -> object:
         """GET a JSON document from the provider (model discovery)."""

@@ -133,7 +133,7 @@ def provider_models(entry: ProviderModels) -> dict:
     provider = entry.provider
     return {"id": provider.id, "type": provider.type, "base_url": provider.settings.base_url,
             "models_configured": provider.settings.models is not None,
-            "reachable": entry.reachable, "error": entry.error,
+            "reachable": entry.reachable, "error": entry.problem,
             "models": [f"{provider.id}:{model}" for model in entry.models or ()]}
 
 
@@ -161,7 +161,7 @@ def register(app: Application, gateway: Gateway) -> None:
             "activity_recording": state.config.activity.enabled,
             "providers": [{"id": entry.provider.id, "type": entry.provider.type,
                            "reachable": entry.reachable if entry.checked else None,
-                           "error": entry.error, "models": len(entry.models or ()), **entry.provider.status()}
+                           "error": entry.problem, "models": len(entry.models or ()), **entry.provider.status()}
                           for entry in state.catalog.known()],
         })
 

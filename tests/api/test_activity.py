@@ -17,7 +17,8 @@ import pytest
 from api.activity import ActivityStore
 from api.auth import fingerprint
 from tests.conftest import UPSTREAM_KEY, WRITER_KEY, gateway_config
-from tests.gateway import SERVER_KEY, start_gateway, wait_until
+from tests.fixtures.fake_openai import start_fake_openai, stop_fake_openai
+from tests.gateway import SERVER_KEY, SERVER_SECTION, free_port, start_gateway, wait_until
 
 ADMIN = {"X-API-Key": SERVER_KEY}
 HELLO = [{"role": "user", "content": "hello there"}]
@@ -223,6 +224,39 @@ def test_no_admin_response_or_record_holds_a_secret(server):
         raw += file.read_bytes()
     for secret in (SERVER_KEY, WRITER_KEY, UPSTREAM_KEY):
         assert secret.encode() not in raw
+
+
+def test_a_provider_with_configured_models_is_unreachable_while_its_requests_cannot_connect(tmp_path):
+    """Its models are never asked for, so its requests tell whether it answers: /admin/status and
+    /admin/providers say so after a request fails to connect, and again once one connects."""
+    port = free_port()
+    config = SERVER_SECTION + f'''
+[providers.later]
+type = "openai"
+base_url = "http://127.0.0.1:{port}/v1"
+models = ["gpt-fake"]
+'''
+    gateway = start_gateway(config, tmp_path)
+    client = openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY, max_retries=0)
+
+    def seen() -> tuple[dict, dict]:
+        status = httpx.get(f"{gateway.base_url}/admin/status", headers=ADMIN).json()["providers"][0]
+        return status, httpx.get(f"{gateway.base_url}/admin/providers/later", headers=ADMIN).json()
+
+    try:
+        assert all(view["reachable"] for view in seen())  # nothing says otherwise yet
+        with pytest.raises(openai.APIStatusError):
+            client.chat.completions.create(model="later:gpt-fake", messages=HELLO)
+        for view in seen():
+            assert view["reachable"] is False and "provider 'later' is unreachable" in view["error"]
+        upstream, _ = start_fake_openai(port=port)
+        try:
+            client.chat.completions.create(model="later:gpt-fake", messages=HELLO)
+            assert all(view["reachable"] and view["error"] is None for view in seen())
+        finally:
+            stop_fake_openai(upstream)
+    finally:
+        gateway.stop()
 
 
 def test_client_keys_cannot_use_the_admin_api(server):

@@ -354,7 +354,7 @@ class ConfigTab(Horizontal):
         table = tables.first(DataTable)
         table.add_columns("model", "type", "reachable")
         for provider in providers:
-            reach = "configured" if provider["models_configured"] else "yes" if provider["reachable"] else "NO"
+            reach = "NO" if not provider["reachable"] else "configured" if provider["models_configured"] else "yes"
             for model in provider["models"] or [f"{provider['id']}:*"]:
                 table.add_row(model, provider["type"], reach)
         down = [f"{p['id']}: {p['error']}" for p in providers if not p["reachable"]]
