@@ -49,5 +49,5 @@ def anthropic_request_to_openai(body: dict) -> tuple[dict, Translation]:
     except TranslationError as exc:
         raise ApiError(400, str(exc), param=exc.param) from None
     model, estimate = body["model"], estimate_input_tokens(body)
-    return upstream, Translation(response=lambda completion: openai_to_anthropic_response(completion, model),
+    return upstream, Translation(response=lambda completion: openai_to_anthropic_response(completion, model, estimate),
                                  stream=lambda: OpenAIToAnthropicStream(model, estimate))

@@ -72,12 +72,13 @@ async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect
             record.tokens(*body_usage(provider.dialect, body))
         return Response(upstream.status, None, Content(content_type, body))
     try:
-        answer = translation.response(orjson.loads(body))
+        document = orjson.loads(body)
+        answer = translation.response(document)
     except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError, IndexError) as exc:
         raise ApiError(502, f"provider '{provider.id}' sent an answer that cannot be translated: "
                             f"{exc.__class__.__name__}: {exc}", code="upstream_error") from exc
-    if record is not None:
-        record.tokens(*usage_counts(dialect, answer.get("usage")))
+    if record is not None:  # without the provider's usage, the translation's estimate
+        record.tokens(*usage_counts(dialect, answer.get("usage")), estimated=not document.get("usage"))
     return Response(upstream.status, None, Content(JSON, orjson.dumps(answer)))
 
 

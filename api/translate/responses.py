@@ -46,11 +46,12 @@ def anthropic_to_openai_response(message: dict, model: str) -> dict:
     }
 
 
-def openai_to_anthropic_response(completion: dict, model: str) -> dict:
+def openai_to_anthropic_response(completion: dict, model: str, input_estimate: int = 0) -> dict:
     """A `chat.completion` (its first choice) as an Anthropic message.
 
     A refusal becomes text; the content is `[]` when there is neither text nor a tool call
-    (as Anthropic itself answers at times).
+    (as Anthropic itself answers at times). Without upstream usage, the usage is estimated:
+    `input_estimate` in, one token per 4 bytes of the content's JSON out.
     """
     choice = completion["choices"][0]
     reply = choice.get("message") or {}
@@ -64,7 +65,8 @@ def openai_to_anthropic_response(completion: dict, model: str) -> dict:
         "content": content,
         "stop_reason": stop_reason(choice.get("finish_reason"), bool(reply.get("tool_calls"))),
         "stop_sequence": None,
-        "usage": anthropic_usage(completion.get("usage") or {}),
+        "usage": anthropic_usage(completion["usage"]) if completion.get("usage") else
+        {**anthropic_usage({}), "input_tokens": input_estimate, "output_tokens": -(-len(orjson.dumps(content)) // 4)},
     }
 
 

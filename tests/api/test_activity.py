@@ -109,18 +109,23 @@ def test_streams_without_reported_usage_are_estimated_and_marked(server):
     assert record["tokens_estimated"] and record["output_tokens"] == 7
 
 
-def test_translated_streams_without_reported_usage_record_what_the_client_was_told(server):
-    """An OpenAI-type provider that ignores include_usage: the Anthropic client gets estimated usage
-    from the translator, and the record has the same figures, marked estimated (they were null)."""
+def test_translated_answers_without_reported_usage_record_what_the_client_was_told(server):
+    """An OpenAI-type provider that reports no usage: the Anthropic client gets the translation's
+    estimate, whole or streamed, and the record has the same figures, marked estimated (they were
+    0 and 0, or null)."""
     claude = anthropic.Anthropic(base_url=server.base_url, api_key=SERVER_KEY, max_retries=0)
-    with claude.messages.stream(model="fake:gpt-fake", max_tokens=50, messages=HELLO,
-                                extra_body={"fake": {"chunks": 5, "no_stream_usage": True}},
-                                extra_headers={"X-Request-Id": "estimated-translated"}) as stream:
-        told = stream.get_final_message().usage
-    record = record_of(server, "estimated-translated")
-    assert told.output_tokens == 5 and told.input_tokens > 0
-    assert (record["input_tokens"], record["output_tokens"]) == (told.input_tokens, told.output_tokens)
-    assert record["tokens_estimated"]
+    no_usage = {"fake": {"chunks": 5, "no_usage": True}}
+    with claude.messages.stream(model="fake:gpt-fake", max_tokens=50, messages=HELLO, extra_body=no_usage,
+                                extra_headers={"X-Request-Id": "estimated-stream"}) as stream:
+        streamed = stream.get_final_message().usage
+    whole = claude.messages.create(model="fake:gpt-fake", max_tokens=50, messages=HELLO, extra_body=no_usage,
+                                   extra_headers={"X-Request-Id": "estimated-whole"}).usage
+    assert streamed.output_tokens == 5 and whole.output_tokens > 0
+    assert streamed.input_tokens == whole.input_tokens > 0
+    for request_id, told in (("estimated-stream", streamed), ("estimated-whole", whole)):
+        record = record_of(server, request_id)
+        assert (record["input_tokens"], record["output_tokens"]) == (told.input_tokens, told.output_tokens)
+        assert record["tokens_estimated"]
 
 
 def test_a_large_answers_usage_is_recorded(server):

@@ -161,11 +161,13 @@ def test_openai_usage_to_anthropic(usage, expected):
     assert openai_to_anthropic_response(openai_completion({"content": "x"}, usage=usage), "m")["usage"] == expected
 
 
-def test_openai_completion_without_usage():
-    completion = openai_completion({"content": "x"})
+def test_openai_completion_without_usage_is_estimated():
+    """The request's estimate in, one token per 4 bytes of the content's JSON out (not 0 and 0)."""
+    completion = openai_completion({"content": "a sunny day at the sea"})
     del completion["usage"]
-    assert openai_to_anthropic_response(completion, "m")["usage"] == {
-        "input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    # [{"type":"text","text":"a sunny day at the sea"}] is 49 bytes: 13 tokens
+    assert openai_to_anthropic_response(completion, "m", input_estimate=17)["usage"] == {
+        "input_tokens": 17, "output_tokens": 13, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 
 
 # --- Errors ----------------------------------------------------------------------------------------
