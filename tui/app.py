@@ -78,11 +78,16 @@ class GatehouseApp(App):
         self._saved_theme: str | None = None
         self.theme_problems = self._load_themes()
 
+    def notify(self, message: str, **options) -> None:
+        """Every notification is plain text: the names, URLs and errors in them may hold '[', which
+        Textual would read as markup (a client named '[/b]' used to crash the app)."""
+        super().notify(message, **{**options, "markup": False})
+
     def compose(self) -> ComposeResult:
-        yield Static(id="status-line")
+        yield Static(id="status-line", markup=False)
         if self.read_only:
             yield Static(f"Attached to {self.admin.base_url}: configuration read-only, no start/stop.",
-                         id="banner")
+                         id="banner", markup=False)
         with TabbedContent(initial="config"):
             with TabPane("1 Configuration", id="config"):
                 yield ConfigTab()

@@ -6,6 +6,7 @@ import orjson
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
@@ -59,7 +60,7 @@ class ConfirmScreen(_Modal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question)
+            yield Static(self.question, markup=False)
             yield Static("[b]y[/b] yes   [b]n[/b] no", classes="dialog-keys")
 
 
@@ -72,7 +73,7 @@ class AskScreen(_Modal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question)
+            yield Static(self.question, markup=False)
             yield Input(self.value, id="answer")
             yield Static("[b]enter[/b] ok   [b]escape[/b] cancel", classes="dialog-keys")
 
@@ -89,6 +90,6 @@ class RecordScreen(_Modal):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="record"):
-            yield Static(f"[b]Request {self.record.get('request_id', '')}[/b]")
+            yield Static(Content.from_markup("[b]Request $id[/b]", id=str(self.record.get("request_id", ""))))
             yield Static(orjson.dumps(self.record, option=orjson.OPT_INDENT_2).decode(), markup=False)
             yield Static("[b]escape[/b] close", classes="dialog-keys")

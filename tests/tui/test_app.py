@@ -99,7 +99,7 @@ async def test_attached_app_shows_status_client_settings_and_live_activity(gatew
 
         await pilot.press("3")
         table = app.query_one("#activity-table", DataTable)
-        for client in ("server", "someone"):
+        for client in ("server", "someone", "[/b]odd"):  # a client names itself: '[' is not markup here
             await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/chat/completions",
                                     json={"messages": [{"role": "user", "content": "hi"}]},
                                     headers={"X-API-Key": SERVER_KEY, "X-Client-Id": client})
@@ -107,13 +107,15 @@ async def test_attached_app_shows_status_client_settings_and_live_activity(gatew
         await until(pilot, lambda: table.row_count >= 2)
 
         def rows() -> list:
-            return [row for row in map(table.get_row_at, range(table.row_count)) if row[1] != "tui"]
-        await until(pilot, lambda: len(rows()) >= 2)
-        assert ["server", "fake:gpt-fake", "200"] == rows()[-2][1:4] and rows()[-1][1] == "someone"
+            every = ([str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count))
+            return [row for row in every if row[1] != "tui"]
+        await until(pilot, lambda: len(rows()) >= 3)
+        assert ["server", "fake:gpt-fake", "200"] == rows()[-3][1:4]
+        assert [row[1] for row in rows()[-2:]] == ["someone", "[/b]odd"]
 
         table.focus()
         await pilot.press("s")  # only the server client
-        assert {table.get_row_at(i)[1] for i in range(table.row_count)} == {"server"}
+        assert {str(table.get_row_at(i)[1]) for i in range(table.row_count)} == {"server"}
         assert "only server" in static_text(app, "#activity-filter")
         assert "status: ok" in static_text(app, "#activity-filter")
 
@@ -294,7 +296,9 @@ async def test_secrets_are_masked_until_revealed_and_entries_renamed_and_deleted
         assert not secret.password
 
         nav.focus()
-        await pilot.press("e", *["backspace"] * 4, *"renamed", "enter")
+        await pilot.press("e", *["backspace"] * 4, *"[/b]x", "enter")  # '[' is not markup in a name
+        await until(pilot, lambda: "[/b]x" in tree_text(app, "#config-nav"))
+        await pilot.press("e", *["backspace"] * 5, *"renamed", "enter")
         await until(pilot, lambda: "renamed" in tree_text(app, "#config-nav"))
         await pilot.press("ctrl+s")
         providers = file_config(app)["providers"]

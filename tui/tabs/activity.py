@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections import deque
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,10 +29,11 @@ TREND_S = 60
 STATUS_FILTERS = ("all", "ok", "errors")
 
 
-def activity_cells(record: dict) -> tuple[str, ...]:
+def activity_cells(record: dict) -> tuple[str | Text, ...]:
+    """A record's row; the client and model as plain Text (a client names itself, and '[' is markup)."""
     tokens = "-" if record["total_tokens"] is None else (
         f"{'~' if record['tokens_estimated'] else ''}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}")
-    return (record["time"][11:19], record["client"], record["model"] or record["path"], str(record["status"]),
+    return (record["time"][11:19], Text(record["client"]), Text(record["model"] or record["path"]), str(record["status"]),
             f"{record['latency_ms']:.0f} ms", tokens)
 
 
@@ -81,7 +83,7 @@ class ActivityTab(Vertical):
             yield Static("", id="trend-figures")
             yield Sparkline([0] * TREND_S, id="trend-requests")
             yield Sparkline([0] * TREND_S, id="trend-tokens")
-        yield Static(id="activity-filter")
+        yield Static(id="activity-filter", markup=False)
         yield Input(placeholder="model contains… (enter applies, empty shows all)", id="model-filter",
                     compact=True)
         yield DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)

@@ -8,6 +8,7 @@ to a server started elsewhere, the tab shows that server's config (secrets redac
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -55,7 +56,7 @@ class ConfigTab(Horizontal):
         yield Tree("config", id="config-nav")
         with Vertical(id="config-pane"):
             yield Static(id="config-title")
-            yield Static(id="config-message")
+            yield Static(id="config-message", markup=False)
             yield Vertical(id="config-form")
             yield Static(id="config-footer")
 
@@ -107,11 +108,11 @@ class ConfigTab(Horizontal):
             for name in self._names(section):
                 models = self._local_models(name) if section == "providers" else None
                 if models is None:
-                    branch.add_leaf(name, data=(section, name))
+                    branch.add_leaf(Text(name), data=(section, name))
                     continue
-                provider = branch.add(name, data=(section, name), expand=True)
+                provider = branch.add(Text(name), data=(section, name), expand=True)
                 for model in models:
-                    provider.add_leaf(model, data=(section, f"{name}.models.{model}"))
+                    provider.add_leaf(Text(model), data=(section, f"{name}.models.{model}"))
         nav.root.add_leaf("Activity", data=("activity", None))
         nav.root.add_leaf("Terminal UI", data=("tui", None))
         nav.root.add_leaf("Models (all)", data=("models", None))

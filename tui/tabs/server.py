@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import secrets
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Button, Select, Static, Tree
 
 from tui.admin_client import AdminError
@@ -42,7 +43,7 @@ class ServerTab(Vertical):
         self.client_names: list[str] = ["server"]
 
     def compose(self) -> ComposeResult:
-        yield Static("Waiting for the server…", id="server-status")
+        yield Static("Waiting for the server…", id="server-status", markup=False)
         with Horizontal(id="server-actions"):
             for label, action in (("Copy key", "copy_key"), ("New key", "new_key"), ("Stop", "stop_server"),
                                   ("Start", "start_server"), ("Restart", "restart_server"),
@@ -111,7 +112,7 @@ class ServerTab(Vertical):
             return
         tree.clear()
         tree.add_json(settings)
-        tree.root.set_label(f"client '{name}': effective settings")
+        tree.root.set_label(Text(f"client '{name}': effective settings"))
         tree.root.expand_all()
 
     # --- actions ----------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class Form(VerticalScroll):
             yield self._input(field, self.values.get(field.key, field.default))
             if field.help:
                 yield Static(field.help, classes="field-help")
-            yield Static("", id=f"error-{field.key}", classes="field-error")
+            yield Static("", id=f"error-{field.key}", classes="field-error", markup=False)
 
     def _input(self, field: Field, value):
         name, disabled = f"input-{field.key}", self.read_only
