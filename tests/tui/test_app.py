@@ -338,3 +338,13 @@ async def test_a_local_provider_has_its_own_form_and_its_models_in_the_list(upst
         await type_into(pilot, "#input-path", "/elsewhere/tiny.gguf")
         await pilot.press("ctrl+s")
         assert file_config(app)["providers"]["local"]["models"]["tiny"] == {"path": "/elsewhere/tiny.gguf"}
+
+        nav.focus()
+        await pilot.press("a", *"qwen", "enter")  # on a local model: another model of its provider
+        await until(pilot, lambda: nav.cursor_node.data == ("providers", "local.models.qwen"))
+        await pilot.press("e", *["backspace"] * 4, *"tiny", "enter")  # its sibling's name: refused, no crash
+        await until(pilot, lambda: "'local' already has a model 'tiny'" in notes(app))
+        await pilot.press("e", *["backspace"] * 4, *"fake", "enter")  # a provider's name is free for a model
+        await until(pilot, lambda: nav.cursor_node.data == ("providers", "local.models.fake"))
+        await pilot.press("ctrl+s")
+        assert set(file_config(app)["providers"]["local"]["models"]) == {"tiny", "fake"}

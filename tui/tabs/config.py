@@ -255,11 +255,12 @@ class ConfigTab(Horizontal):
             await self.load()
             self.notify("Unsaved edits dropped; the file is shown as it is on disk.")
 
-    async def _ask_name(self, section: str, question: str, value: str = "") -> str | None:
-        """A name for an entry of `section` that is not taken yet (None if cancelled or taken)."""
+    async def _ask_name(self, question: str, taken: list[str], refusal: str, value: str = "") -> str | None:
+        """A new name, not one of `taken` (None if cancelled, unchanged or taken: then `refusal`, with the
+        name for {name}, is shown)."""
         name = await self.app.push_screen_wait(AskScreen(question, value))
-        if name and name != value and name in self._names(section):
-            self.notify(f"There already is a {LISTS[section]} '{name}'.", severity="error")
+        if name and name != value and name in taken:
+            self.notify(refusal.replace("{name}", name), severity="error")
             return None
         return name if name != value else None
 
@@ -282,7 +283,8 @@ class ConfigTab(Horizontal):
         if section == "providers" and self._local_models(provider) is not None:
             await self._add_local_model(provider)
             return
-        if name := await self._ask_name(section, f"Name of the new {LISTS[section]}:"):
+        if name := await self._ask_name(f"Name of the new {LISTS[section]}:", self._names(section),
+                                        f"There already is a {LISTS[section]} '{{name}}'."):
             model = self.document.get("clients.server.model")
             values = {"model": model} if section == "clients" and model else NEW_ENTRY[section]
             for key, value in values.items():
@@ -290,11 +292,9 @@ class ConfigTab(Horizontal):
             await self._edited_tables(section, name)
 
     async def _add_local_model(self, provider: str) -> None:
-        name = await self.app.push_screen_wait(AskScreen(f"Name of the new model of '{provider}' (its id "
-                                                         f"is {provider}:NAME):"))
-        if name and name in (self._local_models(provider) or []):
-            self.notify(f"'{provider}' already has a model '{name}'.", severity="error")
-        elif name:
+        question = f"Name of the new model of '{provider}' (its id is {provider}:NAME):"
+        if name := await self._ask_name(question, self._local_models(provider) or [],
+                                        f"'{provider}' already has a model '{{name}}'."):
             self.document.set(f"providers.{provider}.models.{name}.path", f"~/models/{name}.gguf")
             await self._edited_tables("providers", f"{provider}.models.{name}")
 
@@ -313,7 +313,13 @@ class ConfigTab(Horizontal):
         if not self._editable() or section not in LISTS or name is None:
             return
         owner, _, leaf = name.rpartition(".models.")  # a local model is renamed within its provider
-        if new := await self._ask_name(section, f"New name of {LISTS[section]} '{name}':", leaf):
+        if owner:
+            question, taken, refusal = (f"New name of the model '{leaf}' of '{owner}':",
+                                        self._local_models(owner) or [], f"'{owner}' already has a model '{{name}}'.")
+        else:
+            question, taken, refusal = (f"New name of {LISTS[section]} '{name}':", self._names(section),
+                                        f"There already is a {LISTS[section]} '{{name}}'.")
+        if new := await self._ask_name(question, taken, refusal, leaf):
             self.document.rename(f"{section}.{name}", new)
             await self._edited_tables(section, f"{owner}.models.{new}" if owner else new)
 
