@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--attach needs the server key: --key KEY or ${KEY_ENV}")
         from tui.app import GatehouseApp
 
-        GatehouseApp(args.attach, key).run()
-        return 0
+        app = GatehouseApp(args.attach, key)
+        app.run()
+        return app.return_code or 0  # 1 when the app failed
     path = locations.resolve_config_path(args.config)
     try:
         if not path.exists():

@@ -25,4 +25,4 @@ def run_tui(config_path: Path, config: Config) -> int:
         app = GatehouseApp(local_url(config), config.server.api_key, supervisor)
         app.run()
     print(f"gatehouse: stopped; the server's log is in {log_path}")
-    return 0
+    return app.return_code or 0  # 1 when the app failed (Textual has printed why)
