@@ -61,6 +61,9 @@ class ConfigDocument:
         self.path = path
         self._doc = tomlkit.document()
         self._stamp: tuple = ()
+        self._cleared: dict[str, tuple[str, str]] = {}
+        """Key path → the text before and after `set(key, None)` removed it: a field emptied and typed
+        into again gets its key back in its place, not at the end of its table."""
 
     @classmethod
     def load(cls, path: Path) -> ConfigDocument:
@@ -111,8 +114,14 @@ class ConfigDocument:
         Missing tables are created as `[section.name]` tables after their last sibling.
         """
         if value is None:
+            before = self.text()
             self.delete(key_path)
+            if self.text() != before:
+                self._cleared[key_path] = (before, self.text())
             return
+        before, after = self._cleared.pop(key_path, (None, None))
+        if after is not None and after == self.text():  # nothing else changed since it was cleared
+            self._doc = tomlkit.parse(before)
         if isinstance(value, dict):
             table = tomlkit.inline_table()
             table.update(value)

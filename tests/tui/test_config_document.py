@@ -62,6 +62,17 @@ def test_an_edit_keeps_every_comment_and_the_order(config_file):
     assert path.read_text() == expected
 
 
+def test_a_key_cleared_and_given_again_stays_in_its_place(config_file):
+    """What a field emptied (ctrl+u) and typed into again does: the key and its comment stay put."""
+    path = config_file()
+    document = ConfigDocument.load(path)
+    document.set("server.port", None)
+    assert "port = " not in document.text()
+    document.set("server.port", 9000)
+    document.save()
+    assert path.read_text() == EXAMPLE.replace("port = 8642", "port = 9000")
+
+
 def test_values_keep_their_types(config_file):
     document = ConfigDocument.load(config_file(HAND_WRITTEN))
     document.set("clients.x.temperature", 0.7)
