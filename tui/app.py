@@ -24,7 +24,7 @@ from api.config import ConfigError, load_config
 from api.reload import WATCH_OPTIONS, only
 from tui.admin_client import AdminClient
 from tui.config_document import ConfigDocument, SaveConflict, SaveResult
-from tui.screens import HelpScreen
+from tui.screens import ConfirmScreen, HelpScreen
 from tui.supervisor import Supervisor
 from tui.tabs.activity import ActivityTab
 from tui.tabs.config import ConfigTab
@@ -256,6 +256,14 @@ class GatehouseApp(App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Quit; with unsaved configuration edits, only after a yes."""
+        if not self.query_one(ConfigTab).dirty:
+            self.exit()
+            return
+        question = "Quit and lose the unsaved configuration edits? (ctrl+s in tab 1 saves them)"
+        self.push_screen(ConfirmScreen(question), lambda yes: self.exit() if yes else None)
 
     async def on_unmount(self) -> None:
         await self.admin.close()

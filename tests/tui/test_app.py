@@ -15,6 +15,7 @@ from tests.conftest import UPSTREAM_KEY, gateway_config
 from tests.gateway import SERVER_KEY, answers, free_port, write_config
 from tests.tui.test_headless import processes_using
 from tui.app import GatehouseApp
+from tui.screens import ConfirmScreen
 from tui.supervisor import Supervisor
 
 ADMIN = {"X-API-Key": SERVER_KEY}
@@ -172,6 +173,20 @@ async def test_a_bad_value_is_shown_at_its_field_and_never_saved(upstreams, tmp_
         assert "Not saved" in notes(app)
         await pilot.press("ctrl+z")
         await until(pilot, lambda: app.query_one("#input-port", Input).value.isdigit())
+
+
+async def test_quitting_with_unsaved_edits_asks_first(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        app.query_one("#config-nav", Tree).focus()
+        await until(pilot, lambda: app.query("#input-port"))
+        await type_into(pilot, "#input-port", "8999")
+        await pilot.press("escape", "q")  # out of the field, then quit
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")  # stays, edits kept
+        await pilot.pause()
+        assert app.is_running and app.query_one("#input-port", Input).value == "8999"
+        await pilot.press("ctrl+c", "y")
+        await until(pilot, lambda: not app.is_running)
 
 
 async def test_adding_a_provider_from_the_keyboard(upstreams, tmp_path):
