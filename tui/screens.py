@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 KEY_MAP = """\
 [b]Everywhere[/b]
-  1 2 3 4    tabs (alt+1…4 from a text field)   ?  this help
+  1 2 3 4    tabs (from a text field: escape first) ?  this help
   tab        next field        escape  leave a field / close
   ctrl+p     command palette: themes, keys, …
   q, ctrl+c  quit (stops the server Gatehouse started)
