@@ -157,6 +157,7 @@ class GatehouseApp(App):
             return False
         for key, value in changes.items():
             document.set(key, value)
+        before = document.stamp
         try:
             result = document.save()
         except ConfigError as error:
@@ -166,6 +167,7 @@ class GatehouseApp(App):
         except SaveConflict:
             self.notify(f"Not saved ({what}): the file changed meanwhile; try again.", severity="error")
             return False
+        self.query_one(ConfigTab).follow(changes, before, document.stamp)
         self.report_saved(result, what)
         return True
 

@@ -79,6 +79,22 @@ class ConfigDocument:
         parse_toml(text, self.path)  # a syntax error as the server would report it
         self._doc, self._stamp = tomlkit.parse(text), stamp
 
+    @property
+    def stamp(self) -> tuple:
+        """The file as this document last read or wrote it (what a save checks against)."""
+        return self._stamp
+
+    def follow(self, changes: dict[str, Any], before: tuple, after: tuple) -> bool:
+        """Take over `changes` another writer has just saved to the file, keeping this document's
+        unsaved edits; only when the file was as this document knew it (`before`). Its stamp is then
+        `after`, so that its own save does not take that writer for a conflicting one."""
+        if self._stamp != before:
+            return False
+        for key, value in changes.items():
+            self.set(key, value)
+        self._stamp = after
+        return True
+
     # --- reading ---------------------------------------------------------------------------
 
     def get(self, key_path: str, default: Any = None) -> Any:

@@ -175,6 +175,22 @@ async def test_a_bad_value_is_shown_at_its_field_and_never_saved(upstreams, tmp_
         await until(pilot, lambda: app.query_one("#input-port", Input).value.isdigit())
 
 
+async def test_unsaved_edits_survive_a_setting_the_app_saves_meanwhile(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        app.query_one("#config-nav", Tree).focus()
+        await until(pilot, lambda: app.query("#input-max_body_bytes"))
+        await type_into(pilot, "#input-max_body_bytes", "2000000")  # unsaved in tab 1
+        await pilot.press("escape", "4")
+        await until(pilot, lambda: app.query_one("#play-model").value == "fake:gpt-fake-mini")
+        await type_into(pilot, "#play-temperature", "0.5")
+        await pilot.press("enter")  # the Playground saves [clients.tui] temperature itself
+        await pilot.press("escape", "1", "ctrl+s")
+        await pilot.pause()
+        saved = file_config(app)
+        assert saved["server"]["max_body_bytes"] == 2000000 and saved["clients"]["tui"]["temperature"] == 0.5
+        assert "changed on disk" not in notes(app)
+
+
 async def test_quitting_with_unsaved_edits_asks_first(upstreams, tmp_path):
     async with supervised(upstreams, tmp_path) as (app, pilot):
         app.query_one("#config-nav", Tree).focus()

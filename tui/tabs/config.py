@@ -367,6 +367,12 @@ class ConfigTab(Horizontal):
         down = [f"{p['id']}: {p['error']}" for p in providers if not p["reachable"]]
         self._message("\n".join(down), "error" if down else "information")
 
+    def follow(self, changes: dict[str, object], before: tuple, after: tuple) -> None:
+        """The app saved `changes` itself (a Playground setting, a theme, a new key): unsaved edits
+        here take them over, so that ctrl+s still saves (it would see the file as changed by someone else)."""
+        if self.document is not None and self.dirty and self.document.follow(changes, before, after):
+            self.call_later(self.show, *self.selected)
+
     async def file_changed(self) -> None:
         """The file changed on disk (a save elsewhere, an editor): show it unless edits would be lost."""
         if self.document is None or self.dirty:
