@@ -54,6 +54,7 @@ class GatehouseApp(App):
         *(Binding(f"alt+{number}", f"show_tab('{tab}')", tab.capitalize(), show=False, priority=True)
           for number, tab in enumerate(TABS, 1)),
         Binding("escape", "leave_field", "Leave field", show=False),
+        Binding("ctrl+s", "save_config", "Save", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("q", "quit", "Quit"),
@@ -176,8 +177,9 @@ class GatehouseApp(App):
             self.notify(f"Saved {what}: nothing changed.")
         elif result.restart_needed:
             who = "the server restarts now" if self.supervisor else "restart the server to apply them"
-            self.notify(f"Saved {what}. {', '.join(result.restart_needed)} need a new server process: {who}.",
-                        timeout=8)
+            keys = result.restart_needed
+            verb = "needs" if len(keys) == 1 else "need"
+            self.notify(f"Saved {what}. {', '.join(keys)} {verb} a new server process: {who}.", timeout=8)
         else:
             self.notify(f"Saved {what}; the server reloads it.")
 
@@ -255,6 +257,14 @@ class GatehouseApp(App):
         """escape in a text field gives the keys back to the tab (digits switch tabs again)."""
         if isinstance(self.focused, (Input, TextArea)):
             self.query_one(HOME[self.query_one(TabbedContent).active]).focus()
+
+    async def action_save_config(self) -> None:
+        """ctrl+s where the Configuration tab's own binding does not reach (the tab strip, another tab)."""
+        config = self.query_one(ConfigTab)
+        if config.dirty:
+            await config.action_save()
+        else:
+            self.notify("No unsaved configuration edits.")
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

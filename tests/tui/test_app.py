@@ -8,7 +8,7 @@ import tomllib
 
 import httpx
 import pytest
-from textual.widgets import DataTable, Input, Static, Tree
+from textual.widgets import DataTable, Input, Static, TabbedContent, Tree
 
 from api.config import load_config
 from tests.conftest import UPSTREAM_KEY, gateway_config
@@ -184,7 +184,9 @@ async def test_unsaved_edits_survive_a_setting_the_app_saves_meanwhile(upstreams
         await until(pilot, lambda: app.query_one("#play-model").value == "fake:gpt-fake-mini")
         await type_into(pilot, "#play-temperature", "0.5")
         await pilot.press("enter")  # the Playground saves [clients.tui] temperature itself
-        await pilot.press("escape", "1", "ctrl+s")
+        await pilot.press("escape", "1")
+        app.query_one(TabbedContent).query_one("Tabs").focus()  # on the tab strip: the app's ctrl+s saves too
+        await pilot.press("ctrl+s")
         await pilot.pause()
         saved = file_config(app)
         assert saved["server"]["max_body_bytes"] == 2000000 and saved["clients"]["tui"]["temperature"] == 0.5
