@@ -36,10 +36,11 @@ class AdminClient:
             raise AdminError(f"{self.base_url} is not answering ({exc.__class__.__name__})") from exc
         return _document(path, response.status, body)
 
-    async def tail(self) -> AsyncIterator[dict]:
-        """Activity records as the server writes them (GET /admin/activity/stream)."""
+    async def tail(self, since_id: int) -> AsyncIterator[dict]:
+        """Activity records after `since_id`, then as the server writes them (GET /admin/activity/stream)."""
         try:
-            async with self._http().get(self.base_url + "/admin/activity/stream", headers=self._headers) as response:
+            async with self._http().get(self.base_url + "/admin/activity/stream", params={"since_id": since_id},
+                                        headers=self._headers) as response:
                 if response.status != 200:
                     raise AdminError(f"the activity stream answered {response.status}")
                 async for line in response.content:

@@ -91,6 +91,9 @@ def models(app: GatehouseApp) -> list[str]:
 
 
 async def test_attached_app_shows_status_client_settings_and_live_activity(gateway):
+    await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/chat/completions",  # before the app starts
+                            json={"messages": [{"role": "user", "content": "hi"}]},
+                            headers={"X-API-Key": SERVER_KEY, "X-Client-Id": "earlier"})
     app = GatehouseApp(gateway.base_url, SERVER_KEY)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("2")
@@ -110,9 +113,11 @@ async def test_attached_app_shows_status_client_settings_and_live_activity(gatew
         def rows() -> list:
             every = ([str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count))
             return [row for row in every if row[1] != "tui"]
-        await until(pilot, lambda: len(rows()) >= 3)
+        await until(pilot, lambda: rows() and rows()[-1][1] == "[/b]odd")
         assert ["server", "fake:gpt-fake", "200"] == rows()[-3][1:4]
         assert [row[1] for row in rows()[-2:]] == ["someone", "[/b]odd"]
+        assert "earlier" in [row[1] for row in rows()]  # the last records are there from the start
+        assert table.cursor_row == table.row_count - 1  # the newest row in view
 
         table.focus()
         await pilot.press("s")  # only the server client

@@ -72,6 +72,8 @@ class ActivityTab(Vertical):
         super().__init__(id="activity-tab")
         self.records: deque[dict] = deque(maxlen=ACTIVITY_ROWS)
         self.pending: list[dict] = []
+        self.last_id: int | None = None
+        """The newest record received: the live tail resumes after it (across server restarts too)."""
         self.trend = Trend()
         self.live = True
         self.server_only = False
@@ -97,11 +99,17 @@ class ActivityTab(Vertical):
 
     @work(exclusive=True, group="activity")
     async def follow(self) -> None:
-        """Follow the server's live activity; reconnect when it goes away (restarts)."""
+        """The last records, then the server's live activity after them; after a restart, from where
+        it stopped (reconnecting every second while the server is away)."""
         while True:
             try:
-                async for record in self.app.admin.tail():
+                if self.last_id is None:
+                    history = (await self.app.admin.get("/admin/activity", limit=ACTIVITY_ROWS))["data"][::-1]
+                    self.pending.extend(history)
+                    self.last_id = history[-1]["id"] if history else 0
+                async for record in self.app.admin.tail(self.last_id):
                     self.pending.append(record)
+                    self.last_id = record["id"]
             except AdminError:
                 pass
             await asyncio.sleep(1)
@@ -131,10 +139,13 @@ class ActivityTab(Vertical):
 
     def _add_rows(self, records: list[dict]) -> None:
         table = self.query_one("#activity-table", DataTable)
+        following = table.cursor_row >= table.row_count - 1  # on the newest row: stay on the newest
         for record in records[-ACTIVITY_ROWS:]:
             table.add_row(*activity_cells(record), key=str(record["id"]))
         while table.row_count > ACTIVITY_ROWS:
             table.remove_row(next(iter(table.rows)))
+        if following and table.row_count:
+            table.move_cursor(row=table.row_count - 1, animate=False)
 
     def _rebuild(self) -> None:
         self.query_one("#activity-table", DataTable).clear()
