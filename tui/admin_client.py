@@ -65,6 +65,8 @@ class AdminClient:
                         for choice in event.get("choices") or ():
                             if text := (choice.get("delta") or {}).get("content"):
                                 yield text
+        except aiohttp.ClientConnectorError as exc:
+            raise AdminError(f"{self.base_url} is not answering; is the server running?") from exc
         except aiohttp.ClientError as exc:
             raise AdminError(f"the answer was cut off ({exc.__class__.__name__})") from exc
 

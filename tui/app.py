@@ -17,7 +17,16 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.reactive import reactive
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, TextArea
+from textual.widgets import (
+    Footer,
+    Input,
+    Select,
+    Static,
+    Switch,
+    TabbedContent,
+    TabPane,
+    TextArea,
+)
 from watchfiles import awatch
 
 from api.config import ConfigError, load_config
@@ -172,6 +181,11 @@ class GatehouseApp(App):
         self.report_saved(result, what)
         return True
 
+    def use_saved_theme(self, name: str) -> None:
+        """`[tui] theme` as just saved in the Configuration tab, shown now (not only at the next start)."""
+        if name != self.theme and name in self.available_themes:
+            self._saved_theme = self.theme = name
+
     def report_saved(self, result: SaveResult, what: str = "the configuration") -> None:
         if not result.changed:
             self.notify(f"Saved {what}: nothing changed.")
@@ -254,8 +268,9 @@ class GatehouseApp(App):
         self.query_one(FOCUS[event.pane.id]).focus()
 
     def action_leave_field(self) -> None:
-        """escape in a text field gives the keys back to the tab (digits switch tabs again)."""
-        if isinstance(self.focused, (Input, TextArea)):
+        """escape in a field (text, choice or switch) gives the keys back to the tab (digits switch tabs
+        again; in tab 1 the arrows move in the list of tables again)."""
+        if isinstance(self.focused, (Input, TextArea, Select, Switch)):
             self.query_one(HOME[self.query_one(TabbedContent).active]).focus()
 
     async def action_save_config(self) -> None:

@@ -8,7 +8,7 @@ import tomllib
 
 import httpx
 import pytest
-from textual.widgets import DataTable, Input, Static, TabbedContent, Tree
+from textual.widgets import DataTable, Input, Select, Static, Switch, TabbedContent, Tree
 
 from api.config import load_config
 from tests.conftest import UPSTREAM_KEY, gateway_config
@@ -198,6 +198,24 @@ async def test_unsaved_edits_survive_a_setting_the_app_saves_meanwhile(upstreams
         assert "changed on disk" not in notes(app)
 
 
+async def test_escape_leaves_a_switch_or_a_choice_for_the_list_of_tables(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        nav = app.query_one("#config-nav", Tree)
+        for table, field in ((("activity", None), Switch), (("providers", "fake"), Select)):
+            nav.focus()
+            nav.move_cursor(next(node for node in _nodes(nav.root) if node.data == table))
+            await pilot.press("enter")  # into its form: the first field
+            await until(pilot, lambda: isinstance(app.focused, field))
+            await pilot.press("escape")
+            assert app.focused is nav
+
+
+def _nodes(node):
+    yield node
+    for child in node.children:
+        yield from _nodes(child)
+
+
 async def test_quitting_with_unsaved_edits_asks_first(upstreams, tmp_path):
     async with supervised(upstreams, tmp_path) as (app, pilot):
         app.query_one("#config-nav", Tree).focus()
@@ -273,6 +291,9 @@ async def test_the_playground_streams_an_answer_as_client_tui(upstreams, tmp_pat
         await type_into(pilot, "#play-temperature", "1.5")
         await pilot.press("enter")
         assert file_config(app)["clients"]["tui"]["temperature"] == 1.5
+        await type_into(pilot, "#play-temperature", "0.25")
+        await pilot.press("tab")  # leaving the field applies it too
+        await until(pilot, lambda: file_config(app)["clients"]["tui"]["temperature"] == 0.25)
 
 
 async def test_a_theme_picked_is_remembered_and_a_broken_one_reported(upstreams, tmp_path):
@@ -285,6 +306,14 @@ async def test_a_theme_picked_is_remembered_and_a_broken_one_reported(upstreams,
         app.theme = "gatehouse-light"  # what the palette's theme picker does
         await pilot.pause()
         assert file_config(app)["tui"]["theme"] == "gatehouse-light"
+
+        nav = app.query_one("#config-nav", Tree)  # a theme saved in tab 1 is shown at once too
+        nav.focus()
+        nav.move_cursor(next(node for node in _nodes(nav.root) if node.data == ("tui", None)))
+        await until(pilot, lambda: app.query("#input-theme"))
+        app.query_one("#input-theme", Select).value = "gatehouse-contrast"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.theme == "gatehouse-contrast")
 
 
 async def test_supervised_app_starts_the_server_and_stops_it_on_quit(upstreams, tmp_path):

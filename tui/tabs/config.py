@@ -21,6 +21,7 @@ from tui import config_fields
 from tui.admin_client import AdminError
 from tui.config_document import ConfigDocument, SaveConflict
 from tui.screens import AskScreen, ConfirmScreen
+from tui.themes import DEFAULT_THEME
 from tui.widgets.form import Form
 
 LISTS = {"providers": "provider", "prompts": "prompt", "clients": "client"}
@@ -248,6 +249,7 @@ class ConfigTab(Horizontal):
             return
         self.dirty = False
         self._footer()
+        self.app.use_saved_theme(self.document.get("tui.theme", DEFAULT_THEME))
         self.app.report_saved(result)
 
     async def action_revert(self) -> None:

@@ -6,6 +6,8 @@ The model, prompt and temperature chosen here are the `tui` client's settings, s
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -89,16 +91,26 @@ class PlaygroundTab(Vertical):
 
     @on(Input.Submitted, "#play-temperature")
     def _temperature(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
+        if self._keep_temperature(event.value):
+            self.query_one("#play-input", Input).focus()
+
+    @on(Input.Blurred, "#play-temperature")
+    def _temperature_left(self, event: Input.Blurred) -> None:
+        """Leaving the field (tab, escape) applies what was typed, as enter does."""
+        self._keep_temperature(event.value)
+
+    def _keep_temperature(self, typed: str) -> bool:
+        """Keep a temperature typed (empty: the model's default); False, with a note, if it is not one."""
+        text = typed.strip()
         try:
             value = float(text) if text else None
         except ValueError:
             value = -1.0
         if value is not None and not 0 <= value <= 2:
             self.notify("temperature: a number from 0 to 2 (empty: the model's default)", severity="error")
-            return
+            return False
         self._keep("temperature", value)
-        self.query_one("#play-input", Input).focus()
+        return True
 
     # --- chatting -------------------------------------------------------------------------
 
@@ -131,6 +143,9 @@ class PlaygroundTab(Vertical):
             widget.update(f"{text}\n[error] {error}" if text else f"[error] {error}")
             widget.add_class("chat-error")
             return
+        except asyncio.CancelledError:  # escape, a new message, or ctrl+n
+            widget.update(f"{text} (stopped)" if text else "(stopped)")
+            raise
         finally:
             if text:
                 self.messages.append({"role": "assistant", "content": text})
