@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Select, Static, Switch, TabbedCont
 
 from api.config import load_config
 from tests.conftest import UPSTREAM_KEY, gateway_config
-from tests.gateway import SERVER_KEY, answers, free_port, write_config
+from tests.gateway import SERVER_KEY, answers, free_port, start_gateway, write_config
 from tests.tui.test_headless import processes_using
 from tui.app import GatehouseApp
 from tui.screens import ConfirmScreen
@@ -384,6 +384,22 @@ type = "llamacpp"
 [providers.local.models.tiny]
 path = "/nowhere/tiny.gguf"
 """
+
+
+async def test_attached_app_lists_a_local_providers_models(upstreams, tmp_path):
+    gateway = start_gateway(gateway_config(upstreams) + LOCAL_PROVIDER, tmp_path)
+    try:
+        app = GatehouseApp(gateway.base_url, SERVER_KEY)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: "tiny" in tree_text(app, "#config-nav"))  # the server nests them
+            nav = app.query_one("#config-nav", Tree)
+            nav.focus()
+            nav.move_cursor(next(node for node in _nodes(nav.root) if node.data == ("providers", "local.models.tiny")))
+            await until(pilot, lambda: app.query("#input-path"))
+            assert app.query_one("#input-path", Input).value == "/nowhere/tiny.gguf"
+            assert static_text(app, "#config-footer") == "Attached: the server's configuration, read-only."
+    finally:
+        gateway.stop()
 
 
 async def test_a_local_provider_has_its_own_form_and_its_models_in_the_list(upstreams, tmp_path):

@@ -97,8 +97,13 @@ class ConfigTab(Horizontal):
             return dict(self.document.get(path) or {})
         node = self.remote
         for part in path.split("."):
-            node = (node or {}).get(part) or {}
-        return dict(node)
+            node = node or {}
+            if node.get(part) is None and isinstance(node.get("local"), dict):  # the server nests a local
+                node = node["local"]                                     # provider's own keys in `local`
+            node = node.get(part) or {}
+        values = dict(node)
+        local = values.pop("local", None)
+        return {**values, **local} if isinstance(local, dict) else values
 
     async def _fill_nav(self) -> None:
         nav = self.query_one("#config-nav", Tree)
@@ -180,7 +185,7 @@ class ConfigTab(Horizontal):
 
     def _footer(self) -> None:
         if self.app.read_only:
-            text = "Attached to a server started elsewhere: its configuration is shown, not edited."
+            text = "Attached: the server's configuration, read-only."
         elif self.dirty:
             text = "[b]Unsaved edits[/b]  ctrl+s save   ctrl+z drop them"
         else:
