@@ -112,6 +112,15 @@ class Catalog:
         raise model_not_found(name, note)
 
 
+def under_provider(providers: dict[str, Provider], provider_id: str, name: str) -> str:
+    """The model `name` as `provider-id:model` when a path names the provider (`/{provider-id}/v1/...`),
+    whose model ids may leave the prefix out; 404 for a provider the config does not have."""
+    if provider_id not in providers:
+        raise no_such_provider(provider_id)
+    prefix = f"{provider_id}:"
+    return name if name.startswith(prefix) else prefix + name
+
+
 def no_such_provider(provider_id: str) -> ApiError:
     """404 for a path naming a provider the config does not have."""
     return ApiError(404, f"No provider '{provider_id}' in the config.", code="provider_not_found")

@@ -13,7 +13,7 @@ from api.middleware import REQUEST_ID
 from api.providers import Provider
 from api.relay import relay
 from api.routes.inbound import inbound
-from api.routing import no_such_provider
+from api.routing import under_provider
 
 FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
 """Client headers that reach an Anthropic provider as they are."""
@@ -21,12 +21,7 @@ FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
 
 def _model_name(state: State, body: dict, provider_id: str | None) -> str:
     """The model to resolve: as sent, or `provider-id:model` when the path names the provider."""
-    if provider_id is None:
-        return body["model"]
-    if provider_id not in state.providers:
-        raise no_such_provider(provider_id)
-    prefix = f"{provider_id}:"
-    return body["model"] if body["model"].startswith(prefix) else prefix + body["model"]
+    return body["model"] if provider_id is None else under_provider(state.providers, provider_id, body["model"])
 
 
 def _forwarded(request: Request) -> dict[str, str]:

@@ -14,7 +14,7 @@ from api.body import query_int
 from api.errors import ApiError, json_response
 from api.middleware import STATE
 from api.providers import Provider
-from api.routing import model_not_found, no_such_provider
+from api.routing import model_not_found, no_such_provider, under_provider
 
 
 def model_object(provider: Provider, model_id: str, info: dict) -> dict:
@@ -114,7 +114,4 @@ def register(app: Application) -> None:
 
     @app.router.get("/{provider_id}/v1/models/{path:model_id}")
     async def get_provider_model(request: Request, provider_id: str, model_id: str) -> Response:
-        if provider_id not in request.scope[STATE].providers:
-            raise no_such_provider(provider_id)
-        name = unquote(model_id)
-        return await one(request, name if name.startswith(f"{provider_id}:") else f"{provider_id}:{name}")
+        return await one(request, under_provider(request.scope[STATE].providers, provider_id, unquote(model_id)))
