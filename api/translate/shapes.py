@@ -29,17 +29,11 @@ class Shape:
     """The Python types of `kinds` (bool, a subclass of int, only when "boolean" is allowed)."""
 
     def __post_init__(self) -> None:
-        types = tuple(python_type for kind in self.kinds for python_type in _types(kind))
-        object.__setattr__(self, "types", types)
+        object.__setattr__(self, "types", tuple(python_type for kind in self.kinds for python_type in _TYPES[kind]))
 
 
-def _types(kind: str) -> tuple[type, ...]:
-    found = _TYPES[kind]
-    return found if isinstance(found, tuple) else (found,)
-
-
-_TYPES = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "array": list,
-          "object": dict, "null": type(None)}
+_TYPES = {"string": (str,), "boolean": (bool,), "integer": (int,), "number": (int, float), "array": (list,),
+          "object": (dict,), "null": (type(None),)}
 _OPENAI_NAMES = {"string": "a string", "boolean": "a boolean", "integer": "an integer", "number": "a number",
                  "array": "an array", "object": "an object", "null": "null"}
 _ANTHROPIC_NAMES = {"string": "a valid string", "boolean": "a valid boolean", "integer": "a valid integer",
