@@ -271,6 +271,13 @@ class ConfigTab(Horizontal):
             return None
         return name if name != value else None
 
+    def _taken(self, section: str, provider: str = "") -> tuple[list[str], str]:
+        """The names a new entry of `section` cannot have, and what is said when one is asked for: a
+        local model's are its provider's other models."""
+        if provider:
+            return self._local_models(provider) or [], f"'{provider}' already has a model '{{name}}'."
+        return self._names(section), f"There already is a {LISTS[section]} '{{name}}'."
+
     async def _edited_tables(self, section: str, name: str | None) -> None:
         """After adding, deleting or renaming a table: show the list and `name` (unsaved yet)."""
         self.dirty = True
@@ -290,8 +297,7 @@ class ConfigTab(Horizontal):
         if section == "providers" and self._local_models(provider) is not None:
             await self._add_local_model(provider)
             return
-        if name := await self._ask_name(f"Name of the new {LISTS[section]}:", self._names(section),
-                                        f"There already is a {LISTS[section]} '{{name}}'."):
+        if name := await self._ask_name(f"Name of the new {LISTS[section]}:", *self._taken(section)):
             model = self.document.get("clients.server.model")
             values = {"model": model} if section == "clients" and model else NEW_ENTRY[section]
             for key, value in values.items():
@@ -300,8 +306,7 @@ class ConfigTab(Horizontal):
 
     async def _add_local_model(self, provider: str) -> None:
         question = f"Name of the new model of '{provider}' (its id is {provider}:NAME):"
-        if name := await self._ask_name(question, self._local_models(provider) or [],
-                                        f"'{provider}' already has a model '{{name}}'."):
+        if name := await self._ask_name(question, *self._taken("providers", provider)):
             self.document.set(f"providers.{provider}.models.{name}.path", f"~/models/{name}.gguf")
             await self._edited_tables("providers", f"{provider}.models.{name}")
 
@@ -320,13 +325,9 @@ class ConfigTab(Horizontal):
         if not self._editable() or section not in LISTS or name is None:
             return
         owner, _, leaf = name.rpartition(".models.")  # a local model is renamed within its provider
-        if owner:
-            question, taken, refusal = (f"New name of the model '{leaf}' of '{owner}':",
-                                        self._local_models(owner) or [], f"'{owner}' already has a model '{{name}}'.")
-        else:
-            question, taken, refusal = (f"New name of {LISTS[section]} '{name}':", self._names(section),
-                                        f"There already is a {LISTS[section]} '{{name}}'.")
-        if new := await self._ask_name(question, taken, refusal, leaf):
+        question = f"New name of the model '{leaf}' of '{owner}':" if owner else \
+            f"New name of {LISTS[section]} '{name}':"
+        if new := await self._ask_name(question, *self._taken(section, owner), leaf):
             self.document.rename(f"{section}.{name}", new)
             await self._edited_tables(section, f"{owner}.models.{new}" if owner else new)
 
