@@ -21,15 +21,6 @@ def configure_application(config: Config) -> Application:
     gateway = Gateway(config)
     app.on_start += gateway.start
     app.on_stop += gateway.stop
-    if config.server.cors_origins:
-        app.use_cors(
-            allow_methods="GET POST OPTIONS",
-            allow_origins=" ".join(config.server.cors_origins),
-            allow_headers="Authorization Content-Type X-API-Key X-Client-Id Client X-Request-Id "
-                          "Anthropic-Version Anthropic-Beta",
-            expose_headers="X-Request-Id",
-            max_age=600,
-        )
     app.middlewares.append(RequestMiddleware(gateway))
     health.register(app, gateway)
     models.register(app)

@@ -264,6 +264,18 @@ def _is_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _origin_problem(origin: str) -> str | None:
+    """Why `origin` can never match a browser's Origin header (scheme://host[:port], nothing more), if it cannot."""
+    if origin == "*":
+        return None
+    parts = urlsplit(origin)
+    if not parts.scheme or not parts.netloc or "@" in parts.netloc or " " in origin:
+        return f"'{origin}' is not an origin: expected scheme://host[:port] (e.g. http://localhost:3000) or '*'"
+    if parts.path or parts.query or parts.fragment or origin.endswith(("?", "#")):
+        return f"'{origin}' is not an origin: browsers send scheme://host[:port] only, so drop the path"
+    return None
+
+
 _SERVER_KEYS = ("host", "port", "api_key", "workers", "data_dir", "max_body_bytes",
                 "request_timeout_s", "connect_timeout_s", "cors_origins")
 _PROVIDER_KEYS = ("type", "base_url", "api_key", "api_key_env", "models", "headers")
@@ -285,6 +297,9 @@ def _server(r: _Reader, data: dict) -> ServerSettings:
         r.fail(f"{path}.api_key", "must be at least 8 characters (a fresh config gets a generated one)")
     data_dir = r.value(data, "data_dir", path, str, "")
     cors = r.string_list(data, "cors_origins", path) or ()
+    for origin in cors:
+        if problem := _origin_problem(origin):
+            r.fail(f"{path}.cors_origins", problem)
     return ServerSettings(
         host=r.value(data, "host", path, str, defaults.host),
         port=r.number(data, "port", path, defaults.port, minimum=1, maximum=65535, integer=True),
@@ -297,7 +312,7 @@ def _server(r: _Reader, data: dict) -> ServerSettings:
                                          minimum=0.1, maximum=86400)),
         connect_timeout_s=float(r.number(data, "connect_timeout_s", path, defaults.connect_timeout_s,
                                          minimum=0.1, maximum=600)),
-        cors_origins=cors,
+        cors_origins=tuple(origin.lower() for origin in cors),  # browsers send them in lower case
     )
 
 

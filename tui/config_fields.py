@@ -23,7 +23,8 @@ SERVER = (
           default=_server.request_timeout_s),
     Field("connect_timeout_s", "float", "wait for a connection to an upstream before 502",
           default=_server.connect_timeout_s),
-    Field("cors_origins", "list", "browser origins allowed by CORS, comma-separated; empty: CORS off"),
+    Field("cors_origins", "list", "browser origins allowed by CORS (http://host:port, or *), comma-separated; "
+                                  "empty: off"),
 )
 
 PROVIDER = (

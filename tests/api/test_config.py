@@ -116,6 +116,10 @@ def test_the_example_config_serves_the_local_gemma_model(tmp_path):
     ('[server\napi_key = 1\n', "not valid TOML"),
     ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "openai"\nheaders = { a = "1\\r\\nb: 2" }\n',
      "providers.x.headers.a: must not contain line breaks"),
+    ('[server]\napi_key = "0123456789"\ncors_origins = ["http://localhost:3000/"]\n',
+     "server.cors_origins: 'http://localhost:3000/' is not an origin: browsers send scheme://host[:port] only"),
+    ('[server]\napi_key = "0123456789"\ncors_origins = ["localhost:3000"]\n',
+     "server.cors_origins: 'localhost:3000' is not an origin: expected scheme://host[:port]"),
 ])
 def test_each_problem_is_named_by_its_key_path(tmp_path, text, expected):
     assert expected in problems(text, tmp_path)

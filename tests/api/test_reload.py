@@ -68,6 +68,21 @@ def test_a_changed_prompt_reaches_the_next_request(server, upstream):
     assert sent[0] == {"role": "system", "content": "You are a pirate."}
 
 
+def test_cors_origins_change_without_a_restart(server):
+    origin = "http://localhost:5173"
+
+    def allowed() -> str | None:
+        response = httpx.get(f"{server.openai_url}/models", headers={**ADMIN, "Origin": origin})
+        return response.headers.get("access-control-allow-origin")
+
+    assert allowed() is None
+    edit(server, lambda text: text.replace("[server]\n", f'[server]\ncors_origins = ["{origin.upper()}"]\n', 1))
+    wait_until(lambda: allowed() == origin, 2, "CORS for the new origin")
+    edit(server, lambda text: text.replace(f'cors_origins = ["{origin.upper()}"]', 'cors_origins = ["*"]'))
+    wait_until(lambda: allowed() == "*", 2, "CORS for any origin")
+    assert status(server)["config_generation"] == 3
+
+
 def test_keys_change_too(server):
     edit(server, lambda text: text.replace(SERVER_KEY, "a-brand-new-server-key"))
     wait_until(lambda: httpx.get(f"{server.openai_url}/models", headers=ADMIN).status_code == 401, 2, "the new key")

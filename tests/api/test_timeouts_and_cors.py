@@ -42,13 +42,27 @@ def test_cors_only_for_listed_origins(strict_gateway, gateway):
     preflight = httpx.options(f"{strict_gateway.openai_url}/chat/completions", headers={
         "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type"})
-    assert preflight.status_code in (200, 204)
+    assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == ORIGIN
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert preflight.headers["access-control-allow-headers"] == "authorization, content-type"
     listed = httpx.get(f"{strict_gateway.openai_url}/models", headers={"Origin": ORIGIN, "X-API-Key": SERVER_KEY})
     assert listed.headers["access-control-allow-origin"] == ORIGIN
+    assert "x-request-id" in listed.headers["access-control-expose-headers"]  # the page may read the request id
     other = httpx.get(f"{strict_gateway.openai_url}/models", headers={"Origin": "http://evil.example",
                                                                       "X-API-Key": SERVER_KEY})
     assert "access-control-allow-origin" not in other.headers
+    assert other.status_code == 200  # a client that is not a browser is not refused for its Origin header
+    refused = httpx.options(f"{strict_gateway.openai_url}/chat/completions", headers={
+        "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in refused.headers
     # CORS is off unless configured.
     default = httpx.get(f"{gateway.openai_url}/models", headers={"Origin": ORIGIN, "X-API-Key": SERVER_KEY})
-    assert "access-control-allow-origin" not in default.headers
+    assert "access-control-allow-origin" not in default.headers and default.status_code == 200
+
+
+def test_a_refused_cross_origin_request_is_answered_in_the_endpoints_dialect(strict_gateway):
+    response = httpx.post(f"{strict_gateway.base_url}/v1/messages", json={}, headers={"Origin": ORIGIN})
+    assert response.status_code == 401
+    assert response.json()["type"] == "error" and response.json()["error"]["type"] == "authentication_error"
+    assert response.headers["access-control-allow-origin"] == ORIGIN  # the page can read why
