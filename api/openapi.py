@@ -871,7 +871,7 @@ _SCHEMAS: Schema = {
                                       "embedding instances)."},
         }, "id", "type", "reachable", "error", "models")),
     }, description="The answering worker's view of the server."),
-    "ProviderModels": _fixed({
+    "ProviderModels": _obj({
         "id": _str("Provider id."),
         "type": _ref("ProviderType"),
         "base_url": _str("The provider's API root."),
@@ -880,7 +880,15 @@ _SCHEMAS: Schema = {
                            "connect."),
         "error": _nullable(_str("Why it is not reachable.")),
         "models": _arr(_str("A model id, `provider-id:model-id`.")),
-    }, description="A provider and the models it serves."),
+        "check": _fixed({
+            "answered": _bool("Whether it answered with its model list."),
+            "error": _nullable(_str("Why not: it could not be reached, refused the key, or has no "
+                                    "model list.")),
+            "not_listed": _nullable(_arr(_str("A configured model id it does not list."))),
+        }, description="Only with `refresh=true` for a provider whose `models` are configured: it "
+                       "was asked for its list all the same."),
+    }, "id", "type", "base_url", "models_configured", "reachable", "error", "models",
+        description="A provider and the models it serves."),
     "Redacted": _enum("<redacted>", "", description="A secret, never shown: `<redacted>` "
                                                     "when set, empty when not."),
     "EffectiveConfig": _fixed({
@@ -1131,7 +1139,8 @@ def _base_paths() -> Schema:
         "/admin/providers/{provider_id}": {"get": _admin_op(
             "getAdminProvider", "Test a provider",
             "One provider's models; with `refresh=true` the provider is asked again now "
-            "(a configured `models` list is returned as it is).",
+            "(a configured `models` list is returned as it is, and the provider's own list "
+            "is compared with it under `check`).",
             _json_ok("The provider.", _ref("ProviderModels")),
             errors=(404,), parameters=("ConfiguredProviderId", "Refresh"))},
         "/admin/config": {"get": _admin_op(

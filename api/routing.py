@@ -78,6 +78,16 @@ class Catalog:
                 entry.checked = 0.0
         return await self.of(provider_id)
 
+    async def check(self, provider_id: str) -> dict:
+        """Ask a provider whose models are configured (and so never asked) for its list now: does it
+        answer, with the key it is given, and does it offer the configured models?"""
+        entry = self._lists[provider_id]
+        try:
+            listed = await entry.provider.discover()
+        except ApiError as exc:
+            return {"answered": False, "error": exc.message, "not_listed": None}
+        return {"answered": True, "error": None, "not_listed": [model for model in entry.models if model not in listed]}
+
     @staticmethod
     def _fresh(entry: ProviderModels) -> bool:
         age = time.monotonic() - entry.checked

@@ -173,14 +173,18 @@ def register(app: Application, gateway: Gateway) -> None:
 
     @app.router.get("/admin/providers/{provider_id}")
     async def one_provider(request: Request, provider_id: str) -> Response:
-        """One provider's models; `?refresh=true` asks the provider again now (the TUI's provider test)."""
+        """One provider's models; `?refresh=true` asks the provider again now (the TUI's provider test),
+        also one whose models are configured, whose answer is then under `check`."""
         require_server_key(request)
         catalog = request.scope[STATE].catalog
         if provider_id not in catalog.providers:
             raise no_such_provider(provider_id)
         refresh = (request.query.get("refresh") or [""])[0].lower() in ("1", "true", "yes")
         entry = await (catalog.rediscover(provider_id) if refresh else catalog.of(provider_id))
-        return json_response(200, provider_models(entry))
+        body = provider_models(entry)
+        if refresh and body["models_configured"]:
+            body["check"] = await catalog.check(provider_id)
+        return json_response(200, body)
 
     @app.router.get("/admin/config")
     async def config(request: Request) -> Response:

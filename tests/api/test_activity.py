@@ -283,8 +283,23 @@ def test_providers_view_lists_each_providers_models_and_reachability(server):
 
     tested = httpx.get(f"{server.base_url}/admin/providers/fake", params={"refresh": "true"}, headers=ADMIN)
     assert tested.status_code == 200 and tested.json()["models"] == providers["fake"]["models"]
+    assert "check" not in tested.json()  # its list was asked for: that was the test
     missing = httpx.get(f"{server.base_url}/admin/providers/nope", headers=ADMIN)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "provider_not_found"
+
+
+def test_testing_a_provider_with_configured_models_asks_it_all_the_same(server, gateway):
+    def tested(gateway) -> dict:
+        return httpx.get(f"{gateway.base_url}/admin/providers/fixed", params={"refresh": "true"},
+                         headers=ADMIN).json()
+
+    # Its key comes from $TEST_FIXED_KEY, which only the session's gateway has.
+    answered = tested(gateway)
+    assert answered["models"] == ["fixed:gpt-fake", "fixed:gpt-fake-fixed"]  # still the configured list
+    assert answered["check"] == {"answered": True, "error": None, "not_listed": ["gpt-fake-fixed"]}
+    refused = tested(server)["check"]
+    assert not refused["answered"] and "answered 401" in refused["error"] and refused["not_listed"] is None
+    assert "check" not in httpx.get(f"{gateway.base_url}/admin/providers/fixed", headers=ADMIN).json()
 
 
 def test_retention_by_rows_and_age(upstreams, tmp_path):

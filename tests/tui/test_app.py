@@ -246,6 +246,14 @@ async def test_adding_a_provider_from_the_keyboard(upstreams, tmp_path):
         await pilot.press("t")  # test it through the gateway
         await until(pilot, lambda: "✓" in static_text(app, "#config-message"))
         assert "extra:gpt-fake" in static_text(app, "#config-message")
+        # With its models configured (one misspelt), the test still asks the provider for its list.
+        await type_into(pilot, "#input-models", "gpt-fake, gpt-fak")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "extra:gpt-fak" in models(app))
+        app.query_one("#config-nav", Tree).focus()
+        await pilot.press("t")
+        await until(pilot, lambda: "✗" in static_text(app, "#config-message"))
+        assert "the provider does not list gpt-fak" in static_text(app, "#config-message")
 
 
 async def test_copying_the_tui_settings_to_the_server_client(upstreams, tmp_path):

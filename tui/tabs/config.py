@@ -35,6 +35,11 @@ NEW_ENTRY = {
 `server` client's model instead when it has one."""
 
 
+def _some(names: list[str], shown: int = 8) -> str:
+    """The first `shown` names, and how many more there are."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 class ConfigTab(Horizontal):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
@@ -352,9 +357,18 @@ class ConfigTab(Horizontal):
             self._message(f"✗ {result['error']}", "error")
             return
         models = result["models"]
-        listed = ", ".join(models[:8]) + (f" and {len(models) - 8} more" if len(models) > 8 else "")
-        source = "configured" if result["models_configured"] else "reachable"
-        self._message(f"✓ {source}: {len(models)} model(s): {listed or 'none'}")
+        listed = _some(models) or "none"
+        check = result.get("check")
+        if check is None:
+            self._message(f"✓ reachable: {len(models)} model(s): {listed}")
+        elif not check["answered"]:
+            self._message(f"✗ configured: {len(models)} model(s): {listed}; but asked for its list, it failed: "
+                          f"{check['error']}", "error")
+        elif check["not_listed"]:
+            self._message(f"✗ configured: {len(models)} model(s): {listed}; but the provider does not list "
+                          f"{_some(check['not_listed'])}", "error")
+        else:
+            self._message(f"✓ configured: {len(models)} model(s): {listed}; the provider answers and lists them")
 
     @work(exclusive=True, group="models")
     async def load_models(self) -> None:
