@@ -86,7 +86,8 @@ class Catalog:
             listed = await entry.provider.discover()
         except ApiError as exc:
             return {"answered": False, "error": exc.message, "not_listed": None}
-        return {"answered": True, "error": None, "not_listed": [model for model in entry.models if model not in listed]}
+        return {"answered": True, "error": None,
+                "not_listed": [model for model in entry.models if not entry.provider.lists(listed, model)]}
 
     @staticmethod
     def _fresh(entry: ProviderModels) -> bool:
@@ -106,11 +107,11 @@ class Catalog:
         provider_id, sep, model = name.partition(":")
         if sep and model and provider_id in self._lists:
             entry = await self.of(provider_id)
-            if entry.models is not None and model not in entry.models:
+            if entry.models is not None and not entry.provider.lists(entry.models, model):
                 raise model_not_found(name)
             return entry.provider, model
         entries = await self.everything()
-        holders = [entry.provider for entry in entries if entry.models and name in entry.models]
+        holders = [entry.provider for entry in entries if entry.models and entry.provider.lists(entry.models, name)]
         if len(holders) == 1:
             return holders[0], name
         if holders:

@@ -96,6 +96,10 @@ class Provider:
         """What /admin/status shows of this provider beyond its reachability and model count."""
         return {}
 
+    def lists(self, models: dict[str, dict], model: str) -> bool:
+        """Whether a model list from `discover` (or the config) holds `model`."""
+        return model in models
+
     async def discover(self) -> dict[str, dict]:
         """The provider's models, keyed by model id, from its OpenAI-style /models list."""
         document = await self.get_json(self.url("/models"))

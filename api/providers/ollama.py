@@ -9,6 +9,10 @@ from api.providers.base import Provider
 class OllamaProvider(Provider):
     api_prefix = "/v1"
 
+    def lists(self, models: dict[str, dict], model: str) -> bool:
+        """Ollama lists `name:tag` and takes a bare name for `name:latest`."""
+        return model in models or (":" not in model and f"{model}:latest" in models)
+
     async def discover(self) -> dict[str, dict]:
         document = await self.get_json(f"{self.settings.base_url}/api/tags")
         entries = document.get("models") if isinstance(document, dict) else None

@@ -132,6 +132,15 @@ def test_ollama_models_are_reached_through_its_openai_endpoints(client, upstream
     assert seen["path"] == "/v1/chat/completions" and seen["body"]["model"] == "llama3.2:1b"
 
 
+def test_an_ollama_model_is_found_without_its_latest_tag_as_ollama_finds_it(client, upstream):
+    request_id = rid()
+    reply = client.embeddings.create(model="ollama:nomic-embed-text", input="hi",
+                                     extra_headers={"X-Request-Id": request_id})
+    assert reply.data[0].embedding
+    assert upstream_record(upstream, request_id)["body"]["model"] == "nomic-embed-text"
+    assert client.embeddings.create(model="nomic-embed-text", input="hi").data  # a bare name too
+
+
 def test_bare_model_names(client):
     assert client.chat.completions.create(model="gpt-fake-fixed", messages=USER).choices  # only `fixed` has it
     assert client.chat.completions.create(model="llama3.2:1b", messages=USER).choices  # only `ollama`
