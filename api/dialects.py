@@ -42,10 +42,10 @@ def openai_request_to_anthropic(body: dict) -> tuple[dict, Translation]:
                                  stream=lambda: AnthropicToOpenAIStream(model, include_usage))
 
 
-def anthropic_request_to_openai(body: dict) -> tuple[dict, Translation]:
+def anthropic_request_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> tuple[dict, Translation]:
     try:
         check(body, "anthropic")
-        upstream = anthropic_to_openai(body)
+        upstream = anthropic_to_openai(body, max_tokens_field)
     except TranslationError as exc:
         raise ApiError(400, str(exc), param=exc.param) from None
     model, estimate = body["model"], estimate_input_tokens(body)

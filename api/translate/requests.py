@@ -20,7 +20,7 @@ from api.translate import TranslationError
 # OpenAI fields with no Anthropic counterpart: dropped.
 DROPPED_OPENAI_FIELDS = frozenset({
     "frequency_penalty", "presence_penalty", "logit_bias", "seed", "logprobs", "top_logprobs",
-    "response_format", "stream_options", "metadata", "store", "service_tier", "reasoning_effort",
+    "stream_options", "metadata", "store", "service_tier", "reasoning_effort",
     "prediction", "modalities", "moderation", "prompt_cache_key", "prompt_cache_options",
     "prompt_cache_retention", "verbosity", "web_search_options",
 })
@@ -28,18 +28,18 @@ DROPPED_OPENAI_FIELDS = frozenset({
 UNSUPPORTED_OPENAI_FIELDS = frozenset({"audio", "functions", "function_call"})
 TRANSLATED_OPENAI_FIELDS = frozenset({
     "model", "messages", "max_tokens", "max_completion_tokens", "stop", "temperature", "top_p", "stream",
-    "tools", "tool_choice", "parallel_tool_calls", "user", "safety_identifier", "n",
+    "tools", "tool_choice", "parallel_tool_calls", "user", "safety_identifier", "n", "response_format",
 })
 
 # Anthropic fields with no OpenAI counterpart: dropped.
 DROPPED_ANTHROPIC_FIELDS = frozenset({
     "top_k", "thinking", "cache_control", "container", "context_management", "diagnostics",
-    "inference_geo", "output_config", "service_tier", "speed",
+    "inference_geo", "service_tier", "speed",
 })
 UNSUPPORTED_ANTHROPIC_FIELDS = frozenset({"mcp_servers"})
 TRANSLATED_ANTHROPIC_FIELDS = frozenset({
     "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "stream",
-    "tools", "tool_choice", "metadata",
+    "tools", "tool_choice", "metadata", "output_config",
 })
 
 # OpenAI tool_choice string → Anthropic tool_choice type, and back.
@@ -74,9 +74,18 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
       holding a malformed call stays valid and the model still sees what it wrote.
     - A turn holding a single text is sent as a string, other turns as blocks.
     - Empty texts are left out (Anthropic rejects empty text blocks), and so are
-      messages left with no content.
+      messages left with no content; a conversation left with no message is refused.
+    - `cache_control` on a content part (the convention of gateways that reach Claude
+      with OpenAI's API) stays on its block; system parts carrying one make `system`
+      a list of text blocks.
     - `temperature` is clamped to 1.0 (OpenAI's range is 0–2, Anthropic's 0–1;
-      values up to 1 keep their meaning).
+      values up to 1 keep their meaning). With `temperature`, `top_p` is left out:
+      current Claude models refuse the two together.
+    - `response_format` of type `json_schema` becomes `output_config.format` (Claude's
+      structured outputs); `json_object` has no counterpart and is dropped.
+    - `thinking` (Anthropic's, passed through) is left out when the last assistant turn
+      holds tool calls: an OpenAI client never has the thinking block that Anthropic
+      requires at the start of such a turn, so the tool loop goes on without thinking.
     - `max_completion_tokens` (else `max_tokens`, else `default_max_tokens`) gives
       `max_tokens`, which Anthropic requires.
     - `user` (else `safety_identifier`) becomes `metadata.user_id`.
@@ -88,6 +97,9 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
                        "an Anthropic")
     out["model"] = body["model"]
     system, out["messages"] = _anthropic_messages(body.get("messages") or ())
+    if not out["messages"]:
+        raise TranslationError("An Anthropic model needs at least one user or assistant message with content.",
+                               param="messages")
     if system:
         out["system"] = system
     max_tokens = body.get("max_completion_tokens")
@@ -99,7 +111,13 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
         out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
     if body.get("temperature") is not None:
         out["temperature"] = min(body["temperature"], 1.0)
-    _copy(body, out, "top_p", "stream")
+    else:
+        _copy(body, out, "top_p")
+    _copy(body, out, "stream")
+    if (schema := _json_schema(body.get("response_format"))) is not None:
+        out["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    if _in_tool_loop(out["messages"]):
+        out.pop("thinking", None)
     if tools := body.get("tools"):
         out["tools"] = [_anthropic_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
         if choice := _anthropic_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls")):
@@ -110,7 +128,7 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
 
 
 @_malformed_is_translation_error
-def anthropic_to_openai(body: dict) -> dict:
+def anthropic_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> dict:
     """An Anthropic messages request as an OpenAI chat.completions request.
 
     - `system` (a string or text blocks, joined with a blank line) becomes a leading system message.
@@ -121,12 +139,19 @@ def anthropic_to_openai(body: dict) -> dict:
     - Assistant text blocks are concatenated; blocks other than text and `tool_use`
       (`thinking`, `redacted_thinking`, server tool blocks) are dropped.
     - Streaming requests ask for `stream_options.include_usage`, so usage can be reported.
+    - `max_tokens` goes in `max_tokens_field` (the provider's: see `Provider.max_tokens_field`).
+    - `output_config.format` becomes `response_format` of type `json_schema`, strict when the
+      schema meets OpenAI's strict rules; `output_config.effort` is dropped.
     """
     out = _passthrough(body, TRANSLATED_ANTHROPIC_FIELDS, DROPPED_ANTHROPIC_FIELDS, UNSUPPORTED_ANTHROPIC_FIELDS,
                        "an OpenAI")
     out["model"] = body["model"]
     out["messages"] = _openai_messages(body.get("system"), body.get("messages") or ())
-    _copy(body, out, "max_tokens", "temperature", "top_p", "stream")
+    if body.get("max_tokens") is not None:
+        out[max_tokens_field] = body["max_tokens"]
+    _copy(body, out, "temperature", "top_p", "stream")
+    if (output_format := (body.get("output_config") or {}).get("format")) is not None:
+        out["response_format"] = _openai_response_format(output_format)
     if body.get("stream"):
         out["stream_options"] = {"include_usage": True}
     if stop := body.get("stop_sequences"):
@@ -216,19 +241,19 @@ def _copy(body: dict, out: dict, *keys: str) -> None:
 
 # --- OpenAI → Anthropic ---------------------------------------------------------------------------
 
-def _anthropic_messages(messages) -> tuple[str, list[dict]]:
-    """The system text and the alternating Anthropic turns of OpenAI `messages`.
+def _anthropic_messages(messages) -> tuple[str | list[dict], list[dict]]:
+    """The system text (text blocks when one carries `cache_control`) and the alternating Anthropic
+    turns of OpenAI `messages`.
 
     A turn that is a single text block is sent as a string, as in the other direction.
     """
-    system: list[str] = []
+    system: list[dict] = []
     turns: list[dict] = []
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         role = message.get("role")
         if role in ("system", "developer"):
-            if text := _system_text(message.get("content"), f"{where}.content"):
-                system.append(text)
+            system.extend(_system_blocks(message.get("content"), f"{where}.content"))
             continue
         if role == "user":
             blocks = _anthropic_blocks(message.get("content"), f"{where}.content")
@@ -256,9 +281,18 @@ def _anthropic_messages(messages) -> tuple[str, list[dict]]:
             turns.append({"role": role, "content": blocks})
     for turn in turns:
         content = turn["content"]
-        if len(content) == 1 and content[0]["type"] == "text":
+        if len(content) == 1 and content[0].keys() == {"type", "text"}:
             turn["content"] = content[0]["text"]
-    return "\n\n".join(system), turns
+    if any("cache_control" in block for block in system):
+        return system, turns
+    return "\n\n".join(block["text"] for block in system), turns
+
+
+def _in_tool_loop(turns: list[dict]) -> bool:
+    """Whether the last assistant turn holds tool calls (the client is sending their results)."""
+    assistant = next((turn for turn in reversed(turns) if turn["role"] == "assistant"), None)
+    return assistant is not None and isinstance(assistant["content"], list) and \
+        any(block["type"] == "tool_use" for block in assistant["content"])
 
 
 def _anthropic_blocks(content, where: str) -> list[dict]:
@@ -271,21 +305,32 @@ def _anthropic_blocks(content, where: str) -> list[dict]:
     for j, part in enumerate(content):
         kind = part.get("type")
         if kind in ("text", "refusal"):  # a refusal part holds its text under "refusal"
-            if text := part.get(kind):
-                blocks.append({"type": "text", "text": text})
+            if not (text := part.get(kind)):
+                continue
+            block = {"type": "text", "text": text}
         elif kind == "image_url":
-            blocks.append({"type": "image", "source": _image_source(part["image_url"]["url"], f"{where}[{j}]")})
+            block = {"type": "image", "source": _image_source(part["image_url"]["url"], f"{where}[{j}]")}
         else:
             raise TranslationError(f"content parts of type '{kind}' are not supported for an Anthropic model.",
                                    param=f"{where}[{j}]")
+        if "cache_control" in part:
+            block["cache_control"] = part["cache_control"]
+        blocks.append(block)
     return blocks
 
 
-def _system_text(content, where: str) -> str:
+def _system_blocks(content, where: str) -> list[dict]:
     blocks = _anthropic_blocks(content, where)
     if any(block["type"] != "text" for block in blocks):
         raise TranslationError("System and developer messages can only hold text.", param=where)
-    return "\n\n".join(block["text"] for block in blocks)
+    return blocks
+
+
+def _json_schema(response_format) -> dict | None:
+    """The schema of an OpenAI `response_format` of type `json_schema` (else None)."""
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return None
+    return (response_format.get("json_schema") or {}).get("schema") or _empty_schema()
 
 
 def _image_source(url: str, where: str) -> dict:
@@ -406,7 +451,32 @@ def _openai_tool(tool: dict, where: str) -> dict:
     if tool.get("description"):
         function["description"] = tool["description"]
     function["parameters"] = tool.get("input_schema") or _empty_schema()
+    if tool.get("strict") is not None:
+        function["strict"] = tool["strict"]
     return {"type": "function", "function": function}
+
+
+def _openai_response_format(output_format: dict) -> dict:
+    """Anthropic's `output_config.format` as OpenAI's `response_format`."""
+    schema = output_format.get("schema") or _empty_schema()
+    json_schema = {"name": "output", "schema": schema}
+    if _strict_ready(schema):
+        json_schema["strict"] = True
+    return {"type": "json_schema", "json_schema": json_schema}
+
+
+def _strict_ready(schema) -> bool:
+    """Whether a JSON schema meets OpenAI's strict mode rules for objects: every property required,
+    no other properties allowed (Anthropic's SDK makes its schemas so)."""
+    if isinstance(schema, list):
+        return all(_strict_ready(item) for item in schema)
+    if not isinstance(schema, dict):
+        return True
+    if "properties" in schema or schema.get("type") == "object":
+        properties = schema.get("properties") or {}
+        if schema.get("additionalProperties") is not False or set(schema.get("required") or ()) != set(properties):
+            return False
+    return all(_strict_ready(value) for value in schema.values())
 
 
 def _openai_tool_choice(choice: dict, out: dict) -> None:

@@ -143,6 +143,15 @@ def test_tool_input(arguments, expected):
     pytest.param({"temperature": 0.3}, {"temperature": 0.3}, id="temperature kept"),
     pytest.param({"temperature": 1.7}, {"temperature": 1.0}, id="temperature clamped"),
     pytest.param({"top_p": 0.9}, {"top_p": 0.9}, id="top_p"),
+    pytest.param({"temperature": 0.7, "top_p": 0.9}, {"temperature": 0.7},
+                 id="top_p left out with temperature (current Claude models refuse both)"),
+    pytest.param({"response_format": {"type": "json_schema", "json_schema": {
+        "name": "W", "strict": True, "schema": {"type": "object", "properties": {"city": {"type": "string"}},
+                                                "required": ["city"], "additionalProperties": False}}}},
+                 {"output_config": {"format": {"type": "json_schema", "schema": {
+                     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                     "additionalProperties": False}}}}, id="json_schema response_format as structured output"),
+    pytest.param({"response_format": {"type": "text"}}, {}, id="text response_format"),
     pytest.param({"stream": True, "stream_options": {"include_usage": True}}, {"stream": True}, id="stream"),
     pytest.param({"user": "u-1"}, {"metadata": {"user_id": "u-1"}}, id="user"),
     pytest.param({"safety_identifier": "s-1"}, {"metadata": {"user_id": "s-1"}}, id="safety_identifier"),
@@ -157,6 +166,42 @@ def test_tool_input(arguments, expected):
 def test_openai_parameters(fields, expected):
     body = to_anthropic(**fields)
     assert body == {"model": "claude-sonnet-4-5", "messages": [USER], "max_tokens": 4096, **expected}
+
+
+def test_cache_control_on_content_parts_stays_on_their_blocks():
+    cached = {"type": "ephemeral"}
+    body = to_anthropic(messages=[
+        {"role": "system", "content": [{"type": "text", "text": "LONG PROMPT", "cache_control": cached},
+                                       {"type": "text", "text": "Be brief."}]},
+        {"role": "user", "content": [{"type": "text", "text": "LONG DOCUMENT", "cache_control": cached}]},
+        {"role": "assistant", "content": "Read."}, USER])
+    assert body["system"] == [{"type": "text", "text": "LONG PROMPT", "cache_control": cached}, text("Be brief.")]
+    assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "LONG DOCUMENT",
+                                                              "cache_control": cached}]},
+                                {"role": "assistant", "content": "Read."}, USER]
+    assert to_anthropic(messages=[{"role": "system", "content": [text("A"), text("B")]}, USER])["system"] == "A\n\nB"
+
+
+@pytest.mark.parametrize("messages", [
+    pytest.param([{"role": "user", "content": ""}], id="an empty user message"),
+    pytest.param([{"role": "system", "content": "Be brief."}], id="a system message only"),
+])
+def test_a_conversation_with_nothing_to_answer_is_refused_clearly(messages):
+    with pytest.raises(TranslationError, match="at least one user or assistant message with content") as caught:
+        to_anthropic(messages=messages)
+    assert caught.value.param == "messages"
+
+
+def test_thinking_is_left_out_while_a_tool_loop_goes_on():
+    """An OpenAI client never holds the thinking block Anthropic wants at the start of an assistant turn
+    with tool calls; sending `thinking` then fails, so the loop goes on without it."""
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    loop = [USER, {"role": "assistant", "content": None, "tool_calls": [call("call_1", "a", "{}")]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]
+    assert "thinking" not in to_anthropic(messages=loop, thinking=thinking)
+    answered = [*loop, {"role": "assistant", "content": "Sunny."}, {"role": "user", "content": "Tomorrow?"}]
+    assert to_anthropic(messages=answered, thinking=thinking)["thinking"] == thinking
+    assert to_anthropic(thinking=thinking)["thinking"] == thinking
 
 
 def test_default_max_tokens_argument():
@@ -309,6 +354,40 @@ def test_anthropic_messages(system, messages, expected):
 ])
 def test_anthropic_parameters(fields, expected):
     assert to_openai(**fields) == {"model": "gpt-4o", "messages": [USER], "max_tokens": 100, **expected}
+
+
+def test_max_tokens_goes_in_the_field_the_provider_takes():
+    body = anthropic_to_openai({"model": "o3", "max_tokens": 100, "messages": [ANTHROPIC_USER]},
+                               "max_completion_tokens")
+    assert body["max_completion_tokens"] == 100 and "max_tokens" not in body
+
+
+STRICT_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"},
+                                                  "days": {"type": "array", "items": {
+                                                      "type": "object", "properties": {"t": {"type": "number"}},
+                                                      "required": ["t"], "additionalProperties": False}}},
+                 "required": ["city", "days"], "additionalProperties": False}
+LOOSE_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}, "note": {"type": "string"}},
+                "required": ["city"]}
+
+
+@pytest.mark.parametrize("schema, strict", [
+    pytest.param(STRICT_SCHEMA, True, id="strict-ready schema"),
+    pytest.param(LOOSE_SCHEMA, False, id="optional property: not strict"),
+    pytest.param({**STRICT_SCHEMA, "properties": {**STRICT_SCHEMA["properties"], "days": {
+        "type": "array", "items": {"type": "object", "properties": {"t": {"type": "number"}}}}}}, False,
+        id="nested object allowing more: not strict"),
+])
+def test_structured_output_becomes_a_json_schema_response_format(schema, strict):
+    body = to_openai(output_config={"format": {"type": "json_schema", "schema": schema}, "effort": "low"})
+    expected = {"name": "output", "schema": schema, **({"strict": True} if strict else {})}
+    assert body["response_format"] == {"type": "json_schema", "json_schema": expected}
+    assert "output_config" not in body and "effort" not in body and "reasoning_effort" not in body
+
+
+def test_a_strict_tool_stays_strict():
+    body = to_openai(tools=[{**ANTHROPIC_WEATHER_TOOL, "strict": True}])
+    assert body["tools"][0]["function"]["strict"] is True
 
 
 @pytest.mark.parametrize("tool_choice, expected", [
