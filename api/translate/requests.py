@@ -11,6 +11,7 @@ sent only along with tools (both APIs reject them alone).
 
 from __future__ import annotations
 
+import hashlib
 from functools import wraps
 
 import orjson
@@ -41,6 +42,9 @@ TRANSLATED_ANTHROPIC_FIELDS = frozenset({
     "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "stream",
     "tools", "tool_choice", "metadata", "output_config",
 })
+
+MAX_OPENAI_USER = 64
+"""Characters OpenAI takes in `user` (Claude Code's `metadata.user_id` is about 150)."""
 
 # OpenAI tool_choice string → Anthropic tool_choice type, and back.
 _TOOL_CHOICE_TYPES = {"auto": "auto", "required": "any", "none": "none"}
@@ -142,6 +146,7 @@ def anthropic_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> dic
     - `max_tokens` goes in `max_tokens_field` (the provider's: see `Provider.max_tokens_field`).
     - `output_config.format` becomes `response_format` of type `json_schema`, strict when the
       schema meets OpenAI's strict rules; `output_config.effort` is dropped.
+    - `metadata.user_id` becomes `user`, as its SHA-256 (64 hex digits) when longer than OpenAI takes.
     """
     out = _passthrough(body, TRANSLATED_ANTHROPIC_FIELDS, DROPPED_ANTHROPIC_FIELDS, UNSUPPORTED_ANTHROPIC_FIELDS,
                        "an OpenAI")
@@ -161,7 +166,7 @@ def anthropic_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> dic
         if choice := body.get("tool_choice"):
             _openai_tool_choice(choice, out)
     if user := (body.get("metadata") or {}).get("user_id"):
-        out["user"] = user
+        out["user"] = user if len(user) <= MAX_OPENAI_USER else hashlib.sha256(user.encode()).hexdigest()
     return out
 
 

@@ -356,6 +356,12 @@ def test_anthropic_parameters(fields, expected):
     assert to_openai(**fields) == {"model": "gpt-4o", "messages": [USER], "max_tokens": 100, **expected}
 
 
+def test_a_user_id_too_long_for_openai_goes_as_its_digest():
+    long_id = "user_" + "a" * 64 + "_account_0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0_session_1234"
+    sent = to_openai(metadata={"user_id": long_id})["user"]
+    assert len(sent) == 64 and sent == to_openai(metadata={"user_id": long_id})["user"] != long_id[:64]
+
+
 def test_max_tokens_goes_in_the_field_the_provider_takes():
     body = anthropic_to_openai({"model": "o3", "max_tokens": 100, "messages": [ANTHROPIC_USER]},
                                "max_completion_tokens")
