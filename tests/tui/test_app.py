@@ -85,6 +85,11 @@ async def supervised(upstreams, tmp_path, size=(100, 30), extra: str = ""):
         supervisor.stop()
 
 
+def server_pid(app: GatehouseApp) -> int:
+    """The pid the server reports (its worker's)."""
+    return httpx.get(f"{app.admin.base_url}/admin/status", headers=ADMIN).json()["pid"]
+
+
 def models(app: GatehouseApp) -> list[str]:
     response = httpx.get(f"{app.admin.base_url}/v1/models", headers=ADMIN)
     return [model["id"] for model in response.json()["data"]]
@@ -262,15 +267,28 @@ async def test_copying_the_tui_settings_to_the_server_client(upstreams, tmp_path
 
 
 async def test_the_server_is_stopped_and_started_from_the_server_tab(upstreams, tmp_path):
-    async with supervised(upstreams, tmp_path) as (app, pilot):
+    async with supervised(upstreams, tmp_path, size=(80, 24)) as (app, pilot):
         await pilot.press("2")
         app.query_one("#client-tree", Tree).focus()
+        first = server_pid(app)
+        await until(pilot, lambda: f"pid, workers  {first}," in static_text(app, "#server-status"))
         await pilot.press("x")
         await until(pilot, lambda: app.state == "stopped", 20)
         assert not answers(f"{app.admin.base_url}/health")
+        await pilot.pause(app.REFRESH_S)  # a refresh meanwhile shows no stale state either
+        assert static_text(app, "#server-status") == "The server is stopped: t starts it."
+
         await pilot.press("t")
         await until(pilot, lambda: app.state == "running", 30)
         assert answers(f"{app.admin.base_url}/health")
+        second = server_pid(app)
+        assert second != first
+        await until(pilot, lambda: f"pid, workers  {second}," in static_text(app, "#server-status"))
+
+        await pilot.press("R")
+        await until(pilot, lambda: answers(f"{app.admin.base_url}/health") and server_pid(app) != second, 30)
+        third = server_pid(app)
+        await until(pilot, lambda: f"pid, workers  {third}," in static_text(app, "#server-status"))
 
 
 async def test_the_playground_streams_an_answer_as_client_tui(upstreams, tmp_path):
