@@ -185,6 +185,22 @@ async def test_a_bad_value_is_shown_at_its_field_and_never_saved(upstreams, tmp_
         await until(pilot, lambda: app.query_one("#input-port", Input).value.isdigit())
 
 
+async def test_a_broken_file_fixed_outside_the_app_is_shown_again(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        good = app.config_path.read_text()
+        port = str(load_config(app.config_path).server.port)
+        await until(pilot, lambda: app.query("#input-port"))
+        app.config_path.write_text(good + "\n[broken\n")  # an editor saves a typo
+        await until(pilot, lambda: "not valid TOML" in static_text(app, "#config-message"))
+        assert not app.query("#input-port")  # no form of a file that is not there any more
+        assert "shown again once it is fixed" in static_text(app, "#config-footer")
+
+        app.config_path.write_text(good)  # and fixes it (undo: the same text as before)
+        await until(pilot, lambda: app.query("#input-port"))
+        assert app.query_one("#input-port", Input).value == port
+        assert not app.query_one("#config-message").display
+
+
 async def test_unsaved_edits_survive_a_setting_the_app_saves_meanwhile(upstreams, tmp_path):
     async with supervised(upstreams, tmp_path) as (app, pilot):
         app.query_one("#config-nav", Tree).focus()

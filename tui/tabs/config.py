@@ -75,17 +75,27 @@ class ConfigTab(Horizontal):
             try:
                 self.remote = await self.app.admin.get("/admin/config")
             except AdminError as error:
-                self._message(f"Cannot read the server's config: {error}", "error")
+                await self._unreadable(f"Cannot read the server's config: {error}")
                 return
         else:
             try:
                 self.document = ConfigDocument.load(self.app.config_path)
             except ConfigError as error:
-                self._message(str(error), "error")
+                await self._unreadable(str(error))
                 return
         self.dirty = False
         await self._fill_nav()
         await self.show(*self.selected)
+
+    async def _unreadable(self, problem: str) -> None:
+        """Only the problem: no list or form of a config that cannot be read (any more), which
+        would be edited in vain; `file_changed` shows the file again once it is fixed."""
+        self.document, self.remote = None, {}
+        self.query_one("#config-nav", Tree).clear()
+        await self.query_one("#config-form", Vertical).remove_children()
+        self._title("The configuration cannot be read")
+        self._message(problem, "error")
+        self._footer()
 
     def _names(self, section: str) -> list[str]:
         if self.document is not None:
@@ -186,6 +196,8 @@ class ConfigTab(Horizontal):
     def _footer(self) -> None:
         if self.app.read_only:
             text = "Attached: the server's configuration, read-only."
+        elif self.document is None:
+            text = f"{self.app.config_path.name} is shown again once it is fixed (in an editor)."
         elif self.dirty:
             text = "[b]Unsaved edits[/b]  ctrl+s save   ctrl+z drop them"
         else:
@@ -383,11 +395,11 @@ class ConfigTab(Horizontal):
 
     async def file_changed(self) -> None:
         """The file changed on disk (a save elsewhere, an editor): show it unless edits would be lost."""
-        if self.document is None or self.dirty:
+        if self.dirty:
             return
         try:
-            unchanged = self.app.config_path.read_text(encoding="utf-8") == self.document.text()
+            on_disk = self.app.config_path.read_text(encoding="utf-8")
         except OSError:
-            unchanged = False
-        if not unchanged:  # not our own save
+            on_disk = None
+        if self.document is None or on_disk != self.document.text():  # not our own save
             await self.load()
