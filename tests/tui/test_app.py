@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import tomllib
 
 import httpx
@@ -133,6 +134,29 @@ async def test_attached_app_shows_status_client_settings_and_live_activity(gatew
         await pilot.press("end", "enter")  # the record in full
         assert '"client": "server"' in str(app.screen.query(Static)[1].render())
         await pilot.press("escape")
+
+
+def visible_lines(widget) -> list[str]:
+    """The lines of `widget` as they are on screen (what is cut off is not in them)."""
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
+async def test_a_long_client_name_leaves_the_other_activity_columns_in_view(gateway):
+    name = "a-client-that-names-itself-at-length-" + "x" * 23  # 60 characters
+    app = GatehouseApp(gateway.base_url, SERVER_KEY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/chat/completions",
+                                json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]},
+                                headers={"X-API-Key": SERVER_KEY, "X-Client-Id": name})
+        table = app.query_one("#activity-table", DataTable)
+        await until(pilot, lambda: any(name[:12] in line for line in visible_lines(table)))
+        row = next(line for line in visible_lines(table) if name[:12] in line)
+        assert "…" in row and name not in row
+        assert re.search(r" fake:gpt-fake +200 +\d+ ms +\d+\+\d+", row)  # status, latency and tokens in view
+        table.focus()
+        await pilot.press("end", "enter")  # the full name is in the record's detail view
+        assert f'"client": "{name}"' in str(app.screen.query(Static)[1].render())
 
 
 async def test_attached_app_shows_the_config_read_only_and_refuses_edits(gateway):

@@ -23,6 +23,9 @@ from tui.screens import RecordScreen
 ACTIVITY_ROWS = 500
 """Rows kept in the table (the oldest go first)."""
 COLUMNS = ("time", "client", "model", "status", "latency", "tokens")
+CLIENT_WIDTH = 16
+"""A longer client name is cut with '…' (so status, latency and tokens stay in view at 80 columns);
+the record in full (enter) has all of it."""
 FLUSH_S = 0.25
 TREND_S = 60
 """Seconds of history in the requests/s and tokens/s trend."""
@@ -33,7 +36,9 @@ def activity_cells(record: dict) -> tuple[str | Text, ...]:
     """A record's row; the client and model as plain Text (a client names itself, and '[' is markup)."""
     tokens = "-" if record["total_tokens"] is None else (
         f"{'~' if record['tokens_estimated'] else ''}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}")
-    return (record["time"][11:19], Text(record["client"]), Text(record["model"] or record["path"]), str(record["status"]),
+    client = Text(record["client"])
+    client.truncate(CLIENT_WIDTH, overflow="ellipsis")
+    return (record["time"][11:19], client, Text(record["model"] or record["path"]), str(record["status"]),
             f"{record['latency_ms']:.0f} ms", tokens)
 
 
