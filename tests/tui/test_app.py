@@ -141,6 +141,12 @@ def visible_lines(widget) -> list[str]:
     return [widget.render_line(y).text for y in range(widget.size.height)]
 
 
+def screen_lines(app: GatehouseApp) -> list[str]:
+    """The screen's lines as the terminal shows them, every widget composed (Textual has no public call
+    for the text of the whole screen; its compositor renders it)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
 async def test_a_long_client_name_leaves_the_other_activity_columns_in_view(gateway):
     name = "a-client-that-names-itself-at-length-" + "x" * 23  # 60 characters
     app = GatehouseApp(gateway.base_url, SERVER_KEY)
@@ -329,6 +335,20 @@ async def test_the_server_is_stopped_and_started_from_the_server_tab(upstreams, 
         await until(pilot, lambda: answers(f"{app.admin.base_url}/health") and server_pid(app) != second, 30)
         third = server_pid(app)
         await until(pilot, lambda: f"pid, workers  {third}," in static_text(app, "#server-status"))
+
+
+async def test_the_footer_shows_each_tabs_main_keys_help_and_quit_at_80_columns(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path, size=(80, 24)) as (app, pilot):
+        for tab, keys in (("1", ["^s Save"]), ("2", ["c Copy key", "x Stop", "t Start", "R Restart"]),
+                          ("3", ["p Live on/off", "f Status", "m Model"])):
+            await pilot.press(tab)
+            await pilot.pause()
+            footer = screen_lines(app)[-1]
+            for key in [*keys, "? Help", "q Quit"]:
+                assert key in footer, f"tab {tab}: {key!r} not in view in {footer!r}"
+        await pilot.press("question_mark")  # the keys left out of the footer are in the help
+        help_text = str(app.screen.query_one(Static).render())
+        assert all(key in help_text for key in ("a  add", "d  delete", "g  new server key", "u  copy", "r  reload"))
 
 
 async def test_the_playground_streams_an_answer_as_client_tui(upstreams, tmp_path):

@@ -70,7 +70,7 @@ class ActivityTab(Vertical):
         Binding("s", "server_only", "Only server"),
         Binding("f", "status_filter", "Status"),
         Binding("m", "model_filter", "Model"),
-        Binding("r", "reload", "Reload"),
+        Binding("r", "reload", "Reload", show=False),  # in the help (?): the footer fits 80 columns
     ]
 
     def __init__(self) -> None:

@@ -36,13 +36,13 @@ NEW_ENTRY = {
 
 
 class ConfigTab(Horizontal):
-    BINDINGS = [
+    BINDINGS = [  # a, d, e and t are on the tab's own line of keys, so the footer keeps room for ? and q
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+z", "revert", "Drop edits"),
-        Binding("a", "add", "Add"),
-        Binding("d", "delete", "Delete"),
-        Binding("e", "rename", "Rename"),
-        Binding("t", "test_provider", "Test provider"),
+        Binding("a", "add", "Add", show=False),
+        Binding("d", "delete", "Delete", show=False),
+        Binding("e", "rename", "Rename", show=False),
+        Binding("t", "test_provider", "Test provider", show=False),
     ]
 
     def __init__(self) -> None:

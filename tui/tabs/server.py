@@ -36,13 +36,13 @@ def new_server_key() -> str:
 
 
 class ServerTab(Vertical):
-    BINDINGS = [
+    BINDINGS = [  # the rare g and u are left to the help (?), so the footer fits 80 columns
         Binding("c", "copy_key", "Copy key"),
-        Binding("g", "new_key", "New key"),
+        Binding("g", "new_key", "New key", show=False),
         Binding("x", "stop_server", "Stop"),
         Binding("t", "start_server", "Start"),
         Binding("R", "restart_server", "Restart"),
-        Binding("u", "copy_tui_settings", "TUI→server"),
+        Binding("u", "copy_tui_settings", "TUI→server", show=False),
     ]
 
     def __init__(self) -> None:
