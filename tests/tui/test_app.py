@@ -231,6 +231,33 @@ async def test_a_broken_file_fixed_outside_the_app_is_shown_again(upstreams, tmp
         assert not app.query_one("#config-message").display
 
 
+async def test_every_unreachable_providers_error_can_be_read_in_models_all(upstreams, tmp_path):
+    unreachable = "".join(f'\n[providers.gone{n}]\ntype = "openai"\nbase_url = "http://127.0.0.1:{free_port()}/v1"\n'
+                          for n in range(4))
+    async with supervised(upstreams, tmp_path, extra=unreachable) as (app, pilot):
+        nav = app.query_one("#config-nav", Tree)
+        nav.focus()
+        nav.move_cursor(next(node for node in _nodes(nav.root) if node.data == ("models", None)))
+        await until(pilot, lambda: app.query("#models-table") and app.query_one("#models-table").row_count)
+        providers = httpx.get(f"{app.admin.base_url}/admin/providers", headers=ADMIN).json()["data"]
+        errors = {p["id"]: f"{p['id']}: {p['error']}" for p in providers if not p["reachable"]}
+        assert len(errors) == 5  # down and gone0…gone3
+        message = app.query_one("#config-message", Static)
+
+        def shown() -> str:
+            return " ".join(" ".join(visible_lines(message)).split())
+        await pilot.pause()
+        assert all(name in shown() for name in errors), shown()  # which ones, at once
+        await pilot.press("tab")  # into the table: each row's provider error, one at a time
+        table = app.query_one("#models-table", DataTable)
+        assert app.focused is table
+        seen = set()
+        for _ in range(table.row_count):
+            seen |= {name for name, error in errors.items() if " ".join(error.split()) in shown()}
+            await pilot.press("down")
+        assert seen == set(errors)
+
+
 async def test_unsaved_edits_survive_a_setting_the_app_saves_meanwhile(upstreams, tmp_path):
     async with supervised(upstreams, tmp_path) as (app, pilot):
         app.query_one("#config-nav", Tree).focus()

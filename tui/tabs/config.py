@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Static, Tree
+from textual.widgets.data_table import RowKey
 
 from api.config import ConfigError
 from tui import config_fields
@@ -52,6 +53,8 @@ class ConfigTab(Horizontal):
         """Attached: the server's effective config (secrets redacted)."""
         self.dirty = False
         self.selected: tuple[str, str | None] = ("server", None)
+        self.unreachable: dict[RowKey, tuple[str, str]] = {}
+        """Models (all): the provider (its id and error) of each row whose provider is not reachable."""
 
     def compose(self) -> ComposeResult:
         yield Tree("config", id="config-nav")
@@ -380,12 +383,29 @@ class ConfigTab(Horizontal):
             return
         table = tables.first(DataTable)
         table.add_columns("model", "type", "reachable")
+        self.unreachable = {}
         for provider in providers:
             reach = "NO" if not provider["reachable"] else "configured" if provider["models_configured"] else "yes"
             for model in provider["models"] or [f"{provider['id']}:*"]:
-                table.add_row(model, provider["type"], reach)
-        down = [f"{p['id']}: {p['error']}" for p in providers if not p["reachable"]]
-        self._message("\n".join(down), "error" if down else "information")
+                row = table.add_row(model, provider["type"], reach)
+                if not provider["reachable"]:
+                    self.unreachable[row] = (provider["id"], provider["error"])
+        self._show_unreachable(table)
+
+    @on(DataTable.RowHighlighted, "#models-table")
+    def _model_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_unreachable(event.data_table)
+
+    def _show_unreachable(self, table: DataTable) -> None:
+        """Which providers are not reachable, and on one of their rows its error: every error can be
+        read, however many there are (all at once would not fit)."""
+        if not self.unreachable:
+            self._message("")
+        elif (row := table.ordered_rows[table.cursor_row].key) in self.unreachable:
+            self._message("{}: {}".format(*self.unreachable[row]), "error")
+        else:
+            names = ", ".join(dict.fromkeys(name for name, _ in self.unreachable.values()))
+            self._message(f"Not reachable: {names} (tab into the list: a NO row shows its error)", "error")
 
     def follow(self, changes: dict[str, object], before: tuple, after: tuple) -> None:
         """The app saved `changes` itself (a Playground setting, a theme, a new key): unsaved edits
