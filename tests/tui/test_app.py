@@ -165,6 +165,26 @@ async def test_a_long_client_name_leaves_the_other_activity_columns_in_view(gate
         assert f'"client": "{name}"' in str(app.screen.query(Static)[1].render())
 
 
+async def test_the_model_filter_matches_a_path_shown_in_the_model_column(gateway):
+    app = GatehouseApp(gateway.base_url, SERVER_KEY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        for path in ("/v1/models", "/v1/models/fake:gpt-fake"):  # no model asked for: the path is shown
+            await asyncio.to_thread(httpx.get, f"{gateway.base_url}{path}", headers=ADMIN)
+        await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/chat/completions", headers=ADMIN,
+                                json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]})
+        table = app.query_one("#activity-table", DataTable)
+
+        def models() -> set[str]:
+            return {str(table.get_row_at(i)[2]) for i in range(table.row_count)}
+        await until(pilot, lambda: {"/v1/models/fake:gpt-fake", "fake:gpt-fake"} <= models())
+        await pilot.press("m", *"v1/models", "enter")
+        assert models() == {"/v1/models", "/v1/models/fake:gpt-fake"}
+        await pilot.press("m", *["backspace"] * 9, *"gpt-fake", "enter")
+        assert {"fake:gpt-fake", "/v1/models/fake:gpt-fake"} <= models()
+        assert all("gpt-fake" in model for model in models())
+
+
 async def test_attached_app_shows_the_config_read_only_and_refuses_edits(gateway):
     before = gateway.config_path.read_bytes()
     app = GatehouseApp(gateway.base_url, SERVER_KEY)

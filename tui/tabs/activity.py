@@ -38,8 +38,14 @@ def activity_cells(record: dict) -> tuple[str | Text, ...]:
         f"{'~' if record['tokens_estimated'] else ''}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}")
     client = Text(record["client"])
     client.truncate(CLIENT_WIDTH, overflow="ellipsis")
-    return (record["time"][11:19], client, Text(record["model"] or record["path"]), str(record["status"]),
+    return (record["time"][11:19], client, Text(model_or_path(record)), str(record["status"]),
             f"{record['latency_ms']:.0f} ms", tokens)
+
+
+def model_or_path(record: dict) -> str:
+    """What the model column shows, and the model filter matches: the model, or for a request that
+    names none (GET /v1/models, …) its path."""
+    return record["model"] or record["path"]
 
 
 class Trend:
@@ -140,7 +146,7 @@ class ActivityTab(Vertical):
         status = record["status"]
         return ((not self.server_only or record["client"] == "server")
                 and (self.status_filter == "all" or (status < 400) == (self.status_filter == "ok"))
-                and self.model_filter.lower() in (record["model"] or "").lower())
+                and self.model_filter.lower() in model_or_path(record).lower())
 
     def _add_rows(self, records: list[dict]) -> None:
         table = self.query_one("#activity-table", DataTable)
