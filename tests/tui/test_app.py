@@ -8,11 +8,13 @@ import re
 import tomllib
 
 import httpx
+import orjson
 import pytest
 from textual.widgets import DataTable, Input, Select, Static, Switch, TabbedContent, Tree
 
 from api.config import load_config
 from tests.conftest import UPSTREAM_KEY, gateway_config
+from tests.fixtures.raw_server import raw_server, read_request
 from tests.gateway import SERVER_KEY, answers, free_port, start_gateway, write_config
 from tests.tui.test_headless import processes_using
 from tui.app import GatehouseApp
@@ -419,6 +421,58 @@ async def test_the_playground_streams_an_answer_as_client_tui(upstreams, tmp_pat
         await type_into(pilot, "#play-temperature", "0.25")
         await pilot.press("tab")  # leaving the field applies it too
         await until(pilot, lambda: file_config(app)["clients"]["tui"]["temperature"] == 0.25)
+
+
+async def stalling_upstream(reader, writer) -> None:
+    """An OpenAI-compatible upstream that streams the first words of an answer, then nothing more until
+    the gateway goes away."""
+    head = await read_request(reader)
+    if not head.startswith(b"POST"):
+        writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+        return
+    chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "stalls",
+             "choices": [{"index": 0, "delta": {"role": "assistant", "content": "the first words"},
+                          "finish_reason": None}]}
+    event = b"data: " + orjson.dumps(chunk) + b"\n\n"
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                 + f"{len(event):x}\r\n".encode() + event + b"\r\n")
+    await writer.drain()
+    await reader.read()  # stalls until the connection is closed
+
+
+def answers_shown(app: GatehouseApp) -> list[str]:
+    return [str(widget.render()) for widget in app.query(".chat-assistant")]
+
+
+async def test_an_answer_stopped_or_superseded_says_stopped(upstreams, tmp_path):
+    async with raw_server(stalling_upstream) as (url, connections):
+        slow = f'\n[providers.slow]\ntype = "openai"\nbase_url = "{url}/v1"\nmodels = ["stalls"]\n'
+        async with supervised(upstreams, tmp_path, extra=slow) as (app, pilot):
+            await pilot.press("4")
+            await until(pilot, lambda: app.query_one("#play-model").value == "fake:gpt-fake-mini")
+            app.query_one("#play-model", Select).value = "slow:stalls"
+            await type_into(pilot, "#play-input", "one")
+            await pilot.press("enter")
+            await until(pilot, lambda: answers_shown(app) == ["the first words"])
+            await pilot.press(*"two", "enter")  # a new message supersedes the answer being streamed
+            await until(pilot, lambda: answers_shown(app) == ["the first words (stopped)", "the first words"])
+            await pilot.press("escape")  # stops the answer being streamed
+            await until(pilot, lambda: answers_shown(app)[-1] == "the first words (stopped)")
+            assert "Answer stopped." in notes(app)
+            await until(pilot, lambda: len(connections) == 2 and all(c.is_closing() for c in connections))
+
+
+async def test_a_message_sent_while_the_server_is_stopped_names_the_stopped_server(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        await pilot.press("2")
+        app.query_one("#client-tree", Tree).focus()
+        await pilot.press("x")
+        await until(pilot, lambda: app.state == "stopped", 20)
+        await pilot.press("4")
+        await type_into(pilot, "#play-input", "anyone there?")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.query(".chat-error"))
+        assert answers_shown(app) == [f"[error] {app.admin.base_url} is not answering; is the server running?"]
 
 
 async def test_a_theme_picked_is_remembered_and_a_broken_one_reported(upstreams, tmp_path):
