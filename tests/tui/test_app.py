@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import tomllib
 
 import httpx
+import orjson
 import pytest
 from textual.widgets import DataTable, Input, Select, Static, Switch, TabbedContent, Tree
 
 from api.config import load_config
 from tests.conftest import UPSTREAM_KEY, gateway_config
+from tests.fixtures.raw_server import raw_server, read_request
 from tests.gateway import SERVER_KEY, answers, free_port, start_gateway, write_config
 from tests.tui.test_headless import processes_using
 from tui.app import GatehouseApp
@@ -85,6 +88,11 @@ async def supervised(upstreams, tmp_path, size=(100, 30), extra: str = ""):
         supervisor.stop()
 
 
+def server_pid(app: GatehouseApp) -> int:
+    """The pid the server reports (its worker's)."""
+    return httpx.get(f"{app.admin.base_url}/admin/status", headers=ADMIN).json()["pid"]
+
+
 def models(app: GatehouseApp) -> list[str]:
     response = httpx.get(f"{app.admin.base_url}/v1/models", headers=ADMIN)
     return [model["id"] for model in response.json()["data"]]
@@ -128,6 +136,55 @@ async def test_attached_app_shows_status_client_settings_and_live_activity(gatew
         await pilot.press("end", "enter")  # the record in full
         assert '"client": "server"' in str(app.screen.query(Static)[1].render())
         await pilot.press("escape")
+
+
+def visible_lines(widget) -> list[str]:
+    """The lines of `widget` as they are on screen (what is cut off is not in them)."""
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
+def screen_lines(app: GatehouseApp) -> list[str]:
+    """The screen's lines as the terminal shows them, every widget composed (Textual has no public call
+    for the text of the whole screen; its compositor renders it)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_a_long_client_name_leaves_the_other_activity_columns_in_view(gateway):
+    name = "a-client-that-names-itself-at-length-" + "x" * 23  # 60 characters
+    app = GatehouseApp(gateway.base_url, SERVER_KEY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/chat/completions",
+                                json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]},
+                                headers={"X-API-Key": SERVER_KEY, "X-Client-Id": name})
+        table = app.query_one("#activity-table", DataTable)
+        await until(pilot, lambda: any(name[:12] in line for line in visible_lines(table)))
+        row = next(line for line in visible_lines(table) if name[:12] in line)
+        assert "…" in row and name not in row
+        assert re.search(r" fake:gpt-fake +200 +\d+ ms +\d+\+\d+", row)  # status, latency and tokens in view
+        table.focus()
+        await pilot.press("end", "enter")  # the full name is in the record's detail view
+        assert f'"client": "{name}"' in str(app.screen.query(Static)[1].render())
+
+
+async def test_the_model_filter_matches_a_path_shown_in_the_model_column(gateway):
+    app = GatehouseApp(gateway.base_url, SERVER_KEY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        for path in ("/v1/models", "/v1/models/fake:gpt-fake"):  # no model asked for: the path is shown
+            await asyncio.to_thread(httpx.get, f"{gateway.base_url}{path}", headers=ADMIN)
+        await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/chat/completions", headers=ADMIN,
+                                json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]})
+        table = app.query_one("#activity-table", DataTable)
+
+        def models() -> set[str]:
+            return {str(table.get_row_at(i)[2]) for i in range(table.row_count)}
+        await until(pilot, lambda: {"/v1/models/fake:gpt-fake", "fake:gpt-fake"} <= models())
+        await pilot.press("m", *"v1/models", "enter")
+        assert models() == {"/v1/models", "/v1/models/fake:gpt-fake"}
+        await pilot.press("m", *["backspace"] * 9, *"gpt-fake", "enter")
+        assert {"fake:gpt-fake", "/v1/models/fake:gpt-fake"} <= models()
+        assert all("gpt-fake" in model for model in models())
 
 
 async def test_attached_app_shows_the_config_read_only_and_refuses_edits(gateway):
@@ -178,6 +235,49 @@ async def test_a_bad_value_is_shown_at_its_field_and_never_saved(upstreams, tmp_
         assert "Not saved" in notes(app)
         await pilot.press("ctrl+z")
         await until(pilot, lambda: app.query_one("#input-port", Input).value.isdigit())
+
+
+async def test_a_broken_file_fixed_outside_the_app_is_shown_again(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        good = app.config_path.read_text()
+        port = str(load_config(app.config_path).server.port)
+        await until(pilot, lambda: app.query("#input-port"))
+        app.config_path.write_text(good + "\n[broken\n")  # an editor saves a typo
+        await until(pilot, lambda: "not valid TOML" in static_text(app, "#config-message"))
+        assert not app.query("#input-port")  # no form of a file that is not there any more
+        assert "shown again once it is fixed" in static_text(app, "#config-footer")
+
+        app.config_path.write_text(good)  # and fixes it (undo: the same text as before)
+        await until(pilot, lambda: app.query("#input-port"))
+        assert app.query_one("#input-port", Input).value == port
+        assert not app.query_one("#config-message").display
+
+
+async def test_every_unreachable_providers_error_can_be_read_in_models_all(upstreams, tmp_path):
+    unreachable = "".join(f'\n[providers.gone{n}]\ntype = "openai"\nbase_url = "http://127.0.0.1:{free_port()}/v1"\n'
+                          for n in range(4))
+    async with supervised(upstreams, tmp_path, extra=unreachable) as (app, pilot):
+        nav = app.query_one("#config-nav", Tree)
+        nav.focus()
+        nav.move_cursor(next(node for node in _nodes(nav.root) if node.data == ("models", None)))
+        await until(pilot, lambda: app.query("#models-table") and app.query_one("#models-table").row_count)
+        providers = httpx.get(f"{app.admin.base_url}/admin/providers", headers=ADMIN).json()["data"]
+        errors = {p["id"]: f"{p['id']}: {p['error']}" for p in providers if not p["reachable"]}
+        assert len(errors) == 5  # down and gone0…gone3
+        message = app.query_one("#config-message", Static)
+
+        def shown() -> str:
+            return " ".join(" ".join(visible_lines(message)).split())
+        await pilot.pause()
+        assert all(name in shown() for name in errors), shown()  # which ones, at once
+        await pilot.press("tab")  # into the table: each row's provider error, one at a time
+        table = app.query_one("#models-table", DataTable)
+        assert app.focused is table
+        seen = set()
+        for _ in range(table.row_count):
+            seen |= {name for name, error in errors.items() if " ".join(error.split()) in shown()}
+            await pilot.press("down")
+        assert seen == set(errors)
 
 
 async def test_unsaved_edits_survive_a_setting_the_app_saves_meanwhile(upstreams, tmp_path):
@@ -270,15 +370,42 @@ async def test_copying_the_tui_settings_to_the_server_client(upstreams, tmp_path
 
 
 async def test_the_server_is_stopped_and_started_from_the_server_tab(upstreams, tmp_path):
-    async with supervised(upstreams, tmp_path) as (app, pilot):
+    async with supervised(upstreams, tmp_path, size=(80, 24)) as (app, pilot):
         await pilot.press("2")
         app.query_one("#client-tree", Tree).focus()
+        first = server_pid(app)
+        await until(pilot, lambda: f"pid, workers  {first}," in static_text(app, "#server-status"))
         await pilot.press("x")
         await until(pilot, lambda: app.state == "stopped", 20)
         assert not answers(f"{app.admin.base_url}/health")
+        await pilot.pause(app.REFRESH_S)  # a refresh meanwhile shows no stale state either
+        assert static_text(app, "#server-status") == "The server is stopped: t starts it."
+
         await pilot.press("t")
         await until(pilot, lambda: app.state == "running", 30)
         assert answers(f"{app.admin.base_url}/health")
+        second = server_pid(app)
+        assert second != first
+        await until(pilot, lambda: f"pid, workers  {second}," in static_text(app, "#server-status"))
+
+        await pilot.press("R")
+        await until(pilot, lambda: answers(f"{app.admin.base_url}/health") and server_pid(app) != second, 30)
+        third = server_pid(app)
+        await until(pilot, lambda: f"pid, workers  {third}," in static_text(app, "#server-status"))
+
+
+async def test_the_footer_shows_each_tabs_main_keys_help_and_quit_at_80_columns(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path, size=(80, 24)) as (app, pilot):
+        for tab, keys in (("1", ["^s Save"]), ("2", ["c Copy key", "x Stop", "t Start", "R Restart"]),
+                          ("3", ["p Live on/off", "f Status", "m Model"])):
+            await pilot.press(tab)
+            await pilot.pause()
+            footer = screen_lines(app)[-1]
+            for key in [*keys, "? Help", "q Quit"]:
+                assert key in footer, f"tab {tab}: {key!r} not in view in {footer!r}"
+        await pilot.press("question_mark")  # the keys left out of the footer are in the help
+        help_text = str(app.screen.query_one(Static).render())
+        assert all(key in help_text for key in ("a  add", "d  delete", "g  new server key", "u  copy", "r  reload"))
 
 
 async def test_the_playground_streams_an_answer_as_client_tui(upstreams, tmp_path):
@@ -302,6 +429,58 @@ async def test_the_playground_streams_an_answer_as_client_tui(upstreams, tmp_pat
         await type_into(pilot, "#play-temperature", "0.25")
         await pilot.press("tab")  # leaving the field applies it too
         await until(pilot, lambda: file_config(app)["clients"]["tui"]["temperature"] == 0.25)
+
+
+async def stalling_upstream(reader, writer) -> None:
+    """An OpenAI-compatible upstream that streams the first words of an answer, then nothing more until
+    the gateway goes away."""
+    head = await read_request(reader)
+    if not head.startswith(b"POST"):
+        writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+        return
+    chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "stalls",
+             "choices": [{"index": 0, "delta": {"role": "assistant", "content": "the first words"},
+                          "finish_reason": None}]}
+    event = b"data: " + orjson.dumps(chunk) + b"\n\n"
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                 + f"{len(event):x}\r\n".encode() + event + b"\r\n")
+    await writer.drain()
+    await reader.read()  # stalls until the connection is closed
+
+
+def answers_shown(app: GatehouseApp) -> list[str]:
+    return [str(widget.render()) for widget in app.query(".chat-assistant")]
+
+
+async def test_an_answer_stopped_or_superseded_says_stopped(upstreams, tmp_path):
+    async with raw_server(stalling_upstream) as (url, connections):
+        slow = f'\n[providers.slow]\ntype = "openai"\nbase_url = "{url}/v1"\nmodels = ["stalls"]\n'
+        async with supervised(upstreams, tmp_path, extra=slow) as (app, pilot):
+            await pilot.press("4")
+            await until(pilot, lambda: app.query_one("#play-model").value == "fake:gpt-fake-mini")
+            app.query_one("#play-model", Select).value = "slow:stalls"
+            await type_into(pilot, "#play-input", "one")
+            await pilot.press("enter")
+            await until(pilot, lambda: answers_shown(app) == ["the first words"])
+            await pilot.press(*"two", "enter")  # a new message supersedes the answer being streamed
+            await until(pilot, lambda: answers_shown(app) == ["the first words (stopped)", "the first words"])
+            await pilot.press("escape")  # stops the answer being streamed
+            await until(pilot, lambda: answers_shown(app)[-1] == "the first words (stopped)")
+            assert "Answer stopped." in notes(app)
+            await until(pilot, lambda: len(connections) == 2 and all(c.is_closing() for c in connections))
+
+
+async def test_a_message_sent_while_the_server_is_stopped_names_the_stopped_server(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        await pilot.press("2")
+        app.query_one("#client-tree", Tree).focus()
+        await pilot.press("x")
+        await until(pilot, lambda: app.state == "stopped", 20)
+        await pilot.press("4")
+        await type_into(pilot, "#play-input", "anyone there?")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.query(".chat-error"))
+        assert answers_shown(app) == [f"[error] {app.admin.base_url} is not answering; is the server running?"]
 
 
 async def test_a_theme_picked_is_remembered_and_a_broken_one_reported(upstreams, tmp_path):

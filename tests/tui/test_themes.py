@@ -10,10 +10,11 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.theme import Theme
-from textual.widgets import DataTable, Footer, Input, Select, TabbedContent, Tree
+from textual.widgets import DataTable, Footer, Input, Select, Static, TabbedContent, Tree
 
-from tui import themes
+from tui import config_fields, themes
 from tui.themes import BUILTIN_THEMES_DIR, ThemeError, load_theme, load_themes
+from tui.widgets.form import Form
 
 SHIPPED = {"gatehouse-dark": True, "gatehouse-light": False, "gatehouse-contrast": True}
 """The shipped themes and whether each is dark."""
@@ -76,6 +77,29 @@ def test_text_is_readable_on_every_background(name):
     theme = shipped()[name]
     for background in (theme.background, theme.surface, theme.panel):
         assert contrast_ratio(Color.parse(theme.foreground), Color.parse(background)) >= 4.5, background
+
+
+class FormApp(App):
+    """One field of the Configuration tab's form (its value, then its help), in the Gatehouse stylesheet."""
+
+    CSS_PATH = WidgetsApp.CSS_PATH
+
+    def compose(self) -> ComposeResult:
+        yield Form("server", config_fields.SERVER[:1], {"host": "127.0.0.1"})
+
+
+@pytest.mark.parametrize("name", list(SHIPPED))
+async def test_a_fields_value_and_its_help_are_told_apart(name):
+    app = FormApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.register_theme(shipped()[name])
+        app.theme = name
+        await pilot.pause()
+        value = next(s.style for s in app.query_one(Input).render_line(0) if "127.0.0.1" in s.text)
+        help_ = next(s.style for s in app.query_one(".field-help", Static).render_line(0) if s.text.strip())
+        assert help_.color != value.color and not help_.dim
+        if not shipped()[name].ansi:  # exact colours: the help still reads well on its background
+            assert contrast_ratio(Color.from_rich_color(help_.color), Color.from_rich_color(help_.bgcolor)) >= 4.5
 
 
 def test_contrast_theme_uses_only_the_16_ansi_colours():

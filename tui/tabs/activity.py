@@ -23,6 +23,9 @@ from tui.screens import RecordScreen
 ACTIVITY_ROWS = 500
 """Rows kept in the table (the oldest go first)."""
 COLUMNS = ("time", "client", "model", "status", "latency", "tokens")
+CLIENT_WIDTH = 16
+"""A longer client name is cut with '…' (so status, latency and tokens stay in view at 80 columns);
+the record in full (enter) has all of it."""
 FLUSH_S = 0.25
 TREND_S = 60
 """Seconds of history in the requests/s and tokens/s trend."""
@@ -33,8 +36,16 @@ def activity_cells(record: dict) -> tuple[str | Text, ...]:
     """A record's row; the client and model as plain Text (a client names itself, and '[' is markup)."""
     tokens = "-" if record["total_tokens"] is None else (
         f"{'~' if record['tokens_estimated'] else ''}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}")
-    return (record["time"][11:19], Text(record["client"]), Text(record["model"] or record["path"]), str(record["status"]),
+    client = Text(record["client"])
+    client.truncate(CLIENT_WIDTH, overflow="ellipsis")
+    return (record["time"][11:19], client, Text(model_or_path(record)), str(record["status"]),
             f"{record['latency_ms']:.0f} ms", tokens)
+
+
+def model_or_path(record: dict) -> str:
+    """What the model column shows, and the model filter matches: the model, or for a request that
+    names none (GET /v1/models, …) its path."""
+    return record["model"] or record["path"]
 
 
 class Trend:
@@ -65,7 +76,7 @@ class ActivityTab(Vertical):
         Binding("s", "server_only", "Only server"),
         Binding("f", "status_filter", "Status"),
         Binding("m", "model_filter", "Model"),
-        Binding("r", "reload", "Reload"),
+        Binding("r", "reload", "Reload", show=False),  # in the help (?): the footer fits 80 columns
     ]
 
     def __init__(self) -> None:
@@ -135,7 +146,7 @@ class ActivityTab(Vertical):
         status = record["status"]
         return ((not self.server_only or record["client"] == "server")
                 and (self.status_filter == "all" or (status < 400) == (self.status_filter == "ok"))
-                and self.model_filter.lower() in (record["model"] or "").lower())
+                and self.model_filter.lower() in model_or_path(record).lower())
 
     def _add_rows(self, records: list[dict]) -> None:
         table = self.query_one("#activity-table", DataTable)

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Static, Tree
+from textual.widgets.data_table import RowKey
 
 from api.config import ConfigError
 from tui import config_fields
@@ -41,13 +42,13 @@ def _some(names: list[str], shown: int = 8) -> str:
 
 
 class ConfigTab(Horizontal):
-    BINDINGS = [
+    BINDINGS = [  # a, d, e and t are on the tab's own line of keys, so the footer keeps room for ? and q
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+z", "revert", "Drop edits"),
-        Binding("a", "add", "Add"),
-        Binding("d", "delete", "Delete"),
-        Binding("e", "rename", "Rename"),
-        Binding("t", "test_provider", "Test provider"),
+        Binding("a", "add", "Add", show=False),
+        Binding("d", "delete", "Delete", show=False),
+        Binding("e", "rename", "Rename", show=False),
+        Binding("t", "test_provider", "Test provider", show=False),
     ]
 
     def __init__(self) -> None:
@@ -57,6 +58,8 @@ class ConfigTab(Horizontal):
         """Attached: the server's effective config (secrets redacted)."""
         self.dirty = False
         self.selected: tuple[str, str | None] = ("server", None)
+        self.unreachable: dict[RowKey, tuple[str, str]] = {}
+        """Models (all): the provider (its id and error) of each row whose provider is not reachable."""
 
     def compose(self) -> ComposeResult:
         yield Tree("config", id="config-nav")
@@ -80,17 +83,27 @@ class ConfigTab(Horizontal):
             try:
                 self.remote = await self.app.admin.get("/admin/config")
             except AdminError as error:
-                self._message(f"Cannot read the server's config: {error}", "error")
+                await self._unreadable(f"Cannot read the server's config: {error}")
                 return
         else:
             try:
                 self.document = ConfigDocument.load(self.app.config_path)
             except ConfigError as error:
-                self._message(str(error), "error")
+                await self._unreadable(str(error))
                 return
         self.dirty = False
         await self._fill_nav()
         await self.show(*self.selected)
+
+    async def _unreadable(self, problem: str) -> None:
+        """Only the problem: no list or form of a config that cannot be read (any more), which
+        would be edited in vain; `file_changed` shows the file again once it is fixed."""
+        self.document, self.remote = None, {}
+        self.query_one("#config-nav", Tree).clear()
+        await self.query_one("#config-form", Vertical).remove_children()
+        self._title("The configuration cannot be read")
+        self._message(problem, "error")
+        self._footer()
 
     def _names(self, section: str) -> list[str]:
         if self.document is not None:
@@ -191,6 +204,8 @@ class ConfigTab(Horizontal):
     def _footer(self) -> None:
         if self.app.read_only:
             text = "Attached: the server's configuration, read-only."
+        elif self.document is None:
+            text = f"{self.app.config_path.name} is shown again once it is fixed (in an editor)."
         elif self.dirty:
             text = "[b]Unsaved edits[/b]  ctrl+s save   ctrl+z drop them"
         else:
@@ -382,12 +397,29 @@ class ConfigTab(Horizontal):
             return
         table = tables.first(DataTable)
         table.add_columns("model", "type", "reachable")
+        self.unreachable = {}
         for provider in providers:
             reach = "NO" if not provider["reachable"] else "configured" if provider["models_configured"] else "yes"
             for model in provider["models"] or [f"{provider['id']}:*"]:
-                table.add_row(model, provider["type"], reach)
-        down = [f"{p['id']}: {p['error']}" for p in providers if not p["reachable"]]
-        self._message("\n".join(down), "error" if down else "information")
+                row = table.add_row(model, provider["type"], reach)
+                if not provider["reachable"]:
+                    self.unreachable[row] = (provider["id"], provider["error"])
+        self._show_unreachable(table)
+
+    @on(DataTable.RowHighlighted, "#models-table")
+    def _model_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_unreachable(event.data_table)
+
+    def _show_unreachable(self, table: DataTable) -> None:
+        """Which providers are not reachable, and on one of their rows its error: every error can be
+        read, however many there are (all at once would not fit)."""
+        if not self.unreachable:
+            self._message("")
+        elif (row := table.ordered_rows[table.cursor_row].key) in self.unreachable:
+            self._message("{}: {}".format(*self.unreachable[row]), "error")
+        else:
+            names = ", ".join(dict.fromkeys(name for name, _ in self.unreachable.values()))
+            self._message(f"Not reachable: {names} (tab into the list: a NO row shows its error)", "error")
 
     def follow(self, changes: dict[str, object], before: tuple, after: tuple) -> None:
         """The app saved `changes` itself (a Playground setting, a theme, a new key): unsaved edits
@@ -397,11 +429,11 @@ class ConfigTab(Horizontal):
 
     async def file_changed(self) -> None:
         """The file changed on disk (a save elsewhere, an editor): show it unless edits would be lost."""
-        if self.document is None or self.dirty:
+        if self.dirty:
             return
         try:
-            unchanged = self.app.config_path.read_text(encoding="utf-8") == self.document.text()
+            on_disk = self.app.config_path.read_text(encoding="utf-8")
         except OSError:
-            unchanged = False
-        if not unchanged:  # not our own save
+            on_disk = None
+        if self.document is None or on_disk != self.document.text():  # not our own save
             await self.load()

@@ -18,6 +18,13 @@ from tui.screens import ConfirmScreen
 
 COPIED_CLIENT_KEYS = ("model", "prompt", "temperature", "top_p", "max_tokens", "collections")
 """What "copy the TUI settings to the server client" moves: everything but the key."""
+NOT_SERVING = {
+    "starting": "Waiting for the server…",
+    "restarting": "The server is restarting…",
+    "stopping": "The server is stopping…",
+    "stopped": "The server is stopped: t starts it.",
+}
+"""What the tab says, instead of a state that is gone, while the app's state is one of these."""
 
 
 def masked(key: str) -> str:
@@ -29,13 +36,13 @@ def new_server_key() -> str:
 
 
 class ServerTab(Vertical):
-    BINDINGS = [
+    BINDINGS = [  # the rare g and u are left to the help (?), so the footer fits 80 columns
         Binding("c", "copy_key", "Copy key"),
-        Binding("g", "new_key", "New key"),
+        Binding("g", "new_key", "New key", show=False),
         Binding("x", "stop_server", "Stop"),
         Binding("t", "start_server", "Start"),
         Binding("R", "restart_server", "Restart"),
-        Binding("u", "copy_tui_settings", "TUI→server"),
+        Binding("u", "copy_tui_settings", "TUI→server", show=False),
     ]
 
     def __init__(self) -> None:
@@ -43,7 +50,7 @@ class ServerTab(Vertical):
         self.client_names: list[str] = ["server"]
 
     def compose(self) -> ComposeResult:
-        yield Static("Waiting for the server…", id="server-status", markup=False)
+        yield Static(id="server-status", markup=False)
         with Horizontal(id="server-actions"):
             for label, action in (("Copy key", "copy_key"), ("New key", "new_key"), ("Stop", "stop_server"),
                                   ("Start", "start_server"), ("Restart", "restart_server"),
@@ -53,6 +60,7 @@ class ServerTab(Vertical):
         yield Tree("client settings", id="client-tree")
 
     def on_mount(self) -> None:
+        self.watch(self.app, "state", self._show_state)
         if self.app.supervisor is None:
             for action in ("stop_server", "start_server", "restart_server"):
                 self.query_one(f"#do-{action}", Button).display = False
@@ -71,16 +79,26 @@ class ServerTab(Vertical):
         except NoMatches:  # the app closed while the server was being asked
             pass
 
+    def _show_state(self, state: str) -> None:
+        """A server stopped (starting, …) is said at once: its pid and generation are gone."""
+        if state in NOT_SERVING:
+            self._show_status(NOT_SERVING[state])
+
+    def _show_status(self, text: str) -> None:
+        """What was read from the server, unless it is stopped (or stopping, …) by now: then that
+        is said instead, never a pid or generation of a server that is gone."""
+        self.query_one("#server-status", Static).update(NOT_SERVING.get(self.app.state, text))
+
     async def _refresh_state(self) -> None:
         app = self.app
         try:
             status = await app.admin.get("/admin/status")
             clients = await app.admin.get("/admin/clients")
         except AdminError as error:
-            self.query_one("#server-status", Static).update(f"Cannot read the server's state: {error}")
+            self._show_status(f"Cannot read the server's state: {error}")
             return
         app.status = status
-        self.query_one("#server-status", Static).update("\n".join([
+        self._show_status("\n".join([
             f"URL           {app.admin.base_url}",
             f"pid, workers  {status['pid']}, {status['workers']}",
             f"server key    {masked(app.admin.key)}",
