@@ -129,12 +129,16 @@ class Supervisor:
         return local_url(self.config)
 
     def start(self) -> bool:
-        """Start the server and wait until it is healthy (watching the config from the first start on)."""
-        if self._watcher is None:
-            self._watcher = threading.Thread(target=self._watch_config, name="config-watcher", daemon=True)
-            self._watcher.start()
-        self.server = ServerProcess(self.config_path, self.config, self.log_requests, self.output)
-        return self.server.wait_healthy(START_TIMEOUT_S, self.stopping)
+        """Start the server and wait until it is healthy (watching the config from the first start on);
+        False at once once `stop` was called, which a server started after it would outlive."""
+        with self._lock:
+            if self.stopping.is_set():
+                return False
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch_config, name="config-watcher", daemon=True)
+                self._watcher.start()
+            self.server = server = ServerProcess(self.config_path, self.config, self.log_requests, self.output)
+        return server.wait_healthy(START_TIMEOUT_S, self.stopping)
 
     def run(self) -> None:
         """Supervise until `stopping` is set: restart a dead server, follow socket changes."""
@@ -177,8 +181,10 @@ class Supervisor:
 
     def stop(self) -> None:
         self.stopping.set()
-        if self.server is not None:
-            self.server.stop()
+        with self._lock:  # a start under way has its process by now, and no other start follows
+            server = self.server
+        if server is not None:
+            server.stop()
 
     def _watch_config(self) -> None:
         detector = ChangeDetector(self.config_path, self.config.stamp)

@@ -93,3 +93,17 @@ def test_a_restart_during_the_restart_backoff_starts_one_server_at_once(supervis
     time.sleep(4)  # past the backoff's end, which finds a new server in place and leaves it alone
     assert supervisor.server.pid == restarted and supervisor.server.healthy()
     assert not any("is back" in line for line in supervisor.lines)
+
+
+def test_a_start_after_a_stop_starts_no_server_to_outlive_the_app(upstreams, tmp_path):
+    """The UI quitting (`stop`) before the supervisor thread got to `start`: no server may start then,
+    with nothing left to stop it."""
+    config_path = write_config(gateway_config(upstreams), tmp_path, free_port())
+    supervisor = Supervisor(config_path, load_config(config_path), log=print)
+    supervisor.stop()
+    try:
+        assert not supervisor.start()
+        assert supervisor.server is None and processes_using(config_path) == []
+    finally:
+        for pid in processes_using(config_path):  # what the failure left behind
+            os.kill(pid, signal.SIGKILL)
