@@ -49,13 +49,14 @@ def anthropic_to_openai_response(message: dict, model: str) -> dict:
 def openai_to_anthropic_response(completion: dict, model: str, input_estimate: int = 0) -> dict:
     """A `chat.completion` (its first choice) as an Anthropic message.
 
-    A refusal becomes text; the content is `[]` when there is neither text nor a tool call
-    (as Anthropic itself answers at times). Without upstream usage, the usage is estimated:
-    `input_estimate` in, one token per 4 bytes of the content's JSON out.
+    A refusal becomes text, and so do the text parts of a content given as a list; the content is `[]`
+    when there is neither text nor a tool call (as Anthropic itself answers at times). Without upstream
+    usage, the usage is estimated: `input_estimate` in, one token per 4 bytes of the content's JSON out.
     """
     choice = completion["choices"][0]
     reply = choice.get("message") or {}
-    content = [{"type": "text", "text": text} for text in (reply.get("content"), reply.get("refusal")) if text]
+    texts = (text_of(reply.get("content")), reply.get("refusal"))
+    content = [{"type": "text", "text": text} for text in texts if text]
     content += [tool_use(call) for call in reply.get("tool_calls") or ()]
     return {
         "id": "msg_" + completion.get("id", "").removeprefix("chatcmpl-"),
@@ -68,6 +69,14 @@ def openai_to_anthropic_response(completion: dict, model: str, input_estimate: i
         "usage": anthropic_usage(completion["usage"]) if completion.get("usage") else
         {**anthropic_usage({}), "input_tokens": input_estimate, "output_tokens": -(-len(orjson.dumps(content)) // 4)},
     }
+
+
+def text_of(content: str | list | None) -> str:
+    """The text of an OpenAI message content: a string as it is; of a list of parts (Mistral's answers and
+    deltas), the `text` parts joined, others (Magistral's `thinking`) left out."""
+    if isinstance(content, list):
+        return "".join(part["text"] for part in content if part.get("type") == "text")
+    return content or ""
 
 
 def stop_reason(finish_reason: str | None, tool_called: bool) -> str:

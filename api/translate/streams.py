@@ -24,6 +24,7 @@ from api.translate.responses import (
     anthropic_usage,
     openai_usage,
     stop_reason,
+    text_of,
 )
 
 _STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
@@ -221,7 +222,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            for text in (delta.get("content"), delta.get("refusal")):
+            for text in (text_of(delta.get("content")), delta.get("refusal")):
                 if text:
                     out.append(self._text(text))
             for call in delta.get("tool_calls") or ():

@@ -93,6 +93,18 @@ def test_tool_use_round_trip(claude, model, streaming):
     assert text_of(answer) == "tool said: sunny, 21 C" and answer.stop_reason == "end_turn"
 
 
+@pytest.mark.parametrize("streaming", [False, True], ids=["whole", "streamed"])
+def test_content_given_as_parts_reaches_anthropic_clients_as_text(claude, streaming):
+    """Mistral's reasoning models answer content as a list of parts, a `thinking` part first."""
+    request = dict(model="fake:gpt-fake", max_tokens=100, messages=HELLO, extra_body={"fake": {"content_parts": True}})
+    if streaming:
+        with claude.messages.stream(**request) as stream:
+            message = stream.get_final_message()
+    else:
+        message = claude.messages.create(**request)
+    assert [(block.type, block.text) for block in message.content] == [("text", "echo: hello there")]
+
+
 def test_max_tokens_truncation_both_ways(claude):
     for model in ("anth:claude-fake-sonnet", "fake:gpt-fake"):
         message = claude.messages.create(model=model, max_tokens=2, messages=HELLO)

@@ -133,6 +133,9 @@ def test_anthropic_usage_to_openai(usage, expected):
     pytest.param({"content": None, "refusal": "I can't help with that."}, "stop",
                  [{"type": "text", "text": "I can't help with that."}], "end_turn", id="refusal as text"),
     pytest.param({"content": ""}, "length", [], "max_tokens", id="empty content"),
+    pytest.param({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]},
+                              {"type": "text", "text": "Hello"}, {"type": "text", "text": "!"}]}, "stop",
+                 [{"type": "text", "text": "Hello!"}], "end_turn", id="content parts (Mistral): texts joined"),
 ])
 def test_openai_to_anthropic_response(reply, finish_reason, content, stop_reason):
     message = openai_to_anthropic_response(openai_completion(reply, finish_reason), "openai:gpt-4o")
