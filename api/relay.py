@@ -19,7 +19,8 @@ from api.activity import Record
 from api.errors import JSON, ApiError, Dialect
 from api.http_client import Response as UpstreamResponse
 from api.providers import Provider
-from api.translate.responses import upstream_error
+from api.translate import UntranslatableAnswer
+from api.translate.responses import read_answer, upstream_error
 from api.usage import StreamUsage, body_usage, usage_counts
 
 SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
@@ -72,11 +73,11 @@ async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect
             record.tokens(*body_usage(provider.dialect, body))
         return Response(upstream.status, None, Content(content_type, body))
     try:
-        document = orjson.loads(body)
-        answer = translation.response(document)
-    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        raise ApiError(502, f"provider '{provider.id}' sent an answer that cannot be translated: "
-                            f"{exc.__class__.__name__}: {exc}", code="upstream_error") from exc
+        document = read_answer(body, provider.dialect)
+    except UntranslatableAnswer as exc:
+        raise ApiError(502, f"provider '{provider.id}' sent an answer that cannot be translated: {exc}.",
+                       code="upstream_error") from None
+    answer = translation.response(document)
     if record is not None:  # without the provider's usage, the translation's estimate
         record.tokens(*usage_counts(dialect, answer.get("usage")), estimated=not document.get("usage"))
     return Response(upstream.status, None, Content(JSON, orjson.dumps(answer)))

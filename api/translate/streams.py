@@ -12,7 +12,6 @@ client's dialect. Once the stream has ended, every call returns b"".
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 import orjson
@@ -22,6 +21,7 @@ from api.sse import SSEParser, frame
 from api.translate.responses import (
     FINISH_REASONS,
     anthropic_usage,
+    new_id,
     openai_usage,
     stop_reason,
     text_of,
@@ -68,8 +68,8 @@ class _StreamTranslator:
             return self.error(f"The provider sent an event that is not a JSON object: {data[:200]}", 502)
         try:
             return self._on_payload(payload)
-        except (KeyError, TypeError, AttributeError) as exc:
-            return self.error(f"The provider sent an event that cannot be translated ({exc!r}): {data[:200]}", 502)
+        except (KeyError, TypeError, AttributeError):
+            return self.error(f"The provider sent an event that cannot be translated: {data[:200]}", 502)
 
     def _on_payload(self, payload: dict) -> bytes:
         raise NotImplementedError
@@ -249,7 +249,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         out = b""
         call_id = delta.get("id")
         if call is None or (call_id and call_id != call.start["id"]):
-            call = self._calls[index] = _Block({"type": "tool_use", "id": call_id or _new_id("toolu_"),
+            call = self._calls[index] = _Block({"type": "tool_use", "id": call_id or new_id("toolu_"),
                                                 "name": function.get("name") or "", "input": {}}, [])
             if self._live_call is None:
                 self._live_call = call
@@ -283,7 +283,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
 
     def _message_start(self, chunk_id: str | None) -> bytes:
         self._started = True
-        message_id = "msg_" + chunk_id.removeprefix("chatcmpl-") if chunk_id else _new_id("msg_")
+        message_id = "msg_" + chunk_id.removeprefix("chatcmpl-") if chunk_id else new_id("msg_")
         return _event({"type": "message_start",
                        "message": {"id": message_id, "type": "message", "role": "assistant", "model": self._model,
                                    "content": [], "stop_reason": None, "stop_sequence": None,
@@ -314,7 +314,3 @@ class OpenAIToAnthropicStream(_StreamTranslator):
 def _event(payload: dict) -> bytes:
     """An Anthropic event: its SSE event name is its `type`."""
     return frame(orjson.dumps(payload), payload["type"])
-
-
-def _new_id(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex[:24]

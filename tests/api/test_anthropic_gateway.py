@@ -105,6 +105,40 @@ def test_content_given_as_parts_reaches_anthropic_clients_as_text(claude, stream
     assert [(block.type, block.text) for block in message.content] == [("text", "echo: hello there")]
 
 
+@pytest.mark.parametrize("streaming", [False, True], ids=["whole", "streamed"])
+def test_tool_calls_without_ids_get_one(claude, streaming):
+    """Some OpenAI-compatible servers send tool calls without an `id`: the Anthropic client gets one to answer."""
+    request = dict(model="fake:gpt-fake", max_tokens=100, tools=[WEATHER], messages=HELLO,
+                   extra_body={"fake": {"no_tool_call_ids": True}})
+    if streaming:
+        with claude.messages.stream(**request) as stream:
+            message = stream.get_final_message()
+    else:
+        message = claude.messages.create(**request)
+    call = message.content[0]
+    assert call.type == "tool_use" and call.id.startswith("toolu_") and call.input == {"location": "Paris"}
+    assert message.stop_reason == "tool_use"
+
+
+NO_CHOICES = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-fake",
+                         "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1}})
+
+
+@pytest.mark.parametrize("raw, reason", [
+    pytest.param({"raw_body": NO_CHOICES}, "it has no 'choices[0]'", id="no choices"),
+    pytest.param({"raw_body": "<html>oops</html>", "raw_content_type": "text/html"},
+                 "it is not JSON: <html>oops</html>", id="HTML"),
+    pytest.param({"raw_body": '{"choices": [{"message": {"content": 5}}]}'},
+                 "its 'choices[0].message.content' is an integer, not a string, an array or null", id="mistyped"),
+])
+def test_answers_that_cannot_be_translated_say_why_in_plain_words(claude, raw, reason):
+    with pytest.raises(anthropic.InternalServerError) as caught:
+        claude.messages.create(model="fake:gpt-fake", max_tokens=10, messages=HELLO, extra_body={"fake": raw})
+    assert caught.value.status_code == 502
+    assert caught.value.body == {"type": "error", "error": {
+        "type": "api_error", "message": f"provider 'fake' sent an answer that cannot be translated: {reason}."}}
+
+
 def test_max_tokens_truncation_both_ways(claude):
     for model in ("anth:claude-fake-sonnet", "fake:gpt-fake"):
         message = claude.messages.create(model=model, max_tokens=2, messages=HELLO)
