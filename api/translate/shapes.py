@@ -93,12 +93,15 @@ OPENAI_REQUEST = {
     "top_p": Shape(("number", "null")),
 }
 
+_ANTHROPIC_IMAGE = {"source": _typed_object({
+    "base64": {"media_type": _string(required=True), "data": _string(required=True)},
+    "url": {"url": _string(required=True)}}, required=True)}
 _ANTHROPIC_BLOCK = _typed_object({
     "text": _TEXT,
-    "image": {"source": _typed_object({"base64": {"media_type": _string(required=True), "data": _string(required=True)},
-                                       "url": {"url": _string(required=True)}}, required=True)},
+    "image": _ANTHROPIC_IMAGE,
     "tool_use": {"id": _string(required=True), "name": _string(required=True), "input": _object()},
-    "tool_result": {"tool_use_id": _string(required=True), "content": Shape(("string", "array"))},
+    "tool_result": {"tool_use_id": _string(required=True), "content": Shape(
+        ("string", "array"), items=_typed_object({"text": _TEXT, "image": _ANTHROPIC_IMAGE}))},
 })
 
 ANTHROPIC_REQUEST = {

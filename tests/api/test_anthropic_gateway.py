@@ -351,6 +351,11 @@ def test_malformed_requests_to_another_dialect_name_the_field_as_openai_does(htt
     ({"system": [5]}, "system.0: Input should be a valid dictionary"),
     ({"messages": [{"role": "user", "content": [{"type": "tool_result", "content": "42"}]}]},
      "messages.0.content.0.tool_use_id: Field required"),
+    ({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": ["x"]}]}]},
+     "messages.0.content.0.content.0: Input should be a valid dictionary"),
+    ({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+                                                 "content": [{"type": "text"}]}]}]},
+     "messages.0.content.0.content.0.text: Field required"),
 ])
 def test_malformed_requests_to_another_dialect_name_the_field_as_anthropic_does(claude, extra, message):
     with pytest.raises(anthropic.BadRequestError) as caught:
