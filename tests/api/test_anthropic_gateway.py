@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from tests.conftest import UPSTREAM_KEY, WRITER_KEY, anthropic_sdk, openai_sdk, upstream_record
-from tests.gateway import SERVER_KEY
+from tests.gateway import SERVER_KEY, wait_until
 
 WEATHER = {"name": "get_weather", "description": "Weather of a city",
            "input_schema": {"type": "object", "properties": {"location": {"type": "string"}},
@@ -48,6 +48,19 @@ def gpt(gateway):
 
 def text_of(message) -> str:
     return "".join(block.text for block in message.content if block.type == "text")
+
+
+def activity_of(http, request_id: str) -> dict:
+    """The gateway's activity record of a request, once written."""
+    found = []
+
+    def written() -> bool:
+        page = http.get("/admin/activity", params={"limit": 1000}, headers={"x-api-key": SERVER_KEY}).json()
+        found.extend(record for record in page["data"] if record["request_id"] == request_id)
+        return bool(found)
+
+    wait_until(written, 5, f"the activity record of {request_id}")
+    return found[0]
 
 
 # --- anthropic SDK, both provider kinds ------------------------------------------------------
@@ -137,6 +150,57 @@ def test_answers_that_cannot_be_translated_say_why_in_plain_words(claude, raw, r
     assert caught.value.status_code == 502
     assert caught.value.body == {"type": "error", "error": {
         "type": "api_error", "message": f"provider 'fake' sent an answer that cannot be translated: {reason}."}}
+
+
+ANSWERS_WHOLE = {"fake": {"ignore_stream": True}}
+"""A provider that answers `"stream": true` with a whole JSON answer."""
+
+
+@pytest.mark.parametrize("tools", [[], [WEATHER]], ids=["text", "tool call"])
+def test_a_provider_answering_whole_still_streams_to_anthropic_clients(claude, http, tools):
+    request_id = rid()
+    with claude.messages.stream(model="fake:gpt-fake", max_tokens=100, messages=HELLO, tools=tools,
+                                extra_body=ANSWERS_WHOLE, extra_headers={"X-Request-Id": request_id}) as stream:
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        kinds = [event.type for event in stream if event.type.startswith(("message", "content_block"))]
+        message = stream.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-2:] == ["message_delta", "message_stop"]
+    if tools:
+        assert [(block.type, block.name, block.input) for block in message.content] == [
+            ("tool_use", "get_weather", {"location": "Paris"})]
+        assert kinds[1:-2] == ["content_block_start", "content_block_delta", "content_block_stop"]
+        assert message.stop_reason == "tool_use"
+    else:
+        assert text_of(message) == "echo: hello there" and message.stop_reason == "end_turn"
+    assert message.usage.output_tokens > 0 and message.usage.input_tokens > 0
+    record = activity_of(http, request_id)
+    assert record["stream"] and record["status"] == 200 and not record["tokens_estimated"]
+    assert (record["input_tokens"], record["output_tokens"]) == (message.usage.input_tokens,
+                                                                 message.usage.output_tokens)
+
+
+@pytest.mark.parametrize("tools", [[], [OPENAI_WEATHER]], ids=["text", "tool call"])
+def test_a_provider_answering_whole_still_streams_to_openai_clients(gpt, http, tools):
+    request_id = rid()
+    stream = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, stream=True,
+                                         stream_options={"include_usage": True}, extra_body=ANSWERS_WHOLE,
+                                         extra_headers={"X-Request-Id": request_id}, **({"tools": tools} if tools else {}))
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    calls = [call for chunk in chunks if chunk.choices for call in chunk.choices[0].delta.tool_calls or ()]
+    finish = [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason]
+    if tools:
+        assert text == "Let me check." and finish == ["tool_calls"]
+        assert {call.index for call in calls} == {0} and calls[0].function.name == "get_weather"
+        assert json.loads("".join(call.function.arguments for call in calls)) == {"location": "Paris"}
+    else:
+        assert text == "echo: hello there" and finish == ["stop"] and not calls
+    usage = chunks[-1].usage
+    assert chunks[-1].choices == [] and usage.completion_tokens > 0 and usage.prompt_tokens > 0
+    record = activity_of(http, request_id)
+    assert record["stream"] and (record["input_tokens"], record["output_tokens"]) == (usage.prompt_tokens,
+                                                                                      usage.completion_tokens)
 
 
 def test_max_tokens_truncation_both_ways(claude):
