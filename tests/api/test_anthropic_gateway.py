@@ -489,6 +489,23 @@ def test_models_in_anthropic_format_for_anthropic_clients(claude):
     assert haiku.created_at.year == 2025
 
 
+def test_model_errors_reach_anthropic_clients_in_their_dialect(claude, gpt, gateway):
+    """The models endpoints answer Anthropic's SDK in Anthropic's format, their errors too."""
+    under_anth = anthropic.Anthropic(base_url=f"{gateway.base_url}/anth", api_key=SERVER_KEY, max_retries=0)
+    stranger = anthropic.Anthropic(base_url=gateway.base_url, api_key="wrong-key-123456", max_retries=0)
+    for failing, error_class, error_type in (
+            (lambda: claude.models.retrieve("anth:claude-nope"), anthropic.NotFoundError, "not_found_error"),
+            (lambda: under_anth.models.retrieve("gpt-fake"), anthropic.NotFoundError, "not_found_error"),
+            (lambda: claude.models.list(after_id="anth:gone"), anthropic.BadRequestError, "invalid_request_error"),
+            (lambda: stranger.models.list(), anthropic.AuthenticationError, "authentication_error")):
+        with pytest.raises(error_class) as caught:
+            failing()
+        assert caught.value.body.get("type") == "error" and caught.value.body["error"]["type"] == error_type
+    with pytest.raises(openai.NotFoundError) as caught:  # the OpenAI SDK still gets OpenAI's format
+        gpt.models.retrieve("anth:claude-nope")
+    assert caught.value.code == "model_not_found" and caught.value.body["type"] == "invalid_request_error"
+
+
 def test_anthropic_model_pages_follow_their_cursors(claude, gateway):
     everything = [model.id for model in claude.models.list(limit=1000)]
     assert len(everything) > 4
