@@ -26,9 +26,8 @@ and its activity record (None when it is not recorded)."""
 PUBLIC_PATHS = ("/health", "/api-docs", "/api-docs.json")
 """Paths that need no key, with the docs' assets under /api-docs/."""
 ANTHROPIC_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
-
-
 MODELS_PATH = "/v1/models"
+"""Also under /{provider-id}/, with a model id after it."""
 
 
 def dialect_of(path: str) -> Dialect:
