@@ -39,7 +39,8 @@ def openai_request_to_anthropic(body: dict) -> tuple[dict, Translation]:
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     return upstream, Translation(response=lambda message: anthropic_to_openai_response(message, model),
-                                 stream=lambda: AnthropicToOpenAIStream(model, include_usage))
+                                 stream=lambda: AnthropicToOpenAIStream(model, include_usage),
+                                 streaming=body.get("stream") is True)
 
 
 def anthropic_request_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> tuple[dict, Translation]:
@@ -50,4 +51,5 @@ def anthropic_request_to_openai(body: dict, max_tokens_field: str = "max_tokens"
         raise ApiError(400, str(exc), param=exc.param) from None
     model, estimate = body["model"], estimate_input_tokens(body)
     return upstream, Translation(response=lambda completion: openai_to_anthropic_response(completion, model, estimate),
-                                 stream=lambda: OpenAIToAnthropicStream(model, estimate))
+                                 stream=lambda: OpenAIToAnthropicStream(model, estimate),
+                                 streaming=body.get("stream") is True)

@@ -26,11 +26,28 @@ and its activity record (None when it is not recorded)."""
 PUBLIC_PATHS = ("/health", "/api-docs", "/api-docs.json")
 """Paths that need no key, with the docs' assets under /api-docs/."""
 ANTHROPIC_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
+MODELS_PATH = "/v1/models"
+"""Also under /{provider-id}/, with a model id after it."""
 
 
 def dialect_of(path: str) -> Dialect:
     """Anthropic for the Messages endpoints (also under /{provider-id}/), OpenAI for the rest."""
     return "anthropic" if path.endswith(ANTHROPIC_PATHS) else "openai"
+
+
+def speaks_anthropic(request: Request) -> bool:
+    """Whether the client is an Anthropic SDK, which sends `anthropic-version`: the models endpoints,
+    which serve both SDKs, answer it in Anthropic's format."""
+    return request.get_first_header(b"anthropic-version") is not None
+
+
+def error_dialect(request: Request, path: str) -> Dialect:
+    """The dialect of an error: the endpoint's, and on the models endpoints (also under /{provider-id}/)
+    that of their answers, Anthropic's for an Anthropic SDK."""
+    _, models, rest = path.partition(MODELS_PATH)
+    if models and rest[:1] in ("", "/") and speaks_anthropic(request):
+        return "anthropic"
+    return dialect_of(path)
 
 
 def public(path: str) -> bool:
@@ -87,7 +104,7 @@ class RequestMiddleware:
                     record.client, record.key_id = identity.client, identity.key_id
             response = await handler(request)
         except ApiError as error:
-            response = error.response(dialect_of(path))
+            response = error.response(error_dialect(request, path))
             if record is not None:
                 record.error = error.message
                 if record.key_id is None and key:  # a rejected key is named by its fingerprint too
@@ -95,7 +112,7 @@ class RequestMiddleware:
         except Exception:
             log.exception("unexpected error on %s %s (request %s)", request.method, path, request_id.decode())
             message = f"Internal error in Gatehouse (request id {request_id.decode()}); see the server log."
-            response = ApiError(500, message).response(dialect_of(path))
+            response = ApiError(500, message).response(error_dialect(request, path))
             if record is not None:
                 record.error = message
         response.add_header(b"x-request-id", request_id)

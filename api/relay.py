@@ -2,7 +2,8 @@
 
 Same dialect on both sides: bytes untouched, streams chunk by chunk as they
 arrive. Different dialects: a `Translation` converts the JSON body, or the
-stream incrementally. Errors always reach the client in its own dialect.
+stream incrementally; a client that asked for a stream gets one even from a
+provider that answered whole. Errors always reach the client in its own dialect.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from api.activity import Record
 from api.errors import JSON, ApiError, Dialect
 from api.http_client import Response as UpstreamResponse
 from api.providers import Provider
-from api.translate.responses import upstream_error
+from api.translate import UntranslatableAnswer
+from api.translate.responses import read_answer, upstream_error
+from api.translate.streams import as_upstream_stream
 from api.usage import StreamUsage, body_usage, usage_counts
 
 SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
@@ -45,6 +48,8 @@ class Translation:
 
     response: Callable[[dict], dict]
     stream: Callable[[], StreamTranslator]
+    streaming: bool = False
+    """The client asked for a stream: it gets one even from a provider that answers whole."""
 
 
 async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect: Dialect,
@@ -72,14 +77,28 @@ async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect
             record.tokens(*body_usage(provider.dialect, body))
         return Response(upstream.status, None, Content(content_type, body))
     try:
-        document = orjson.loads(body)
-        answer = translation.response(document)
-    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError, IndexError) as exc:
-        raise ApiError(502, f"provider '{provider.id}' sent an answer that cannot be translated: "
-                            f"{exc.__class__.__name__}: {exc}", code="upstream_error") from exc
+        document = read_answer(body, provider.dialect)
+    except UntranslatableAnswer as exc:
+        raise ApiError(502, f"provider '{provider.id}' sent an answer that cannot be translated: {exc}.",
+                       code="upstream_error") from None
+    if translation.streaming:
+        return _streamed_whole(document, provider, translation, record, upstream.status)
+    answer = translation.response(document)
     if record is not None:  # without the provider's usage, the translation's estimate
         record.tokens(*usage_counts(dialect, answer.get("usage")), estimated=not document.get("usage"))
     return Response(upstream.status, None, Content(JSON, orjson.dumps(answer)))
+
+
+def _streamed_whole(answer: dict, provider: Provider, translation: Translation, record: Record | None,
+                    status: int) -> Response:
+    """The stream a client asked for, from a provider that ignored `stream: true` and answered whole:
+    the answer as the stream the provider would have sent, through the stream translator."""
+    translator = translation.stream()
+    events = translator.feed(as_upstream_stream(answer, provider.dialect)) + translator.close()
+    if record is not None:
+        record.ttfb_ms = (time.perf_counter() - record.started) * 1000
+        _stream_tokens(record, None, translator)
+    return Response(status, [*SSE_HEADERS], Content(SSE, events))
 
 
 async def _read(upstream: UpstreamResponse, provider: Provider) -> bytes:

@@ -1,6 +1,7 @@
 """`GET /v1/models` and `GET /v1/models/{id}`: every provider's models as `provider-id:model-id`.
 
-Requests carrying `anthropic-version` (Anthropic's SDK sends it) get Anthropic's list format.
+Requests carrying `anthropic-version` (Anthropic's SDK sends it) get Anthropic's formats, errors included
+(the request middleware words those).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from blacksheep import Application, Request, Response
 
 from api.body import query_int
 from api.errors import ApiError, json_response
-from api.middleware import STATE
+from api.middleware import STATE, speaks_anthropic
 from api.providers import Provider
 from api.routing import model_not_found, no_such_provider, under_provider
 
@@ -37,10 +38,6 @@ def anthropic_model_object(model: dict) -> dict:
     created = datetime.fromtimestamp(model["created"], timezone.utc).isoformat().replace("+00:00", "Z")
     return {"type": "model", "id": model["id"], "display_name": model.get("display_name") or model["id"],
             "created_at": created}
-
-
-def _speaks_anthropic(request: Request) -> bool:
-    return request.get_first_header(b"anthropic-version") is not None
 
 
 ANTHROPIC_PAGE = 20
@@ -84,7 +81,7 @@ def register(app: Application) -> None:
             if (kind is None or entry.provider.type == kind) and provider_id in (None, entry.provider.id)
             for model_id, info in (entry.models or {}).items()
         ]
-        if _speaks_anthropic(request):
+        if speaks_anthropic(request):
             return json_response(200, anthropic_page(request, data))
         limit, offset = query_int(request, "limit"), query_int(request, "offset") or 0
         return json_response(200, {"object": "list", "data": data[offset:] if limit is None
@@ -97,7 +94,7 @@ def register(app: Application) -> None:
         if entry.models is None or upstream_id not in entry.models:
             raise model_not_found(name)
         model = model_object(provider, upstream_id, entry.models[upstream_id])
-        return json_response(200, anthropic_model_object(model) if _speaks_anthropic(request) else model)
+        return json_response(200, anthropic_model_object(model) if speaks_anthropic(request) else model)
 
     @app.router.get("/v1/models")
     async def list_models(request: Request) -> Response:

@@ -3,7 +3,7 @@
 - `requests`: request bodies, both ways.
 - `responses`: non-streaming answers, finish/stop reasons, usage and error bodies.
 - `streams`: incremental SSE stream translators, both ways.
-- `shapes`: the request fields a translation reads, checked first.
+- `shapes`: the fields a translation reads, of requests and of answers, checked first.
 
 The rules and their lossy cases are listed in docs/translation.md.
 """
@@ -19,3 +19,8 @@ class TranslationError(ValueError):
         super().__init__(message)
         self.param = param
         self.code = code
+
+
+class UntranslatableAnswer(ValueError):
+    """A provider's answer that the translation cannot read; the message says what is wrong with it, in
+    plain words ("it has no 'choices[0]'")."""

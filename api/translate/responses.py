@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import orjson
 
 from api.errors import ApiError, Dialect
+from api.translate import UntranslatableAnswer
 from api.translate.requests import openai_assistant_message, tool_use
+from api.translate.shapes import check_answer
 
 # Anthropic stop_reason → OpenAI finish_reason (anything else → "stop").
 FINISH_REASONS = {
@@ -29,6 +32,22 @@ STOP_REASONS = {
 }
 
 _RAW_MESSAGE_LIMIT = 500
+_EXCERPT_LIMIT = 200
+"""How much of an answer that is not JSON its error message quotes."""
+
+
+def read_answer(body: bytes, dialect: Dialect) -> dict:
+    """A provider's whole answer in `dialect`, parsed and checked to hold what its translation reads.
+
+    Raises UntranslatableAnswer, saying in plain words what is wrong with it.
+    """
+    try:
+        answer = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        excerpt = body[:_EXCERPT_LIMIT].decode("utf-8", "replace").strip()
+        raise UntranslatableAnswer(f"it is not JSON: {excerpt}" if excerpt else "it is empty") from None
+    check_answer(answer, dialect)
+    return answer
 
 
 def anthropic_to_openai_response(message: dict, model: str) -> dict:
@@ -49,14 +68,17 @@ def anthropic_to_openai_response(message: dict, model: str) -> dict:
 def openai_to_anthropic_response(completion: dict, model: str, input_estimate: int = 0) -> dict:
     """A `chat.completion` (its first choice) as an Anthropic message.
 
-    A refusal becomes text; the content is `[]` when there is neither text nor a tool call
-    (as Anthropic itself answers at times). Without upstream usage, the usage is estimated:
-    `input_estimate` in, one token per 4 bytes of the content's JSON out.
+    A refusal becomes text, and so do the text parts of a content given as a list; the content is `[]`
+    when there is neither text nor a tool call (as Anthropic itself answers at times). A tool call
+    without an id (some OpenAI-compatible servers send none) gets one, as in a stream. Without upstream
+    usage, the usage is estimated: `input_estimate` in, one token per 4 bytes of the content's JSON out.
     """
     choice = completion["choices"][0]
     reply = choice.get("message") or {}
-    content = [{"type": "text", "text": text} for text in (reply.get("content"), reply.get("refusal")) if text]
-    content += [tool_use(call) for call in reply.get("tool_calls") or ()]
+    texts = (text_of(reply.get("content")), reply.get("refusal"))
+    content = [{"type": "text", "text": text} for text in texts if text]
+    content += [tool_use(call if call.get("id") else {**call, "id": new_id("toolu_")})
+                for call in reply.get("tool_calls") or ()]
     return {
         "id": "msg_" + completion.get("id", "").removeprefix("chatcmpl-"),
         "type": "message",
@@ -68,6 +90,19 @@ def openai_to_anthropic_response(completion: dict, model: str, input_estimate: i
         "usage": anthropic_usage(completion["usage"]) if completion.get("usage") else
         {**anthropic_usage({}), "input_tokens": input_estimate, "output_tokens": -(-len(orjson.dumps(content)) // 4)},
     }
+
+
+def text_of(content: str | list | None) -> str:
+    """The text of an OpenAI message content: a string as it is; of a list of parts (Mistral's answers and
+    deltas), the `text` parts joined, others (Magistral's `thinking`) left out."""
+    if isinstance(content, list):
+        return "".join(part["text"] for part in content if part.get("type") == "text")
+    return content or ""
+
+
+def new_id(prefix: str) -> str:
+    """An id for what the provider left without one (a tool call, a message), in Anthropic's form."""
+    return prefix + uuid.uuid4().hex[:24]
 
 
 def stop_reason(finish_reason: str | None, tool_called: bool) -> str:

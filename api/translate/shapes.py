@@ -1,9 +1,11 @@
-"""The shapes of the request fields a translation reads, checked before it reads them.
+"""The shapes of the fields a translation reads, checked before it reads them.
 
 A malformed request gets a 400 naming the field, worded as the endpoint's own API words it
 (OpenAI: "Invalid type for 'messages[0].content': ...", Anthropic: "messages.0.content: Input
 should be a valid list"), instead of a Python error. Only what the translation relies on is
-checked; the provider still validates the rest.
+checked; the provider still validates the rest. A provider's answer that its translation cannot
+read is said to be so in plain words ("its 'choices[0].message.content' is an integer, not a
+string, an array or null").
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from api.errors import Dialect
-from api.translate import TranslationError
+from api.translate import TranslationError, UntranslatableAnswer
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,8 @@ class Shape:
     variants: tuple[str, dict[str, dict[str, Shape]]] | None = None
     """For objects: more fields to check, by the value of one field (a block's `type`, a message's `role`)."""
     required: bool = False
+    nonempty: bool = False
+    """For arrays: the first item is required (an empty array lacks item 0)."""
     types: tuple[type, ...] = field(init=False, repr=False)
     """The Python types of `kinds` (bool, a subclass of int, only when "boolean" is allowed)."""
 
@@ -57,9 +61,10 @@ def _typed_object(variants: dict[str, dict[str, Shape]] | None = None, required:
 
 
 _FUNCTION_NAMED = _object(required=True, name=_string(required=True))
+_TEXT = {"text": _string(required=True)}
 
 _OPENAI_PARTS = _typed_object({
-    "text": {"text": _string(required=True)},
+    "text": _TEXT,
     "image_url": {"image_url": _object(required=True, url=_string(required=True))},
 })
 _OPENAI_CONTENT = {"content": Shape(("string", "array"), items=_OPENAI_PARTS, required=True)}
@@ -88,19 +93,21 @@ OPENAI_REQUEST = {
     "top_p": Shape(("number", "null")),
 }
 
-_ANTHROPIC_TEXT = {"text": _string(required=True)}
+_ANTHROPIC_IMAGE = {"source": _typed_object({
+    "base64": {"media_type": _string(required=True), "data": _string(required=True)},
+    "url": {"url": _string(required=True)}}, required=True)}
 _ANTHROPIC_BLOCK = _typed_object({
-    "text": _ANTHROPIC_TEXT,
-    "image": {"source": _typed_object({"base64": {"media_type": _string(required=True), "data": _string(required=True)},
-                                       "url": {"url": _string(required=True)}}, required=True)},
+    "text": _TEXT,
+    "image": _ANTHROPIC_IMAGE,
     "tool_use": {"id": _string(required=True), "name": _string(required=True), "input": _object()},
-    "tool_result": {"tool_use_id": _string(required=True), "content": Shape(("string", "array"))},
+    "tool_result": {"tool_use_id": _string(required=True), "content": Shape(
+        ("string", "array"), items=_typed_object({"text": _TEXT, "image": _ANTHROPIC_IMAGE}))},
 })
 
 ANTHROPIC_REQUEST = {
     "messages": Shape(("array",), required=True, items=_object(
         role=_string(required=True), content=Shape(("string", "array"), required=True, items=_ANTHROPIC_BLOCK))),
-    "system": Shape(("string", "array"), items=_typed_object({"text": _ANTHROPIC_TEXT})),
+    "system": Shape(("string", "array"), items=_typed_object({"text": _TEXT})),
     "tools": Shape(("array",), items=_object(name=_string(required=True))),
     "tool_choice": _typed_object(),
     "stop_sequences": Shape(("array",), items=_string()),
@@ -114,32 +121,87 @@ ANTHROPIC_REQUEST = {
 }
 
 
+_COUNT = Shape(("number", "null"))
+OPENAI_ANSWER = Shape(("object",), fields={
+    "id": _string(),
+    "choices": Shape(("array",), required=True, nonempty=True, items=_object(
+        message=Shape(("object", "null"), fields={
+            "content": Shape(("string", "array", "null"), items=_typed_object({"text": _TEXT})),
+            "refusal": Shape(("string", "null")),
+            "tool_calls": Shape(("array", "null"), items=_object(
+                id=Shape(("string", "null")),
+                function=_object(required=True, name=_string(required=True),
+                                 arguments=Shape(("string", "object", "null"))))),
+        }),
+        finish_reason=Shape(("string", "null")))),
+    "usage": Shape(("object", "null"), fields={
+        "prompt_tokens": _COUNT, "completion_tokens": _COUNT,
+        "prompt_tokens_details": Shape(("object", "null"), fields={"cached_tokens": _COUNT})}),
+})
+"""A `chat.completion`, as far as its translation into an Anthropic message reads it."""
+
+ANTHROPIC_ANSWER = Shape(("object",), fields={
+    "id": _string(),
+    "content": Shape(("array", "null"), items=_typed_object({
+        "text": _TEXT, "tool_use": {"id": _string(required=True), "name": _string(required=True)}})),
+    "stop_reason": Shape(("string", "null")),
+    "usage": Shape(("object", "null"), fields=dict.fromkeys(
+        ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"), _COUNT)),
+})
+"""An Anthropic message, as far as its translation into a `chat.completion` reads it."""
+
+
+class _Mismatch(Exception):
+    """The first field without its shape: missing (`kinds` empty), or holding `value`, not of `kinds`."""
+
+    def __init__(self, path: tuple, kinds: tuple[str, ...] = (), value: object = None) -> None:
+        super().__init__(path)
+        self.path, self.kinds, self.value = path, kinds, value
+
+
 def check(body: dict, dialect: Dialect) -> None:
-    """Raise TranslationError for the first field of `body` that does not have its shape."""
-    _check_fields(body, OPENAI_REQUEST if dialect == "openai" else ANTHROPIC_REQUEST, (), dialect)
+    """Raise TranslationError for the first field of `body` that does not have its shape, as `dialect` words it."""
+    try:
+        _check_fields(body, OPENAI_REQUEST if dialect == "openai" else ANTHROPIC_REQUEST, ())
+    except _Mismatch as mismatch:
+        if not mismatch.kinds:
+            raise _missing(mismatch.path, dialect) from None
+        raise _mistyped(mismatch.path, mismatch.kinds, mismatch.value, dialect) from None
 
 
-def _check_fields(value: dict, fields: dict[str, Shape], path: tuple, dialect: Dialect) -> None:
+def check_answer(answer: object, dialect: Dialect) -> None:
+    """Raise UntranslatableAnswer for the first field of a provider's whole answer (in `dialect`) that its
+    translation cannot read."""
+    try:
+        _check(answer, OPENAI_ANSWER if dialect == "openai" else ANTHROPIC_ANSWER, ())
+    except _Mismatch as mismatch:
+        raise UntranslatableAnswer(_plainly(mismatch)) from None
+
+
+def _check_fields(value: dict, fields: dict[str, Shape], path: tuple) -> None:
     for name, shape in fields.items():
         if name in value:
-            _check(value[name], shape, (*path, name), dialect)
+            _check(value[name], shape, (*path, name))
         elif shape.required:
-            raise _missing((*path, name), dialect)
+            raise _Mismatch((*path, name))
 
 
-def _check(value: object, shape: Shape, path: tuple, dialect: Dialect) -> None:
+def _check(value: object, shape: Shape, path: tuple) -> None:
     if not isinstance(value, shape.types) or (isinstance(value, bool) and bool not in shape.types):
-        raise _mistyped(path, shape.kinds, value, dialect)
-    if isinstance(value, list) and shape.items is not None:
-        for index, item in enumerate(value):
-            _check(item, shape.items, (*path, index), dialect)
+        raise _Mismatch(path, shape.kinds, value)
+    if isinstance(value, list):
+        if shape.nonempty and not value:
+            raise _Mismatch((*path, 0))
+        if shape.items is not None:
+            for index, item in enumerate(value):
+                _check(item, shape.items, (*path, index))
     elif isinstance(value, dict):
-        _check_fields(value, shape.fields, path, dialect)
+        _check_fields(value, shape.fields, path)
         if shape.variants is not None:
             key, variants = shape.variants
             tag = value.get(key)
             if isinstance(tag, str) and tag in variants:
-                _check_fields(value, variants[tag], path, dialect)
+                _check_fields(value, variants[tag], path)
 
 
 def _is(value: object, kind: str) -> bool:
@@ -166,6 +228,17 @@ def _missing(path: tuple, dialect: Dialect) -> TranslationError:
         return TranslationError(f"Missing required parameter: '{_openai_path(path)}'.", _openai_path(path),
                                 code="missing_required_parameter")
     return TranslationError(f"{_anthropic_path(path)}: Field required", _openai_path(path))
+
+
+def _plainly(mismatch: _Mismatch) -> str:
+    """A mismatch in an answer, in plain words: "it has no 'choices[0]'", "its 'id' is null, not a string"."""
+    path = _openai_path(mismatch.path)
+    if not mismatch.kinds:
+        return f"it has no '{path}'"
+    subject = f"its '{path}'" if path else "it"
+    *others, last = (_OPENAI_NAMES[kind] for kind in mismatch.kinds)
+    expected = f"{', '.join(others)} or {last}" if others else last
+    return f"{subject} is {_OPENAI_NAMES[_kind_of(mismatch.value)]}, not {expected}"
 
 
 def _mistyped(path: tuple, kinds: tuple[str, ...], value: object, dialect: Dialect) -> TranslationError:

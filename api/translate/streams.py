@@ -7,23 +7,28 @@ the upstream stopped too early); `error()` ends it with an error event in the
 client's dialect. Once the stream has ended, every call returns b"".
 `usage` is `(input_tokens, output_tokens)` as reported by the upstream so far,
 `(None, None)` before it reported any.
+
+`as_upstream_stream` turns a whole answer into the stream its provider would
+have sent, for a provider that answers whole when asked to stream.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 import orjson
 
-from api.errors import ANTHROPIC_TYPES, ApiError
+from api.errors import ANTHROPIC_TYPES, ApiError, Dialect
 from api.sse import SSEParser, frame
+from api.translate.requests import tool_input
 from api.translate.responses import (
     FINISH_REASONS,
     anthropic_usage,
+    new_id,
     openai_usage,
     stop_reason,
+    text_of,
 )
 
 _STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
@@ -67,8 +72,8 @@ class _StreamTranslator:
             return self.error(f"The provider sent an event that is not a JSON object: {data[:200]}", 502)
         try:
             return self._on_payload(payload)
-        except (KeyError, TypeError, AttributeError) as exc:
-            return self.error(f"The provider sent an event that cannot be translated ({exc!r}): {data[:200]}", 502)
+        except (KeyError, TypeError, AttributeError):
+            return self.error(f"The provider sent an event that cannot be translated: {data[:200]}", 502)
 
     def _on_payload(self, payload: dict) -> bytes:
         raise NotImplementedError
@@ -221,7 +226,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            for text in (delta.get("content"), delta.get("refusal")):
+            for text in (text_of(delta.get("content")), delta.get("refusal")):
                 if text:
                     out.append(self._text(text))
             for call in delta.get("tool_calls") or ():
@@ -248,7 +253,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         out = b""
         call_id = delta.get("id")
         if call is None or (call_id and call_id != call.start["id"]):
-            call = self._calls[index] = _Block({"type": "tool_use", "id": call_id or _new_id("toolu_"),
+            call = self._calls[index] = _Block({"type": "tool_use", "id": call_id or new_id("toolu_"),
                                                 "name": function.get("name") or "", "input": {}}, [])
             if self._live_call is None:
                 self._live_call = call
@@ -282,7 +287,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
 
     def _message_start(self, chunk_id: str | None) -> bytes:
         self._started = True
-        message_id = "msg_" + chunk_id.removeprefix("chatcmpl-") if chunk_id else _new_id("msg_")
+        message_id = "msg_" + chunk_id.removeprefix("chatcmpl-") if chunk_id else new_id("msg_")
         return _event({"type": "message_start",
                        "message": {"id": message_id, "type": "message", "role": "assistant", "model": self._model,
                                    "content": [], "stop_reason": None, "stop_sequence": None,
@@ -310,10 +315,64 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         return ApiError(status, message).stream_event("anthropic")
 
 
+def as_upstream_stream(answer: dict, dialect: Dialect) -> bytes:
+    """A provider's whole answer (in `dialect`, checked by `read_answer`) as the stream it would have sent."""
+    return _as_anthropic_events(answer) if dialect == "anthropic" else _as_openai_chunks(answer)
+
+
+def _as_openai_chunks(completion: dict) -> bytes:
+    """A `chat.completion` as OpenAI streams it: the message in one delta, the finish reason with the usage,
+    `[DONE]`."""
+    choice = completion["choices"][0]
+    message = choice.get("message") or {}
+    delta = {"role": "assistant", "content": message.get("content"), "refusal": message.get("refusal")}
+    if calls := message.get("tool_calls"):
+        delta["tool_calls"] = [_whole_call(index, call) for index, call in enumerate(calls)]
+    base = {key: completion.get(key) for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    chunks = ({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+              {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason")}],
+               "usage": completion.get("usage")})
+    return b"".join(frame(orjson.dumps(chunk)) for chunk in chunks) + b"data: [DONE]\n\n"
+
+
+def _whole_call(index: int, call: dict) -> dict:
+    """A tool call as one delta holds it whole, its arguments the JSON object that translating the
+    whole answer makes of them (`{"_raw_arguments": ...}` for broken JSON)."""
+    function = call["function"]
+    arguments = orjson.dumps(tool_input(function.get("arguments"))).decode()
+    return {**call, "index": index, "function": {**function, "arguments": arguments}}
+
+
+def _as_anthropic_events(message: dict) -> bytes:
+    """An Anthropic message as Anthropic streams it: message_start, each block whole in one delta,
+    message_delta with the stop reason and output tokens, message_stop."""
+    usage = message.get("usage") or {}
+    events = [{"type": "message_start", "message": {  # an id, which the stream translator needs
+        "id": "", **message, "content": [], "stop_reason": None, "stop_sequence": None}}]
+    for index, block in enumerate(message.get("content") or ()):
+        events += _block_events(index, block)
+    events.append({"type": "message_delta", "delta": {"stop_reason": message.get("stop_reason"),
+                                                      "stop_sequence": message.get("stop_sequence")},
+                   "usage": {"output_tokens": usage.get("output_tokens")}})
+    events.append({"type": "message_stop"})
+    return b"".join(_event(event) for event in events)
+
+
+def _block_events(index: int, block: dict) -> list[dict]:
+    """A content block streamed whole: its start, its content in one delta, its stop. Other blocks than text
+    and tool use (thinking, server tools), which the translation drops, only start and stop."""
+    if block["type"] == "text":
+        opening, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": block["text"]}]
+    elif block["type"] == "tool_use":
+        opening = {**block, "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": orjson.dumps(block.get("input") or {}).decode()}]
+    else:
+        opening, deltas = block, []
+    return [{"type": "content_block_start", "index": index, "content_block": opening},
+            *({"type": "content_block_delta", "index": index, "delta": delta} for delta in deltas),
+            {"type": "content_block_stop", "index": index}]
+
+
 def _event(payload: dict) -> bytes:
     """An Anthropic event: its SSE event name is its `type`."""
     return frame(orjson.dumps(payload), payload["type"])
-
-
-def _new_id(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex[:24]

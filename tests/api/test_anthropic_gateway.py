@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from tests.conftest import UPSTREAM_KEY, WRITER_KEY, anthropic_sdk, openai_sdk, upstream_record
-from tests.gateway import SERVER_KEY
+from tests.gateway import SERVER_KEY, wait_until
 
 WEATHER = {"name": "get_weather", "description": "Weather of a city",
            "input_schema": {"type": "object", "properties": {"location": {"type": "string"}},
@@ -48,6 +48,19 @@ def gpt(gateway):
 
 def text_of(message) -> str:
     return "".join(block.text for block in message.content if block.type == "text")
+
+
+def activity_of(http, request_id: str) -> dict:
+    """The gateway's activity record of a request, once written."""
+    found = []
+
+    def written() -> bool:
+        page = http.get("/admin/activity", params={"limit": 1000}, headers={"x-api-key": SERVER_KEY}).json()
+        found.extend(record for record in page["data"] if record["request_id"] == request_id)
+        return bool(found)
+
+    wait_until(written, 5, f"the activity record of {request_id}")
+    return found[0]
 
 
 # --- anthropic SDK, both provider kinds ------------------------------------------------------
@@ -91,6 +104,103 @@ def test_tool_use_round_trip(claude, model, streaming):
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": calls[0].id, "content": "sunny, 21 C"}]},
     ])
     assert text_of(answer) == "tool said: sunny, 21 C" and answer.stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["whole", "streamed"])
+def test_content_given_as_parts_reaches_anthropic_clients_as_text(claude, streaming):
+    """Mistral's reasoning models answer content as a list of parts, a `thinking` part first."""
+    request = dict(model="fake:gpt-fake", max_tokens=100, messages=HELLO, extra_body={"fake": {"content_parts": True}})
+    if streaming:
+        with claude.messages.stream(**request) as stream:
+            message = stream.get_final_message()
+    else:
+        message = claude.messages.create(**request)
+    assert [(block.type, block.text) for block in message.content] == [("text", "echo: hello there")]
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["whole", "streamed"])
+def test_tool_calls_without_ids_get_one(claude, streaming):
+    """Some OpenAI-compatible servers send tool calls without an `id`: the Anthropic client gets one to answer."""
+    request = dict(model="fake:gpt-fake", max_tokens=100, tools=[WEATHER], messages=HELLO,
+                   extra_body={"fake": {"no_tool_call_ids": True}})
+    if streaming:
+        with claude.messages.stream(**request) as stream:
+            message = stream.get_final_message()
+    else:
+        message = claude.messages.create(**request)
+    call = message.content[0]
+    assert call.type == "tool_use" and call.id.startswith("toolu_") and call.input == {"location": "Paris"}
+    assert message.stop_reason == "tool_use"
+
+
+NO_CHOICES = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-fake",
+                         "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1}})
+
+
+@pytest.mark.parametrize("raw, reason", [
+    pytest.param({"raw_body": NO_CHOICES}, "it has no 'choices[0]'", id="no choices"),
+    pytest.param({"raw_body": "<html>oops</html>", "raw_content_type": "text/html"},
+                 "it is not JSON: <html>oops</html>", id="HTML"),
+    pytest.param({"raw_body": '{"choices": [{"message": {"content": 5}}]}'},
+                 "its 'choices[0].message.content' is an integer, not a string, an array or null", id="mistyped"),
+])
+def test_answers_that_cannot_be_translated_say_why_in_plain_words(claude, raw, reason):
+    with pytest.raises(anthropic.InternalServerError) as caught:
+        claude.messages.create(model="fake:gpt-fake", max_tokens=10, messages=HELLO, extra_body={"fake": raw})
+    assert caught.value.status_code == 502
+    assert caught.value.body == {"type": "error", "error": {
+        "type": "api_error", "message": f"provider 'fake' sent an answer that cannot be translated: {reason}."}}
+
+
+ANSWERS_WHOLE = {"fake": {"ignore_stream": True}}
+"""A provider that answers `"stream": true` with a whole JSON answer."""
+
+
+@pytest.mark.parametrize("tools", [[], [WEATHER]], ids=["text", "tool call"])
+def test_a_provider_answering_whole_still_streams_to_anthropic_clients(claude, http, tools):
+    request_id = rid()
+    with claude.messages.stream(model="fake:gpt-fake", max_tokens=100, messages=HELLO, tools=tools,
+                                extra_body=ANSWERS_WHOLE, extra_headers={"X-Request-Id": request_id}) as stream:
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        kinds = [event.type for event in stream if event.type.startswith(("message", "content_block"))]
+        message = stream.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-2:] == ["message_delta", "message_stop"]
+    if tools:
+        assert [(block.type, block.name, block.input) for block in message.content] == [
+            ("tool_use", "get_weather", {"location": "Paris"})]
+        assert kinds[1:-2] == ["content_block_start", "content_block_delta", "content_block_stop"]
+        assert message.stop_reason == "tool_use"
+    else:
+        assert text_of(message) == "echo: hello there" and message.stop_reason == "end_turn"
+    assert message.usage.output_tokens > 0 and message.usage.input_tokens > 0
+    record = activity_of(http, request_id)
+    assert record["stream"] and record["status"] == 200 and not record["tokens_estimated"]
+    assert (record["input_tokens"], record["output_tokens"]) == (message.usage.input_tokens,
+                                                                 message.usage.output_tokens)
+
+
+@pytest.mark.parametrize("tools", [[], [OPENAI_WEATHER]], ids=["text", "tool call"])
+def test_a_provider_answering_whole_still_streams_to_openai_clients(gpt, http, tools):
+    request_id = rid()
+    stream = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, stream=True,
+                                         stream_options={"include_usage": True}, extra_body=ANSWERS_WHOLE,
+                                         extra_headers={"X-Request-Id": request_id}, **({"tools": tools} if tools else {}))
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    calls = [call for chunk in chunks if chunk.choices for call in chunk.choices[0].delta.tool_calls or ()]
+    finish = [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason]
+    if tools:
+        assert text == "Let me check." and finish == ["tool_calls"]
+        assert {call.index for call in calls} == {0} and calls[0].function.name == "get_weather"
+        assert json.loads("".join(call.function.arguments for call in calls)) == {"location": "Paris"}
+    else:
+        assert text == "echo: hello there" and finish == ["stop"] and not calls
+    usage = chunks[-1].usage
+    assert chunks[-1].choices == [] and usage.completion_tokens > 0 and usage.prompt_tokens > 0
+    record = activity_of(http, request_id)
+    assert record["stream"] and (record["input_tokens"], record["output_tokens"]) == (usage.prompt_tokens,
+                                                                                      usage.completion_tokens)
 
 
 def test_max_tokens_truncation_both_ways(claude):
@@ -305,6 +415,11 @@ def test_malformed_requests_to_another_dialect_name_the_field_as_openai_does(htt
     ({"system": [5]}, "system.0: Input should be a valid dictionary"),
     ({"messages": [{"role": "user", "content": [{"type": "tool_result", "content": "42"}]}]},
      "messages.0.content.0.tool_use_id: Field required"),
+    ({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": ["x"]}]}]},
+     "messages.0.content.0.content.0: Input should be a valid dictionary"),
+    ({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+                                                 "content": [{"type": "text"}]}]}]},
+     "messages.0.content.0.content.0.text: Field required"),
 ])
 def test_malformed_requests_to_another_dialect_name_the_field_as_anthropic_does(claude, extra, message):
     with pytest.raises(anthropic.BadRequestError) as caught:
@@ -372,6 +487,23 @@ def test_models_in_anthropic_format_for_anthropic_clients(claude):
     haiku = claude.models.retrieve("anth:claude-fake-haiku")
     assert haiku.type == "model" and haiku.display_name == "Claude Fake Haiku"  # the provider's own name
     assert haiku.created_at.year == 2025
+
+
+def test_model_errors_reach_anthropic_clients_in_their_dialect(claude, gpt, gateway):
+    """The models endpoints answer Anthropic's SDK in Anthropic's format, their errors too."""
+    under_anth = anthropic.Anthropic(base_url=f"{gateway.base_url}/anth", api_key=SERVER_KEY, max_retries=0)
+    stranger = anthropic.Anthropic(base_url=gateway.base_url, api_key="wrong-key-123456", max_retries=0)
+    for failing, error_class, error_type in (
+            (lambda: claude.models.retrieve("anth:claude-nope"), anthropic.NotFoundError, "not_found_error"),
+            (lambda: under_anth.models.retrieve("gpt-fake"), anthropic.NotFoundError, "not_found_error"),
+            (lambda: claude.models.list(after_id="anth:gone"), anthropic.BadRequestError, "invalid_request_error"),
+            (lambda: stranger.models.list(), anthropic.AuthenticationError, "authentication_error")):
+        with pytest.raises(error_class) as caught:
+            failing()
+        assert caught.value.body.get("type") == "error" and caught.value.body["error"]["type"] == error_type
+    with pytest.raises(openai.NotFoundError) as caught:  # the OpenAI SDK still gets OpenAI's format
+        gpt.models.retrieve("anth:claude-nope")
+    assert caught.value.code == "model_not_found" and caught.value.body["type"] == "invalid_request_error"
 
 
 def test_anthropic_model_pages_follow_their_cursors(claude, gateway):

@@ -10,8 +10,9 @@ import orjson
 import pytest
 
 from api.errors import ApiError
+from api.translate import UntranslatableAnswer
 from api.translate.responses import (FINISH_REASONS, STOP_REASONS, anthropic_to_openai_response,
-                                     openai_to_anthropic_response, upstream_error)
+                                     openai_to_anthropic_response, read_answer, upstream_error)
 
 ANTHROPIC_USAGE = {"input_tokens": 25, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 1000,
                    "output_tokens": 42}
@@ -133,6 +134,9 @@ def test_anthropic_usage_to_openai(usage, expected):
     pytest.param({"content": None, "refusal": "I can't help with that."}, "stop",
                  [{"type": "text", "text": "I can't help with that."}], "end_turn", id="refusal as text"),
     pytest.param({"content": ""}, "length", [], "max_tokens", id="empty content"),
+    pytest.param({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]},
+                              {"type": "text", "text": "Hello"}, {"type": "text", "text": "!"}]}, "stop",
+                 [{"type": "text", "text": "Hello!"}], "end_turn", id="content parts (Mistral): texts joined"),
 ])
 def test_openai_to_anthropic_response(reply, finish_reason, content, stop_reason):
     message = openai_to_anthropic_response(openai_completion(reply, finish_reason), "openai:gpt-4o")
@@ -143,6 +147,15 @@ def test_openai_to_anthropic_response(reply, finish_reason, content, stop_reason
                   "cache_read_input_tokens": 0},
     }
     anthropic.types.Message.model_validate(message)
+
+
+def test_tool_calls_without_an_id_get_one():
+    """Some OpenAI-compatible servers send tool calls without an `id`; Anthropic clients need one to answer."""
+    calls = [{"type": "function", "function": {"name": "now", "arguments": "{}"}},
+             {"id": None, "type": "function", "function": {"name": "today", "arguments": "{}"}}]
+    content = openai_to_anthropic_response(openai_completion({"content": None, "tool_calls": calls}), "m")["content"]
+    ids = [block["id"] for block in content]
+    assert all(block_id.startswith("toolu_") and len(block_id) == 30 for block_id in ids) and ids[0] != ids[1]
 
 
 @pytest.mark.parametrize("usage, expected", [
@@ -168,6 +181,56 @@ def test_openai_completion_without_usage_is_estimated():
     # [{"type":"text","text":"a sunny day at the sea"}] is 49 bytes: 13 tokens
     assert openai_to_anthropic_response(completion, "m", input_estimate=17)["usage"] == {
         "input_tokens": 17, "output_tokens": 13, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+
+
+# --- Answers that cannot be translated --------------------------------------------------------------
+
+def test_a_sound_answer_is_read_as_it_is():
+    completion = openai_completion({"content": [{"type": "text", "text": "Hi"}]})
+    assert read_answer(orjson.dumps(completion), "openai") == completion
+    message = anthropic_message([{"type": "text", "text": "Hi"}, {"type": "thinking", "thinking": "x"}])
+    assert read_answer(orjson.dumps(message), "anthropic") == message
+
+
+def openai_answer(**fields) -> bytes:
+    return orjson.dumps({**openai_completion({"content": "Hi"}), **fields})
+
+
+def openai_reply(**fields) -> bytes:
+    completion = openai_completion({"content": "Hi"})
+    completion["choices"][0]["message"].update(fields)
+    return orjson.dumps(completion)
+
+
+@pytest.mark.parametrize("dialect, body, reason", [
+    ("openai", b"<html><body>502 Bad Gateway</body></html>\n",
+     "it is not JSON: <html><body>502 Bad Gateway</body></html>"),
+    ("openai", b"", "it is empty"),
+    ("openai", b"[1, 2]", "it is an array, not an object"),
+    ("openai", openai_answer(choices=[]), "it has no 'choices[0]'"),
+    ("openai", openai_answer(choices=None), "its 'choices' is null, not an array"),
+    ("openai", orjson.dumps({"id": "chatcmpl-1", "object": "chat.completion"}), "it has no 'choices'"),
+    ("openai", openai_answer(choices=["Hi"]), "its 'choices[0]' is a string, not an object"),
+    ("openai", openai_reply(content=5),
+     "its 'choices[0].message.content' is an integer, not a string, an array or null"),
+    ("openai", openai_reply(content=["Hi"]), "its 'choices[0].message.content[0]' is a string, not an object"),
+    ("openai", openai_reply(tool_calls=[{"id": "call_1", "type": "function"}]),
+     "it has no 'choices[0].message.tool_calls[0].function'"),
+    ("openai", openai_reply(tool_calls=[{"id": "call_1", "function": {"name": "f", "arguments": 1}}]),
+     "its 'choices[0].message.tool_calls[0].function.arguments' is an integer, not a string, an object or null"),
+    ("openai", openai_answer(usage={"prompt_tokens": "19"}),
+     "its 'usage.prompt_tokens' is a string, not a number or null"),
+    ("anthropic", b"{}}", "it is not JSON: {}}"),
+    ("anthropic", orjson.dumps(anthropic_message(["Hi"])), "its 'content[0]' is a string, not an object"),
+    ("anthropic", orjson.dumps(anthropic_message([{"type": "tool_use", "name": "f", "input": {}}])),
+     "it has no 'content[0].id'"),
+    ("anthropic", orjson.dumps(anthropic_message([], stop_reason=["end_turn"])),
+     "its 'stop_reason' is an array, not a string or null"),
+])
+def test_an_answer_that_cannot_be_translated_says_why_plainly(dialect, body, reason):
+    with pytest.raises(UntranslatableAnswer) as caught:
+        read_answer(body, dialect)
+    assert str(caught.value) == reason
 
 
 # --- Errors ----------------------------------------------------------------------------------------

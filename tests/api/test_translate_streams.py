@@ -9,7 +9,8 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 
 from api.sse import SSEParser
-from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
+from api.translate.responses import anthropic_to_openai_response, openai_to_anthropic_response
+from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream, as_upstream_stream
 
 SPLITS = [None, 1, 7, 64]  # feed at once, byte by byte, and in odd-sized pieces
 CREATED = 1_741_569_952
@@ -244,7 +245,8 @@ def test_anthropic_invalid_event():
 def test_anthropic_malformed_event():
     translator = AnthropicToOpenAIStream("claude", include_usage=False)
     out = translator.feed(anthropic_sse({"type": "content_block_delta", "index": 0}))
-    assert events(out)[0][1]["error"]["message"].startswith("The provider sent an event that cannot be translated")
+    assert events(out)[0][1]["error"]["message"] == (  # what it sent, not a Python exception
+        'The provider sent an event that cannot be translated: {"type":"content_block_delta","index":0}')
 
 
 def test_anthropic_usage_before_any_event():
@@ -404,6 +406,9 @@ def test_openai_stream_plain_text_exact_events():
     pytest.param([tool_delta(0, "", "call_1", "now")],
                  [{"type": "tool_use", "id": "call_1", "name": "now", "input": {}}], "tool_use",
                  id="call without arguments"),
+    pytest.param([{"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]}]},
+                  {"content": [{"type": "text", "text": "Hel"}]}, {"content": [{"type": "text", "text": "lo"}]}],
+                 [{"type": "text", "text": "Hello"}], "end_turn", id="content parts (Mistral): texts joined"),
     pytest.param([{"refusal": "I can't "}, {"refusal": "help."}],
                  [{"type": "text", "text": "I can't help."}], "end_turn", id="refusal as text"),
     pytest.param([], [], "end_turn", id="no content"),
@@ -523,3 +528,72 @@ def test_openai_invalid_event():
     received = events(translator.feed(b"data: [1, 2]\n\n"))
     assert received[0][0] == "error"
     assert received[0][1]["error"]["message"].startswith("The provider sent an event that is not a JSON object")
+
+
+# --- Whole answers to a client that asked for a stream ---------------------------------------------
+
+THINKING = {"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]}
+
+
+def whole_completion(message: dict, usage: dict | None = OPENAI_USAGE) -> dict:
+    return {"id": CHUNK_ID, "object": "chat.completion", "created": 1741570283, "model": "gpt-4o-2024-08-06",
+            "choices": [{"index": 0, "message": {"role": "assistant", "refusal": None, **message}, "logprobs": None,
+                         "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
+            "usage": usage}
+
+
+@pytest.mark.parametrize("completion", [
+    pytest.param(whole_completion({"content": "Checking both. ✓", "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"location": "Paris"}'}},
+        {"type": "function", "function": {"name": "get_time", "arguments": "{oops"}}]}), id="text and tool calls"),
+    pytest.param(whole_completion({"content": [THINKING, {"type": "text", "text": "Hi"}]}, usage=None),
+                 id="content parts, no usage"),
+    pytest.param(whole_completion({"content": None, "refusal": "I can't help with that."}), id="refusal"),
+])
+def test_a_whole_openai_answer_streams_as_it_translates(completion):
+    """The stream made of a whole answer gives the Anthropic SDK the message its whole translation gives."""
+    translator = OpenAIToAnthropicStream("gpt", input_tokens_estimate=7)
+    streamed = anthropic_accumulate(anthropic_events(run(translator, as_upstream_stream(completion, "openai"))))
+    whole = openai_to_anthropic_response(completion, "gpt", input_estimate=7)
+    blocks = [block.model_dump(exclude_none=True) for block in streamed.content]
+    for block, expected in zip(blocks, whole["content"]):
+        if expected.get("id", "").startswith("toolu_"):  # each made one up for the call that had none
+            assert block["id"].startswith("toolu_")
+            block["id"] = expected["id"]
+    assert blocks == whole["content"]
+    assert (streamed.id, streamed.stop_reason, streamed.stop_sequence) == (
+        whole["id"], whole["stop_reason"], None)
+    assert streamed.usage.input_tokens == whole["usage"]["input_tokens"]
+    if completion["usage"]:
+        assert streamed.usage.output_tokens == whole["usage"]["output_tokens"]
+        assert translator.usage == (2006, 300)
+
+
+def whole_message(content: list[dict], stop_reason: str) -> dict:
+    return {**MESSAGE_START["message"], "content": content, "stop_reason": stop_reason,
+            "usage": {**MESSAGE_START["message"]["usage"], "output_tokens": 89}}
+
+
+@pytest.mark.parametrize("message", [
+    pytest.param(whole_message([
+        {"type": "thinking", "thinking": "The user wants the weather.", "signature": "EqQBCgIYAhIM1gbcDa9GJ"},
+        {"type": "text", "text": "Okay, let me check. ✓"},
+        {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"location": "Paris"}},
+        {"type": "tool_use", "id": "toolu_02", "name": "get_time", "input": {}}], "tool_use"),
+        id="thinking, text and tool calls"),
+    pytest.param(whole_message([{"type": "text", "text": "Hi"}], "stop_sequence"), id="text"),
+    pytest.param(whole_message([], "end_turn"), id="empty"),
+])
+def test_a_whole_anthropic_answer_streams_as_it_translates(message):
+    """The stream made of a whole answer gives the OpenAI SDK the completion its whole translation gives."""
+    translator = AnthropicToOpenAIStream("claude", include_usage=True)
+    streamed = openai_accumulate(run(translator, as_upstream_stream(message, "anthropic")))
+    whole = anthropic_to_openai_response(message, "claude")
+    choice, expected = streamed.choices[0], whole["choices"][0]
+    assert (choice.message.content or "", choice.finish_reason) == (
+        expected["message"]["content"] or "", expected["finish_reason"])
+    assert [call.model_dump(include={"id", "type", "function"}) for call in choice.message.tool_calls or ()] == [
+        {**call, "function": {**call["function"], "parsed_arguments": None}}
+        for call in expected["message"].get("tool_calls", ())]
+    assert streamed.id == whole["id"] and streamed.usage.model_dump(exclude_none=True) == whole["usage"]
+    assert translator.usage == (2520, 89)
