@@ -149,27 +149,30 @@ def screen_lines(app: GatehouseApp) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
-async def test_a_long_client_name_leaves_the_other_activity_columns_in_view(gateway):
+async def test_a_long_client_name_or_model_leaves_the_other_activity_columns_in_view(gateway):
     name = "a-client-that-names-itself-at-length-" + "x" * 23  # 60 characters
+    model = "ollama:nomic-embed-text:latest"
     app = GatehouseApp(gateway.base_url, SERVER_KEY)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("3")
-        await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/chat/completions",
-                                json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]},
+        await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/embeddings", json={"model": model, "input": "hi"},
                                 headers={"X-API-Key": SERVER_KEY, "X-Client-Id": name})
         table = app.query_one("#activity-table", DataTable)
         await until(pilot, lambda: any(name[:12] in line for line in visible_lines(table)))
         row = next(line for line in visible_lines(table) if name[:12] in line)
-        assert "…" in row and name not in row
-        assert re.search(r" fake:gpt-fake +200 +\d+ ms +\d+\+\d+", row)  # status, latency and tokens in view
+        assert "…" in row and name not in row and model not in row
+        assert re.search(r" ollama:nomic-embed-text… +200 +\d+ ms +\d+\+\d+", row)  # status, latency, tokens
         table.focus()
         await pilot.press("end", "enter")  # the full name is in the record's detail view
         assert f'"client": "{name}"' in str(app.screen.query(Static)[1].render())
 
 
-async def test_the_model_filter_matches_a_path_shown_in_the_model_column(gateway):
+async def test_the_model_filter_matches_a_path_shown_in_the_model_column(upstreams, tmp_path):
+    gateway = start_gateway(gateway_config(upstreams), tmp_path)  # its own: the activity holds these requests only
     app = GatehouseApp(gateway.base_url, SERVER_KEY)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(gateway.stop)
+        pilot = await stack.enter_async_context(app.run_test(size=(80, 24)))
         await pilot.press("3")
         for path in ("/v1/models", "/v1/models/fake:gpt-fake"):  # no model asked for: the path is shown
             await asyncio.to_thread(httpx.get, f"{gateway.base_url}{path}", headers=ADMIN)

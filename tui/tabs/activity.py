@@ -23,9 +23,9 @@ from tui.screens import RecordScreen
 ACTIVITY_ROWS = 500
 """Rows kept in the table (the oldest go first)."""
 COLUMNS = ("time", "client", "model", "status", "latency", "tokens")
-CLIENT_WIDTH = 16
-"""A longer client name is cut with '…' (so status, latency and tokens stay in view at 80 columns);
-the record in full (enter) has all of it."""
+CLIENT_WIDTH, MODEL_WIDTH = 16, 24
+"""A longer client name or model is cut with '…' (so status, latency and tokens stay in view at
+80 columns); the record in full (enter) has all of it."""
 FLUSH_S = 0.25
 TREND_S = 60
 """Seconds of history in the requests/s and tokens/s trend."""
@@ -36,10 +36,14 @@ def activity_cells(record: dict) -> tuple[str | Text, ...]:
     """A record's row; the client and model as plain Text (a client names itself, and '[' is markup)."""
     tokens = "-" if record["total_tokens"] is None else (
         f"{'~' if record['tokens_estimated'] else ''}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}")
-    client = Text(record["client"])
-    client.truncate(CLIENT_WIDTH, overflow="ellipsis")
-    return (record["time"][11:19], client, Text(model_or_path(record)), str(record["status"]),
-            f"{record['latency_ms']:.0f} ms", tokens)
+    return (record["time"][11:19], _cut(record["client"], CLIENT_WIDTH), _cut(model_or_path(record), MODEL_WIDTH),
+            str(record["status"]), f"{record['latency_ms']:.0f} ms", tokens)
+
+
+def _cut(value: str, width: int) -> Text:
+    text = Text(value)
+    text.truncate(width, overflow="ellipsis")
+    return text
 
 
 def model_or_path(record: dict) -> str:
