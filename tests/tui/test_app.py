@@ -108,6 +108,8 @@ async def test_attached_app_shows_status_client_settings_and_live_activity(gatew
         await until(pilot, lambda: "generation" in static_text(app, "#server-status"))
         assert "attached" in static_text(app, "#status-line")
         await until(pilot, lambda: "id='fake:gpt-fake'" in tree_text(app, "#client-tree"))
+        footer = screen_lines(app)[-1]
+        assert "c Copy key" in footer and not any(key in footer for key in ("Stop", "Start", "Restart"))
 
         await pilot.press("3")
         table = app.query_one("#activity-table", DataTable)

@@ -25,6 +25,7 @@ NOT_SERVING = {
     "stopped": "The server is stopped: t starts it.",
 }
 """What the tab says, instead of a state that is gone, while the app's state is one of these."""
+SUPERVISOR_ACTIONS = ("stop_server", "start_server", "restart_server")
 
 
 def masked(key: str) -> str:
@@ -62,11 +63,16 @@ class ServerTab(Vertical):
     def on_mount(self) -> None:
         self.watch(self.app, "state", self._show_state)
         if self.app.supervisor is None:
-            for action in ("stop_server", "start_server", "restart_server"):
+            for action in SUPERVISOR_ACTIONS:
                 self.query_one(f"#do-{action}", Button).display = False
         if self.app.read_only:
             for action in ("new_key", "copy_tui_settings"):
                 self.query_one(f"#do-{action}", Button).disabled = True
+
+    def check_action(self, action: str, parameters: tuple) -> bool:
+        """Attached to a server started elsewhere, there is nothing to stop or start: those keys go
+        from the footer (pressed anyway, they say why)."""
+        return self.app.supervisor is not None or action not in SUPERVISOR_ACTIONS
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         await self.run_action(event.button.id.removeprefix("do-"))
