@@ -70,8 +70,8 @@ class ServerTab(Vertical):
                 self.query_one(f"#do-{action}", Button).disabled = True
 
     def check_action(self, action: str, parameters: tuple) -> bool:
-        """Attached to a server started elsewhere, there is nothing to stop or start: those keys go
-        from the footer (pressed anyway, they say why)."""
+        """Attached to a server started elsewhere, there is nothing to stop or start: those keys are
+        off, and gone from the footer, as their buttons are from the tab."""
         return self.app.supervisor is not None or action not in SUPERVISOR_ACTIONS
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -167,15 +167,9 @@ class ServerTab(Vertical):
         changes = {f"clients.server.{key}": document.get(f"clients.tui.{key}") for key in COPIED_CLIENT_KEYS}
         self.app.edit_config(changes, "the TUI settings on client 'server'")
 
-    def _supervisor(self):
-        if self.app.supervisor is None:
-            self.notify("Attached: this server was started elsewhere; Gatehouse cannot start or stop it.",
-                        severity="warning")
-        return self.app.supervisor
-
     @work(thread=True, exclusive=True, group="server-control")
     def action_stop_server(self) -> None:
-        if supervisor := self._supervisor():
+        if supervisor := self.app.supervisor:  # None when attached (the key is off then)
             self.app.call_from_thread(setattr, self.app, "state", "stopping")
             supervisor.hold()
             self.app.call_from_thread(setattr, self.app, "state", "stopped")
@@ -189,7 +183,7 @@ class ServerTab(Vertical):
         self._start(restart=True)
 
     def _start(self, restart: bool) -> None:
-        if supervisor := self._supervisor():
+        if supervisor := self.app.supervisor:
             self.app.call_from_thread(setattr, self.app, "state", "restarting" if restart else "starting")
             healthy = supervisor.restart() if restart else supervisor.release()
             self.app.call_from_thread(setattr, self.app, "state", "running" if healthy else "stopped")
