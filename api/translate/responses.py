@@ -51,8 +51,12 @@ def read_answer(body: bytes, dialect: Dialect) -> dict:
 
 
 def anthropic_to_openai_response(message: dict, model: str) -> dict:
-    """An Anthropic message as a `chat.completion` (texts concatenated, thinking dropped)."""
-    reply = openai_assistant_message(message.get("content") or [])
+    """An Anthropic message as a `chat.completion`: texts concatenated, the text of thinking blocks
+    in `reasoning_content` (only when there is some), their signatures and redacted thinking dropped."""
+    blocks = message.get("content") or []
+    reply = openai_assistant_message(blocks)
+    if reasoning := thinking_text(blocks):
+        reply["reasoning_content"] = reasoning
     reply["refusal"] = None
     return {
         "id": "chatcmpl-" + message.get("id", ""),
@@ -100,6 +104,11 @@ def text_of(content: str | list | None) -> str:
     return content or ""
 
 
+def thinking_text(blocks: list[dict]) -> str:
+    """The text of the thinking blocks of Anthropic content, a blank line between blocks."""
+    return "\n\n".join(block["thinking"] for block in blocks if block.get("type") == "thinking" and block["thinking"])
+
+
 def new_id(prefix: str) -> str:
     """An id for what the provider left without one (a tool call, a message), in Anthropic's form."""
     return prefix + uuid.uuid4().hex[:24]
@@ -116,7 +125,10 @@ def stop_reason(finish_reason: str | None, tool_called: bool) -> str:
 
 
 def openai_usage(usage: dict) -> dict:
-    """Anthropic usage as OpenAI usage: prompt tokens include cache writes and reads; reads are `cached_tokens`."""
+    """Anthropic usage as OpenAI usage: prompt tokens include cache writes and reads; reads are `cached_tokens`.
+
+    `output_tokens` counts thinking, as `completion_tokens` counts reasoning; Anthropic does not say how
+    many were thinking, so there is no `completion_tokens_details.reasoning_tokens`."""
     cached = usage.get("cache_read_input_tokens") or 0
     prompt = (usage.get("input_tokens") or 0) + (usage.get("cache_creation_input_tokens") or 0) + cached
     completion = usage.get("output_tokens") or 0

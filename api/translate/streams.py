@@ -86,8 +86,10 @@ class AnthropicToOpenAIStream(_StreamTranslator):
     """Anthropic message events in, OpenAI chunks out.
 
     Tool calls are numbered 0, 1, 2… in order of appearance, whatever their Anthropic block
-    index; thinking and server tool blocks are dropped. With `include_usage`, every chunk
-    carries `"usage": null` and a last chunk with no choices carries the usage.
+    index. Thinking streams as `reasoning_content` deltas (a blank line between two thinking
+    blocks); signatures, redacted thinking and server tool blocks are dropped. With
+    `include_usage`, every chunk carries `"usage": null` and a last chunk with no choices
+    carries the usage.
     """
 
     def __init__(self, model: str, include_usage: bool) -> None:
@@ -98,6 +100,7 @@ class AnthropicToOpenAIStream(_StreamTranslator):
         self._created = int(time.time())
         self._usage: dict = {}  # Anthropic usage, cumulative
         self._tool_calls: dict[int, int] = {}  # Anthropic block index → OpenAI tool call index
+        self._thinking: int | None = None  # Anthropic block index of the last thinking sent
 
     @property
     def usage(self) -> tuple[int | None, int | None]:
@@ -115,6 +118,8 @@ class AnthropicToOpenAIStream(_StreamTranslator):
             delta = event["delta"]
             if delta["type"] == "text_delta":
                 return self._chunk({"content": delta["text"]})
+            if delta["type"] == "thinking_delta":
+                return self._reasoning(event["index"], delta["thinking"])
             call = self._tool_calls.get(event["index"])
             if delta["type"] == "input_json_delta" and call is not None and delta["partial_json"]:
                 return self._chunk({"tool_calls": [{"index": call, "function": {"arguments": delta["partial_json"]}}]})
@@ -140,7 +145,16 @@ class AnthropicToOpenAIStream(_StreamTranslator):
             error = event.get("error") or {}
             return self.error(error.get("message") or "The provider reported an error.",
                               _STATUS_OF_ANTHROPIC_ERROR.get(error.get("type"), 500))
-        return b""  # ping, content_block_stop, thinking, and events added to the API later
+        return b""  # ping, content_block_stop, signatures, and events added to the API later
+
+    def _reasoning(self, index: int, text: str) -> bytes:
+        """A thinking delta of block `index` as a `reasoning_content` delta."""
+        if not text:
+            return b""
+        if self._thinking is not None and self._thinking != index:
+            text = "\n\n" + text  # another thinking block: as the whole answer joins them
+        self._thinking = index
+        return self._chunk({"reasoning_content": text})
 
     def _chunk(self, delta: dict, finish_reason: str | None = None) -> bytes:
         return self._frame([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
@@ -359,10 +373,15 @@ def _as_anthropic_events(message: dict) -> bytes:
 
 
 def _block_events(index: int, block: dict) -> list[dict]:
-    """A content block streamed whole: its start, its content in one delta, its stop. Other blocks than text
-    and tool use (thinking, server tools), which the translation drops, only start and stop."""
+    """A content block streamed whole: its start, its content in one delta (a thinking block's text, then its
+    signature), its stop. Other blocks (redacted thinking, server tools), which the translation drops, only
+    start and stop."""
     if block["type"] == "text":
         opening, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": block["text"]}]
+    elif block["type"] == "thinking":
+        opening = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": block["thinking"]},
+                  {"type": "signature_delta", "signature": block.get("signature") or ""}]
     elif block["type"] == "tool_use":
         opening = {**block, "input": {}}
         deltas = [{"type": "input_json_delta", "partial_json": orjson.dumps(block.get("input") or {}).decode()}]

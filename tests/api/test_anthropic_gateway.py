@@ -356,6 +356,66 @@ def test_openai_tool_round_trip_through_anthropic(gpt, streaming):
     assert answer.choices[0].message.content == "tool said: sunny, 21 C"
 
 
+THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+"""Anthropic's `thinking`, which an OpenAI client sends in its body and the gateway passes through."""
+
+
+def test_thinking_reaches_openai_clients_as_reasoning_content(gpt, anthropic_upstream):
+    request_id = rid()
+    reply = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO,
+                                        extra_headers={"X-Request-Id": request_id},
+                                        extra_body={**THINKING, "fake": {"reasoning": "An echo, then."}})
+    message = reply.choices[0].message
+    assert (message.reasoning_content, message.content) == ("An echo, then.", "echo: hello there")
+    assert message.model_extra["reasoning_content"] == "An echo, then."
+    assert "signature" not in str(reply.model_dump())
+    assert reply.usage.completion_tokens == 6  # Anthropic's output tokens, thinking included
+    assert upstream_record(anthropic_upstream, request_id)["body"]["thinking"] == THINKING["thinking"]
+
+
+def test_thinking_streams_to_openai_clients_before_the_answer(gpt, http):
+    request_id = rid()
+    chunks = list(gpt.chat.completions.create(
+        model="anth:claude-fake-sonnet", messages=HELLO, stream=True, stream_options={"include_usage": True},
+        extra_headers={"X-Request-Id": request_id}, extra_body={**THINKING, "fake": {"chunks": 4}}))
+    deltas = [chunk.choices[0].delta for chunk in chunks if chunk.choices]
+    thoughts = [index for index, delta in enumerate(deltas) if getattr(delta, "reasoning_content", None)]
+    texts = [index for index, delta in enumerate(deltas) if delta.content]
+    assert len(thoughts) == 4 and max(thoughts) < min(texts)
+    assert "".join(deltas[index].reasoning_content for index in thoughts) == "The user wants an echo."
+    assert "".join(deltas[index].content for index in texts) == "echo: hello there"
+    assert chunks[-1].usage.completion_tokens == 8
+    assert activity_of(http, request_id)["output_tokens"] == 8
+
+
+def test_a_tool_call_after_thinking_streams_to_openai_clients_and_the_loop_goes_on(gpt, anthropic_upstream):
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    order, calls, finish = [], [], None
+    for chunk in gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=messages,
+                                             tools=[OPENAI_WEATHER], stream=True, extra_body=THINKING):
+        delta = chunk.choices[0].delta
+        kinds = ["reasoning"] * bool(getattr(delta, "reasoning_content", None)) + ["content"] * bool(delta.content)
+        kinds += [f"tool call {call.index}" for call in delta.tool_calls or ()]
+        order += [kind for kind in kinds if not order or order[-1] != kind]
+        calls += delta.tool_calls or []
+        finish = chunk.choices[0].finish_reason or finish
+    assert order == ["reasoning", "content", "tool call 0"] and finish == "tool_calls"
+    assert calls[0].id and calls[0].function.name == "get_weather"
+    assert json.loads("".join(call.function.arguments for call in calls)) == {"location": "Paris"}
+
+    request_id = rid()  # the result goes back without thinking: Anthropic would want the signed block first
+    answer = gpt.chat.completions.create(
+        model="anth:claude-fake-sonnet", tools=[OPENAI_WEATHER], extra_body=THINKING,
+        extra_headers={"X-Request-Id": request_id}, messages=[
+            *messages,
+            {"role": "assistant", "content": "Let me check.", "tool_calls": [
+                {"id": calls[0].id, "type": "function",
+                 "function": {"name": "get_weather", "arguments": '{"location": "Paris"}'}}]},
+            {"role": "tool", "tool_call_id": calls[0].id, "content": "sunny, 21 C"}])
+    assert answer.choices[0].message.content == "tool said: sunny, 21 C"
+    assert "thinking" not in upstream_record(anthropic_upstream, request_id)["body"]
+
+
 def test_openai_max_tokens_through_anthropic(gpt):
     reply = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, max_tokens=2)
     assert reply.choices[0].finish_reason == "length"

@@ -69,8 +69,17 @@ def test_every_anthropic_stop_reason_has_a_finish_reason():
                  {"role": "assistant", "content": "Hello!", "refusal": None}, "stop", id="text"),
     pytest.param([{"type": "thinking", "thinking": "Hmm", "signature": "sig"},
                   {"type": "text", "text": "The answer is "}, {"type": "text", "text": "4."}], "end_turn",
-                 {"role": "assistant", "content": "The answer is 4.", "refusal": None}, "stop",
-                 id="texts joined, thinking dropped"),
+                 {"role": "assistant", "content": "The answer is 4.", "reasoning_content": "Hmm", "refusal": None},
+                 "stop", id="texts joined, thinking as reasoning_content"),
+    pytest.param([{"type": "thinking", "thinking": "First, the weather.", "signature": "sig1"},
+                  {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+                  {"type": "thinking", "thinking": "", "signature": "sig2"},
+                  {"type": "tool_use", "id": "toolu_01", "name": "now", "input": {}},
+                  {"type": "thinking", "thinking": "Then the time.", "signature": "sig3"}], "tool_use",
+                 {"role": "assistant", "content": None, "tool_calls": [
+                     {"id": "toolu_01", "type": "function", "function": {"name": "now", "arguments": "{}"}}],
+                  "reasoning_content": "First, the weather.\n\nThen the time.", "refusal": None},
+                 "tool_calls", id="thinking blocks joined, redacted thinking and signatures dropped"),
     pytest.param([{"type": "text", "text": "Checking."},
                   {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}},
                   {"type": "tool_use", "id": "toolu_02", "name": "now", "input": {}}], "tool_use",
@@ -97,6 +106,16 @@ def test_anthropic_to_openai_response(content, stop_reason, message, finish_reas
                   "prompt_tokens_details": {"cached_tokens": 1000}},
     }
     openai.types.chat.ChatCompletion.model_validate({**completion, "created": before})
+
+
+def test_reasoning_content_is_read_through_the_openai_sdk():
+    """The OpenAI SDK keeps a field it does not declare: clients read `message.reasoning_content`."""
+    completion = anthropic_to_openai_response(anthropic_message([
+        {"type": "thinking", "thinking": "2 + 2 is 4.", "signature": "EqQBCgIYAhIM"},
+        {"type": "text", "text": "4"}]), "claude")
+    message = openai.types.chat.ChatCompletion.model_validate(completion).choices[0].message
+    assert message.reasoning_content == "2 + 2 is 4." and message.content == "4"
+    assert message.model_extra == {"reasoning_content": "2 + 2 is 4."}
 
 
 @pytest.mark.parametrize("usage, expected", [
@@ -183,6 +202,13 @@ def test_openai_completion_without_usage_is_estimated():
         "input_tokens": 17, "output_tokens": 13, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 
 
+def test_anthropic_usage_to_openai_invents_no_reasoning_tokens():
+    """Anthropic's output tokens count thinking, but it does not say how many: none are reported apart."""
+    completion = anthropic_to_openai_response(anthropic_message(
+        [{"type": "thinking", "thinking": "Hmm", "signature": "sig"}, {"type": "text", "text": "Hi"}]), "m")
+    assert completion["usage"]["completion_tokens"] == 42 and "completion_tokens_details" not in completion["usage"]
+
+
 # --- Answers that cannot be translated --------------------------------------------------------------
 
 def test_a_sound_answer_is_read_as_it_is():
@@ -224,6 +250,8 @@ def openai_reply(**fields) -> bytes:
     ("anthropic", orjson.dumps(anthropic_message(["Hi"])), "its 'content[0]' is a string, not an object"),
     ("anthropic", orjson.dumps(anthropic_message([{"type": "tool_use", "name": "f", "input": {}}])),
      "it has no 'content[0].id'"),
+    ("anthropic", orjson.dumps(anthropic_message([{"type": "thinking", "signature": "sig"}])),
+     "it has no 'content[0].thinking'"),
     ("anthropic", orjson.dumps(anthropic_message([], stop_reason=["end_turn"])),
      "its 'stop_reason' is an array, not a string or null"),
 ])

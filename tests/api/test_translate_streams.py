@@ -166,6 +166,54 @@ def test_anthropic_tool_call_indexes_count_calls_not_blocks():
     assert indexes == [0, 0, 0, 0, 1, 1]  # empty input_json_delta pieces are not sent
 
 
+def test_anthropic_thinking_streams_as_reasoning_content_before_the_content():
+    out = run(AnthropicToOpenAIStream("claude", include_usage=False), ANTHROPIC_TOOL_STREAM)
+    received = [chunk for _, chunk in events(out)[:-1]]
+    assert [chunk["choices"][0]["delta"] for chunk in received[:3]] == [
+        {"role": "assistant", "content": ""}, {"reasoning_content": "The user wants the weather."},
+        {"content": "Okay, let me "}]
+    assert b"signature" not in out and b"EqQBCgIYAhIM" not in out  # signatures have no place in OpenAI's chunks
+    delta = ChatCompletionChunk.model_validate(received[1]).choices[0].delta  # as the SDK gives it to clients
+    assert delta.reasoning_content == "The user wants the weather." and delta.content is None
+    message = openai_accumulate(out).choices[0].message
+    assert message.reasoning_content == "The user wants the weather."
+    assert message.content == "Okay, let me check the weather in Paris and the time. ✓"
+
+
+def thinking_deltas(index: int, *pieces: str, signature: str = "EqQBCgIYAhIM1gbcDa9GJ") -> list[dict]:
+    return [*(block_delta(index, {"type": "thinking_delta", "thinking": piece}) for piece in pieces),
+            block_delta(index, {"type": "signature_delta", "signature": signature})]
+
+
+THINKING_START = {"type": "thinking", "thinking": "", "signature": ""}
+
+
+def test_anthropic_thinking_blocks_joined_and_redacted_thinking_dropped():
+    """Interleaved thinking: several thinking blocks (and a redacted one) in one answer, a tool call between."""
+    translator = AnthropicToOpenAIStream("claude", include_usage=False)
+    out = run(translator, anthropic_sse(
+        MESSAGE_START,
+        block_start(0, THINKING_START), *thinking_deltas(0, "Let me ", "", "think."), block_stop(0),
+        block_start(1, {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"}), block_stop(1),
+        block_start(2, {"type": "tool_use", "id": "toolu_01", "name": "now", "input": {}}),
+        *json_deltas(2, "{}"), block_stop(2),
+        block_start(3, THINKING_START), *thinking_deltas(3, "Done."), block_stop(3),
+        block_start(4, {"type": "text", "text": ""}), *text_deltas(4, "Hi"), block_stop(4),
+        message_delta("tool_use", 30), MESSAGE_STOP))
+    received = [chunk["choices"][0]["delta"] for _, chunk in events(out)[:-1]]
+    assert [delta["reasoning_content"] for delta in received if "reasoning_content" in delta] == [
+        "Let me ", "think.", "\n\nDone."]
+    assert [call["index"] for delta in received for call in delta.get("tool_calls", ())] == [0, 0]
+    whole = anthropic_to_openai_response(whole_message([
+        {"type": "thinking", "thinking": "Let me think.", "signature": "EqQB"},
+        {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+        {"type": "tool_use", "id": "toolu_01", "name": "now", "input": {}},
+        {"type": "thinking", "thinking": "Done.", "signature": "EqQB"}, {"type": "text", "text": "Hi"}],
+        "tool_use"), "claude")
+    assert openai_accumulate(out).choices[0].message.reasoning_content == \
+        whole["choices"][0]["message"]["reasoning_content"] == "Let me think.\n\nDone."
+
+
 @pytest.mark.parametrize("stop_reason, finish_reason", [
     ("end_turn", "stop"), ("max_tokens", "length"), ("stop_sequence", "stop"), ("refusal", "content_filter"),
     ("pause_turn", "stop"), ("tool_use", "tool_calls"),
@@ -597,3 +645,23 @@ def test_a_whole_anthropic_answer_streams_as_it_translates(message):
         for call in expected["message"].get("tool_calls", ())]
     assert streamed.id == whole["id"] and streamed.usage.model_dump(exclude_none=True) == whole["usage"]
     assert translator.usage == (2520, 89)
+
+
+@pytest.mark.parametrize("message", [
+    pytest.param(whole_message([
+        {"type": "thinking", "thinking": "The user wants the weather.", "signature": "EqQBCgIYAhIM1gbcDa9GJ"},
+        {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+        {"type": "text", "text": "Okay, let me check. ✓"},
+        {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"location": "Paris"}},
+        {"type": "thinking", "thinking": "And the time.", "signature": "EqQBCgIYAhIM"}], "tool_use"),
+        id="thinking blocks, redacted thinking, text and a tool call"),
+    pytest.param(whole_message([{"type": "thinking", "thinking": "", "signature": "EqQB"},
+                                {"type": "text", "text": "Hi"}], "end_turn"), id="empty thinking"),
+])
+def test_a_whole_anthropic_answer_with_thinking_streams_its_reasoning(message):
+    """The thinking of a whole answer streamed to an OpenAI client is the `reasoning_content` of its whole translation."""
+    streamed = openai_accumulate(run(AnthropicToOpenAIStream("claude", include_usage=True),
+                                     as_upstream_stream(message, "anthropic"))).choices[0].message
+    whole = anthropic_to_openai_response(message, "claude")["choices"][0]["message"]
+    assert getattr(streamed, "reasoning_content", None) == whole.get("reasoning_content")
+    assert streamed.content == whole["content"]
