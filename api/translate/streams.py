@@ -24,14 +24,18 @@ from api.sse import SSEParser, frame
 from api.translate.requests import tool_input
 from api.translate.responses import (
     FINISH_REASONS,
+    REASONING_FIELDS,
     anthropic_usage,
     new_id,
     openai_usage,
+    reasoning_of,
     stop_reason,
     text_of,
 )
 
 _STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
+_NO_SIGNATURE = {"type": "signature_delta", "signature": ""}
+"""What closes a thinking block made of another provider's reasoning: only Anthropic can sign one."""
 _ENDED_EARLY = "The provider's stream ended early."
 
 
@@ -182,17 +186,19 @@ class OpenAIToAnthropicStream(_StreamTranslator):
     """OpenAI chunks in, Anthropic message events out (choice 0 only).
 
     Blocks are numbered 0, 1, 2… in order of appearance, one open at a time, as Anthropic
-    streams them. Text streams live until the first tool call starts; that tool call then
-    streams live. Its block cannot be closed before the answer ends, since OpenAI may still
-    send pieces of it (parallel calls may interleave by index), so anything arriving after
-    it starts (further tool calls, text) is held back and sent at the end, in order of
-    appearance, each block in one delta. With OpenAI's usual order (text, then calls one
-    after the other) only the second and later calls are delayed, to the end of the answer.
+    streams them. Reasoning (`reasoning_content` or `reasoning` deltas) is a thinking block,
+    closed by an empty `signature_delta` as Anthropic closes its own. Reasoning and text
+    stream live until the first tool call starts; that tool call then streams live. Its
+    block cannot be closed before the answer ends, since OpenAI may still send pieces of it
+    (parallel calls may interleave by index), so anything arriving after it starts (further
+    tool calls, text, reasoning) is held back and sent at the end, in order of appearance,
+    each block in one delta. With the usual order (reasoning, text, then calls one after the
+    other) only the second and later calls are delayed, to the end of the answer.
 
     A tool call delta with a new `id` starts a new call even at a known index (some
     providers number every call 0). Refusal text is treated as text. Without upstream
     usage, `input_tokens` stays the estimate given and `output_tokens` is the number of
-    content pieces received.
+    content pieces (reasoning included) received.
     """
 
     def __init__(self, model: str, input_tokens_estimate: int = 0) -> None:
@@ -201,7 +207,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         self._input_estimate = input_tokens_estimate
         self._started = False
         self._index = -1  # of the last block started
-        self._open = False  # whether block `_index` is open
+        self._open: str | None = None  # the type of block `_index` while it is open
         self._live_call: _Block | None = None
         self._calls: dict[int, _Block] = {}  # OpenAI tool call index → its block
         self._held: list[_Block] = []
@@ -240,6 +246,8 @@ class OpenAIToAnthropicStream(_StreamTranslator):
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            if reasoning := reasoning_of(delta):
+                out.append(self._thinking(reasoning))
             for text in (text_of(delta.get("content")), delta.get("refusal")):
                 if text:
                     out.append(self._text(text))
@@ -250,15 +258,24 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         return b"".join(out)
 
     def _text(self, text: str) -> bytes:
+        return self._piece({"type": "text", "text": ""}, text)
+
+    def _thinking(self, text: str) -> bytes:
+        return self._piece({"type": "thinking", "thinking": "", "signature": ""}, text)
+
+    def _piece(self, start: dict, piece: str) -> bytes:
+        """A piece of text or thinking: added to the open block of its type, else to a new one; held
+        back once a tool call is live."""
         self._pieces += 1
+        kind = start["type"]
         if self._live_call is not None:
-            if self._held and self._held[-1].start["type"] == "text":
-                self._held[-1].pieces.append(text)
+            if self._held and self._held[-1].start["type"] == kind:
+                self._held[-1].pieces.append(piece)
             else:
-                self._held.append(_Block({"type": "text", "text": ""}, [text]))
+                self._held.append(_Block(start, [piece]))
             return b""
-        start = b"" if self._open else self._start_block({"type": "text", "text": ""})
-        return start + self._delta("text", text)
+        opening = b"" if self._open == kind else self._start_block(start)
+        return opening + self._delta(kind, piece)
 
     def _tool_call(self, delta: dict) -> bytes:
         index = delta.get("index", 0)
@@ -311,18 +328,26 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         """Closes the open block, if any, and starts `block` at the next index."""
         stop = self._stop_block()
         self._index += 1
-        self._open = True
+        self._open = block["type"]
         return stop + _event({"type": "content_block_start", "index": self._index, "content_block": block})
 
     def _stop_block(self) -> bytes:
-        if not self._open:
+        """Closes the open block, if any; a thinking block gets its (empty) signature first, as Anthropic
+        streams it (clients such as Claude Code are reported to drop a thinking block without one)."""
+        if self._open is None:
             return b""
-        self._open = False
-        return _event({"type": "content_block_stop", "index": self._index})
+        signature = _event({"type": "content_block_delta", "index": self._index, "delta": _NO_SIGNATURE}) \
+            if self._open == "thinking" else b""
+        self._open = None
+        return signature + _event({"type": "content_block_stop", "index": self._index})
 
     def _delta(self, block_type: str, piece: str) -> bytes:
-        delta = ({"type": "text_delta", "text": piece} if block_type == "text"
-                 else {"type": "input_json_delta", "partial_json": piece})
+        if block_type == "text":
+            delta = {"type": "text_delta", "text": piece}
+        elif block_type == "thinking":
+            delta = {"type": "thinking_delta", "thinking": piece}
+        else:
+            delta = {"type": "input_json_delta", "partial_json": piece}
         return _event({"type": "content_block_delta", "index": self._index, "delta": delta})
 
     def _error_event(self, status: int, message: str) -> bytes:
@@ -340,6 +365,7 @@ def _as_openai_chunks(completion: dict) -> bytes:
     choice = completion["choices"][0]
     message = choice.get("message") or {}
     delta = {"role": "assistant", "content": message.get("content"), "refusal": message.get("refusal")}
+    delta.update((key, message[key]) for key in REASONING_FIELDS if key in message)
     if calls := message.get("tool_calls"):
         delta["tool_calls"] = [_whole_call(index, call) for index, call in enumerate(calls)]
     base = {key: completion.get(key) for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}

@@ -203,6 +203,53 @@ def test_a_provider_answering_whole_still_streams_to_openai_clients(gpt, http, t
                                                                                       usage.completion_tokens)
 
 
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+@pytest.mark.parametrize("answer", ["whole", "streamed", "answered whole to a stream"])
+def test_reasoning_reaches_anthropic_clients_as_a_thinking_block(claude, http, field, answer):
+    """DeepSeek, llama.cpp (`reasoning_content`), OpenRouter, Ollama, vLLM (`reasoning`): a thinking block first."""
+    request_id = rid()
+    fake = {"reasoning": "An echo, then.", "reasoning_field": field, "ignore_stream": answer.startswith("answered")}
+    request = dict(model="fake:gpt-fake", max_tokens=100, messages=HELLO, extra_body={"fake": fake},
+                   extra_headers={"X-Request-Id": request_id})
+    if answer == "whole":
+        message = claude.messages.create(**request)
+    else:
+        with claude.messages.stream(**request) as stream:
+            kinds = [event.type for event in stream if event.type in ("thinking", "signature", "text")]
+            message = stream.get_final_message()
+        assert kinds[-1] == "text" and kinds.index("signature") == kinds.index("text") - 1  # thinking, then text
+    thinking, text = message.content
+    assert isinstance(thinking, anthropic.types.ThinkingBlock)
+    assert (thinking.thinking, thinking.signature, text.text) == ("An echo, then.", "", "echo: hello there")
+    assert message.usage.output_tokens == 6  # the provider's completion tokens, its 3 reasoning tokens among them
+    record = activity_of(http, request_id)
+    assert (record["output_tokens"], record["tokens_estimated"]) == (6, False)
+
+
+def test_reasoning_before_a_tool_call_and_its_thinking_block_sent_back(claude, upstream):
+    """The Anthropic client sends the thinking block back with the tool result: the OpenAI provider does not get it."""
+    request = dict(model="fake:gpt-fake", max_tokens=200, tools=[WEATHER],
+                   messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+                   extra_body={"fake": {"reasoning": "Paris: a tool will tell."}})
+    with claude.messages.stream(**request) as stream:
+        first = stream.get_final_message()
+    assert [block.type for block in first.content] == ["thinking", "tool_use"] and first.stop_reason == "tool_use"
+    assert first.content[0].thinking == "Paris: a tool will tell." and first.content[1].input == {"location": "Paris"}
+
+    request_id = rid()
+    answer = claude.messages.create(model="fake:gpt-fake", max_tokens=200, tools=[WEATHER],
+                                    extra_headers={"X-Request-Id": request_id}, messages=[
+        *request["messages"],
+        {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": first.content[1].id,
+                                      "content": "sunny, 21 C"}]}])
+    assert text_of(answer) == "tool said: sunny, 21 C"
+    assistant = upstream_record(upstream, request_id)["body"]["messages"][1]
+    assert assistant == {"role": "assistant", "content": None, "tool_calls": [
+        {"id": first.content[1].id, "type": "function",
+         "function": {"name": "get_weather", "arguments": '{"location":"Paris"}'}}]}
+
+
 def test_max_tokens_truncation_both_ways(claude):
     for model in ("anth:claude-fake-sonnet", "fake:gpt-fake"):
         message = claude.messages.create(model=model, max_tokens=2, messages=HELLO)

@@ -156,6 +156,25 @@ def test_anthropic_usage_to_openai(usage, expected):
     pytest.param({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]},
                               {"type": "text", "text": "Hello"}, {"type": "text", "text": "!"}]}, "stop",
                  [{"type": "text", "text": "Hello!"}], "end_turn", id="content parts (Mistral): texts joined"),
+    pytest.param({"content": "Hello!", "reasoning_content": "A greeting."}, "stop",
+                 [{"type": "thinking", "thinking": "A greeting.", "signature": ""}, {"type": "text", "text": "Hello!"}],
+                 "end_turn", id="reasoning_content (DeepSeek, llama.cpp): a thinking block first"),
+    pytest.param({"content": "Hello!", "reasoning": "A greeting."}, "stop",
+                 [{"type": "thinking", "thinking": "A greeting.", "signature": ""}, {"type": "text", "text": "Hello!"}],
+                 "end_turn", id="reasoning (OpenRouter, Ollama, vLLM)"),
+    pytest.param({"content": "Hi", "reasoning_content": "Said once.", "reasoning": "Said once."}, "stop",
+                 [{"type": "thinking", "thinking": "Said once.", "signature": ""}, {"type": "text", "text": "Hi"}],
+                 "end_turn", id="both fields: one thinking block"),
+    pytest.param({"content": None, "reasoning_content": "Paris, then.", "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+                 "tool_calls",
+                 [{"type": "thinking", "thinking": "Paris, then.", "signature": ""},
+                  {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}}], "tool_use",
+                 id="reasoning before a tool call"),
+    pytest.param({"content": "Hi", "reasoning_content": None, "reasoning": ""}, "stop",
+                 [{"type": "text", "text": "Hi"}], "end_turn", id="null and empty reasoning: no thinking block"),
+    pytest.param({"content": "Hi", "reasoning": {"effort": "low"}}, "stop",
+                 [{"type": "text", "text": "Hi"}], "end_turn", id="reasoning that is not a string is ignored"),
 ])
 def test_openai_to_anthropic_response(reply, finish_reason, content, stop_reason):
     message = openai_to_anthropic_response(openai_completion(reply, finish_reason), "openai:gpt-4o")
@@ -188,6 +207,10 @@ def test_tool_calls_without_an_id_get_one():
     pytest.param({"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12, "prompt_tokens_details": None},
                  {"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 0,
                   "cache_read_input_tokens": 0}, id="null details"),
+    pytest.param({"prompt_tokens": 12, "completion_tokens": 500, "total_tokens": 512,
+                  "completion_tokens_details": {"reasoning_tokens": 450}},
+                 {"input_tokens": 12, "output_tokens": 500, "cache_creation_input_tokens": 0,
+                  "cache_read_input_tokens": 0}, id="reasoning tokens are counted once, within completion_tokens"),
 ])
 def test_openai_usage_to_anthropic(usage, expected):
     assert openai_to_anthropic_response(openai_completion({"content": "x"}, usage=usage), "m")["usage"] == expected
@@ -200,6 +223,21 @@ def test_openai_completion_without_usage_is_estimated():
     # [{"type":"text","text":"a sunny day at the sea"}] is 49 bytes: 13 tokens
     assert openai_to_anthropic_response(completion, "m", input_estimate=17)["usage"] == {
         "input_tokens": 17, "output_tokens": 13, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+
+
+def test_openai_completion_with_reasoning_without_usage_counts_the_thinking():
+    completion = openai_completion({"content": "Hi", "reasoning_content": "x" * 400})
+    del completion["usage"]
+    # [{"type":"thinking","thinking":"xx…x","signature":""},{"type":"text","text":"Hi"}] is 478 bytes: 120 tokens
+    assert openai_to_anthropic_response(completion, "m")["usage"]["output_tokens"] == 120
+
+
+def test_thinking_reaches_anthropic_clients_through_the_sdk_without_a_signature():
+    message = anthropic.types.Message.model_validate(openai_to_anthropic_response(
+        openai_completion({"content": "4", "reasoning_content": "2 + 2 is 4."}), "m"))
+    thinking = message.content[0]
+    assert isinstance(thinking, anthropic.types.ThinkingBlock)
+    assert (thinking.thinking, thinking.signature) == ("2 + 2 is 4.", "")
 
 
 def test_anthropic_usage_to_openai_invents_no_reasoning_tokens():

@@ -411,6 +411,85 @@ def test_openai_stream_accumulated_by_the_anthropic_sdk(size):
     assert translator.usage == (2006, 300)
 
 
+def openai_reasoning_stream(field: str) -> bytes:
+    """A stream as DeepSeek sends it (`reasoning_content`; its other field null), or OpenRouter (`reasoning`)."""
+    return b"".join([
+        openai_chunk({"role": "assistant", "content": None, field: ""}),
+        openai_chunk({"content": None, field: "The user wants "}),
+        openai_chunk({"content": None, field: "the weather."}),
+        openai_chunk({"content": "Checking.", field: None}),
+        openai_chunk(tool_delta(0, "", "call_1", "get_weather")),
+        openai_chunk(tool_delta(0, '{"location": "Paris"}')),
+        openai_chunk({"content": "", field: None}, "tool_calls"),
+        openai_chunk(choices=[], usage={"prompt_tokens": 20, "completion_tokens": 90, "total_tokens": 110,
+                                        "completion_tokens_details": {"reasoning_tokens": 80}}),
+        DONE,
+    ])
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+@pytest.mark.parametrize("size", SPLITS)
+def test_openai_reasoning_streams_as_a_thinking_block_first(field, size):
+    translator = OpenAIToAnthropicStream("deepseek-reasoner", 7)
+    payloads = anthropic_events(run(translator, openai_reasoning_stream(field), size))
+    assert [(payload["type"], payload.get("index")) for payload in payloads] == [
+        ("message_start", None),
+        ("content_block_start", 0), ("content_block_delta", 0), ("content_block_delta", 0),
+        ("content_block_delta", 0), ("content_block_stop", 0),
+        ("content_block_start", 1), ("content_block_delta", 1), ("content_block_stop", 1),
+        ("content_block_start", 2), ("content_block_delta", 2), ("content_block_stop", 2),
+        ("message_delta", None), ("message_stop", None)]
+    assert payloads[1]["content_block"] == {"type": "thinking", "thinking": "", "signature": ""}
+    assert [payload["delta"] for payload in payloads[2:5]] == [
+        {"type": "thinking_delta", "thinking": "The user wants "}, {"type": "thinking_delta", "thinking": "the weather."},
+        {"type": "signature_delta", "signature": ""}]
+    message = anthropic_accumulate(payloads)
+    assert [block.model_dump(exclude_none=True) for block in message.content] == [
+        {"type": "thinking", "thinking": "The user wants the weather.", "signature": ""},
+        {"type": "text", "text": "Checking."},
+        {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"location": "Paris"}}]
+    assert message.stop_reason == "tool_use"
+    assert message.usage.output_tokens == 90  # reasoning tokens are within completion_tokens, counted once
+    assert translator.usage == (20, 90)
+
+
+@pytest.mark.parametrize("chunks, expected_blocks", [
+    pytest.param([{"reasoning_content": "Hm"}, {"reasoning_content": "m."}],
+                 [{"type": "thinking", "thinking": "Hmm.", "signature": ""}], id="only reasoning"),
+    pytest.param([{"reasoning_content": "Same.", "reasoning": "Same."}, {"content": "Hi"}],
+                 [{"type": "thinking", "thinking": "Same.", "signature": ""}, {"type": "text", "text": "Hi"}],
+                 id="both fields in one delta: said once"),
+    pytest.param([{"content": "Hi. "}, {"reasoning": "And now?"}, {"content": "Bye."}],
+                 [{"type": "text", "text": "Hi. "}, {"type": "thinking", "thinking": "And now?", "signature": ""},
+                  {"type": "text", "text": "Bye."}], id="reasoning after text: in order of appearance"),
+    pytest.param([{"reasoning": "First."}, tool_delta(0, '{"a": 1}', "call_1", "f"), {"reasoning": "Then."},
+                  {"content": "Done."}],
+                 [{"type": "thinking", "thinking": "First.", "signature": ""},
+                  {"type": "tool_use", "id": "call_1", "name": "f", "input": {"a": 1}},
+                  {"type": "thinking", "thinking": "Then.", "signature": ""}, {"type": "text", "text": "Done."}],
+                 id="reasoning after a tool call: held to the end, in order"),
+    pytest.param([{"reasoning": {"effort": "low"}, "content": "Hi"}], [{"type": "text", "text": "Hi"}],
+                 id="reasoning that is not a string is ignored"),
+])
+def test_openai_reasoning_block_order(chunks, expected_blocks):
+    stream = b"".join([openai_chunk({"role": "assistant"}), *(openai_chunk(delta) for delta in chunks),
+                       openai_chunk({}, "stop"), DONE])
+    payloads = anthropic_events(run(OpenAIToAnthropicStream("gpt"), stream))
+    message = anthropic_accumulate(payloads)
+    assert [block.model_dump(exclude_none=True) for block in message.content] == expected_blocks
+    stops = [payload["index"] for payload in payloads if payload["type"] == "content_block_stop"]
+    signed = [payload["index"] for payload in payloads if payload.get("delta", {}).get("type") == "signature_delta"]
+    assert signed == [index for index, block in zip(stops, expected_blocks) if block["type"] == "thinking"]
+
+
+def test_openai_reasoning_without_usage_is_counted_in_the_estimate():
+    translator = OpenAIToAnthropicStream("gpt", input_tokens_estimate=5)
+    stream = b"".join([openai_chunk({"reasoning_content": "a"}), openai_chunk({"reasoning_content": "b"}),
+                       openai_chunk({"content": "c"}), openai_chunk({}, "stop"), DONE])
+    message = anthropic_accumulate(anthropic_events(run(translator, stream)))
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (5, 3)
+
+
 def test_openai_stream_plain_text_exact_events():
     out = run(OpenAIToAnthropicStream("gpt", 10), b"".join([
         openai_chunk({"role": "assistant", "content": ""}), openai_chunk({"content": "Hi"}),
@@ -597,6 +676,10 @@ def whole_completion(message: dict, usage: dict | None = OPENAI_USAGE) -> dict:
     pytest.param(whole_completion({"content": [THINKING, {"type": "text", "text": "Hi"}]}, usage=None),
                  id="content parts, no usage"),
     pytest.param(whole_completion({"content": None, "refusal": "I can't help with that."}), id="refusal"),
+    pytest.param(whole_completion({"content": "4", "reasoning_content": "2 + 2 is 4."}), id="reasoning_content"),
+    pytest.param(whole_completion({"content": None, "reasoning": "Paris, then.", "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"location": "Paris"}'}}]},
+        usage=None), id="reasoning and a tool call, no usage"),
 ])
 def test_a_whole_openai_answer_streams_as_it_translates(completion):
     """The stream made of a whole answer gives the Anthropic SDK the message its whole translation gives."""
