@@ -93,6 +93,8 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
     - `max_completion_tokens` (else `max_tokens`, else `default_max_tokens`) gives
       `max_tokens`, which Anthropic requires.
     - `user` (else `safety_identifier`) becomes `metadata.user_id`.
+    - An assistant message's reasoning (`reasoning_content`, `reasoning`, as a client may send back
+      what it was given) is left out: Anthropic takes back only the thinking blocks it signed.
     """
     n = body.get("n")
     if n is not None and n != 1:
@@ -141,7 +143,8 @@ def anthropic_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> dic
       its images (OpenAI tool messages hold only text) go into the user message that follows.
     - `is_error` on a tool result and `cache_control` and citations anywhere are dropped.
     - Assistant text blocks are concatenated; blocks other than text and `tool_use`
-      (`thinking`, `redacted_thinking`, server tool blocks) are dropped.
+      (`thinking`, `redacted_thinking`, server tool blocks) are dropped, the unsigned thinking
+      blocks the gateway made of an OpenAI-compatible provider's reasoning too.
     - Streaming requests ask for `stream_options.include_usage`, so usage can be reported.
     - `max_tokens` goes in `max_tokens_field` (the provider's: see `Provider.max_tokens_field`).
     - `output_config.format` becomes `response_format` of type `json_schema`, strict when the

@@ -22,6 +22,14 @@ FINISH_REASONS = {
     "refusal": "content_filter",
     "pause_turn": "stop",
 }
+
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Where OpenAI-compatible servers put a model's reasoning text, in a message or a stream delta, in the
+order they are read: `reasoning_content` (DeepSeek, llama.cpp, vLLM's older releases), `reasoning`
+(OpenRouter, Ollama, Groq, vLLM since it renamed the field). OpenAI's own API sends none. Towards
+OpenAI clients the gateway writes `reasoning_content`, DeepSeek's name, which the clients that show
+reasoning read."""
+
 # OpenAI finish_reason → Anthropic stop_reason (anything else → "end_turn").
 STOP_REASONS = {
     "stop": "end_turn",
@@ -51,8 +59,12 @@ def read_answer(body: bytes, dialect: Dialect) -> dict:
 
 
 def anthropic_to_openai_response(message: dict, model: str) -> dict:
-    """An Anthropic message as a `chat.completion` (texts concatenated, thinking dropped)."""
-    reply = openai_assistant_message(message.get("content") or [])
+    """An Anthropic message as a `chat.completion`: texts concatenated, the text of thinking blocks
+    in `reasoning_content` (only when there is some), their signatures and redacted thinking dropped."""
+    blocks = message.get("content") or []
+    reply = openai_assistant_message(blocks)
+    if reasoning := thinking_text(blocks):
+        reply["reasoning_content"] = reasoning
     reply["refusal"] = None
     return {
         "id": "chatcmpl-" + message.get("id", ""),
@@ -68,15 +80,18 @@ def anthropic_to_openai_response(message: dict, model: str) -> dict:
 def openai_to_anthropic_response(completion: dict, model: str, input_estimate: int = 0) -> dict:
     """A `chat.completion` (its first choice) as an Anthropic message.
 
-    A refusal becomes text, and so do the text parts of a content given as a list; the content is `[]`
-    when there is neither text nor a tool call (as Anthropic itself answers at times). A tool call
-    without an id (some OpenAI-compatible servers send none) gets one, as in a stream. Without upstream
-    usage, the usage is estimated: `input_estimate` in, one token per 4 bytes of the content's JSON out.
+    Reasoning (`reasoning_content`, else `reasoning`: see REASONING_FIELDS) becomes a thinking block
+    first, with an empty signature. A refusal becomes text, and so do the text parts of a content given
+    as a list; the content is `[]` when there is neither reasoning, nor text, nor a tool call (as
+    Anthropic itself answers at times). A tool call without an id (some OpenAI-compatible servers send
+    none) gets one, as in a stream. Without upstream usage, the usage is estimated: `input_estimate` in,
+    one token per 4 bytes of the content's JSON (thinking included) out.
     """
     choice = completion["choices"][0]
     reply = choice.get("message") or {}
     texts = (text_of(reply.get("content")), reply.get("refusal"))
-    content = [{"type": "text", "text": text} for text in texts if text]
+    content = [thinking_block(reasoning)] if (reasoning := reasoning_of(reply)) else []
+    content += [{"type": "text", "text": text} for text in texts if text]
     content += [tool_use(call if call.get("id") else {**call, "id": new_id("toolu_")})
                 for call in reply.get("tool_calls") or ()]
     return {
@@ -100,6 +115,27 @@ def text_of(content: str | list | None) -> str:
     return content or ""
 
 
+def reasoning_of(message: dict) -> str:
+    """The reasoning text of an OpenAI-compatible message or stream delta (see REASONING_FIELDS), "" when
+    it has none. A field of another type (no server is known to send one) is ignored, not refused: it
+    is not what the answer is for."""
+    for field in REASONING_FIELDS:
+        if (text := message.get(field)) and isinstance(text, str):
+            return text
+    return ""
+
+
+def thinking_block(text: str) -> dict:
+    """An Anthropic thinking block for reasoning from a provider that signs nothing: its signature is
+    empty (the SDK takes that; only Anthropic could make a real one)."""
+    return {"type": "thinking", "thinking": text, "signature": ""}
+
+
+def thinking_text(blocks: list[dict]) -> str:
+    """The text of the thinking blocks of Anthropic content, a blank line between blocks."""
+    return "\n\n".join(block["thinking"] for block in blocks if block.get("type") == "thinking" and block["thinking"])
+
+
 def new_id(prefix: str) -> str:
     """An id for what the provider left without one (a tool call, a message), in Anthropic's form."""
     return prefix + uuid.uuid4().hex[:24]
@@ -116,7 +152,10 @@ def stop_reason(finish_reason: str | None, tool_called: bool) -> str:
 
 
 def openai_usage(usage: dict) -> dict:
-    """Anthropic usage as OpenAI usage: prompt tokens include cache writes and reads; reads are `cached_tokens`."""
+    """Anthropic usage as OpenAI usage: prompt tokens include cache writes and reads; reads are `cached_tokens`.
+
+    `output_tokens` counts thinking, as `completion_tokens` counts reasoning; Anthropic does not say how
+    many were thinking, so there is no `completion_tokens_details.reasoning_tokens`."""
     cached = usage.get("cache_read_input_tokens") or 0
     prompt = (usage.get("input_tokens") or 0) + (usage.get("cache_creation_input_tokens") or 0) + cached
     completion = usage.get("output_tokens") or 0
@@ -125,7 +164,10 @@ def openai_usage(usage: dict) -> dict:
 
 
 def anthropic_usage(usage: dict) -> dict:
-    """OpenAI usage as Anthropic usage: cached prompt tokens are reported apart from `input_tokens`."""
+    """OpenAI usage as Anthropic usage: cached prompt tokens are reported apart from `input_tokens`.
+
+    `completion_tokens` already counts the reasoning tokens (`completion_tokens_details.reasoning_tokens`
+    is a part of it), as Anthropic's `output_tokens` counts thinking: it is taken as it is."""
     cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
     return {"input_tokens": (usage.get("prompt_tokens") or 0) - cached,
             "output_tokens": usage.get("completion_tokens") or 0,

@@ -143,7 +143,8 @@ OPENAI_ANSWER = Shape(("object",), fields={
 ANTHROPIC_ANSWER = Shape(("object",), fields={
     "id": _string(),
     "content": Shape(("array", "null"), items=_typed_object({
-        "text": _TEXT, "tool_use": {"id": _string(required=True), "name": _string(required=True)}})),
+        "text": _TEXT, "tool_use": {"id": _string(required=True), "name": _string(required=True)},
+        "thinking": {"thinking": _string(required=True)}})),
     "stop_reason": Shape(("string", "null")),
     "usage": Shape(("object", "null"), fields=dict.fromkeys(
         ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"), _COUNT)),

@@ -24,14 +24,18 @@ from api.sse import SSEParser, frame
 from api.translate.requests import tool_input
 from api.translate.responses import (
     FINISH_REASONS,
+    REASONING_FIELDS,
     anthropic_usage,
     new_id,
     openai_usage,
+    reasoning_of,
     stop_reason,
     text_of,
 )
 
 _STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
+_NO_SIGNATURE = {"type": "signature_delta", "signature": ""}
+"""What closes a thinking block made of another provider's reasoning: only Anthropic can sign one."""
 _ENDED_EARLY = "The provider's stream ended early."
 
 
@@ -86,8 +90,10 @@ class AnthropicToOpenAIStream(_StreamTranslator):
     """Anthropic message events in, OpenAI chunks out.
 
     Tool calls are numbered 0, 1, 2… in order of appearance, whatever their Anthropic block
-    index; thinking and server tool blocks are dropped. With `include_usage`, every chunk
-    carries `"usage": null` and a last chunk with no choices carries the usage.
+    index. Thinking streams as `reasoning_content` deltas (a blank line between two thinking
+    blocks); signatures, redacted thinking and server tool blocks are dropped. With
+    `include_usage`, every chunk carries `"usage": null` and a last chunk with no choices
+    carries the usage.
     """
 
     def __init__(self, model: str, include_usage: bool) -> None:
@@ -98,6 +104,7 @@ class AnthropicToOpenAIStream(_StreamTranslator):
         self._created = int(time.time())
         self._usage: dict = {}  # Anthropic usage, cumulative
         self._tool_calls: dict[int, int] = {}  # Anthropic block index → OpenAI tool call index
+        self._thinking: int | None = None  # Anthropic block index of the last thinking sent
 
     @property
     def usage(self) -> tuple[int | None, int | None]:
@@ -115,6 +122,8 @@ class AnthropicToOpenAIStream(_StreamTranslator):
             delta = event["delta"]
             if delta["type"] == "text_delta":
                 return self._chunk({"content": delta["text"]})
+            if delta["type"] == "thinking_delta":
+                return self._reasoning(event["index"], delta["thinking"])
             call = self._tool_calls.get(event["index"])
             if delta["type"] == "input_json_delta" and call is not None and delta["partial_json"]:
                 return self._chunk({"tool_calls": [{"index": call, "function": {"arguments": delta["partial_json"]}}]})
@@ -140,7 +149,16 @@ class AnthropicToOpenAIStream(_StreamTranslator):
             error = event.get("error") or {}
             return self.error(error.get("message") or "The provider reported an error.",
                               _STATUS_OF_ANTHROPIC_ERROR.get(error.get("type"), 500))
-        return b""  # ping, content_block_stop, thinking, and events added to the API later
+        return b""  # ping, content_block_stop, signatures, and events added to the API later
+
+    def _reasoning(self, index: int, text: str) -> bytes:
+        """A thinking delta of block `index` as a `reasoning_content` delta."""
+        if not text:
+            return b""
+        if self._thinking is not None and self._thinking != index:
+            text = "\n\n" + text  # another thinking block: as the whole answer joins them
+        self._thinking = index
+        return self._chunk({"reasoning_content": text})
 
     def _chunk(self, delta: dict, finish_reason: str | None = None) -> bytes:
         return self._frame([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
@@ -168,17 +186,19 @@ class OpenAIToAnthropicStream(_StreamTranslator):
     """OpenAI chunks in, Anthropic message events out (choice 0 only).
 
     Blocks are numbered 0, 1, 2… in order of appearance, one open at a time, as Anthropic
-    streams them. Text streams live until the first tool call starts; that tool call then
-    streams live. Its block cannot be closed before the answer ends, since OpenAI may still
-    send pieces of it (parallel calls may interleave by index), so anything arriving after
-    it starts (further tool calls, text) is held back and sent at the end, in order of
-    appearance, each block in one delta. With OpenAI's usual order (text, then calls one
-    after the other) only the second and later calls are delayed, to the end of the answer.
+    streams them. Reasoning (`reasoning_content` or `reasoning` deltas) is a thinking block,
+    closed by an empty `signature_delta` as Anthropic closes its own. Reasoning and text
+    stream live until the first tool call starts; that tool call then streams live. Its
+    block cannot be closed before the answer ends, since OpenAI may still send pieces of it
+    (parallel calls may interleave by index), so anything arriving after it starts (further
+    tool calls, text, reasoning) is held back and sent at the end, in order of appearance,
+    each block in one delta. With the usual order (reasoning, text, then calls one after the
+    other) only the second and later calls are delayed, to the end of the answer.
 
     A tool call delta with a new `id` starts a new call even at a known index (some
     providers number every call 0). Refusal text is treated as text. Without upstream
     usage, `input_tokens` stays the estimate given and `output_tokens` is the number of
-    content pieces received.
+    content pieces (reasoning included) received.
     """
 
     def __init__(self, model: str, input_tokens_estimate: int = 0) -> None:
@@ -187,7 +207,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         self._input_estimate = input_tokens_estimate
         self._started = False
         self._index = -1  # of the last block started
-        self._open = False  # whether block `_index` is open
+        self._open: str | None = None  # the type of block `_index` while it is open
         self._live_call: _Block | None = None
         self._calls: dict[int, _Block] = {}  # OpenAI tool call index → its block
         self._held: list[_Block] = []
@@ -226,6 +246,8 @@ class OpenAIToAnthropicStream(_StreamTranslator):
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            if reasoning := reasoning_of(delta):
+                out.append(self._thinking(reasoning))
             for text in (text_of(delta.get("content")), delta.get("refusal")):
                 if text:
                     out.append(self._text(text))
@@ -236,15 +258,24 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         return b"".join(out)
 
     def _text(self, text: str) -> bytes:
+        return self._piece({"type": "text", "text": ""}, text)
+
+    def _thinking(self, text: str) -> bytes:
+        return self._piece({"type": "thinking", "thinking": "", "signature": ""}, text)
+
+    def _piece(self, start: dict, piece: str) -> bytes:
+        """A piece of text or thinking: added to the open block of its type, else to a new one; held
+        back once a tool call is live."""
         self._pieces += 1
+        kind = start["type"]
         if self._live_call is not None:
-            if self._held and self._held[-1].start["type"] == "text":
-                self._held[-1].pieces.append(text)
+            if self._held and self._held[-1].start["type"] == kind:
+                self._held[-1].pieces.append(piece)
             else:
-                self._held.append(_Block({"type": "text", "text": ""}, [text]))
+                self._held.append(_Block(start, [piece]))
             return b""
-        start = b"" if self._open else self._start_block({"type": "text", "text": ""})
-        return start + self._delta("text", text)
+        opening = b"" if self._open == kind else self._start_block(start)
+        return opening + self._delta(kind, piece)
 
     def _tool_call(self, delta: dict) -> bytes:
         index = delta.get("index", 0)
@@ -297,18 +328,26 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         """Closes the open block, if any, and starts `block` at the next index."""
         stop = self._stop_block()
         self._index += 1
-        self._open = True
+        self._open = block["type"]
         return stop + _event({"type": "content_block_start", "index": self._index, "content_block": block})
 
     def _stop_block(self) -> bytes:
-        if not self._open:
+        """Closes the open block, if any; a thinking block gets its (empty) signature first, as Anthropic
+        streams it (clients such as Claude Code are reported to drop a thinking block without one)."""
+        if self._open is None:
             return b""
-        self._open = False
-        return _event({"type": "content_block_stop", "index": self._index})
+        signature = _event({"type": "content_block_delta", "index": self._index, "delta": _NO_SIGNATURE}) \
+            if self._open == "thinking" else b""
+        self._open = None
+        return signature + _event({"type": "content_block_stop", "index": self._index})
 
     def _delta(self, block_type: str, piece: str) -> bytes:
-        delta = ({"type": "text_delta", "text": piece} if block_type == "text"
-                 else {"type": "input_json_delta", "partial_json": piece})
+        if block_type == "text":
+            delta = {"type": "text_delta", "text": piece}
+        elif block_type == "thinking":
+            delta = {"type": "thinking_delta", "thinking": piece}
+        else:
+            delta = {"type": "input_json_delta", "partial_json": piece}
         return _event({"type": "content_block_delta", "index": self._index, "delta": delta})
 
     def _error_event(self, status: int, message: str) -> bytes:
@@ -326,6 +365,7 @@ def _as_openai_chunks(completion: dict) -> bytes:
     choice = completion["choices"][0]
     message = choice.get("message") or {}
     delta = {"role": "assistant", "content": message.get("content"), "refusal": message.get("refusal")}
+    delta.update((key, message[key]) for key in REASONING_FIELDS if key in message)
     if calls := message.get("tool_calls"):
         delta["tool_calls"] = [_whole_call(index, call) for index, call in enumerate(calls)]
     base = {key: completion.get(key) for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
@@ -359,10 +399,15 @@ def _as_anthropic_events(message: dict) -> bytes:
 
 
 def _block_events(index: int, block: dict) -> list[dict]:
-    """A content block streamed whole: its start, its content in one delta, its stop. Other blocks than text
-    and tool use (thinking, server tools), which the translation drops, only start and stop."""
+    """A content block streamed whole: its start, its content in one delta (a thinking block's text, then its
+    signature), its stop. Other blocks (redacted thinking, server tools), which the translation drops, only
+    start and stop."""
     if block["type"] == "text":
         opening, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": block["text"]}]
+    elif block["type"] == "thinking":
+        opening = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": block["thinking"]},
+                  {"type": "signature_delta", "signature": block.get("signature") or ""}]
     elif block["type"] == "tool_use":
         opening = {**block, "input": {}}
         deltas = [{"type": "input_json_delta", "partial_json": orjson.dumps(block.get("input") or {}).decode()}]

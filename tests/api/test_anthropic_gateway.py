@@ -203,6 +203,53 @@ def test_a_provider_answering_whole_still_streams_to_openai_clients(gpt, http, t
                                                                                       usage.completion_tokens)
 
 
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+@pytest.mark.parametrize("answer", ["whole", "streamed", "answered whole to a stream"])
+def test_reasoning_reaches_anthropic_clients_as_a_thinking_block(claude, http, field, answer):
+    """DeepSeek, llama.cpp (`reasoning_content`), OpenRouter, Ollama, vLLM (`reasoning`): a thinking block first."""
+    request_id = rid()
+    fake = {"reasoning": "An echo, then.", "reasoning_field": field, "ignore_stream": answer.startswith("answered")}
+    request = dict(model="fake:gpt-fake", max_tokens=100, messages=HELLO, extra_body={"fake": fake},
+                   extra_headers={"X-Request-Id": request_id})
+    if answer == "whole":
+        message = claude.messages.create(**request)
+    else:
+        with claude.messages.stream(**request) as stream:
+            kinds = [event.type for event in stream if event.type in ("thinking", "signature", "text")]
+            message = stream.get_final_message()
+        assert kinds[-1] == "text" and kinds.index("signature") == kinds.index("text") - 1  # thinking, then text
+    thinking, text = message.content
+    assert isinstance(thinking, anthropic.types.ThinkingBlock)
+    assert (thinking.thinking, thinking.signature, text.text) == ("An echo, then.", "", "echo: hello there")
+    assert message.usage.output_tokens == 6  # the provider's completion tokens, its 3 reasoning tokens among them
+    record = activity_of(http, request_id)
+    assert (record["output_tokens"], record["tokens_estimated"]) == (6, False)
+
+
+def test_reasoning_before_a_tool_call_and_its_thinking_block_sent_back(claude, upstream):
+    """The Anthropic client sends the thinking block back with the tool result: the OpenAI provider does not get it."""
+    request = dict(model="fake:gpt-fake", max_tokens=200, tools=[WEATHER],
+                   messages=[{"role": "user", "content": "What is the weather in Paris?"}],
+                   extra_body={"fake": {"reasoning": "Paris: a tool will tell."}})
+    with claude.messages.stream(**request) as stream:
+        first = stream.get_final_message()
+    assert [block.type for block in first.content] == ["thinking", "tool_use"] and first.stop_reason == "tool_use"
+    assert first.content[0].thinking == "Paris: a tool will tell." and first.content[1].input == {"location": "Paris"}
+
+    request_id = rid()
+    answer = claude.messages.create(model="fake:gpt-fake", max_tokens=200, tools=[WEATHER],
+                                    extra_headers={"X-Request-Id": request_id}, messages=[
+        *request["messages"],
+        {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": first.content[1].id,
+                                      "content": "sunny, 21 C"}]}])
+    assert text_of(answer) == "tool said: sunny, 21 C"
+    assistant = upstream_record(upstream, request_id)["body"]["messages"][1]
+    assert assistant == {"role": "assistant", "content": None, "tool_calls": [
+        {"id": first.content[1].id, "type": "function",
+         "function": {"name": "get_weather", "arguments": '{"location":"Paris"}'}}]}
+
+
 def test_max_tokens_truncation_both_ways(claude):
     for model in ("anth:claude-fake-sonnet", "fake:gpt-fake"):
         message = claude.messages.create(model=model, max_tokens=2, messages=HELLO)
@@ -354,6 +401,66 @@ def test_openai_tool_round_trip_through_anthropic(gpt, streaming):
         {"role": "tool", "tool_call_id": call["id"], "content": "sunny, 21 C"},
     ])
     assert answer.choices[0].message.content == "tool said: sunny, 21 C"
+
+
+THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+"""Anthropic's `thinking`, which an OpenAI client sends in its body and the gateway passes through."""
+
+
+def test_thinking_reaches_openai_clients_as_reasoning_content(gpt, anthropic_upstream):
+    request_id = rid()
+    reply = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO,
+                                        extra_headers={"X-Request-Id": request_id},
+                                        extra_body={**THINKING, "fake": {"reasoning": "An echo, then."}})
+    message = reply.choices[0].message
+    assert (message.reasoning_content, message.content) == ("An echo, then.", "echo: hello there")
+    assert message.model_extra["reasoning_content"] == "An echo, then."
+    assert "signature" not in str(reply.model_dump())
+    assert reply.usage.completion_tokens == 6  # Anthropic's output tokens, thinking included
+    assert upstream_record(anthropic_upstream, request_id)["body"]["thinking"] == THINKING["thinking"]
+
+
+def test_thinking_streams_to_openai_clients_before_the_answer(gpt, http):
+    request_id = rid()
+    chunks = list(gpt.chat.completions.create(
+        model="anth:claude-fake-sonnet", messages=HELLO, stream=True, stream_options={"include_usage": True},
+        extra_headers={"X-Request-Id": request_id}, extra_body={**THINKING, "fake": {"chunks": 4}}))
+    deltas = [chunk.choices[0].delta for chunk in chunks if chunk.choices]
+    thoughts = [index for index, delta in enumerate(deltas) if getattr(delta, "reasoning_content", None)]
+    texts = [index for index, delta in enumerate(deltas) if delta.content]
+    assert len(thoughts) == 4 and max(thoughts) < min(texts)
+    assert "".join(deltas[index].reasoning_content for index in thoughts) == "The user wants an echo."
+    assert "".join(deltas[index].content for index in texts) == "echo: hello there"
+    assert chunks[-1].usage.completion_tokens == 8
+    assert activity_of(http, request_id)["output_tokens"] == 8
+
+
+def test_a_tool_call_after_thinking_streams_to_openai_clients_and_the_loop_goes_on(gpt, anthropic_upstream):
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    order, calls, finish = [], [], None
+    for chunk in gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=messages,
+                                             tools=[OPENAI_WEATHER], stream=True, extra_body=THINKING):
+        delta = chunk.choices[0].delta
+        kinds = ["reasoning"] * bool(getattr(delta, "reasoning_content", None)) + ["content"] * bool(delta.content)
+        kinds += [f"tool call {call.index}" for call in delta.tool_calls or ()]
+        order += [kind for kind in kinds if not order or order[-1] != kind]
+        calls += delta.tool_calls or []
+        finish = chunk.choices[0].finish_reason or finish
+    assert order == ["reasoning", "content", "tool call 0"] and finish == "tool_calls"
+    assert calls[0].id and calls[0].function.name == "get_weather"
+    assert json.loads("".join(call.function.arguments for call in calls)) == {"location": "Paris"}
+
+    request_id = rid()  # the result goes back without thinking: Anthropic would want the signed block first
+    answer = gpt.chat.completions.create(
+        model="anth:claude-fake-sonnet", tools=[OPENAI_WEATHER], extra_body=THINKING,
+        extra_headers={"X-Request-Id": request_id}, messages=[
+            *messages,
+            {"role": "assistant", "content": "Let me check.", "tool_calls": [
+                {"id": calls[0].id, "type": "function",
+                 "function": {"name": "get_weather", "arguments": '{"location": "Paris"}'}}]},
+            {"role": "tool", "tool_call_id": calls[0].id, "content": "sunny, 21 C"}])
+    assert answer.choices[0].message.content == "tool said: sunny, 21 C"
+    assert "thinking" not in upstream_record(anthropic_upstream, request_id)["body"]
 
 
 def test_openai_max_tokens_through_anthropic(gpt):

@@ -204,6 +204,20 @@ def test_thinking_is_left_out_while_a_tool_loop_goes_on():
     assert to_anthropic(thinking=thinking)["thinking"] == thinking
 
 
+def test_reasoning_sent_back_is_left_out_both_ways():
+    """Clients that show reasoning may send back what the gateway gave them: an OpenAI client its
+    `reasoning_content`, an Anthropic client the unsigned thinking block made of a provider's reasoning.
+    Anthropic takes back only the thinking blocks it signed; OpenAI's API has no place for them."""
+    history = [USER, {"role": "assistant", "content": "Hello!", "reasoning_content": "A greeting.",
+                      "reasoning": "A greeting."}, {"role": "user", "content": "Again"}]
+    assert to_anthropic(messages=history)["messages"] == [
+        {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Again"}]
+    unsigned = [ANTHROPIC_USER, {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "A greeting.", "signature": ""}, text("Hello!")]}]
+    assert to_openai(messages=unsigned)["messages"] == [USER, {"role": "assistant", "content": "Hello!"}]
+
+
 def test_default_max_tokens_argument():
     assert openai_to_anthropic({"model": "m", "messages": [USER]}, default_max_tokens=1000)["max_tokens"] == 1000
 

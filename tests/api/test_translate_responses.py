@@ -69,8 +69,17 @@ def test_every_anthropic_stop_reason_has_a_finish_reason():
                  {"role": "assistant", "content": "Hello!", "refusal": None}, "stop", id="text"),
     pytest.param([{"type": "thinking", "thinking": "Hmm", "signature": "sig"},
                   {"type": "text", "text": "The answer is "}, {"type": "text", "text": "4."}], "end_turn",
-                 {"role": "assistant", "content": "The answer is 4.", "refusal": None}, "stop",
-                 id="texts joined, thinking dropped"),
+                 {"role": "assistant", "content": "The answer is 4.", "reasoning_content": "Hmm", "refusal": None},
+                 "stop", id="texts joined, thinking as reasoning_content"),
+    pytest.param([{"type": "thinking", "thinking": "First, the weather.", "signature": "sig1"},
+                  {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+                  {"type": "thinking", "thinking": "", "signature": "sig2"},
+                  {"type": "tool_use", "id": "toolu_01", "name": "now", "input": {}},
+                  {"type": "thinking", "thinking": "Then the time.", "signature": "sig3"}], "tool_use",
+                 {"role": "assistant", "content": None, "tool_calls": [
+                     {"id": "toolu_01", "type": "function", "function": {"name": "now", "arguments": "{}"}}],
+                  "reasoning_content": "First, the weather.\n\nThen the time.", "refusal": None},
+                 "tool_calls", id="thinking blocks joined, redacted thinking and signatures dropped"),
     pytest.param([{"type": "text", "text": "Checking."},
                   {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}},
                   {"type": "tool_use", "id": "toolu_02", "name": "now", "input": {}}], "tool_use",
@@ -97,6 +106,16 @@ def test_anthropic_to_openai_response(content, stop_reason, message, finish_reas
                   "prompt_tokens_details": {"cached_tokens": 1000}},
     }
     openai.types.chat.ChatCompletion.model_validate({**completion, "created": before})
+
+
+def test_reasoning_content_is_read_through_the_openai_sdk():
+    """The OpenAI SDK keeps a field it does not declare: clients read `message.reasoning_content`."""
+    completion = anthropic_to_openai_response(anthropic_message([
+        {"type": "thinking", "thinking": "2 + 2 is 4.", "signature": "EqQBCgIYAhIM"},
+        {"type": "text", "text": "4"}]), "claude")
+    message = openai.types.chat.ChatCompletion.model_validate(completion).choices[0].message
+    assert message.reasoning_content == "2 + 2 is 4." and message.content == "4"
+    assert message.model_extra == {"reasoning_content": "2 + 2 is 4."}
 
 
 @pytest.mark.parametrize("usage, expected", [
@@ -137,6 +156,25 @@ def test_anthropic_usage_to_openai(usage, expected):
     pytest.param({"content": [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]},
                               {"type": "text", "text": "Hello"}, {"type": "text", "text": "!"}]}, "stop",
                  [{"type": "text", "text": "Hello!"}], "end_turn", id="content parts (Mistral): texts joined"),
+    pytest.param({"content": "Hello!", "reasoning_content": "A greeting."}, "stop",
+                 [{"type": "thinking", "thinking": "A greeting.", "signature": ""}, {"type": "text", "text": "Hello!"}],
+                 "end_turn", id="reasoning_content (DeepSeek, llama.cpp): a thinking block first"),
+    pytest.param({"content": "Hello!", "reasoning": "A greeting."}, "stop",
+                 [{"type": "thinking", "thinking": "A greeting.", "signature": ""}, {"type": "text", "text": "Hello!"}],
+                 "end_turn", id="reasoning (OpenRouter, Ollama, vLLM)"),
+    pytest.param({"content": "Hi", "reasoning_content": "Said once.", "reasoning": "Said once."}, "stop",
+                 [{"type": "thinking", "thinking": "Said once.", "signature": ""}, {"type": "text", "text": "Hi"}],
+                 "end_turn", id="both fields: one thinking block"),
+    pytest.param({"content": None, "reasoning_content": "Paris, then.", "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+                 "tool_calls",
+                 [{"type": "thinking", "thinking": "Paris, then.", "signature": ""},
+                  {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}}], "tool_use",
+                 id="reasoning before a tool call"),
+    pytest.param({"content": "Hi", "reasoning_content": None, "reasoning": ""}, "stop",
+                 [{"type": "text", "text": "Hi"}], "end_turn", id="null and empty reasoning: no thinking block"),
+    pytest.param({"content": "Hi", "reasoning": {"effort": "low"}}, "stop",
+                 [{"type": "text", "text": "Hi"}], "end_turn", id="reasoning that is not a string is ignored"),
 ])
 def test_openai_to_anthropic_response(reply, finish_reason, content, stop_reason):
     message = openai_to_anthropic_response(openai_completion(reply, finish_reason), "openai:gpt-4o")
@@ -169,6 +207,10 @@ def test_tool_calls_without_an_id_get_one():
     pytest.param({"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12, "prompt_tokens_details": None},
                  {"input_tokens": 5, "output_tokens": 7, "cache_creation_input_tokens": 0,
                   "cache_read_input_tokens": 0}, id="null details"),
+    pytest.param({"prompt_tokens": 12, "completion_tokens": 500, "total_tokens": 512,
+                  "completion_tokens_details": {"reasoning_tokens": 450}},
+                 {"input_tokens": 12, "output_tokens": 500, "cache_creation_input_tokens": 0,
+                  "cache_read_input_tokens": 0}, id="reasoning tokens are counted once, within completion_tokens"),
 ])
 def test_openai_usage_to_anthropic(usage, expected):
     assert openai_to_anthropic_response(openai_completion({"content": "x"}, usage=usage), "m")["usage"] == expected
@@ -181,6 +223,28 @@ def test_openai_completion_without_usage_is_estimated():
     # [{"type":"text","text":"a sunny day at the sea"}] is 49 bytes: 13 tokens
     assert openai_to_anthropic_response(completion, "m", input_estimate=17)["usage"] == {
         "input_tokens": 17, "output_tokens": 13, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+
+
+def test_openai_completion_with_reasoning_without_usage_counts_the_thinking():
+    completion = openai_completion({"content": "Hi", "reasoning_content": "x" * 400})
+    del completion["usage"]
+    # [{"type":"thinking","thinking":"xx…x","signature":""},{"type":"text","text":"Hi"}] is 478 bytes: 120 tokens
+    assert openai_to_anthropic_response(completion, "m")["usage"]["output_tokens"] == 120
+
+
+def test_thinking_reaches_anthropic_clients_through_the_sdk_without_a_signature():
+    message = anthropic.types.Message.model_validate(openai_to_anthropic_response(
+        openai_completion({"content": "4", "reasoning_content": "2 + 2 is 4."}), "m"))
+    thinking = message.content[0]
+    assert isinstance(thinking, anthropic.types.ThinkingBlock)
+    assert (thinking.thinking, thinking.signature) == ("2 + 2 is 4.", "")
+
+
+def test_anthropic_usage_to_openai_invents_no_reasoning_tokens():
+    """Anthropic's output tokens count thinking, but it does not say how many: none are reported apart."""
+    completion = anthropic_to_openai_response(anthropic_message(
+        [{"type": "thinking", "thinking": "Hmm", "signature": "sig"}, {"type": "text", "text": "Hi"}]), "m")
+    assert completion["usage"]["completion_tokens"] == 42 and "completion_tokens_details" not in completion["usage"]
 
 
 # --- Answers that cannot be translated --------------------------------------------------------------
@@ -224,6 +288,8 @@ def openai_reply(**fields) -> bytes:
     ("anthropic", orjson.dumps(anthropic_message(["Hi"])), "its 'content[0]' is a string, not an object"),
     ("anthropic", orjson.dumps(anthropic_message([{"type": "tool_use", "name": "f", "input": {}}])),
      "it has no 'content[0].id'"),
+    ("anthropic", orjson.dumps(anthropic_message([{"type": "thinking", "signature": "sig"}])),
+     "it has no 'content[0].thinking'"),
     ("anthropic", orjson.dumps(anthropic_message([], stop_reason=["end_turn"])),
      "its 'stop_reason' is an array, not a string or null"),
 ])

@@ -166,6 +166,54 @@ def test_anthropic_tool_call_indexes_count_calls_not_blocks():
     assert indexes == [0, 0, 0, 0, 1, 1]  # empty input_json_delta pieces are not sent
 
 
+def test_anthropic_thinking_streams_as_reasoning_content_before_the_content():
+    out = run(AnthropicToOpenAIStream("claude", include_usage=False), ANTHROPIC_TOOL_STREAM)
+    received = [chunk for _, chunk in events(out)[:-1]]
+    assert [chunk["choices"][0]["delta"] for chunk in received[:3]] == [
+        {"role": "assistant", "content": ""}, {"reasoning_content": "The user wants the weather."},
+        {"content": "Okay, let me "}]
+    assert b"signature" not in out and b"EqQBCgIYAhIM" not in out  # signatures have no place in OpenAI's chunks
+    delta = ChatCompletionChunk.model_validate(received[1]).choices[0].delta  # as the SDK gives it to clients
+    assert delta.reasoning_content == "The user wants the weather." and delta.content is None
+    message = openai_accumulate(out).choices[0].message
+    assert message.reasoning_content == "The user wants the weather."
+    assert message.content == "Okay, let me check the weather in Paris and the time. ✓"
+
+
+def thinking_deltas(index: int, *pieces: str, signature: str = "EqQBCgIYAhIM1gbcDa9GJ") -> list[dict]:
+    return [*(block_delta(index, {"type": "thinking_delta", "thinking": piece}) for piece in pieces),
+            block_delta(index, {"type": "signature_delta", "signature": signature})]
+
+
+THINKING_START = {"type": "thinking", "thinking": "", "signature": ""}
+
+
+def test_anthropic_thinking_blocks_joined_and_redacted_thinking_dropped():
+    """Interleaved thinking: several thinking blocks (and a redacted one) in one answer, a tool call between."""
+    translator = AnthropicToOpenAIStream("claude", include_usage=False)
+    out = run(translator, anthropic_sse(
+        MESSAGE_START,
+        block_start(0, THINKING_START), *thinking_deltas(0, "Let me ", "", "think."), block_stop(0),
+        block_start(1, {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"}), block_stop(1),
+        block_start(2, {"type": "tool_use", "id": "toolu_01", "name": "now", "input": {}}),
+        *json_deltas(2, "{}"), block_stop(2),
+        block_start(3, THINKING_START), *thinking_deltas(3, "Done."), block_stop(3),
+        block_start(4, {"type": "text", "text": ""}), *text_deltas(4, "Hi"), block_stop(4),
+        message_delta("tool_use", 30), MESSAGE_STOP))
+    received = [chunk["choices"][0]["delta"] for _, chunk in events(out)[:-1]]
+    assert [delta["reasoning_content"] for delta in received if "reasoning_content" in delta] == [
+        "Let me ", "think.", "\n\nDone."]
+    assert [call["index"] for delta in received for call in delta.get("tool_calls", ())] == [0, 0]
+    whole = anthropic_to_openai_response(whole_message([
+        {"type": "thinking", "thinking": "Let me think.", "signature": "EqQB"},
+        {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+        {"type": "tool_use", "id": "toolu_01", "name": "now", "input": {}},
+        {"type": "thinking", "thinking": "Done.", "signature": "EqQB"}, {"type": "text", "text": "Hi"}],
+        "tool_use"), "claude")
+    assert openai_accumulate(out).choices[0].message.reasoning_content == \
+        whole["choices"][0]["message"]["reasoning_content"] == "Let me think.\n\nDone."
+
+
 @pytest.mark.parametrize("stop_reason, finish_reason", [
     ("end_turn", "stop"), ("max_tokens", "length"), ("stop_sequence", "stop"), ("refusal", "content_filter"),
     ("pause_turn", "stop"), ("tool_use", "tool_calls"),
@@ -363,6 +411,85 @@ def test_openai_stream_accumulated_by_the_anthropic_sdk(size):
     assert translator.usage == (2006, 300)
 
 
+def openai_reasoning_stream(field: str) -> bytes:
+    """A stream as DeepSeek sends it (`reasoning_content`; its other field null), or OpenRouter (`reasoning`)."""
+    return b"".join([
+        openai_chunk({"role": "assistant", "content": None, field: ""}),
+        openai_chunk({"content": None, field: "The user wants "}),
+        openai_chunk({"content": None, field: "the weather."}),
+        openai_chunk({"content": "Checking.", field: None}),
+        openai_chunk(tool_delta(0, "", "call_1", "get_weather")),
+        openai_chunk(tool_delta(0, '{"location": "Paris"}')),
+        openai_chunk({"content": "", field: None}, "tool_calls"),
+        openai_chunk(choices=[], usage={"prompt_tokens": 20, "completion_tokens": 90, "total_tokens": 110,
+                                        "completion_tokens_details": {"reasoning_tokens": 80}}),
+        DONE,
+    ])
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+@pytest.mark.parametrize("size", SPLITS)
+def test_openai_reasoning_streams_as_a_thinking_block_first(field, size):
+    translator = OpenAIToAnthropicStream("deepseek-reasoner", 7)
+    payloads = anthropic_events(run(translator, openai_reasoning_stream(field), size))
+    assert [(payload["type"], payload.get("index")) for payload in payloads] == [
+        ("message_start", None),
+        ("content_block_start", 0), ("content_block_delta", 0), ("content_block_delta", 0),
+        ("content_block_delta", 0), ("content_block_stop", 0),
+        ("content_block_start", 1), ("content_block_delta", 1), ("content_block_stop", 1),
+        ("content_block_start", 2), ("content_block_delta", 2), ("content_block_stop", 2),
+        ("message_delta", None), ("message_stop", None)]
+    assert payloads[1]["content_block"] == {"type": "thinking", "thinking": "", "signature": ""}
+    assert [payload["delta"] for payload in payloads[2:5]] == [
+        {"type": "thinking_delta", "thinking": "The user wants "}, {"type": "thinking_delta", "thinking": "the weather."},
+        {"type": "signature_delta", "signature": ""}]
+    message = anthropic_accumulate(payloads)
+    assert [block.model_dump(exclude_none=True) for block in message.content] == [
+        {"type": "thinking", "thinking": "The user wants the weather.", "signature": ""},
+        {"type": "text", "text": "Checking."},
+        {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"location": "Paris"}}]
+    assert message.stop_reason == "tool_use"
+    assert message.usage.output_tokens == 90  # reasoning tokens are within completion_tokens, counted once
+    assert translator.usage == (20, 90)
+
+
+@pytest.mark.parametrize("chunks, expected_blocks", [
+    pytest.param([{"reasoning_content": "Hm"}, {"reasoning_content": "m."}],
+                 [{"type": "thinking", "thinking": "Hmm.", "signature": ""}], id="only reasoning"),
+    pytest.param([{"reasoning_content": "Same.", "reasoning": "Same."}, {"content": "Hi"}],
+                 [{"type": "thinking", "thinking": "Same.", "signature": ""}, {"type": "text", "text": "Hi"}],
+                 id="both fields in one delta: said once"),
+    pytest.param([{"content": "Hi. "}, {"reasoning": "And now?"}, {"content": "Bye."}],
+                 [{"type": "text", "text": "Hi. "}, {"type": "thinking", "thinking": "And now?", "signature": ""},
+                  {"type": "text", "text": "Bye."}], id="reasoning after text: in order of appearance"),
+    pytest.param([{"reasoning": "First."}, tool_delta(0, '{"a": 1}', "call_1", "f"), {"reasoning": "Then."},
+                  {"content": "Done."}],
+                 [{"type": "thinking", "thinking": "First.", "signature": ""},
+                  {"type": "tool_use", "id": "call_1", "name": "f", "input": {"a": 1}},
+                  {"type": "thinking", "thinking": "Then.", "signature": ""}, {"type": "text", "text": "Done."}],
+                 id="reasoning after a tool call: held to the end, in order"),
+    pytest.param([{"reasoning": {"effort": "low"}, "content": "Hi"}], [{"type": "text", "text": "Hi"}],
+                 id="reasoning that is not a string is ignored"),
+])
+def test_openai_reasoning_block_order(chunks, expected_blocks):
+    stream = b"".join([openai_chunk({"role": "assistant"}), *(openai_chunk(delta) for delta in chunks),
+                       openai_chunk({}, "stop"), DONE])
+    payloads = anthropic_events(run(OpenAIToAnthropicStream("gpt"), stream))
+    message = anthropic_accumulate(payloads)
+    assert [block.model_dump(exclude_none=True) for block in message.content] == expected_blocks
+    stops = [payload["index"] for payload in payloads if payload["type"] == "content_block_stop"]
+    signed = [payload["index"] for payload in payloads if payload.get("delta", {}).get("type") == "signature_delta"]
+    assert signed == [index for index, block in zip(stops, expected_blocks) if block["type"] == "thinking"]
+
+
+def test_openai_reasoning_without_usage_is_counted_in_the_estimate():
+    translator = OpenAIToAnthropicStream("gpt", input_tokens_estimate=5)
+    stream = b"".join([openai_chunk({"reasoning_content": "a"}), openai_chunk({"reasoning_content": "b"}),
+                       openai_chunk({"content": "c"}), openai_chunk({}, "stop"), DONE])
+    message = anthropic_accumulate(anthropic_events(run(translator, stream)))
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (5, 3)
+
+
 def test_openai_stream_plain_text_exact_events():
     out = run(OpenAIToAnthropicStream("gpt", 10), b"".join([
         openai_chunk({"role": "assistant", "content": ""}), openai_chunk({"content": "Hi"}),
@@ -549,6 +676,10 @@ def whole_completion(message: dict, usage: dict | None = OPENAI_USAGE) -> dict:
     pytest.param(whole_completion({"content": [THINKING, {"type": "text", "text": "Hi"}]}, usage=None),
                  id="content parts, no usage"),
     pytest.param(whole_completion({"content": None, "refusal": "I can't help with that."}), id="refusal"),
+    pytest.param(whole_completion({"content": "4", "reasoning_content": "2 + 2 is 4."}), id="reasoning_content"),
+    pytest.param(whole_completion({"content": None, "reasoning": "Paris, then.", "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"location": "Paris"}'}}]},
+        usage=None), id="reasoning and a tool call, no usage"),
 ])
 def test_a_whole_openai_answer_streams_as_it_translates(completion):
     """The stream made of a whole answer gives the Anthropic SDK the message its whole translation gives."""
@@ -597,3 +728,23 @@ def test_a_whole_anthropic_answer_streams_as_it_translates(message):
         for call in expected["message"].get("tool_calls", ())]
     assert streamed.id == whole["id"] and streamed.usage.model_dump(exclude_none=True) == whole["usage"]
     assert translator.usage == (2520, 89)
+
+
+@pytest.mark.parametrize("message", [
+    pytest.param(whole_message([
+        {"type": "thinking", "thinking": "The user wants the weather.", "signature": "EqQBCgIYAhIM1gbcDa9GJ"},
+        {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+        {"type": "text", "text": "Okay, let me check. ✓"},
+        {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"location": "Paris"}},
+        {"type": "thinking", "thinking": "And the time.", "signature": "EqQBCgIYAhIM"}], "tool_use"),
+        id="thinking blocks, redacted thinking, text and a tool call"),
+    pytest.param(whole_message([{"type": "thinking", "thinking": "", "signature": "EqQB"},
+                                {"type": "text", "text": "Hi"}], "end_turn"), id="empty thinking"),
+])
+def test_a_whole_anthropic_answer_with_thinking_streams_its_reasoning(message):
+    """The thinking of a whole answer streamed to an OpenAI client is the `reasoning_content` of its whole translation."""
+    streamed = openai_accumulate(run(AnthropicToOpenAIStream("claude", include_usage=True),
+                                     as_upstream_stream(message, "anthropic"))).choices[0].message
+    whole = anthropic_to_openai_response(message, "claude")["choices"][0]["message"]
+    assert getattr(streamed, "reasoning_content", None) == whole.get("reasoning_content")
+    assert streamed.content == whole["content"]
