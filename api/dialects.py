@@ -43,10 +43,10 @@ def openai_request_to_anthropic(body: dict) -> tuple[dict, Translation]:
                                  streaming=body.get("stream") is True)
 
 
-def anthropic_request_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> tuple[dict, Translation]:
+def anthropic_request_to_openai(body: dict, openai_itself: bool = False) -> tuple[dict, Translation]:
     try:
         check(body, "anthropic")
-        upstream = anthropic_to_openai(body, max_tokens_field)
+        upstream = anthropic_to_openai(body, openai_itself)
     except TranslationError as exc:
         raise ApiError(400, str(exc), param=exc.param) from None
     model, estimate = body["model"], estimate_input_tokens(body)

@@ -20,9 +20,9 @@ class Provider:
     """Path between base_url and the endpoint paths (e.g. /v1 for Ollama)."""
     in_process = False
     """True when the model runs in this process (its answer is not an HTTP response)."""
-    max_tokens_field = "max_tokens"
-    """The OpenAI field an Anthropic request's `max_tokens` becomes: what OpenAI-compatible servers
-    take. OpenAI's own API takes `max_completion_tokens`, the only one its reasoning models accept."""
+    openai_itself = False
+    """Whether this is OpenAI's own API (or Azure's), which takes `max_completion_tokens` rather than
+    `max_tokens` and refuses fields it does not know, as other OpenAI-compatible servers do not."""
 
     def __init__(self, settings: ProviderSettings, server: ServerSettings, http: HttpClient) -> None:
         self.settings = settings

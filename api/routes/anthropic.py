@@ -53,7 +53,7 @@ def register(app: Application) -> None:
             return await relay(upstream, provider, request.content.receive, "anthropic", record)
         if counting:
             return json_response(200, {"input_tokens": await _input_tokens(provider, body)})
-        upstream_body, translation = anthropic_request_to_openai(body, provider.max_tokens_field)
+        upstream_body, translation = anthropic_request_to_openai(body, provider.openai_itself)
         upstream = await provider.post("/chat/completions", orjson.dumps(upstream_body), request.scope[REQUEST_ID])
         return await relay(upstream, provider, request.content.receive, "anthropic", record, translation)
 

@@ -134,7 +134,7 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
 
 
 @_malformed_is_translation_error
-def anthropic_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> dict:
+def anthropic_to_openai(body: dict, openai_itself: bool = False) -> dict:
     """An Anthropic messages request as an OpenAI chat.completions request.
 
     - `system` (a string or text blocks, joined with a blank line) becomes a leading system message.
@@ -142,11 +142,13 @@ def anthropic_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> dic
       rest of that message; a tool result's text blocks are joined with a blank line,
       its images (OpenAI tool messages hold only text) go into the user message that follows.
     - `is_error` on a tool result and `cache_control` and citations anywhere are dropped.
-    - Assistant text blocks are concatenated; blocks other than text and `tool_use`
-      (`thinking`, `redacted_thinking`, server tool blocks) are dropped, the unsigned thinking
-      blocks the gateway made of an OpenAI-compatible provider's reasoning too.
+    - Assistant text blocks are concatenated; the text of `thinking` blocks goes back as the
+      message's `reasoning_content`, which OpenAI-compatible reasoning models (DeepSeek's) want
+      back in a tool loop; other blocks (`redacted_thinking`, server tool blocks) are dropped.
     - Streaming requests ask for `stream_options.include_usage`, so usage can be reported.
-    - `max_tokens` goes in `max_tokens_field` (the provider's: see `Provider.max_tokens_field`).
+    - For OpenAI's own API (`openai_itself`, see `Provider.openai_itself`), `max_tokens` goes in
+      `max_completion_tokens`, the only one its reasoning models take, and no `reasoning_content`
+      goes back (its API refuses fields it does not know).
     - `output_config.format` becomes `response_format` of type `json_schema`, strict when the
       schema meets OpenAI's strict rules; `output_config.effort` is dropped.
     - `metadata.user_id` becomes `user`, as its SHA-256 (64 hex digits) when longer than OpenAI takes.
@@ -154,9 +156,9 @@ def anthropic_to_openai(body: dict, max_tokens_field: str = "max_tokens") -> dic
     out = _passthrough(body, TRANSLATED_ANTHROPIC_FIELDS, DROPPED_ANTHROPIC_FIELDS, UNSUPPORTED_ANTHROPIC_FIELDS,
                        "an OpenAI")
     out["model"] = body["model"]
-    out["messages"] = _openai_messages(body.get("system"), body.get("messages") or ())
+    out["messages"] = _openai_messages(body.get("system"), body.get("messages") or (), reasoning=not openai_itself)
     if body.get("max_tokens") is not None:
-        out[max_tokens_field] = body["max_tokens"]
+        out["max_completion_tokens" if openai_itself else "max_tokens"] = body["max_tokens"]
     _copy(body, out, "temperature", "top_p", "stream")
     if (output_format := (body.get("output_config") or {}).get("format")) is not None:
         out["response_format"] = _openai_response_format(output_format)
@@ -202,10 +204,11 @@ def tool_call(block: dict) -> dict:
             "function": {"name": block["name"], "arguments": orjson.dumps(block.get("input") or {}).decode()}}
 
 
-def openai_assistant_message(blocks: list[dict]) -> dict:
+def openai_assistant_message(blocks: list[dict], reasoning: bool = True) -> dict:
     """Anthropic assistant content blocks as an OpenAI assistant message.
 
-    Texts are concatenated; `tool_use` blocks become `tool_calls`; other blocks are
+    Texts are concatenated; `tool_use` blocks become `tool_calls`; with `reasoning`, the text of
+    thinking blocks becomes `reasoning_content` (only when there is some); other blocks are
     dropped. `content` is None only when there is no text but there are tool calls.
     """
     texts: list[str] = []
@@ -220,7 +223,14 @@ def openai_assistant_message(blocks: list[dict]) -> dict:
     message = {"role": "assistant", "content": text if text or not calls else None}
     if calls:
         message["tool_calls"] = calls
+    if reasoning and (thoughts := thinking_text(blocks)):
+        message["reasoning_content"] = thoughts
     return message
+
+
+def thinking_text(blocks: list[dict]) -> str:
+    """The text of the thinking blocks of Anthropic content, a blank line between blocks."""
+    return "\n\n".join(block["thinking"] for block in blocks if block.get("type") == "thinking" and block["thinking"])
 
 
 def _passthrough(body: dict, handled: frozenset, dropped: frozenset, unsupported: frozenset, target: str) -> dict:
@@ -386,7 +396,7 @@ def _anthropic_tool_choice(choice, parallel_tool_calls) -> dict | None:
 
 # --- Anthropic → OpenAI ---------------------------------------------------------------------------
 
-def _openai_messages(system, messages) -> list[dict]:
+def _openai_messages(system, messages, reasoning: bool) -> list[dict]:
     out = []
     if system:
         text = system if isinstance(system, str) else "\n\n".join(block["text"] for block in system)
@@ -399,7 +409,7 @@ def _openai_messages(system, messages) -> list[dict]:
         if isinstance(content, str):
             out.append({"role": role, "content": content})
         elif role == "assistant":
-            out.append(openai_assistant_message(content))
+            out.append(openai_assistant_message(content, reasoning))
         else:
             _add_user_message(content, f"{where}.content", out)
     return out

@@ -61,10 +61,7 @@ def read_answer(body: bytes, dialect: Dialect) -> dict:
 def anthropic_to_openai_response(message: dict, model: str) -> dict:
     """An Anthropic message as a `chat.completion`: texts concatenated, the text of thinking blocks
     in `reasoning_content` (only when there is some), their signatures and redacted thinking dropped."""
-    blocks = message.get("content") or []
-    reply = openai_assistant_message(blocks)
-    if reasoning := thinking_text(blocks):
-        reply["reasoning_content"] = reasoning
+    reply = openai_assistant_message(message.get("content") or [])
     reply["refusal"] = None
     return {
         "id": "chatcmpl-" + message.get("id", ""),
@@ -129,11 +126,6 @@ def thinking_block(text: str) -> dict:
     """An Anthropic thinking block for reasoning from a provider that signs nothing: its signature is
     empty (the SDK takes that; only Anthropic could make a real one)."""
     return {"type": "thinking", "thinking": text, "signature": ""}
-
-
-def thinking_text(blocks: list[dict]) -> str:
-    """The text of the thinking blocks of Anthropic content, a blank line between blocks."""
-    return "\n\n".join(block["thinking"] for block in blocks if block.get("type") == "thinking" and block["thinking"])
 
 
 def new_id(prefix: str) -> str:

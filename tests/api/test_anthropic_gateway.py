@@ -227,7 +227,8 @@ def test_reasoning_reaches_anthropic_clients_as_a_thinking_block(claude, http, f
 
 
 def test_reasoning_before_a_tool_call_and_its_thinking_block_sent_back(claude, upstream):
-    """The Anthropic client sends the thinking block back with the tool result: the OpenAI provider does not get it."""
+    """The Anthropic client sends the thinking block back with the tool result: the OpenAI-compatible provider
+    gets it back as the assistant message's `reasoning_content`, as DeepSeek's reasoning models want it."""
     request = dict(model="fake:gpt-fake", max_tokens=200, tools=[WEATHER],
                    messages=[{"role": "user", "content": "What is the weather in Paris?"}],
                    extra_body={"fake": {"reasoning": "Paris: a tool will tell."}})
@@ -245,9 +246,9 @@ def test_reasoning_before_a_tool_call_and_its_thinking_block_sent_back(claude, u
                                       "content": "sunny, 21 C"}]}])
     assert text_of(answer) == "tool said: sunny, 21 C"
     assistant = upstream_record(upstream, request_id)["body"]["messages"][1]
-    assert assistant == {"role": "assistant", "content": None, "tool_calls": [
-        {"id": first.content[1].id, "type": "function",
-         "function": {"name": "get_weather", "arguments": '{"location":"Paris"}'}}]}
+    assert assistant == {"role": "assistant", "content": None, "reasoning_content": "Paris: a tool will tell.",
+                         "tool_calls": [{"id": first.content[1].id, "type": "function",
+                                         "function": {"name": "get_weather", "arguments": '{"location":"Paris"}'}}]}
 
 
 def test_max_tokens_truncation_both_ways(claude):

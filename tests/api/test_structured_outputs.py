@@ -55,15 +55,16 @@ def test_the_schema_reaches_each_provider_in_its_own_terms(gateway, upstream, an
     assert "output_config" not in sent
 
 
-@pytest.mark.parametrize("base_url, field", [
-    ("https://api.openai.com/v1", "max_completion_tokens"),
-    ("https://team.openai.azure.com/openai/v1", "max_completion_tokens"),
-    ("http://127.0.0.1:8000/v1", "max_tokens"),
-    ("https://api.openai.com.example.net/v1", "max_tokens"),
+@pytest.mark.parametrize("base_url, itself", [
+    ("https://api.openai.com/v1", True),
+    ("https://team.openai.azure.com/openai/v1", True),
+    ("http://127.0.0.1:8000/v1", False),
+    ("https://api.openai.com.example.net/v1", False),
 ])
-def test_an_anthropic_requests_max_tokens_goes_in_the_field_the_provider_takes(base_url, field):
-    """OpenAI's reasoning models refuse `max_tokens`; other OpenAI-compatible servers may not know
-    `max_completion_tokens`."""
+def test_openai_itself_is_told_from_other_openai_compatible_servers(base_url, itself):
+    """OpenAI's API takes `max_completion_tokens` (its reasoning models refuse `max_tokens`) and refuses
+    `reasoning_content` in messages; other OpenAI-compatible servers may not know the former and want
+    the latter."""
     provider = OpenAIProvider(ProviderSettings(id="p", type="openai", base_url=base_url),
                               ServerSettings(data_dir=None), HttpClient())
-    assert provider.max_tokens_field == field
+    assert provider.openai_itself is itself

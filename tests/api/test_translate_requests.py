@@ -204,18 +204,23 @@ def test_thinking_is_left_out_while_a_tool_loop_goes_on():
     assert to_anthropic(thinking=thinking)["thinking"] == thinking
 
 
-def test_reasoning_sent_back_is_left_out_both_ways():
+def test_reasoning_sent_back_goes_where_it_is_taken():
     """Clients that show reasoning may send back what the gateway gave them: an OpenAI client its
-    `reasoning_content`, an Anthropic client the unsigned thinking block made of a provider's reasoning.
-    Anthropic takes back only the thinking blocks it signed; OpenAI's API has no place for them."""
+    `reasoning_content`, an Anthropic client a thinking block. Anthropic takes back only the thinking
+    blocks it signed: left out. OpenAI-compatible reasoning models (DeepSeek's) want their reasoning
+    back as `reasoning_content`; OpenAI's own API refuses the field: left out there."""
     history = [USER, {"role": "assistant", "content": "Hello!", "reasoning_content": "A greeting.",
                       "reasoning": "A greeting."}, {"role": "user", "content": "Again"}]
     assert to_anthropic(messages=history)["messages"] == [
         {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
         {"role": "user", "content": "Again"}]
-    unsigned = [ANTHROPIC_USER, {"role": "assistant", "content": [
-        {"type": "thinking", "thinking": "A greeting.", "signature": ""}, text("Hello!")]}]
-    assert to_openai(messages=unsigned)["messages"] == [USER, {"role": "assistant", "content": "Hello!"}]
+    thought = [ANTHROPIC_USER, {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "A greeting.", "signature": ""},
+        {"type": "redacted_thinking", "data": "opaque"}, text("Hello!")]}]
+    assert to_openai(messages=thought)["messages"] == [
+        USER, {"role": "assistant", "content": "Hello!", "reasoning_content": "A greeting."}]
+    body = anthropic_to_openai({"model": "o3", "max_tokens": 100, "messages": thought}, openai_itself=True)
+    assert body["messages"] == [USER, {"role": "assistant", "content": "Hello!"}]
 
 
 def test_default_max_tokens_argument():
@@ -313,9 +318,9 @@ def test_openai_untranslatable(fields, param):
         text("Let me "), text("check."),
         {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
         {"type": "tool_use", "id": "toolu_2", "name": "now", "input": {}}]}],
-                 [USER, {"role": "assistant", "content": "Let me check.", "tool_calls": [
+                 [USER, {"role": "assistant", "content": "Let me check.", "reasoning_content": "Hmm.", "tool_calls": [
                      call("toolu_1", "get_weather", '{"city":"Paris"}'), call("toolu_2", "now", "{}")]}],
-                 id="assistant: thinking dropped, text joined, tool calls"),
+                 id="assistant: thinking as reasoning_content, redacted dropped, text joined, tool calls"),
     pytest.param(None, [ANTHROPIC_USER, {"role": "assistant", "content": [
         {"type": "tool_use", "id": "toolu_1", "name": "now", "input": {}}]}],
                  [USER, {"role": "assistant", "content": None, "tool_calls": [call("toolu_1", "now", "{}")]}],
@@ -377,9 +382,9 @@ def test_a_user_id_too_long_for_openai_goes_as_its_digest():
 
 
 def test_max_tokens_goes_in_the_field_the_provider_takes():
-    body = anthropic_to_openai({"model": "o3", "max_tokens": 100, "messages": [ANTHROPIC_USER]},
-                               "max_completion_tokens")
+    body = anthropic_to_openai({"model": "o3", "max_tokens": 100, "messages": [ANTHROPIC_USER]}, openai_itself=True)
     assert body["max_completion_tokens"] == 100 and "max_tokens" not in body
+    assert to_openai()["max_tokens"] == 100 and "max_completion_tokens" not in to_openai()
 
 
 STRICT_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"},
