@@ -30,11 +30,12 @@ def is_preflight(request: Request) -> bool:
     return request.method == "OPTIONS" and request.get_first_header(b"access-control-request-method") is not None
 
 
-def preflight(request: Request, allowed: bytes | None) -> Response:
+def preflight(request: Request, origins: tuple[str, ...], allowed: bytes | None) -> Response:
     """The answer to a preflight: 204, with the permissions only when the origin is allowed."""
     response = Response(204)
+    if origins:
+        add_headers(response, origins, allowed)
     if allowed is not None:
-        allow(response, allowed)
         response.add_header(b"access-control-allow-methods", ALLOW_METHODS)
         requested = request.get_first_header(b"access-control-request-headers")
         if requested:  # the key comes in a header, so any header the page asks for may come
@@ -43,8 +44,12 @@ def preflight(request: Request, allowed: bytes | None) -> Response:
     return response
 
 
-def allow(response: Response, allowed: bytes) -> None:
-    response.add_header(b"access-control-allow-origin", allowed)
-    response.add_header(b"access-control-expose-headers", EXPOSE_HEADERS)
-    if allowed != b"*":
+def add_headers(response: Response, origins: tuple[str, ...], allowed: bytes | None) -> None:
+    """The CORS headers of an answer while CORS is on (`origins`): for an allowed origin, the origin and
+    what its page may read; with listed origins, `Vary: Origin` on every answer, so that a cache never
+    gives one origin's answer (or a request's without an origin) to another."""
+    if "*" not in origins:
         response.add_header(b"vary", b"Origin")
+    if allowed is not None:
+        response.add_header(b"access-control-allow-origin", allowed)
+        response.add_header(b"access-control-expose-headers", EXPOSE_HEADERS)

@@ -11,7 +11,7 @@ from blacksheep import Request, Response
 
 from api.activity import Record
 from api.auth import fingerprint, presented_key
-from api.cors import allow, allowed_origin, is_preflight, preflight
+from api.cors import add_headers, allowed_origin, is_preflight, preflight
 from api.errors import ApiError, Dialect
 from api.gateway import Gateway
 
@@ -86,10 +86,10 @@ class RequestMiddleware:
         request_id = _request_id(request)
         request.scope[REQUEST_ID] = request_id.decode()
         request.scope[STATE] = state = self.gateway.state
-        origin = request.get_first_header(b"origin")
-        cors = allowed_origin(state.config.server.cors_origins, origin) if origin else None
+        origins, origin = state.config.server.cors_origins, request.get_first_header(b"origin")
+        cors = allowed_origin(origins, origin)
         if origin and is_preflight(request):
-            return preflight(request, cors)
+            return preflight(request, origins, cors)
         path = request.path
         key = presented_key(request.get_first_header(b"authorization"), request.get_first_header(b"x-api-key"))
         client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
@@ -118,8 +118,8 @@ class RequestMiddleware:
         response.add_header(b"x-request-id", request_id)
         if path.endswith(ANTHROPIC_PATHS):  # the header Anthropic's API sends and its SDKs read
             response.add_header(b"request-id", request_id)
-        if cors is not None:
-            allow(response, cors)
+        if origins:
+            add_headers(response, origins, cors)
         if record is not None:
             record.status = response.status
             if not record.pending:  # a stream finishes its record when it ends

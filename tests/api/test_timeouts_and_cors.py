@@ -53,12 +53,14 @@ def test_cors_only_for_listed_origins(strict_gateway, gateway):
                                                                       "X-API-Key": SERVER_KEY})
     assert "access-control-allow-origin" not in other.headers
     assert other.status_code == 200  # a client that is not a browser is not refused for its Origin header
+    assert other.headers["vary"] == listed.headers["vary"] == "Origin"  # no cache mixes origins' answers
     refused = httpx.options(f"{strict_gateway.openai_url}/chat/completions", headers={
         "Origin": "http://evil.example", "Access-Control-Request-Method": "POST"})
     assert "access-control-allow-origin" not in refused.headers
     # CORS is off unless configured.
     default = httpx.get(f"{gateway.openai_url}/models", headers={"Origin": ORIGIN, "X-API-Key": SERVER_KEY})
     assert "access-control-allow-origin" not in default.headers and default.status_code == 200
+    assert "vary" not in default.headers
 
 
 def test_a_refused_cross_origin_request_is_answered_in_the_endpoints_dialect(strict_gateway):
