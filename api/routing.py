@@ -87,7 +87,7 @@ class Catalog:
         except ApiError as exc:
             return {"answered": False, "error": exc.message, "not_listed": None}
         return {"answered": True, "error": None,
-                "not_listed": [model for model in entry.models if not entry.provider.lists(listed, model)]}
+                "not_listed": [model for model in entry.models if entry.provider.listed(listed, model) is None]}
 
     @staticmethod
     def _fresh(entry: ProviderModels) -> bool:
@@ -107,11 +107,12 @@ class Catalog:
         provider_id, sep, model = name.partition(":")
         if sep and model and provider_id in self._lists:
             entry = await self.of(provider_id)
-            if entry.models is not None and not entry.provider.lists(entry.models, model):
+            if entry.models is not None and entry.provider.listed(entry.models, model) is None:
                 raise model_not_found(name)
             return entry.provider, model
         entries = await self.everything()
-        holders = [entry.provider for entry in entries if entry.models and entry.provider.lists(entry.models, name)]
+        holders = [entry.provider for entry in entries
+                   if entry.models and entry.provider.listed(entry.models, name) is not None]
         if len(holders) == 1:
             return holders[0], name
         if holders:

@@ -99,9 +99,9 @@ class Provider:
         """What /admin/status shows of this provider beyond its reachability and model count."""
         return {}
 
-    def lists(self, models: dict[str, dict], model: str) -> bool:
-        """Whether a model list from `discover` (or the config) holds `model`."""
-        return model in models
+    def listed(self, models: dict[str, dict], model: str) -> str | None:
+        """The id under which a model list from `discover` (or the config) holds `model`, if it does."""
+        return model if model in models else None
 
     async def discover(self) -> dict[str, dict]:
         """The provider's models, keyed by model id, from its OpenAI-style /models list."""

@@ -9,9 +9,12 @@ from api.providers.base import Provider
 class OllamaProvider(Provider):
     api_prefix = "/v1"
 
-    def lists(self, models: dict[str, dict], model: str) -> bool:
+    def listed(self, models: dict[str, dict], model: str) -> str | None:
         """Ollama lists `name:tag` and takes a bare name for `name:latest`."""
-        return model in models or (":" not in model and f"{model}:latest" in models)
+        if model in models:
+            return model
+        latest = f"{model}:latest"
+        return latest if ":" not in model and latest in models else None
 
     async def discover(self) -> dict[str, dict]:
         document = await self.get_json(f"{self.settings.base_url}/api/tags")

@@ -1,7 +1,11 @@
 """Provider type `openai`: any OpenAI-compatible API; base_url includes its /v1."""
 
+from __future__ import annotations
+
 from urllib.parse import urlsplit
 
+from api.config import ProviderSettings, ServerSettings
+from api.http_client import HttpClient
 from api.providers.base import Provider
 
 OPENAI_HOST = "api.openai.com"
@@ -9,7 +13,7 @@ AZURE_HOST_SUFFIX = ".openai.azure.com"
 
 
 class OpenAIProvider(Provider):
-    @property
-    def openai_itself(self) -> bool:
-        host = urlsplit(self.settings.base_url).hostname or ""
-        return host == OPENAI_HOST or host.endswith(AZURE_HOST_SUFFIX)
+    def __init__(self, settings: ProviderSettings, server: ServerSettings, http: HttpClient) -> None:
+        super().__init__(settings, server, http)
+        host = urlsplit(settings.base_url).hostname or ""
+        self.openai_itself = host == OPENAI_HOST or host.endswith(AZURE_HOST_SUFFIX)

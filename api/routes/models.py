@@ -91,9 +91,10 @@ def register(app: Application) -> None:
         catalog = request.scope[STATE].catalog
         provider, upstream_id = await catalog.resolve(name)
         entry = await catalog.of(provider.id)
-        if entry.models is None or upstream_id not in entry.models:
+        listed = provider.listed(entry.models, upstream_id) if entry.models is not None else None
+        if listed is None:
             raise model_not_found(name)
-        model = model_object(provider, upstream_id, entry.models[upstream_id])
+        model = model_object(provider, listed, entry.models[listed])
         return json_response(200, anthropic_model_object(model) if speaks_anthropic(request) else model)
 
     @app.router.get("/v1/models")

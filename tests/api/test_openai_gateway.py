@@ -139,6 +139,7 @@ def test_an_ollama_model_is_found_without_its_latest_tag_as_ollama_finds_it(clie
     assert reply.data[0].embedding
     assert upstream_record(upstream, request_id)["body"]["model"] == "nomic-embed-text"
     assert client.embeddings.create(model="nomic-embed-text", input="hi").data  # a bare name too
+    assert client.models.retrieve("ollama:nomic-embed-text").id == "ollama:nomic-embed-text:latest"
 
 
 def test_bare_model_names(client):
