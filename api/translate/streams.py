@@ -31,6 +31,7 @@ from api.translate.responses import (
     reasoning_of,
     stop_reason,
     text_of,
+    thinking_block,
 )
 
 _STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
@@ -261,7 +262,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         return self._piece({"type": "text", "text": ""}, text)
 
     def _thinking(self, text: str) -> bytes:
-        return self._piece({"type": "thinking", "thinking": "", "signature": ""}, text)
+        return self._piece(thinking_block(""), text)
 
     def _piece(self, start: dict, piece: str) -> bytes:
         """A piece of text or thinking: added to the open block of its type, else to a new one; held
@@ -405,7 +406,7 @@ def _block_events(index: int, block: dict) -> list[dict]:
     if block["type"] == "text":
         opening, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": block["text"]}]
     elif block["type"] == "thinking":
-        opening = {"type": "thinking", "thinking": "", "signature": ""}
+        opening = thinking_block("")
         deltas = [{"type": "thinking_delta", "thinking": block["thinking"]},
                   {"type": "signature_delta", "signature": block.get("signature") or ""}]
     elif block["type"] == "tool_use":

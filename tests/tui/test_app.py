@@ -20,6 +20,7 @@ from tests.tui.test_headless import processes_using
 from tui.app import GatehouseApp
 from tui.screens import ConfirmScreen
 from tui.supervisor import Supervisor
+from tui.tabs.server import ServerTab
 
 ADMIN = {"X-API-Key": SERVER_KEY}
 TUI_CLIENT = """
@@ -273,8 +274,7 @@ async def test_every_unreachable_providers_error_can_be_read_in_models_all(upstr
 
         def shown() -> str:
             return " ".join(" ".join(visible_lines(message)).split())
-        await pilot.pause()
-        assert all(name in shown() for name in errors), shown()  # which ones, at once
+        await until(pilot, lambda: all(name in shown() for name in errors))  # which ones, at once
         await pilot.press("tab")  # into the table: each row's provider error, one at a time
         table = app.query_one("#models-table", DataTable)
         assert app.focused is table
@@ -383,7 +383,7 @@ async def test_the_server_is_stopped_and_started_from_the_server_tab(upstreams, 
         await pilot.press("x")
         await until(pilot, lambda: app.state == "stopped", 20)
         assert not answers(f"{app.admin.base_url}/health")
-        await pilot.pause(app.REFRESH_S)  # a refresh meanwhile shows no stale state either
+        await app.query_one(ServerTab).refresh_state()  # a refresh meanwhile shows no stale state either
         assert static_text(app, "#server-status") == "The server is stopped: t starts it."
 
         await pilot.press("t")

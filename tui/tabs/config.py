@@ -372,18 +372,17 @@ class ConfigTab(Horizontal):
             self._message(f"✗ {result['error']}", "error")
             return
         models = result["models"]
-        listed = _some(models) or "none"
         check = result.get("check")
+        served = f"{len(models)} model(s): {_some(models) or 'none'}"
         if check is None:
-            self._message(f"✓ reachable: {len(models)} model(s): {listed}")
+            self._message(f"✓ reachable: {served}")
         elif not check["answered"]:
-            self._message(f"✗ configured: {len(models)} model(s): {listed}; but asked for its list, it failed: "
-                          f"{check['error']}", "error")
+            self._message(f"✗ configured: {served}; but asked for its list, it failed: {check['error']}", "error")
         elif check["not_listed"]:
-            self._message(f"✗ configured: {len(models)} model(s): {listed}; but the provider does not list "
-                          f"{_some(check['not_listed'])}", "error")
+            self._message(f"✗ configured: {served}; but the provider does not list {_some(check['not_listed'])}",
+                          "error")
         else:
-            self._message(f"✓ configured: {len(models)} model(s): {listed}; the provider answers and lists them")
+            self._message(f"✓ configured: {served}; the provider answers and lists them")
 
     @work(exclusive=True, group="models")
     async def load_models(self) -> None:
