@@ -30,9 +30,14 @@ MODELS_PATH = "/v1/models"
 """Also under /{provider-id}/, with a model id after it."""
 
 
-def dialect_of(path: str) -> Dialect:
-    """Anthropic for the Messages endpoints (also under /{provider-id}/), OpenAI for the rest."""
-    return "anthropic" if path.endswith(ANTHROPIC_PATHS) else "openai"
+def dialect_of(request: Request, path: str) -> Dialect:
+    """The dialect the client is answered in: Anthropic's on the Messages endpoints (also under
+    /{provider-id}/), and on the models endpoints, which serve both SDKs, for an Anthropic SDK;
+    OpenAI's for the rest."""
+    if path.endswith(ANTHROPIC_PATHS):
+        return "anthropic"
+    _, models, rest = path.partition(MODELS_PATH)
+    return "anthropic" if models and rest[:1] in ("", "/") and speaks_anthropic(request) else "openai"
 
 
 def speaks_anthropic(request: Request) -> bool:
@@ -40,14 +45,6 @@ def speaks_anthropic(request: Request) -> bool:
     which serve both SDKs, answer it in Anthropic's format."""
     return request.get_first_header(b"anthropic-version") is not None
 
-
-def error_dialect(request: Request, path: str) -> Dialect:
-    """The dialect of an error: the endpoint's, and on the models endpoints (also under /{provider-id}/)
-    that of their answers, Anthropic's for an Anthropic SDK."""
-    _, models, rest = path.partition(MODELS_PATH)
-    if models and rest[:1] in ("", "/") and speaks_anthropic(request):
-        return "anthropic"
-    return dialect_of(path)
 
 
 def public(path: str) -> bool:
@@ -78,7 +75,7 @@ class RequestMiddleware:
             request_id=request_id, ts=time.time(), started=time.perf_counter(),
             client=client.decode("utf-8", "replace")[:64] if client else "server",
             key_id=None, method=request.method, path=path,
-            dialect_in=dialect_of(path), request_bytes=int(length) if length and length.isdigit() else 0,
+            dialect_in=dialect_of(request, path), request_bytes=int(length) if length and length.isdigit() else 0,
             worker=self.pid, sink=self.gateway.recorder.add,
         )
 
@@ -104,7 +101,7 @@ class RequestMiddleware:
                     record.client, record.key_id = identity.client, identity.key_id
             response = await handler(request)
         except ApiError as error:
-            response = error.response(error_dialect(request, path))
+            response = error.response(dialect_of(request, path))
             if record is not None:
                 record.error = error.message
                 if record.key_id is None and key:  # a rejected key is named by its fingerprint too
@@ -112,7 +109,7 @@ class RequestMiddleware:
         except Exception:
             log.exception("unexpected error on %s %s (request %s)", request.method, path, request_id.decode())
             message = f"Internal error in Gatehouse (request id {request_id.decode()}); see the server log."
-            response = ApiError(500, message).response(error_dialect(request, path))
+            response = ApiError(500, message).response(dialect_of(request, path))
             if record is not None:
                 record.error = message
         response.add_header(b"x-request-id", request_id)

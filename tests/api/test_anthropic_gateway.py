@@ -614,6 +614,14 @@ def test_model_errors_reach_anthropic_clients_in_their_dialect(claude, gpt, gate
     assert caught.value.code == "model_not_found" and caught.value.body["type"] == "invalid_request_error"
 
 
+def test_a_models_request_is_recorded_in_the_dialect_it_was_answered_in(claude, gpt, http):
+    by_anthropic, by_openai = rid(), rid()
+    claude.models.list(extra_headers={"X-Request-Id": by_anthropic})
+    gpt.models.list(extra_headers={"X-Request-Id": by_openai})
+    assert activity_of(http, by_anthropic)["dialect_in"] == "anthropic"
+    assert activity_of(http, by_openai)["dialect_in"] == "openai"
+
+
 def test_anthropic_model_pages_follow_their_cursors(claude, gateway):
     everything = [model.id for model in claude.models.list(limit=1000)]
     assert len(everything) > 4
