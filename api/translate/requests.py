@@ -21,7 +21,7 @@ from api.translate import TranslationError
 # OpenAI fields with no Anthropic counterpart: dropped.
 DROPPED_OPENAI_FIELDS = frozenset({
     "frequency_penalty", "presence_penalty", "logit_bias", "seed", "logprobs", "top_logprobs",
-    "stream_options", "metadata", "store", "service_tier", "reasoning_effort",
+    "stream_options", "metadata", "store", "service_tier",
     "prediction", "modalities", "moderation", "prompt_cache_key", "prompt_cache_options",
     "prompt_cache_retention", "verbosity", "web_search_options",
 })
@@ -30,6 +30,7 @@ UNSUPPORTED_OPENAI_FIELDS = frozenset({"audio", "functions", "function_call"})
 TRANSLATED_OPENAI_FIELDS = frozenset({
     "model", "messages", "max_tokens", "max_completion_tokens", "stop", "temperature", "top_p", "stream",
     "tools", "tool_choice", "parallel_tool_calls", "user", "safety_identifier", "n", "response_format",
+    "reasoning_effort",
 })
 
 # Anthropic fields with no OpenAI counterpart: dropped.
@@ -42,6 +43,11 @@ TRANSLATED_ANTHROPIC_FIELDS = frozenset({
     "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "stream",
     "tools", "tool_choice", "metadata", "output_config",
 })
+
+THINKING_BUDGETS = {"low": 1024, "medium": 2048, "high": 4096}
+"""Anthropic thinking budgets (tokens) for OpenAI's `reasoning_effort`, as LiteLLM maps them."""
+MIN_THINKING_BUDGET = 1024
+"""The smallest budget Anthropic takes."""
 
 MAX_OPENAI_USER = 64
 """Characters OpenAI takes in `user` (Claude Code's `metadata.user_id` is about 150)."""
@@ -90,6 +96,8 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
     - `thinking` (Anthropic's, passed through) is left out when the last assistant turn
       holds tool calls: an OpenAI client never has the thinking block that Anthropic
       requires at the start of such a turn, so the tool loop goes on without thinking.
+    - Without `thinking`, `reasoning_effort` low/medium/high asks for thinking with a budget
+      of THINKING_BUDGETS tokens (see `_think`); minimal and none ask for none.
     - `max_completion_tokens` (else `max_tokens`, else `default_max_tokens`) gives
       `max_tokens`, which Anthropic requires.
     - `user` (else `safety_identifier`) becomes `metadata.user_id`.
@@ -122,12 +130,14 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
     _copy(body, out, "stream")
     if (schema := _json_schema(body.get("response_format"))) is not None:
         out["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
-    if _in_tool_loop(out["messages"]):
-        out.pop("thinking", None)
     if tools := body.get("tools"):
         out["tools"] = [_anthropic_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
         if choice := _anthropic_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls")):
             out["tool_choice"] = choice
+    if _in_tool_loop(out["messages"]):
+        out.pop("thinking", None)
+    elif "thinking" not in out and (budget := THINKING_BUDGETS.get(body.get("reasoning_effort"))):
+        _think(out, budget, asked_max_tokens=max_tokens)
     if user := body.get("user") or body.get("safety_identifier"):
         out["metadata"] = {"user_id": user}
     return out
@@ -304,6 +314,23 @@ def _anthropic_messages(messages) -> tuple[str | list[dict], list[dict]]:
     if any("cache_control" in block for block in system):
         return system, turns
     return "\n\n".join(block["text"] for block in system), turns
+
+
+def _think(out: dict, budget: int, asked_max_tokens: int | None) -> None:
+    """Ask Anthropic for thinking on `budget` tokens, as far as the request lets it: not when it forces
+    a tool (Anthropic refuses that), nor when the client's token limit leaves no room for the smallest
+    budget. A client's limit bounds thinking and answer together, as OpenAI's does its reasoning and
+    answer; without one, the answer keeps the default's room. `temperature` and `top_p` go, as
+    Anthropic takes neither (but 1) with thinking."""
+    if (out.get("tool_choice") or {}).get("type") in ("any", "tool"):
+        return
+    if asked_max_tokens is None:
+        out["max_tokens"] += budget
+    elif (budget := min(budget, asked_max_tokens - 1)) < MIN_THINKING_BUDGET:
+        return
+    out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    out.pop("temperature", None)
+    out.pop("top_p", None)
 
 
 def _in_tool_loop(turns: list[dict]) -> bool:

@@ -421,6 +421,17 @@ def test_thinking_reaches_openai_clients_as_reasoning_content(gpt, anthropic_ups
     assert upstream_record(anthropic_upstream, request_id)["body"]["thinking"] == THINKING["thinking"]
 
 
+def test_reasoning_effort_makes_claude_think_for_openai_clients(gpt, anthropic_upstream):
+    """The OpenAI SDK's reasoning_effort, with a temperature as many clients send: Claude thinks (the fake
+    refuses a temperature with thinking, as Anthropic does), and the client reads the reasoning."""
+    request_id = rid()
+    reply = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, reasoning_effort="low",
+                                        temperature=0.3, extra_headers={"X-Request-Id": request_id})
+    assert reply.choices[0].message.reasoning_content and reply.choices[0].message.content == "echo: hello there"
+    sent = upstream_record(anthropic_upstream, request_id)["body"]
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024} and "temperature" not in sent
+
+
 def test_thinking_streams_to_openai_clients_before_the_answer(gpt, http):
     request_id = rid()
     chunks = list(gpt.chat.completions.create(

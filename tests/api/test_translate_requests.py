@@ -204,6 +204,34 @@ def test_thinking_is_left_out_while_a_tool_loop_goes_on():
     assert to_anthropic(thinking=thinking)["thinking"] == thinking
 
 
+@pytest.mark.parametrize("fields, thinking, max_tokens", [
+    pytest.param({"reasoning_effort": "high", "temperature": 0.5, "top_p": 0.9}, 4096, 4096 + 4096,
+                 id="high, no limit: the answer keeps the default's room; sampling goes"),
+    pytest.param({"reasoning_effort": "low", "max_completion_tokens": 3000}, 1024, 3000, id="low within a limit"),
+    pytest.param({"reasoning_effort": "medium", "max_tokens": 1500}, 1499, 1500,
+                 id="medium cut to the limit (it bounds thinking and answer together)"),
+    pytest.param({"reasoning_effort": "high", "max_tokens": 1000}, None, 1000, id="no room for the smallest budget"),
+    pytest.param({"reasoning_effort": "minimal"}, None, 4096, id="minimal: no thinking"),
+    pytest.param({"reasoning_effort": "none"}, None, 4096, id="none: no thinking"),
+    pytest.param({"reasoning_effort": "high", "tools": [WEATHER_TOOL], "tool_choice": "required"}, None, 4096,
+                 id="a forced tool: no thinking (Anthropic refuses both)"),
+])
+def test_reasoning_effort_asks_claude_to_think(fields, thinking, max_tokens):
+    body = to_anthropic(**fields)
+    assert body.get("thinking") == ({"type": "enabled", "budget_tokens": thinking} if thinking else None)
+    assert body["max_tokens"] == max_tokens and "reasoning_effort" not in body
+    if thinking:
+        assert "temperature" not in body and "top_p" not in body
+
+
+def test_reasoning_effort_gives_way_to_thinking_and_to_a_tool_loop():
+    explicit = {"type": "enabled", "budget_tokens": 2000}
+    assert to_anthropic(reasoning_effort="high", thinking=explicit)["thinking"] == explicit
+    loop = [USER, {"role": "assistant", "content": None, "tool_calls": [call("call_1", "a", "{}")]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]
+    assert "thinking" not in to_anthropic(messages=loop, reasoning_effort="high")
+
+
 def test_reasoning_sent_back_goes_where_it_is_taken():
     """Clients that show reasoning may send back what the gateway gave them: an OpenAI client its
     `reasoning_content`, an Anthropic client a thinking block. Anthropic takes back only the thinking
