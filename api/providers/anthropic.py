@@ -8,6 +8,7 @@ from api.errors import ApiError
 from api.providers.base import Provider
 
 ANTHROPIC_VERSION = "2023-06-01"
+BETA = "anthropic-beta"
 
 
 class AnthropicProvider(Provider):
@@ -17,6 +18,15 @@ class AnthropicProvider(Provider):
     def auth_headers(self) -> dict[str, str]:
         key = self.settings.api_key
         return {"anthropic-version": ANTHROPIC_VERSION, **({"x-api-key": key} if key else {})}
+
+    def with_headers(self, extra: dict[str, str]) -> dict[str, str]:
+        """A client's `anthropic-version` in place of the provider's; its `anthropic-beta` features
+        along with those the config gives the provider."""
+        merged = super().with_headers(extra)
+        if (configured := self.headers.get(BETA)) and (sent := extra.get(BETA)):
+            features = (feature.strip() for feature in f"{sent},{configured}".split(","))
+            merged[BETA] = ",".join(dict.fromkeys(feature for feature in features if feature))
+        return merged
 
     async def discover(self) -> dict[str, dict]:
         document = await self.get_json(self.url("/models?limit=1000"))

@@ -29,9 +29,11 @@ class Provider:
         self.id = settings.id
         self.type = settings.type
         self.http = http
-        self.header_lines = header_lines({"content-type": "application/json", "user-agent": USER_AGENT,
-                                          **self.auth_headers(), **settings.headers})
-        """The headers sent with every request, as the lines of a request head."""
+        self.headers = {"content-type": "application/json", "user-agent": USER_AGENT, **self.auth_headers(),
+                        **{name.lower(): value for name, value in settings.headers.items()}}
+        """The headers sent with every request (names in lower case)."""
+        self.header_lines = header_lines(self.headers)
+        """The same, as the lines of a request head."""
         self.connect_timeout_s = server.connect_timeout_s
         self.discovery_timeouts = {"connect_timeout": min(5.0, server.connect_timeout_s),
                                    "read_timeout": min(10.0, server.request_timeout_s)}
@@ -43,15 +45,20 @@ class Provider:
         key = self.settings.api_key
         return {"authorization": f"Bearer {key}"} if key else {}
 
+    def with_headers(self, extra: dict[str, str]) -> dict[str, str]:
+        """The provider's headers with a client's `extra` ones in place of theirs."""
+        return {**self.headers, **extra}
+
     def url(self, path: str) -> str:
         return f"{self.settings.base_url}{self.api_prefix}{path}"
 
     async def post(self, path: str, body: bytes, request_id: str,
                    extra_headers: dict[str, str] | None = None) -> Response:
-        """Send a request upstream; connection failures and timeouts become 502/504."""
+        """Send a request upstream, with `extra_headers` (a client's, in lower case) in place of the
+        provider's own of those names; connection failures and timeouts become 502/504."""
         try:
-            headers = f"{self.header_lines}x-request-id: {request_id}\r\n" + (
-                header_lines(extra_headers) if extra_headers else "")
+            head = header_lines(self.with_headers(extra_headers)) if extra_headers else self.header_lines
+            headers = f"{head}x-request-id: {request_id}\r\n"
             response = await self.http.request("POST", self.url(path), body, headers,
                                                connect_timeout=self.connect_timeout_s,
                                                read_timeout=self.request_timeout_s)

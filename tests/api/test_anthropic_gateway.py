@@ -6,6 +6,7 @@ openai SDK → Anthropic provider (translated) (openai → OpenAI is in test_ope
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -16,8 +17,9 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import UPSTREAM_KEY, WRITER_KEY, anthropic_sdk, openai_sdk, upstream_record
-from tests.gateway import SERVER_KEY, wait_until
+from tests.conftest import UPSTREAM_KEY, WRITER_KEY, anthropic_sdk, gateway_config, openai_sdk, upstream_record
+from tests.fixtures.raw_server import raw_server, read_request
+from tests.gateway import SERVER_KEY, start_gateway, wait_until
 
 WEATHER = {"name": "get_weather", "description": "Weather of a city",
            "input_schema": {"type": "object", "properties": {"location": {"type": "string"}},
@@ -592,6 +594,39 @@ def test_the_request_id_reaches_the_sdk_as_anthropic_names_it(claude):
     with pytest.raises(anthropic.NotFoundError) as caught:
         claude.messages.create(model="anth:no-such-model", max_tokens=10, messages=HELLO)
     assert caught.value.request_id and caught.value.request_id.startswith("req-")
+
+
+MESSAGE = json.dumps({"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "stop_reason": "end_turn",
+                      "stop_sequence": None, "content": [{"type": "text", "text": "hi"}],
+                      "usage": {"input_tokens": 1, "output_tokens": 1}}).encode()
+
+
+async def test_the_clients_anthropic_version_and_beta_reach_the_provider_once(upstreams, tmp_path):
+    """The client's `anthropic-version` goes in place of the provider's default (it used to go as a
+    second one); its `anthropic-beta` features along with those the config gives the provider."""
+    heads = []
+
+    async def answer(reader, writer):
+        heads.append((await read_request(reader)).split(b"\r\n\r\n")[0].decode().lower().split("\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                     % (len(MESSAGE), MESSAGE))
+        await writer.drain()
+
+    async with raw_server(answer) as (url, _):
+        config = gateway_config(upstreams) + (f'\n[providers.raw]\ntype = "anthropic"\nbase_url = "{url}"\n'
+                                              'models = ["m"]\nheaders = { "Anthropic-Beta" = "from-config" }\n')
+        gateway = await asyncio.to_thread(start_gateway, config, tmp_path)
+        try:
+            async with httpx.AsyncClient() as client:
+                reply = await client.post(f"{gateway.base_url}/v1/messages", headers={
+                    "x-api-key": SERVER_KEY, "anthropic-version": "2023-06-01", "anthropic-beta": "from-client"},
+                    json={"model": "raw:m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]})
+        finally:
+            await asyncio.to_thread(gateway.stop)
+    assert reply.status_code == 200, reply.text
+    head = heads[0]
+    assert [line for line in head if line.startswith("anthropic-version:")] == ["anthropic-version: 2023-06-01"]
+    assert [line for line in head if line.startswith("anthropic-beta:")] == ["anthropic-beta: from-client,from-config"]
 
 
 def test_x_api_key_header_as_anthropic_clients_send_it(gateway):
