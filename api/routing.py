@@ -103,13 +103,19 @@ class Catalog:
         return list(await asyncio.gather(*(self.of(pid) for pid in self._lists)))
 
     async def resolve(self, name: str) -> tuple[Provider, str]:
-        """The provider and upstream model id for `provider:model` or a bare model name."""
+        """The provider and upstream model id for `provider:model` or a bare model name.
+
+        A model named under its provider is refused here only when the provider's list holds every
+        model it serves; otherwise the provider decides (Anthropic takes aliases such as
+        `claude-sonnet-4-5` that its list leaves out) and its own 404 reaches the client.
+        """
         provider_id, sep, model = name.partition(":")
         if sep and model and provider_id in self._lists:
             entry = await self.of(provider_id)
-            if entry.models is not None and entry.provider.listed(entry.models, model) is None:
+            provider = entry.provider
+            if provider.lists_all_models and entry.models is not None and provider.listed(entry.models, model) is None:
                 raise model_not_found(name)
-            return entry.provider, model
+            return provider, model
         entries = await self.everything()
         holders = [entry.provider for entry in entries
                    if entry.models and entry.provider.listed(entry.models, name) is not None]

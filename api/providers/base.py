@@ -45,6 +45,12 @@ class Provider:
         key = self.settings.api_key
         return {"authorization": f"Bearer {key}"} if key else {}
 
+    @property
+    def lists_all_models(self) -> bool:
+        """Whether its model list holds every model it serves: configured in `models`, or its own files.
+        A list it gives when asked may leave out names it takes (Anthropic's aliases)."""
+        return self.in_process or self.settings.models is not None
+
     def with_headers(self, extra: dict[str, str]) -> dict[str, str]:
         """The provider's headers with a client's `extra` ones in place of theirs."""
         return {**self.headers, **extra}

@@ -152,11 +152,23 @@ def test_bare_model_names(client):
 
 
 def test_unknown_model_is_404_and_says_how_to_list(client):
-    for model in ("fake:gpt-nope", "nope", "nobody:gpt-fake"):
+    for model in ("fixed:gpt-nope", "nope", "nobody:gpt-fake"):  # `fixed` lists its models in the config
         with pytest.raises(openai.NotFoundError) as caught:
             client.chat.completions.create(model=model, messages=USER)
         assert caught.value.code == "model_not_found"
         assert "GET /v1/models" in caught.value.message
+
+
+def test_a_model_named_under_a_provider_that_was_asked_for_its_list_is_the_providers_to_refuse(client, upstream):
+    """A provider's list may leave out names it takes (Anthropic's aliases): its own answer decides."""
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="fake:gpt-nope", messages=USER)
+    assert caught.value.code == "model_not_found" and "(provider 'fake', upstream status 404)" in caught.value.message
+    request_id = rid()
+    reply = client.chat.completions.create(model="fake:gpt-fake-unlisted", messages=USER,  # the fake takes gpt-fake*
+                                           extra_headers={"X-Request-Id": request_id})
+    assert reply.choices[0].message.content == "echo: hello there"
+    assert upstream_record(upstream, request_id)["body"]["model"] == "gpt-fake-unlisted"
 
 
 # --- completions and embeddings ------------------------------------------------------------
