@@ -16,6 +16,18 @@ from api.middleware import RequestMiddleware
 from api.routes import admin, anthropic, docs, health, models, openai
 
 
+UNSERVED = {
+    "/v1/responses": "OpenAI's Responses API",
+    "/v1/messages/batches": "Anthropic's Message Batches API",
+    "/v1/batches": "OpenAI's Batch API",
+    "/v1/files": "The Files API",
+    "/v1/audio/": "OpenAI's audio API",
+    "/v1/images/": "OpenAI's images API",
+    "/v1/assistants": "OpenAI's Assistants API",
+}
+"""Well-known endpoints of the two APIs that clients may try, by path prefix: their 404 says so."""
+
+
 def configure_application(config: Config) -> Application:
     app = Application(show_error_details=False)
     gateway = Gateway(config)
@@ -33,6 +45,11 @@ def configure_application(config: Config) -> Application:
         other = b"POST" if request.method == "GET" else b"GET"
         if app.router.get_matching_route(other, request._path):
             raise ApiError(405, f"Method not allowed ({request.method} {request.path})", code="method_not_allowed")
+        unserved = next((what for path, what in UNSERVED.items() if request.path.startswith(path)), None)
+        if unserved:
+            raise ApiError(404, f"{unserved} is not served by Gatehouse ({request.method} {request.path}); "
+                                "Chat Completions (/v1/chat/completions) and Messages (/v1/messages) are, "
+                                "for every model.", code="unsupported_endpoint")
         raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="not_found")
 
     app.router.fallback = not_found

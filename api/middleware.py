@@ -34,7 +34,7 @@ def dialect_of(request: Request, path: str) -> Dialect:
     """The dialect the client is answered in: Anthropic's on the Messages endpoints (also under
     /{provider-id}/), and on the models endpoints, which serve both SDKs, for an Anthropic SDK;
     OpenAI's for the rest."""
-    if path.endswith(ANTHROPIC_PATHS):
+    if path.endswith(ANTHROPIC_PATHS) or "/v1/messages/" in path:  # also what is not served there
         return "anthropic"
     _, models, rest = path.partition(MODELS_PATH)
     return "anthropic" if models and rest[:1] in ("", "/") and speaks_anthropic(request) else "openai"

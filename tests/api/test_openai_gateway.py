@@ -6,11 +6,12 @@ import socket
 import time
 import uuid
 
+import anthropic
 import httpx
 import openai
 import pytest
 
-from tests.conftest import UPSTREAM_KEY, WRITER_KEY, upstream_record
+from tests.conftest import UPSTREAM_KEY, WRITER_KEY, anthropic_sdk, upstream_record
 from tests.gateway import SERVER_KEY
 
 USER = [{"role": "user", "content": "hello there"}]
@@ -319,6 +320,20 @@ def test_unknown_paths_and_methods(http):
     headers = {"X-API-Key": SERVER_KEY}
     assert_openai_error(http.get("/v1/nothing-here", headers=headers), 404)
     assert_openai_error(http.get("/v1/chat/completions", headers=headers), 405)
+
+
+def test_well_known_endpoints_gatehouse_does_not_serve_say_so_in_their_dialect(client, gateway):
+    """Codex CLI speaks only the Responses API; Claude Code users may try batches."""
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.responses.create(model="fake:gpt-fake", input="hi")
+    assert caught.value.code == "unsupported_endpoint"
+    assert "OpenAI's Responses API is not served by Gatehouse" in caught.value.message
+    assert "/v1/chat/completions" in caught.value.message
+    claude = anthropic_sdk(gateway)
+    with pytest.raises(anthropic.NotFoundError) as caught:
+        claude.messages.batches.list()
+    assert caught.value.body["type"] == "error" and caught.value.body["error"]["type"] == "not_found_error"
+    assert "Message Batches API is not served" in caught.value.body["error"]["message"]
 
 
 # --- upstream trouble ---------------------------------------------------------------------------------
