@@ -40,6 +40,11 @@ STOP_REASONS = {
 }
 
 _RAW_MESSAGE_LIMIT = 500
+CONTEXT_CODE = "context_length_exceeded"
+CONTEXT_MESSAGE = "prompt is too long"
+CONTEXT_WORDS = (CONTEXT_MESSAGE, "maximum context length", "context length", "context size", "context window")
+"""How providers word a prompt too long for the model: Anthropic, OpenAI and vLLM, llama.cpp's server
+("exceeds the available context size"), others."""
 _EXCERPT_LIMIT = 200
 """How much of an answer that is not JSON its error message quotes."""
 
@@ -168,12 +173,28 @@ def anthropic_usage(usage: dict) -> dict:
 
 
 def upstream_error(dialect: Dialect, status: int, body: bytes, note: str = "") -> dict:
-    """An upstream's error body (in either dialect, or not JSON at all) as an error body of `dialect`."""
-    return ApiError(status, error_message(status, body) + note, code="overloaded" if status == 529 else None).body(dialect)
+    """An upstream's error body (in either dialect, or not JSON at all) as an error body of `dialect`.
+
+    A prompt too long for the model's context is said as the client's API says it, for the clients
+    that act on it (compacting the conversation): OpenAI's code `context_length_exceeded`, Anthropic's
+    message beginning "prompt is too long".
+    """
+    message, code = _error_of(status, body)
+    param = None
+    if status == 400 and (code == CONTEXT_CODE or any(words in message.lower() for words in CONTEXT_WORDS)):
+        code, param = CONTEXT_CODE, "messages"
+        if dialect == "anthropic" and not message.startswith(CONTEXT_MESSAGE):
+            message = f"{CONTEXT_MESSAGE}: {message}"
+    elif status == 529:
+        code = "overloaded"
+    else:
+        code = None
+    return ApiError(status, message + note, param=param, code=code).body(dialect)
 
 
-def error_message(status: int, body: bytes) -> str:
-    """The message of an error body in either dialect (`error.message`), else the body's text, cut to 500 chars."""
+def _error_of(status: int, body: bytes) -> tuple[str, object]:
+    """The message of an upstream's error body in either dialect (`error.message`, else the body's text,
+    cut to 500 characters) and its code (OpenAI's `error.code`, None elsewhere)."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -181,7 +202,7 @@ def error_message(status: int, body: bytes) -> str:
     if isinstance(document, dict):
         error = document.get("error")
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
+            return error["message"], error.get("code")
         if isinstance(error, str):  # some OpenAI-compatible servers: {"error": "..."}
-            return error
-    return body.decode("utf-8", "replace").strip()[:_RAW_MESSAGE_LIMIT] or f"upstream error (status {status})"
+            return error, None
+    return body.decode("utf-8", "replace").strip()[:_RAW_MESSAGE_LIMIT] or f"upstream error (status {status})", None

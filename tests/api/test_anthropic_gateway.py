@@ -503,6 +503,8 @@ def test_upstream_errors_reach_anthropic_clients_in_their_dialect(claude, model,
     assert caught.value.status_code == status
     assert caught.value.body["type"] == "error" and caught.value.body["error"]["type"] == error_type
     assert "(provider '" in caught.value.body["error"]["message"]
+    if status == 400:  # the fakes' 400 is a prompt too long for the model, as Anthropic words it
+        assert caught.value.body["error"]["message"].startswith("prompt is too long")
     if status == 429:  # when to retry, and the limit hit, as the provider said (in its own names)
         headers = caught.value.response.headers
         if model.startswith("anth:"):
@@ -554,6 +556,13 @@ def test_overloaded_anthropic_reaches_openai_clients(gpt):
                                     extra_body={"fake": {"error_status": 529}})
     assert caught.value.status_code == 529
     assert caught.value.body["type"] == "server_error" and "Overloaded" in caught.value.body["message"]
+
+
+def test_a_prompt_too_long_for_claude_reaches_openai_clients_with_openais_code(gpt):
+    with pytest.raises(openai.BadRequestError) as caught:
+        gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO,
+                                    extra_body={"fake": {"error_status": 400}})
+    assert caught.value.code == "context_length_exceeded" and "prompt is too long" in caught.value.message
 
 
 def test_anthropic_error_event_mid_stream_reaches_openai_clients(gpt):

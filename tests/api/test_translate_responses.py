@@ -359,3 +359,31 @@ def test_upstream_errors_for_anthropic_clients(status, body, expected):
 ])
 def test_upstream_errors_for_openai_clients(status, body, expected):
     assert upstream_error("openai", status, body) == {"error": {**expected, "param": None}}
+
+
+ANTHROPIC_TOO_LONG = orjson.dumps({"type": "error", "error": {
+    "type": "invalid_request_error", "message": "prompt is too long: 210000 tokens > 200000 maximum"}})
+OPENAI_TOO_LONG = orjson.dumps({"error": {
+    "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+               "130000 tokens.",
+    "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}})
+LLAMA_CPP_TOO_LONG = orjson.dumps({"error": {
+    "code": 400, "message": "the request exceeds the available context size, try increasing it",
+    "type": "exceed_context_size_error"}})
+
+
+@pytest.mark.parametrize("body", [ANTHROPIC_TOO_LONG, LLAMA_CPP_TOO_LONG])
+def test_a_prompt_too_long_reaches_openai_clients_with_openais_code(body):
+    """Clients that compact a conversation look for OpenAI's `context_length_exceeded`."""
+    error = upstream_error("openai", 400, body)["error"]
+    assert (error["code"], error["param"], error["type"]) == ("context_length_exceeded", "messages",
+                                                              "invalid_request_error")
+
+
+@pytest.mark.parametrize("body", [OPENAI_TOO_LONG, LLAMA_CPP_TOO_LONG])
+def test_a_prompt_too_long_reaches_anthropic_clients_as_anthropic_words_it(body):
+    """Claude Code and Cline look for Anthropic's "prompt is too long"."""
+    error = upstream_error("anthropic", 400, body)["error"]
+    assert error["type"] == "invalid_request_error" and error["message"].startswith("prompt is too long: ")
+    assert upstream_error("anthropic", 400, ANTHROPIC_TOO_LONG)["error"]["message"] == \
+        "prompt is too long: 210000 tokens > 200000 maximum"  # said once
