@@ -42,9 +42,9 @@ STOP_REASONS = {
 _RAW_MESSAGE_LIMIT = 500
 CONTEXT_CODE = "context_length_exceeded"
 CONTEXT_MESSAGE = "prompt is too long"
-CONTEXT_WORDS = (CONTEXT_MESSAGE, "maximum context length", "context length", "context size", "context window")
-"""How providers word a prompt too long for the model: Anthropic, OpenAI and vLLM, llama.cpp's server
-("exceeds the available context size"), others."""
+CONTEXT_WORDS = (CONTEXT_MESSAGE, "context length", "context size", "context window")
+"""How providers word a prompt too long for the model: Anthropic, OpenAI and vLLM ("maximum context
+length"), llama.cpp's server ("exceeds the available context size"), others."""
 _EXCERPT_LIMIT = 200
 """How much of an answer that is not JSON its error message quotes."""
 
