@@ -21,7 +21,7 @@ KEY_MAP = """\
   ↑ ↓ enter  pick a table       a  add a provider, prompt, client
   ctrl+s     save (validated)   d  delete it    e  rename it
   ctrl+z     drop your edits    t  test the provider (its models)
-  ctrl+r     show/hide a secret
+  ctrl+r     show/hide secret   space  fold/unfold a list
 
 [b]2 Server[/b]
   c  copy the server key (OSC 52)   g  new server key (asks)

@@ -623,3 +623,25 @@ async def test_a_local_provider_has_its_own_form_and_its_models_in_the_list(upst
         await until(pilot, lambda: nav.cursor_node.data == ("providers", "local.models.fake"))
         await pilot.press("ctrl+s")
         assert set(file_config(app)["providers"]["local"]["models"]) == {"tiny", "fake"}
+
+
+async def test_enter_on_a_provider_goes_into_its_form_and_space_folds_its_models(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path, extra=LOCAL_PROVIDER) as (app, pilot):
+        await until(pilot, lambda: "tiny" in tree_text(app, "#config-nav"))
+        nav = app.query_one("#config-nav", Tree)
+        nav.focus()
+        provider = next(node for node in _nodes(nav.root) if node.data == ("providers", "local"))
+        assert provider.is_expanded
+        nav.move_cursor(provider)
+        await until(pilot, lambda: app.query("#input-n_ctx"))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.focused is not nav)
+        assert provider.is_expanded  # its models stay in view
+        await pilot.press("escape", "space")
+        assert app.focused is nav and not provider.is_expanded
+        await pilot.press("space")
+        assert provider.is_expanded
+        section = provider.parent  # "Providers": a list without a form, which enter folds
+        nav.move_cursor(section)
+        await pilot.press("enter")
+        assert not section.is_expanded and app.focused is nav

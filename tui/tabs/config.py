@@ -73,6 +73,7 @@ class ConfigTab(Horizontal):
         nav = self.query_one("#config-nav", Tree)
         nav.show_root = False
         nav.guide_depth = 2
+        nav.auto_expand = False  # enter goes into a form; space folds a branch
         await self.load()
 
     # --- what is shown --------------------------------------------------------------------
@@ -222,6 +223,8 @@ class ConfigTab(Horizontal):
         fields = [widget for widget in self.query(".form *") if widget.focusable]
         if fields:
             fields[0].focus()  # into the form's first field
+        elif event.node.allow_expand:
+            event.node.toggle()  # a list without a form of its own (Providers, Clients, …)
 
     # --- editing --------------------------------------------------------------------------
 
