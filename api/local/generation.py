@@ -140,7 +140,8 @@ class Loaded:
 
         self.llm = llm
         template = chat_template or llm.metadata.get("tokenizer.chat_template")
-        self.extra_stop = [] if template else TRANSCRIPT_STOPS
+        self.transcript = not template
+        self.extra_stop = TRANSCRIPT_STOPS if self.transcript else []
 
         def text(token: int) -> str:
             return llm.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
@@ -235,6 +236,7 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
         limit = min(job.max_tokens or n_ctx, n_ctx - len(tokens))
         writer, decoder = _Writer(job), codecs.getincrementaldecoder("utf-8")("replace")
         text, sent, produced, finish, hits = "", 0, 0, "length", []
+        trim = loaded.transcript and job.messages is not None  # the space after "Assistant:" is not the answer's
         if job.stream and (start := writer.start()):
             emit(start)
         llm.set_seed(job.seed & 0xFFFFFFFF if job.seed is not None else random.getrandbits(32))
@@ -247,6 +249,8 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
             produced += 1
             before = len(text)
             text += decoder.decode(llm.detokenize([token]))
+            if trim and not before:
+                text = text.lstrip()
             hits = [found for stop in stops if (found := text.find(stop, max(before - len(stop) + 1, 0))) >= 0]
             if hits:
                 text, finish = text[:min(hits)], "stop"

@@ -138,6 +138,13 @@ def test_a_chat_with_the_default_model_makes_sense(gpt):
     assert "Paris" in reply.choices[0].message.content
 
 
+def test_a_transcript_answer_starts_with_its_first_word(gpt):
+    """The transcript ends with "Assistant:", so the model's answer begins with a space: not passed on."""
+    whole = chat(gpt, max_tokens=12).choices[0].message.content
+    text, _, _ = streamed(gpt, max_tokens=12)
+    assert whole == text and whole and not whole[0].isspace()
+
+
 def test_a_template_that_writes_the_start_token_gets_it_once(claude):
     def input_tokens(model: str) -> int:
         return claude.messages.count_tokens(model=model, messages=QUESTION).input_tokens
