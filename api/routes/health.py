@@ -12,6 +12,7 @@ from api.gateway import Gateway
 
 
 def register(app: Application, gateway: Gateway) -> None:
+    @app.router.head("/health")  # uptime monitors that only ask whether it answers
     @app.router.get("/health")
     async def health() -> Response:
         return json_response(200, {"status": "ok", "version": __version__,

@@ -200,6 +200,8 @@ def test_requests_without_a_valid_key_get_401(gateway):
     bare = httpx.post(f"{gateway.base_url}/v1/chat/completions", json={"messages": USER})
     assert bare.status_code == 401 and bare.json()["error"]["code"] == "missing_api_key"
     assert httpx.get(f"{gateway.base_url}/health").status_code == 200  # /health needs no key
+    head = httpx.head(f"{gateway.base_url}/health")  # as uptime monitors ask
+    assert head.status_code == 200 and head.content == b""
     for path in ("/healthz/v1/messages", "/api-docsx/v1/messages/count_tokens"):  # only look like public paths
         looks_public = httpx.post(f"{gateway.base_url}{path}", json={"messages": USER})
         assert looks_public.status_code == 401 and looks_public.json()["error"]["type"] == "authentication_error"
