@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import time
 from dataclasses import asdict
@@ -86,16 +87,19 @@ def _time_param(request: Request, name: str) -> float | None:
     values = request.query.get(name)
     if not values:
         return None
+    invalid = ApiError(400, f"Invalid value for '{name}': expected epoch seconds or an ISO 8601 time.",
+                       param=name, code="invalid_value")
     try:
-        return float(values[0])
+        seconds = float(values[0])
     except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, f"Invalid value for '{name}': expected epoch seconds or an ISO 8601 time.",
-                       param=name) from None
-    return (moment if moment.tzinfo else moment.astimezone()).timestamp()
+        try:
+            moment = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
+        except ValueError:
+            raise invalid from None
+        return (moment if moment.tzinfo else moment.astimezone()).timestamp()
+    if not math.isfinite(seconds):  # nan, inf
+        raise invalid
+    return seconds
 
 
 def _activity_filters(request: Request) -> tuple[list[str], list]:

@@ -8,6 +8,7 @@ import multiprocessing
 import sqlite3
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import anthropic
 import httpx
@@ -191,6 +192,19 @@ def test_the_live_tail_delivers_records_of_both_workers(server):
         time.sleep(0.5)
     wait_until(lambda: all(request_id in seen for request_id in sent), 5, "every record in the tail")
     assert len({seen[request_id] for request_id in sent}) == 2
+
+
+def test_time_windows_take_epoch_seconds_or_iso_times(server):
+    asyncio.run(burst(server, "window", 4))
+    newest = wait_for_records(server, 1, client="window-sdk")[0]
+    moment = datetime.fromtimestamp(newest["ts"], timezone.utc)
+    for since in (newest["ts"] - 0.001, (moment - timedelta(milliseconds=1)).isoformat().replace("+00:00", "Z")):
+        assert newest in records(server, client="window-sdk", since=since)
+    assert newest not in records(server, client="window-sdk", until=newest["ts"] - 60)
+    for path in ("/admin/activity", "/admin/usage"):
+        for bad in ("yesterday", "nan", "inf", "2026-13-01"):
+            response = httpx.get(f"{server.base_url}{path}", params={"since": bad}, headers=ADMIN)
+            assert response.status_code == 400 and response.json()["error"]["param"] == "since", (path, bad)
 
 
 def test_usage_per_client_and_model(server):
