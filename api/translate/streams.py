@@ -37,13 +37,16 @@ from api.translate.responses import (
 _STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
 _NO_SIGNATURE = {"type": "signature_delta", "signature": ""}
 """What closes a thinking block made of another provider's reasoning: only Anthropic can sign one."""
-_ENDED_EARLY = "The provider's stream ended early."
 
 
 class _StreamTranslator:
-    """SSE parsing, JSON decoding and the end-of-stream state shared by both directions."""
+    """SSE parsing, JSON decoding and the end-of-stream state shared by both directions.
 
-    def __init__(self) -> None:
+    `provider_id` is named in the error events, as in every other error of the gateway.
+    """
+
+    def __init__(self, provider_id: str) -> None:
+        self._provider = f"provider '{provider_id}'"
         self._parser = SSEParser()
         self._ended = False
 
@@ -74,11 +77,20 @@ class _StreamTranslator:
         except orjson.JSONDecodeError:
             payload = None
         if not isinstance(payload, dict):
-            return self.error(f"The provider sent an event that is not a JSON object: {data[:200]}", 502)
+            return self.error(f"{self._provider} sent an event that is not a JSON object: {data[:200]}", 502)
         try:
             return self._on_payload(payload)
         except (KeyError, TypeError, AttributeError):
-            return self.error(f"The provider sent an event that cannot be translated: {data[:200]}", 502)
+            return self.error(f"{self._provider} sent an event that cannot be translated: {data[:200]}", 502)
+
+    def _ended_early(self) -> bytes:
+        return self.error(f"{self._provider} ended its stream early.", 502)
+
+    def _reported(self, message: str | None, status: int = 500) -> bytes:
+        """An error the provider sent mid-stream, its message followed by the provider's id (as a relayed
+        error's is)."""
+        return self.error(f"{message} ({self._provider})" if message else f"{self._provider} reported an error.",
+                          status)
 
     def _on_payload(self, payload: dict) -> bytes:
         raise NotImplementedError
@@ -97,8 +109,8 @@ class AnthropicToOpenAIStream(_StreamTranslator):
     carries the usage.
     """
 
-    def __init__(self, model: str, include_usage: bool) -> None:
-        super().__init__()
+    def __init__(self, provider_id: str, model: str, include_usage: bool) -> None:
+        super().__init__(provider_id)
         self._model = model
         self._include_usage = include_usage
         self._id = "chatcmpl-"  # completed with the message id by message_start
@@ -115,7 +127,7 @@ class AnthropicToOpenAIStream(_StreamTranslator):
         return usage["prompt_tokens"], usage["completion_tokens"]
 
     def close(self) -> bytes:
-        return self.error(_ENDED_EARLY, 502)
+        return self._ended_early()
 
     def _on_payload(self, event: dict) -> bytes:
         kind = event.get("type")
@@ -148,8 +160,7 @@ class AnthropicToOpenAIStream(_StreamTranslator):
             return usage + b"data: [DONE]\n\n"
         elif kind == "error":
             error = event.get("error") or {}
-            return self.error(error.get("message") or "The provider reported an error.",
-                              _STATUS_OF_ANTHROPIC_ERROR.get(error.get("type"), 500))
+            return self._reported(error.get("message"), _STATUS_OF_ANTHROPIC_ERROR.get(error.get("type"), 500))
         return b""  # ping, content_block_stop, signatures, and events added to the API later
 
     def _reasoning(self, index: int, text: str) -> bytes:
@@ -202,8 +213,8 @@ class OpenAIToAnthropicStream(_StreamTranslator):
     content pieces (reasoning included) received.
     """
 
-    def __init__(self, model: str, input_tokens_estimate: int = 0) -> None:
-        super().__init__()
+    def __init__(self, provider_id: str, model: str, input_tokens_estimate: int = 0) -> None:
+        super().__init__(provider_id)
         self._model = model
         self._input_estimate = input_tokens_estimate
         self._started = False
@@ -230,7 +241,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         if self._ended:
             return b""
         if self._finish_reason is None:
-            return self.error(_ENDED_EARLY, 502)
+            return self._ended_early()
         return self._end()
 
     def _on_data(self, data: str) -> bytes:
@@ -239,7 +250,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
     def _on_payload(self, chunk: dict) -> bytes:
         if (error := chunk.get("error")) is not None:
             message = error.get("message") if isinstance(error, dict) else str(error)
-            return self.error(message or "The provider reported an error.")
+            return self._reported(message)
         out = [] if self._started else [self._message_start(chunk.get("id"))]
         if chunk.get("usage"):
             self._usage = chunk["usage"]

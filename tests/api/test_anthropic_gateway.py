@@ -570,7 +570,7 @@ def test_anthropic_error_event_mid_stream_reaches_openai_clients(gpt):
                                          extra_body={"fake": {"chunks": 4, "error_event_after_chunks": 2}})
     with pytest.raises(openai.APIError) as caught:
         list(stream)
-    assert "Overloaded" in caught.value.message
+    assert caught.value.message == "Overloaded (provider 'anth')"
 
 
 def test_openai_upstream_dying_mid_stream_reaches_anthropic_clients(claude):
@@ -579,6 +579,46 @@ def test_openai_upstream_dying_mid_stream_reaches_anthropic_clients(claude):
                                     extra_body={"fake": {"chunks": 6, "fail_after_chunks": 2}}) as stream:
             stream.get_final_message()
     assert "provider 'fake'" in str(caught.value)
+
+
+def broken_stream(*frames: str) -> dict:
+    """A provider's stream that is cut short or holds garbage: its SSE frames, sent as they are."""
+    return {"fake": {"raw_body": "".join(frames), "raw_content_type": "text/event-stream"}}
+
+
+MESSAGE_START = ('event: message_start\ndata: {"type": "message_start", "message": {"id": "msg_1", "type": "message", '
+                 '"role": "assistant", "model": "claude-fake-sonnet", "content": [], "stop_reason": null, '
+                 '"stop_sequence": null, "usage": {"input_tokens": 5, "output_tokens": 1}}}\n\n')
+FIRST_CHUNK = ('data: {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-fake", '
+               '"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}, "finish_reason": null}]}\n\n')
+GARBAGE = "data: <html>oops</html>\n\n"
+
+
+@pytest.mark.parametrize("frames, message", [
+    pytest.param([MESSAGE_START], "provider 'anth' ended its stream early.", id="cut short"),
+    pytest.param([MESSAGE_START, GARBAGE], "provider 'anth' sent an event that is not a JSON object: <html>oops</html>",
+                 id="garbage"),
+])
+def test_a_broken_anthropic_stream_names_its_provider_to_openai_clients(gpt, frames, message):
+    stream = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, stream=True,
+                                         extra_body=broken_stream(*frames))
+    with pytest.raises(openai.APIError) as caught:
+        list(stream)
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize("frames, message", [
+    pytest.param([FIRST_CHUNK], "provider 'fake' ended its stream early.", id="cut short"),
+    pytest.param([FIRST_CHUNK, GARBAGE], "provider 'fake' sent an event that is not a JSON object: <html>oops</html>",
+                 id="garbage"),
+    pytest.param([FIRST_CHUNK, 'data: {"error": {"message": "model crashed"}}\n\n'],
+                 "model crashed (provider 'fake')", id="an error frame"),
+])
+def test_a_broken_openai_stream_names_its_provider_to_anthropic_clients(claude, frames, message):
+    with pytest.raises(anthropic.APIStatusError) as caught, claude.messages.stream(
+            model="fake:gpt-fake", max_tokens=50, messages=HELLO, extra_body=broken_stream(*frames)) as stream:
+        stream.get_final_message()
+    assert caught.value.body["error"]["message"] == message
 
 
 def test_gateway_errors_are_in_anthropic_dialect(gateway, claude):
