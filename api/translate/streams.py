@@ -209,8 +209,9 @@ class OpenAIToAnthropicStream(_StreamTranslator):
 
     A tool call delta with a new `id` starts a new call even at a known index (some
     providers number every call 0). Refusal text is treated as text. Without upstream
-    usage, `input_tokens` stays the estimate given and `output_tokens` is the number of
-    content pieces (reasoning included) received.
+    usage, `input_tokens` stays the estimate given and `output_tokens` is one per 4 characters
+    of the text, reasoning and tool arguments received (not one per piece: a provider answering
+    whole sends the answer in one piece).
     """
 
     def __init__(self, provider_id: str, model: str, input_tokens_estimate: int = 0) -> None:
@@ -225,7 +226,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         self._held: list[_Block] = []
         self._finish_reason: str | None = None
         self._usage: dict | None = None  # OpenAI usage
-        self._pieces = 0
+        self._characters = 0  # of the content pieces received, for the estimate of output tokens
 
     @property
     def usage(self) -> tuple[int | None, int | None]:
@@ -235,7 +236,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
 
     @property
     def estimated_usage(self) -> tuple[int, int]:
-        return self._input_estimate, self._pieces
+        return self._input_estimate, -(-self._characters // 4)
 
     def close(self) -> bytes:
         if self._ended:
@@ -278,7 +279,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
     def _piece(self, start: dict, piece: str) -> bytes:
         """A piece of text or thinking: added to the open block of its type, else to a new one; held
         back once a tool call is live."""
-        self._pieces += 1
+        self._characters += len(piece)
         kind = start["type"]
         if self._live_call is not None:
             if self._held and self._held[-1].start["type"] == kind:
@@ -304,7 +305,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
             else:
                 self._held.append(call)
         if arguments := function.get("arguments"):
-            self._pieces += 1
+            self._characters += len(arguments)
             if call is self._live_call:
                 out += self._delta("tool_use", arguments)
             else:
@@ -320,7 +321,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
             if block.pieces:
                 out.append(self._delta(block.start["type"], "".join(block.pieces)))
         out.append(self._stop_block())
-        usage = anthropic_usage(self._usage) if self._usage is not None else {"output_tokens": self._pieces}
+        usage = anthropic_usage(self._usage) if self._usage is not None else {"output_tokens": self.estimated_usage[1]}
         out.append(_event({"type": "message_delta",
                            "delta": {"stop_reason": stop_reason(self._finish_reason, bool(self._calls)),
                                      "stop_sequence": None},

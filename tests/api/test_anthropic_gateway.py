@@ -181,6 +181,24 @@ def test_a_provider_answering_whole_still_streams_to_anthropic_clients(claude, h
                                                                  message.usage.output_tokens)
 
 
+def test_a_long_whole_answer_without_usage_is_estimated_from_its_text(claude, http):
+    """A provider answering a stream request whole, and reporting no usage: the output tokens the Anthropic
+    client is told, and the record keeps, are about one per 4 characters of the answer, not one per piece."""
+    request_id = rid()
+    question = " ".join(f"word{i}" for i in range(800))  # the fake echoes it: an answer of about 5600 characters
+    with claude.messages.stream(model="fake:gpt-fake", max_tokens=4000, messages=[{"role": "user", "content": question}],
+                                extra_body={"fake": {"ignore_stream": True, "no_usage": True}},
+                                extra_headers={"X-Request-Id": request_id}) as stream:
+        message = stream.get_final_message()
+    answer = text_of(message)
+    assert answer == "echo: " + question
+    assert len(answer) / 6 < message.usage.output_tokens < len(answer) / 3
+    record = activity_of(http, request_id)
+    assert record["stream"] and record["tokens_estimated"]
+    assert (record["input_tokens"], record["output_tokens"]) == (message.usage.input_tokens,
+                                                                 message.usage.output_tokens)
+
+
 @pytest.mark.parametrize("tools", [[], [OPENAI_WEATHER]], ids=["text", "tool call"])
 def test_a_provider_answering_whole_still_streams_to_openai_clients(gpt, http, tools):
     request_id = rid()

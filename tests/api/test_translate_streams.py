@@ -485,10 +485,10 @@ def test_openai_reasoning_block_order(chunks, expected_blocks):
 
 def test_openai_reasoning_without_usage_is_counted_in_the_estimate():
     translator = OpenAIToAnthropicStream("mistral", "gpt", input_tokens_estimate=5)
-    stream = b"".join([openai_chunk({"reasoning_content": "a"}), openai_chunk({"reasoning_content": "b"}),
-                       openai_chunk({"content": "c"}), openai_chunk({}, "stop"), DONE])
+    stream = b"".join([openai_chunk({"reasoning_content": "Hmm, "}), openai_chunk({"reasoning_content": "a greeting."}),
+                       openai_chunk({"content": "Hello!"}), openai_chunk({}, "stop"), DONE])
     message = anthropic_accumulate(anthropic_events(run(translator, stream)))
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (5, 3)
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (5, 6)  # 22 characters, 4 a token
 
 
 def test_openai_stream_plain_text_exact_events():
@@ -560,11 +560,12 @@ def test_openai_stream_stop_reasons(finish_reason, stop_reason):
 
 def test_openai_stream_without_usage_estimates():
     translator = OpenAIToAnthropicStream("mistral", "gpt", input_tokens_estimate=77)
-    stream = b"".join([openai_chunk({"content": "a"}), openai_chunk({"content": "b"}),
-                       openai_chunk(tool_delta(0, '{"x":', "call_1", "f")), openai_chunk(tool_delta(0, "1}")),
+    stream = b"".join([openai_chunk({"content": "Let "}), openai_chunk({"content": "me."}),
+                       openai_chunk(tool_delta(0, '{"x":', "call_1", "f")), openai_chunk(tool_delta(0, "12}")),
                        openai_chunk({}, "tool_calls"), DONE])
     message = anthropic_accumulate(anthropic_events(run(translator, stream)))
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (77, 4)
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (77, 4)  # 15 characters, 4 a token
+    assert translator.estimated_usage == (77, 4)
     assert translator.usage == (None, None)
 
 
