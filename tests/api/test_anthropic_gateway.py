@@ -452,6 +452,32 @@ def test_reasoning_effort_makes_claude_think_for_openai_clients(gpt, anthropic_u
     assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024} and "temperature" not in sent
 
 
+@pytest.mark.parametrize("effort, budget", [("minimal", 1024), ("xhigh", 8192), ("max", 16384), ("none", None)])
+def test_each_reasoning_effort_openai_takes_reaches_claude(gpt, anthropic_upstream, effort, budget):
+    """gpt-5's `minimal` thinks on Anthropic's smallest budget, `xhigh` and `max` on larger ones (LiteLLM's), and
+    gpt-5.1's `none` does not think."""
+    request_id = rid()
+    reply = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, reasoning_effort=effort,
+                                        extra_headers={"X-Request-Id": request_id})
+    message = reply.choices[0].message
+    assert message.content == "echo: hello there" and bool(getattr(message, "reasoning_content", None)) == bool(budget)
+    sent = upstream_record(anthropic_upstream, request_id)["body"]
+    if budget:
+        assert sent["thinking"] == {"type": "enabled", "budget_tokens": budget}
+        assert sent["max_tokens"] == 4096 + budget  # the answer keeps the default's room
+    else:
+        assert "thinking" not in sent and sent["max_tokens"] == 4096
+
+
+def test_a_reasoning_effort_openai_does_not_take_is_refused_as_openai_refuses_it(gpt):
+    with pytest.raises(openai.BadRequestError) as caught:
+        gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, reasoning_effort="extreme")
+    assert caught.value.body == {
+        "message": "Unsupported value: 'reasoning_effort' does not support 'extreme' with this model. Supported values "
+                   "are: 'none', 'minimal', 'low', 'medium', 'high', 'xhigh', and 'max'.",
+        "type": "invalid_request_error", "param": "reasoning_effort", "code": "unsupported_value"}
+
+
 def test_thinking_streams_to_openai_clients_before_the_answer(gpt, http):
     request_id = rid()
     chunks = list(gpt.chat.completions.create(
