@@ -39,7 +39,7 @@ def openai_request_to_anthropic(body: dict) -> tuple[dict, Translation]:
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     return upstream, Translation(response=lambda message: anthropic_to_openai_response(message, model),
-                                 stream=lambda: AnthropicToOpenAIStream(model, include_usage),
+                                 stream=lambda provider_id: AnthropicToOpenAIStream(provider_id, model, include_usage),
                                  streaming=body.get("stream") is True)
 
 
@@ -51,5 +51,5 @@ def anthropic_request_to_openai(body: dict, openai_itself: bool = False) -> tupl
         raise ApiError(400, str(exc), param=exc.param) from None
     model, estimate = body["model"], estimate_input_tokens(body)
     return upstream, Translation(response=lambda completion: openai_to_anthropic_response(completion, model, estimate),
-                                 stream=lambda: OpenAIToAnthropicStream(model, estimate),
+                                 stream=lambda provider_id: OpenAIToAnthropicStream(provider_id, model, estimate),
                                  streaming=body.get("stream") is True)

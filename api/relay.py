@@ -47,7 +47,8 @@ class Translation:
     """How to turn the upstream's successful answer into the client's dialect."""
 
     response: Callable[[dict], dict]
-    stream: Callable[[], StreamTranslator]
+    stream: Callable[[str], StreamTranslator]
+    """A stream translator, given the provider's id, which its error events name."""
     streaming: bool = False
     """The client asked for a stream: it gets one even from a provider that answers whole."""
 
@@ -64,7 +65,7 @@ async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect
         return await _error(upstream, provider, dialect, record)
     content_type = upstream.headers.get("content-type", "application/json").encode()
     if content_type.startswith(b"text/event-stream"):
-        translator = translation.stream() if translation else None
+        translator = translation.stream(provider.id) if translation else None
         if record is not None:
             record.stream = record.pending = True
         chunks = _chunks(upstream, provider, receive, dialect, translator, record)
@@ -93,7 +94,7 @@ def _streamed_whole(answer: dict, provider: Provider, translation: Translation, 
                     status: int) -> Response:
     """The stream a client asked for, from a provider that ignored `stream: true` and answered whole:
     the answer as the stream the provider would have sent, through the stream translator."""
-    translator = translation.stream()
+    translator = translation.stream(provider.id)
     events = translator.feed(as_upstream_stream(answer, provider.dialect)) + translator.close()
     if record is not None:
         record.ttfb_ms = (time.perf_counter() - record.started) * 1000

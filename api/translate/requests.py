@@ -44,10 +44,12 @@ TRANSLATED_ANTHROPIC_FIELDS = frozenset({
     "tools", "tool_choice", "metadata", "output_config",
 })
 
-THINKING_BUDGETS = {"low": 1024, "medium": 2048, "high": 4096}
-"""Anthropic thinking budgets (tokens) for OpenAI's `reasoning_effort`, as LiteLLM maps them."""
 MIN_THINKING_BUDGET = 1024
 """The smallest budget Anthropic takes."""
+THINKING_BUDGETS = {"none": 0, "minimal": MIN_THINKING_BUDGET, "low": 1024, "medium": 2048, "high": 4096,
+                    "xhigh": 8192, "max": 16384}
+"""Anthropic thinking budgets (tokens) for OpenAI's `reasoning_effort`: low to max as LiteLLM maps them (doubling
+at each step), minimal the smallest budget, none no thinking (0). Any other value is refused, as OpenAI does."""
 
 MAX_OPENAI_USER = 64
 """Characters OpenAI takes in `user` (Claude Code's `metadata.user_id` is about 150)."""
@@ -96,8 +98,8 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
     - `thinking` (Anthropic's, passed through) is left out when the last assistant turn
       holds tool calls: an OpenAI client never has the thinking block that Anthropic
       requires at the start of such a turn, so the tool loop goes on without thinking.
-    - Without `thinking`, `reasoning_effort` low/medium/high asks for thinking with a budget
-      of THINKING_BUDGETS tokens (see `_think`); minimal and none ask for none.
+    - Without `thinking`, `reasoning_effort` asks for thinking with a budget of THINKING_BUDGETS
+      tokens (see `_think`), none for none; a value OpenAI does not take is refused in its words.
     - `max_completion_tokens` (else `max_tokens`, else `default_max_tokens`) gives
       `max_tokens`, which Anthropic requires.
     - `user` (else `safety_identifier`) becomes `metadata.user_id`.
@@ -134,9 +136,10 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
         out["tools"] = [_anthropic_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
         if choice := _anthropic_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls")):
             out["tool_choice"] = choice
+    budget = _thinking_budget(body.get("reasoning_effort"))
     if _in_tool_loop(out["messages"]):
         out.pop("thinking", None)
-    elif "thinking" not in out and (budget := THINKING_BUDGETS.get(body.get("reasoning_effort"))):
+    elif "thinking" not in out and budget:
         _think(out, budget, asked_max_tokens=max_tokens)
     if user := body.get("user") or body.get("safety_identifier"):
         out["metadata"] = {"user_id": user}
@@ -314,6 +317,18 @@ def _anthropic_messages(messages) -> tuple[str | list[dict], list[dict]]:
     if any("cache_control" in block for block in system):
         return system, turns
     return "\n\n".join(block["text"] for block in system), turns
+
+
+def _thinking_budget(effort) -> int:
+    """The thinking budget for a `reasoning_effort` (0 for none, or for no effort given)."""
+    if effort is None:
+        return 0
+    if not isinstance(effort, str) or effort not in THINKING_BUDGETS:
+        *others, last = (f"'{known}'" for known in THINKING_BUDGETS)
+        raise TranslationError(f"Unsupported value: 'reasoning_effort' does not support {effort!r} with this model. "
+                               f"Supported values are: {', '.join(others)}, and {last}.", param="reasoning_effort",
+                               code="unsupported_value")
+    return THINKING_BUDGETS[effort]
 
 
 def _think(out: dict, budget: int, asked_max_tokens: int | None) -> None:

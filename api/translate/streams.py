@@ -37,13 +37,16 @@ from api.translate.responses import (
 _STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
 _NO_SIGNATURE = {"type": "signature_delta", "signature": ""}
 """What closes a thinking block made of another provider's reasoning: only Anthropic can sign one."""
-_ENDED_EARLY = "The provider's stream ended early."
 
 
 class _StreamTranslator:
-    """SSE parsing, JSON decoding and the end-of-stream state shared by both directions."""
+    """SSE parsing, JSON decoding and the end-of-stream state shared by both directions.
 
-    def __init__(self) -> None:
+    `provider_id` is named in the error events, as in every other error of the gateway.
+    """
+
+    def __init__(self, provider_id: str) -> None:
+        self._provider = f"provider '{provider_id}'"
         self._parser = SSEParser()
         self._ended = False
 
@@ -74,11 +77,20 @@ class _StreamTranslator:
         except orjson.JSONDecodeError:
             payload = None
         if not isinstance(payload, dict):
-            return self.error(f"The provider sent an event that is not a JSON object: {data[:200]}", 502)
+            return self.error(f"{self._provider} sent an event that is not a JSON object: {data[:200]}", 502)
         try:
             return self._on_payload(payload)
         except (KeyError, TypeError, AttributeError):
-            return self.error(f"The provider sent an event that cannot be translated: {data[:200]}", 502)
+            return self.error(f"{self._provider} sent an event that cannot be translated: {data[:200]}", 502)
+
+    def _ended_early(self) -> bytes:
+        return self.error(f"{self._provider} ended its stream early.", 502)
+
+    def _reported(self, message: str | None, status: int = 500) -> bytes:
+        """An error the provider sent mid-stream, its message followed by the provider's id (as a relayed
+        error's is)."""
+        return self.error(f"{message} ({self._provider})" if message else f"{self._provider} reported an error.",
+                          status)
 
     def _on_payload(self, payload: dict) -> bytes:
         raise NotImplementedError
@@ -97,8 +109,8 @@ class AnthropicToOpenAIStream(_StreamTranslator):
     carries the usage.
     """
 
-    def __init__(self, model: str, include_usage: bool) -> None:
-        super().__init__()
+    def __init__(self, provider_id: str, model: str, include_usage: bool) -> None:
+        super().__init__(provider_id)
         self._model = model
         self._include_usage = include_usage
         self._id = "chatcmpl-"  # completed with the message id by message_start
@@ -115,7 +127,7 @@ class AnthropicToOpenAIStream(_StreamTranslator):
         return usage["prompt_tokens"], usage["completion_tokens"]
 
     def close(self) -> bytes:
-        return self.error(_ENDED_EARLY, 502)
+        return self._ended_early()
 
     def _on_payload(self, event: dict) -> bytes:
         kind = event.get("type")
@@ -148,8 +160,7 @@ class AnthropicToOpenAIStream(_StreamTranslator):
             return usage + b"data: [DONE]\n\n"
         elif kind == "error":
             error = event.get("error") or {}
-            return self.error(error.get("message") or "The provider reported an error.",
-                              _STATUS_OF_ANTHROPIC_ERROR.get(error.get("type"), 500))
+            return self._reported(error.get("message"), _STATUS_OF_ANTHROPIC_ERROR.get(error.get("type"), 500))
         return b""  # ping, content_block_stop, signatures, and events added to the API later
 
     def _reasoning(self, index: int, text: str) -> bytes:
@@ -198,12 +209,13 @@ class OpenAIToAnthropicStream(_StreamTranslator):
 
     A tool call delta with a new `id` starts a new call even at a known index (some
     providers number every call 0). Refusal text is treated as text. Without upstream
-    usage, `input_tokens` stays the estimate given and `output_tokens` is the number of
-    content pieces (reasoning included) received.
+    usage, `input_tokens` stays the estimate given and `output_tokens` is one per 4 characters
+    of the text, reasoning and tool arguments received (not one per piece: a provider answering
+    whole sends the answer in one piece).
     """
 
-    def __init__(self, model: str, input_tokens_estimate: int = 0) -> None:
-        super().__init__()
+    def __init__(self, provider_id: str, model: str, input_tokens_estimate: int = 0) -> None:
+        super().__init__(provider_id)
         self._model = model
         self._input_estimate = input_tokens_estimate
         self._started = False
@@ -214,7 +226,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
         self._held: list[_Block] = []
         self._finish_reason: str | None = None
         self._usage: dict | None = None  # OpenAI usage
-        self._pieces = 0
+        self._characters = 0  # of the content pieces received, for the estimate of output tokens
 
     @property
     def usage(self) -> tuple[int | None, int | None]:
@@ -224,13 +236,13 @@ class OpenAIToAnthropicStream(_StreamTranslator):
 
     @property
     def estimated_usage(self) -> tuple[int, int]:
-        return self._input_estimate, self._pieces
+        return self._input_estimate, -(-self._characters // 4)
 
     def close(self) -> bytes:
         if self._ended:
             return b""
         if self._finish_reason is None:
-            return self.error(_ENDED_EARLY, 502)
+            return self._ended_early()
         return self._end()
 
     def _on_data(self, data: str) -> bytes:
@@ -239,7 +251,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
     def _on_payload(self, chunk: dict) -> bytes:
         if (error := chunk.get("error")) is not None:
             message = error.get("message") if isinstance(error, dict) else str(error)
-            return self.error(message or "The provider reported an error.")
+            return self._reported(message)
         out = [] if self._started else [self._message_start(chunk.get("id"))]
         if chunk.get("usage"):
             self._usage = chunk["usage"]
@@ -267,7 +279,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
     def _piece(self, start: dict, piece: str) -> bytes:
         """A piece of text or thinking: added to the open block of its type, else to a new one; held
         back once a tool call is live."""
-        self._pieces += 1
+        self._characters += len(piece)
         kind = start["type"]
         if self._live_call is not None:
             if self._held and self._held[-1].start["type"] == kind:
@@ -293,7 +305,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
             else:
                 self._held.append(call)
         if arguments := function.get("arguments"):
-            self._pieces += 1
+            self._characters += len(arguments)
             if call is self._live_call:
                 out += self._delta("tool_use", arguments)
             else:
@@ -309,7 +321,7 @@ class OpenAIToAnthropicStream(_StreamTranslator):
             if block.pieces:
                 out.append(self._delta(block.start["type"], "".join(block.pieces)))
         out.append(self._stop_block())
-        usage = anthropic_usage(self._usage) if self._usage is not None else {"output_tokens": self._pieces}
+        usage = anthropic_usage(self._usage) if self._usage is not None else {"output_tokens": self.estimated_usage[1]}
         out.append(_event({"type": "message_delta",
                            "delta": {"stop_reason": stop_reason(self._finish_reason, bool(self._calls)),
                                      "stop_sequence": None},

@@ -181,6 +181,24 @@ def test_a_provider_answering_whole_still_streams_to_anthropic_clients(claude, h
                                                                  message.usage.output_tokens)
 
 
+def test_a_long_whole_answer_without_usage_is_estimated_from_its_text(claude, http):
+    """A provider answering a stream request whole, and reporting no usage: the output tokens the Anthropic
+    client is told, and the record keeps, are about one per 4 characters of the answer, not one per piece."""
+    request_id = rid()
+    question = " ".join(f"word{i}" for i in range(800))  # the fake echoes it: an answer of about 5600 characters
+    with claude.messages.stream(model="fake:gpt-fake", max_tokens=4000, messages=[{"role": "user", "content": question}],
+                                extra_body={"fake": {"ignore_stream": True, "no_usage": True}},
+                                extra_headers={"X-Request-Id": request_id}) as stream:
+        message = stream.get_final_message()
+    answer = text_of(message)
+    assert answer == "echo: " + question
+    assert len(answer) / 6 < message.usage.output_tokens < len(answer) / 3
+    record = activity_of(http, request_id)
+    assert record["stream"] and record["tokens_estimated"]
+    assert (record["input_tokens"], record["output_tokens"]) == (message.usage.input_tokens,
+                                                                 message.usage.output_tokens)
+
+
 @pytest.mark.parametrize("tools", [[], [OPENAI_WEATHER]], ids=["text", "tool call"])
 def test_a_provider_answering_whole_still_streams_to_openai_clients(gpt, http, tools):
     request_id = rid()
@@ -434,6 +452,32 @@ def test_reasoning_effort_makes_claude_think_for_openai_clients(gpt, anthropic_u
     assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024} and "temperature" not in sent
 
 
+@pytest.mark.parametrize("effort, budget", [("minimal", 1024), ("xhigh", 8192), ("max", 16384), ("none", None)])
+def test_each_reasoning_effort_openai_takes_reaches_claude(gpt, anthropic_upstream, effort, budget):
+    """gpt-5's `minimal` thinks on Anthropic's smallest budget, `xhigh` and `max` on larger ones (LiteLLM's), and
+    gpt-5.1's `none` does not think."""
+    request_id = rid()
+    reply = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, reasoning_effort=effort,
+                                        extra_headers={"X-Request-Id": request_id})
+    message = reply.choices[0].message
+    assert message.content == "echo: hello there" and bool(getattr(message, "reasoning_content", None)) == bool(budget)
+    sent = upstream_record(anthropic_upstream, request_id)["body"]
+    if budget:
+        assert sent["thinking"] == {"type": "enabled", "budget_tokens": budget}
+        assert sent["max_tokens"] == 4096 + budget  # the answer keeps the default's room
+    else:
+        assert "thinking" not in sent and sent["max_tokens"] == 4096
+
+
+def test_a_reasoning_effort_openai_does_not_take_is_refused_as_openai_refuses_it(gpt):
+    with pytest.raises(openai.BadRequestError) as caught:
+        gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, reasoning_effort="extreme")
+    assert caught.value.body == {
+        "message": "Unsupported value: 'reasoning_effort' does not support 'extreme' with this model. Supported values "
+                   "are: 'none', 'minimal', 'low', 'medium', 'high', 'xhigh', and 'max'.",
+        "type": "invalid_request_error", "param": "reasoning_effort", "code": "unsupported_value"}
+
+
 def test_thinking_streams_to_openai_clients_before_the_answer(gpt, http):
     request_id = rid()
     chunks = list(gpt.chat.completions.create(
@@ -570,7 +614,7 @@ def test_anthropic_error_event_mid_stream_reaches_openai_clients(gpt):
                                          extra_body={"fake": {"chunks": 4, "error_event_after_chunks": 2}})
     with pytest.raises(openai.APIError) as caught:
         list(stream)
-    assert "Overloaded" in caught.value.message
+    assert caught.value.message == "Overloaded (provider 'anth')"
 
 
 def test_openai_upstream_dying_mid_stream_reaches_anthropic_clients(claude):
@@ -579,6 +623,46 @@ def test_openai_upstream_dying_mid_stream_reaches_anthropic_clients(claude):
                                     extra_body={"fake": {"chunks": 6, "fail_after_chunks": 2}}) as stream:
             stream.get_final_message()
     assert "provider 'fake'" in str(caught.value)
+
+
+def broken_stream(*frames: str) -> dict:
+    """A provider's stream that is cut short or holds garbage: its SSE frames, sent as they are."""
+    return {"fake": {"raw_body": "".join(frames), "raw_content_type": "text/event-stream"}}
+
+
+MESSAGE_START = ('event: message_start\ndata: {"type": "message_start", "message": {"id": "msg_1", "type": "message", '
+                 '"role": "assistant", "model": "claude-fake-sonnet", "content": [], "stop_reason": null, '
+                 '"stop_sequence": null, "usage": {"input_tokens": 5, "output_tokens": 1}}}\n\n')
+FIRST_CHUNK = ('data: {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-fake", '
+               '"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}, "finish_reason": null}]}\n\n')
+GARBAGE = "data: <html>oops</html>\n\n"
+
+
+@pytest.mark.parametrize("frames, message", [
+    pytest.param([MESSAGE_START], "provider 'anth' ended its stream early.", id="cut short"),
+    pytest.param([MESSAGE_START, GARBAGE], "provider 'anth' sent an event that is not a JSON object: <html>oops</html>",
+                 id="garbage"),
+])
+def test_a_broken_anthropic_stream_names_its_provider_to_openai_clients(gpt, frames, message):
+    stream = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, stream=True,
+                                         extra_body=broken_stream(*frames))
+    with pytest.raises(openai.APIError) as caught:
+        list(stream)
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize("frames, message", [
+    pytest.param([FIRST_CHUNK], "provider 'fake' ended its stream early.", id="cut short"),
+    pytest.param([FIRST_CHUNK, GARBAGE], "provider 'fake' sent an event that is not a JSON object: <html>oops</html>",
+                 id="garbage"),
+    pytest.param([FIRST_CHUNK, 'data: {"error": {"message": "model crashed"}}\n\n'],
+                 "model crashed (provider 'fake')", id="an error frame"),
+])
+def test_a_broken_openai_stream_names_its_provider_to_anthropic_clients(claude, frames, message):
+    with pytest.raises(anthropic.APIStatusError) as caught, claude.messages.stream(
+            model="fake:gpt-fake", max_tokens=50, messages=HELLO, extra_body=broken_stream(*frames)) as stream:
+        stream.get_final_message()
+    assert caught.value.body["error"]["message"] == message
 
 
 def test_gateway_errors_are_in_anthropic_dialect(gateway, claude):

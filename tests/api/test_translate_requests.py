@@ -211,7 +211,9 @@ def test_thinking_is_left_out_while_a_tool_loop_goes_on():
     pytest.param({"reasoning_effort": "medium", "max_tokens": 1500}, 1499, 1500,
                  id="medium cut to the limit (it bounds thinking and answer together)"),
     pytest.param({"reasoning_effort": "high", "max_tokens": 1000}, None, 1000, id="no room for the smallest budget"),
-    pytest.param({"reasoning_effort": "minimal"}, None, 4096, id="minimal: no thinking"),
+    pytest.param({"reasoning_effort": "minimal"}, 1024, 4096 + 1024, id="minimal: the smallest budget"),
+    pytest.param({"reasoning_effort": "xhigh"}, 8192, 4096 + 8192, id="xhigh"),
+    pytest.param({"reasoning_effort": "max", "max_completion_tokens": 32000}, 16384, 32000, id="max"),
     pytest.param({"reasoning_effort": "none"}, None, 4096, id="none: no thinking"),
     pytest.param({"reasoning_effort": "high", "tools": [WEATHER_TOOL], "tool_choice": "required"}, None, 4096,
                  id="a forced tool: no thinking (Anthropic refuses both)"),
@@ -222,6 +224,16 @@ def test_reasoning_effort_asks_claude_to_think(fields, thinking, max_tokens):
     assert body["max_tokens"] == max_tokens and "reasoning_effort" not in body
     if thinking:
         assert "temperature" not in body and "top_p" not in body
+
+
+@pytest.mark.parametrize("effort", ["extreme", "", "HIGH", 3])
+def test_a_reasoning_effort_openai_does_not_take_is_refused_in_its_words(effort):
+    with pytest.raises(TranslationError) as caught:
+        to_anthropic(reasoning_effort=effort)
+    assert str(caught.value) == (
+        f"Unsupported value: 'reasoning_effort' does not support {effort!r} with this model. "
+        "Supported values are: 'none', 'minimal', 'low', 'medium', 'high', 'xhigh', and 'max'.")
+    assert (caught.value.param, caught.value.code) == ("reasoning_effort", "unsupported_value")
 
 
 def test_reasoning_effort_gives_way_to_thinking_and_to_a_tool_loop():

@@ -109,9 +109,9 @@ def openai_accumulate(data: bytes):
 
 @pytest.mark.parametrize("size", SPLITS)
 def test_anthropic_stream_accumulated_by_the_openai_sdk(size):
-    translator = AnthropicToOpenAIStream("anthropic:claude", include_usage=True)
+    translator = AnthropicToOpenAIStream("anthropic", "anthropic:claude", include_usage=True)
     out = run(translator, ANTHROPIC_TOOL_STREAM, size)
-    assert out == run(AnthropicToOpenAIStream("anthropic:claude", include_usage=True), ANTHROPIC_TOOL_STREAM)
+    assert out == run(AnthropicToOpenAIStream("anthropic", "anthropic:claude", include_usage=True), ANTHROPIC_TOOL_STREAM)
     assert out.endswith(b"data: [DONE]\n\n")
     completion = openai_accumulate(out)
     assert completion.id == "chatcmpl-msg_01XFDUDYJgAACzvnptvVoYEL"
@@ -130,7 +130,7 @@ def test_anthropic_stream_accumulated_by_the_openai_sdk(size):
 
 
 def test_anthropic_stream_chunks():
-    out = run(AnthropicToOpenAIStream("claude", include_usage=True), anthropic_sse(
+    out = run(AnthropicToOpenAIStream("anthropic", "claude", include_usage=True), anthropic_sse(
         MESSAGE_START, block_start(0, {"type": "text", "text": ""}), *text_deltas(0, "Hi"), block_stop(0),
         message_delta("end_turn", 5), MESSAGE_STOP))
     common = {"id": "chatcmpl-msg_01XFDUDYJgAACzvnptvVoYEL", "object": "chat.completion.chunk",
@@ -152,7 +152,7 @@ def test_anthropic_stream_chunks():
 
 
 def test_anthropic_stream_without_usage_option():
-    out = run(AnthropicToOpenAIStream("claude", include_usage=False), ANTHROPIC_TOOL_STREAM)
+    out = run(AnthropicToOpenAIStream("anthropic", "claude", include_usage=False), ANTHROPIC_TOOL_STREAM)
     chunks = [payload for _, payload in events(out)]
     assert chunks[-1] == "[DONE]"
     assert all("usage" not in chunk and len(chunk["choices"]) == 1 for chunk in chunks[:-1])
@@ -160,14 +160,14 @@ def test_anthropic_stream_without_usage_option():
 
 
 def test_anthropic_tool_call_indexes_count_calls_not_blocks():
-    out = run(AnthropicToOpenAIStream("claude", include_usage=False), ANTHROPIC_TOOL_STREAM)
+    out = run(AnthropicToOpenAIStream("anthropic", "claude", include_usage=False), ANTHROPIC_TOOL_STREAM)
     indexes = [call["index"] for _, chunk in events(out)[:-1]
                for call in chunk["choices"][0]["delta"].get("tool_calls", ())]
     assert indexes == [0, 0, 0, 0, 1, 1]  # empty input_json_delta pieces are not sent
 
 
 def test_anthropic_thinking_streams_as_reasoning_content_before_the_content():
-    out = run(AnthropicToOpenAIStream("claude", include_usage=False), ANTHROPIC_TOOL_STREAM)
+    out = run(AnthropicToOpenAIStream("anthropic", "claude", include_usage=False), ANTHROPIC_TOOL_STREAM)
     received = [chunk for _, chunk in events(out)[:-1]]
     assert [chunk["choices"][0]["delta"] for chunk in received[:3]] == [
         {"role": "assistant", "content": ""}, {"reasoning_content": "The user wants the weather."},
@@ -190,7 +190,7 @@ THINKING_START = {"type": "thinking", "thinking": "", "signature": ""}
 
 def test_anthropic_thinking_blocks_joined_and_redacted_thinking_dropped():
     """Interleaved thinking: several thinking blocks (and a redacted one) in one answer, a tool call between."""
-    translator = AnthropicToOpenAIStream("claude", include_usage=False)
+    translator = AnthropicToOpenAIStream("anthropic", "claude", include_usage=False)
     out = run(translator, anthropic_sse(
         MESSAGE_START,
         block_start(0, THINKING_START), *thinking_deltas(0, "Let me ", "", "think."), block_stop(0),
@@ -219,7 +219,7 @@ def test_anthropic_thinking_blocks_joined_and_redacted_thinking_dropped():
     ("pause_turn", "stop"), ("tool_use", "tool_calls"),
 ])
 def test_anthropic_stop_reasons(stop_reason, finish_reason):
-    out = run(AnthropicToOpenAIStream("claude", include_usage=False),
+    out = run(AnthropicToOpenAIStream("anthropic", "claude", include_usage=False),
               anthropic_sse(MESSAGE_START, message_delta(stop_reason, 1), MESSAGE_STOP))
     assert events(out)[-2][1]["choices"][0]["finish_reason"] == finish_reason
 
@@ -227,7 +227,7 @@ def test_anthropic_stop_reasons(stop_reason, finish_reason):
 def test_anthropic_message_delta_with_cumulative_input_usage():
     delta = message_delta("end_turn", 30)
     delta["usage"].update(input_tokens=500, cache_read_input_tokens=None)
-    translator = AnthropicToOpenAIStream("claude", include_usage=True)
+    translator = AnthropicToOpenAIStream("anthropic", "claude", include_usage=True)
     out = run(translator, anthropic_sse(MESSAGE_START, delta, MESSAGE_STOP))
     assert events(out)[-2][1]["usage"]["prompt_tokens"] == 500 + 2048
     assert translator.usage == (2548, 30)
@@ -238,14 +238,14 @@ ANTHROPIC_OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "
 
 @pytest.mark.parametrize("size", SPLITS)
 def test_anthropic_error_event_mid_stream(size):
-    translator = AnthropicToOpenAIStream("claude", include_usage=True)
+    translator = AnthropicToOpenAIStream("anthropic", "claude", include_usage=True)
     stream = anthropic_sse(MESSAGE_START, block_start(0, {"type": "text", "text": ""}), *text_deltas(0, "Hel"),
                            ANTHROPIC_OVERLOADED, *text_deltas(0, "lo"), MESSAGE_STOP)
     received = events(run(translator, stream, size))
     assert [payload["choices"][0]["delta"] for _, payload in received[:-1]] == [
         {"role": "assistant", "content": ""}, {"content": "Hel"}]
-    assert received[-1] == (None, {"error": {"message": "Overloaded", "type": "server_error", "param": None,
-                                             "code": "overloaded"}})
+    assert received[-1] == (None, {"error": {"message": "Overloaded (provider 'anthropic')", "type": "server_error",
+                                             "param": None, "code": "overloaded"}})
     assert translator.feed(b"data: {}\n\n") == b"" and translator.close() == b""
 
 
@@ -256,16 +256,16 @@ def test_anthropic_error_event_mid_stream(size):
     pytest.param(anthropic_sse(MESSAGE_START, message_delta("end_turn", 3)), id="before message_stop"),
 ])
 def test_anthropic_early_eof(stream):
-    translator = AnthropicToOpenAIStream("claude", include_usage=False)
+    translator = AnthropicToOpenAIStream("anthropic", "claude", include_usage=False)
     out = translator.feed(stream)
-    assert events(translator.close()) == [(None, {"error": {"message": "The provider's stream ended early.",
+    assert events(translator.close()) == [(None, {"error": {"message": "provider 'anthropic' ended its stream early.",
                                                             "type": "server_error", "param": None, "code": None}})]
     assert b"[DONE]" not in out
     assert translator.close() == b""
 
 
 def test_anthropic_close_after_done_is_empty():
-    translator = AnthropicToOpenAIStream("claude", include_usage=False)
+    translator = AnthropicToOpenAIStream("anthropic", "claude", include_usage=False)
     assert translator.feed(anthropic_sse(MESSAGE_START, message_delta("end_turn", 3), MESSAGE_STOP))
     assert translator.close() == b""
     assert translator.error("late") == b""
@@ -277,28 +277,29 @@ def test_anthropic_close_after_done_is_empty():
     (429, {"message": "upstream timed out", "type": "rate_limit_error", "param": None, "code": None}),
 ])
 def test_anthropic_stream_error_method(status, error):
-    translator = AnthropicToOpenAIStream("claude", include_usage=False)
+    translator = AnthropicToOpenAIStream("anthropic", "claude", include_usage=False)
     translator.feed(anthropic_sse(MESSAGE_START))
     assert events(translator.error("upstream timed out", status)) == [(None, {"error": error})]
     assert translator.close() == b""
 
 
 def test_anthropic_invalid_event():
-    translator = AnthropicToOpenAIStream("claude", include_usage=False)
+    translator = AnthropicToOpenAIStream("anthropic", "claude", include_usage=False)
     out = translator.feed(b"event: message_start\ndata: {not json\n\n")
-    assert events(out)[0][1]["error"]["message"].startswith("The provider sent an event that is not a JSON object")
+    assert events(out)[0][1]["error"]["message"].startswith(
+        "provider 'anthropic' sent an event that is not a JSON object")
     assert translator.close() == b""
 
 
 def test_anthropic_malformed_event():
-    translator = AnthropicToOpenAIStream("claude", include_usage=False)
+    translator = AnthropicToOpenAIStream("anthropic", "claude", include_usage=False)
     out = translator.feed(anthropic_sse({"type": "content_block_delta", "index": 0}))
     assert events(out)[0][1]["error"]["message"] == (  # what it sent, not a Python exception
-        'The provider sent an event that cannot be translated: {"type":"content_block_delta","index":0}')
+        'provider \'anthropic\' sent an event that cannot be translated: {"type":"content_block_delta","index":0}')
 
 
 def test_anthropic_usage_before_any_event():
-    assert AnthropicToOpenAIStream("claude", include_usage=True).usage == (None, None)
+    assert AnthropicToOpenAIStream("anthropic", "claude", include_usage=True).usage == (None, None)
 
 
 # --- OpenAI → Anthropic ----------------------------------------------------------------------------
@@ -382,9 +383,9 @@ def blocks(message) -> list[dict]:
 
 @pytest.mark.parametrize("size", SPLITS)
 def test_openai_stream_accumulated_by_the_anthropic_sdk(size):
-    translator = OpenAIToAnthropicStream("openai:gpt-4o", input_tokens_estimate=1234)
+    translator = OpenAIToAnthropicStream("mistral", "openai:gpt-4o", input_tokens_estimate=1234)
     out = run(translator, OPENAI_TOOL_STREAM, size)
-    assert out == run(OpenAIToAnthropicStream("openai:gpt-4o", 1234), OPENAI_TOOL_STREAM)
+    assert out == run(OpenAIToAnthropicStream("mistral", "openai:gpt-4o", 1234), OPENAI_TOOL_STREAM)
     payloads = anthropic_events(out)
     assert [(payload["type"], payload.get("index")) for payload in payloads] == [
         ("message_start", None),
@@ -430,7 +431,7 @@ def openai_reasoning_stream(field: str) -> bytes:
 @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
 @pytest.mark.parametrize("size", SPLITS)
 def test_openai_reasoning_streams_as_a_thinking_block_first(field, size):
-    translator = OpenAIToAnthropicStream("deepseek-reasoner", 7)
+    translator = OpenAIToAnthropicStream("mistral", "deepseek-reasoner", 7)
     payloads = anthropic_events(run(translator, openai_reasoning_stream(field), size))
     assert [(payload["type"], payload.get("index")) for payload in payloads] == [
         ("message_start", None),
@@ -474,7 +475,7 @@ def test_openai_reasoning_streams_as_a_thinking_block_first(field, size):
 def test_openai_reasoning_block_order(chunks, expected_blocks):
     stream = b"".join([openai_chunk({"role": "assistant"}), *(openai_chunk(delta) for delta in chunks),
                        openai_chunk({}, "stop"), DONE])
-    payloads = anthropic_events(run(OpenAIToAnthropicStream("gpt"), stream))
+    payloads = anthropic_events(run(OpenAIToAnthropicStream("mistral", "gpt"), stream))
     message = anthropic_accumulate(payloads)
     assert [block.model_dump(exclude_none=True) for block in message.content] == expected_blocks
     stops = [payload["index"] for payload in payloads if payload["type"] == "content_block_stop"]
@@ -483,15 +484,15 @@ def test_openai_reasoning_block_order(chunks, expected_blocks):
 
 
 def test_openai_reasoning_without_usage_is_counted_in_the_estimate():
-    translator = OpenAIToAnthropicStream("gpt", input_tokens_estimate=5)
-    stream = b"".join([openai_chunk({"reasoning_content": "a"}), openai_chunk({"reasoning_content": "b"}),
-                       openai_chunk({"content": "c"}), openai_chunk({}, "stop"), DONE])
+    translator = OpenAIToAnthropicStream("mistral", "gpt", input_tokens_estimate=5)
+    stream = b"".join([openai_chunk({"reasoning_content": "Hmm, "}), openai_chunk({"reasoning_content": "a greeting."}),
+                       openai_chunk({"content": "Hello!"}), openai_chunk({}, "stop"), DONE])
     message = anthropic_accumulate(anthropic_events(run(translator, stream)))
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (5, 3)
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (5, 6)  # 22 characters, 4 a token
 
 
 def test_openai_stream_plain_text_exact_events():
-    out = run(OpenAIToAnthropicStream("gpt", 10), b"".join([
+    out = run(OpenAIToAnthropicStream("mistral", "gpt", 10), b"".join([
         openai_chunk({"role": "assistant", "content": ""}), openai_chunk({"content": "Hi"}),
         openai_chunk({}, "stop"), DONE]))
     assert out == (
@@ -543,7 +544,7 @@ def test_openai_stream_plain_text_exact_events():
 def test_openai_stream_block_order(chunks, expected_blocks, stop_reason):
     stream = b"".join([openai_chunk({"role": "assistant"}), *(openai_chunk(delta) for delta in chunks),
                        openai_chunk({}, "stop"), DONE])
-    message = anthropic_accumulate(anthropic_events(run(OpenAIToAnthropicStream("gpt"), stream)))
+    message = anthropic_accumulate(anthropic_events(run(OpenAIToAnthropicStream("mistral", "gpt"), stream)))
     assert blocks(message) == expected_blocks
     assert message.stop_reason == stop_reason
 
@@ -553,24 +554,25 @@ def test_openai_stream_block_order(chunks, expected_blocks, stop_reason):
 ])
 def test_openai_stream_stop_reasons(finish_reason, stop_reason):
     stream = openai_chunk({"content": "x"}) + openai_chunk({}, finish_reason) + DONE
-    assert anthropic_accumulate(anthropic_events(run(OpenAIToAnthropicStream("gpt"), stream))).stop_reason == \
+    assert anthropic_accumulate(anthropic_events(run(OpenAIToAnthropicStream("mistral", "gpt"), stream))).stop_reason == \
         stop_reason
 
 
 def test_openai_stream_without_usage_estimates():
-    translator = OpenAIToAnthropicStream("gpt", input_tokens_estimate=77)
-    stream = b"".join([openai_chunk({"content": "a"}), openai_chunk({"content": "b"}),
-                       openai_chunk(tool_delta(0, '{"x":', "call_1", "f")), openai_chunk(tool_delta(0, "1}")),
+    translator = OpenAIToAnthropicStream("mistral", "gpt", input_tokens_estimate=77)
+    stream = b"".join([openai_chunk({"content": "Let "}), openai_chunk({"content": "me."}),
+                       openai_chunk(tool_delta(0, '{"x":', "call_1", "f")), openai_chunk(tool_delta(0, "12}")),
                        openai_chunk({}, "tool_calls"), DONE])
     message = anthropic_accumulate(anthropic_events(run(translator, stream)))
-    assert (message.usage.input_tokens, message.usage.output_tokens) == (77, 4)
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (77, 4)  # 15 characters, 4 a token
+    assert translator.estimated_usage == (77, 4)
     assert translator.usage == (None, None)
 
 
 def test_openai_usage_in_the_last_choice_chunk():
     stream = openai_chunk({"content": "x"}) + openai_chunk(
         {}, "stop", usage={"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}) + DONE
-    translator = OpenAIToAnthropicStream("gpt", 100)
+    translator = OpenAIToAnthropicStream("mistral", "gpt", 100)
     message = anthropic_accumulate(anthropic_events(run(translator, stream)))
     assert (message.usage.input_tokens, message.usage.output_tokens) == (9, 1)
     assert translator.usage == (9, 1)
@@ -580,12 +582,12 @@ def test_openai_other_choices_ignored():
     stream = openai_chunk(choices=[{"index": 1, "delta": {"content": "other"}, "finish_reason": None},
                                    {"index": 0, "delta": {"content": "mine"}, "finish_reason": None}]) + \
         openai_chunk({}, "stop") + DONE
-    message = anthropic_accumulate(anthropic_events(run(OpenAIToAnthropicStream("gpt"), stream)))
+    message = anthropic_accumulate(anthropic_events(run(OpenAIToAnthropicStream("mistral", "gpt"), stream)))
     assert blocks(message) == [{"type": "text", "text": "mine"}]
 
 
 def test_openai_done_without_chunks():
-    payloads = anthropic_events(run(OpenAIToAnthropicStream("gpt", 5), DONE))
+    payloads = anthropic_events(run(OpenAIToAnthropicStream("mistral", "gpt", 5), DONE))
     assert [payload["type"] for payload in payloads] == ["message_start", "message_delta", "message_stop"]
     assert payloads[0]["message"]["id"].startswith("msg_")
     assert anthropic_accumulate(payloads).content == []
@@ -594,12 +596,12 @@ def test_openai_done_without_chunks():
 OPENAI_ERROR_FRAME = b'data: {"error":{"message":"The server had an error while processing your request.",' \
                      b'"type":"server_error","param":null,"code":null}}\n\n'
 ANTHROPIC_API_ERROR = ("error", {"type": "error", "error": {
-    "type": "api_error", "message": "The server had an error while processing your request."}})
+    "type": "api_error", "message": "The server had an error while processing your request. (provider 'mistral')"}})
 
 
 @pytest.mark.parametrize("size", SPLITS)
 def test_openai_error_mid_stream(size):
-    translator = OpenAIToAnthropicStream("gpt")
+    translator = OpenAIToAnthropicStream("mistral", "gpt")
     stream = openai_chunk({"content": "Hel"}) + OPENAI_ERROR_FRAME + openai_chunk({"content": "lo"}) + DONE
     received = events(run(translator, stream, size))
     assert [name for name, _ in received] == ["message_start", "content_block_start", "content_block_delta", "error"]
@@ -608,16 +610,16 @@ def test_openai_error_mid_stream(size):
 
 
 def test_openai_error_first_gives_only_the_error():
-    assert events(run(OpenAIToAnthropicStream("gpt"), OPENAI_ERROR_FRAME)) == [ANTHROPIC_API_ERROR]
+    assert events(run(OpenAIToAnthropicStream("mistral", "gpt"), OPENAI_ERROR_FRAME)) == [ANTHROPIC_API_ERROR]
 
 
 def test_openai_error_as_a_string():
-    assert events(run(OpenAIToAnthropicStream("gpt"), b'data: {"error": "model crashed"}\n\n')) == [
-        ("error", {"type": "error", "error": {"type": "api_error", "message": "model crashed"}})]
+    assert events(run(OpenAIToAnthropicStream("mistral", "gpt"), b'data: {"error": "model crashed"}\n\n')) == [
+        ("error", {"type": "error", "error": {"type": "api_error", "message": "model crashed (provider 'mistral')"}})]
 
 
 ENDED_EARLY = ("error", {"type": "error", "error": {"type": "api_error",
-                                                    "message": "The provider's stream ended early."}})
+                                                    "message": "provider 'mistral' ended its stream early."}})
 
 
 @pytest.mark.parametrize("stream", [
@@ -626,14 +628,14 @@ ENDED_EARLY = ("error", {"type": "error", "error": {"type": "api_error",
     pytest.param(openai_chunk(tool_delta(0, '{"a"', "call_1", "f")), id="mid-tool-call"),
 ])
 def test_openai_early_eof(stream):
-    translator = OpenAIToAnthropicStream("gpt")
+    translator = OpenAIToAnthropicStream("mistral", "gpt")
     translator.feed(stream)
     assert events(translator.close()) == [ENDED_EARLY]
     assert translator.close() == b""
 
 
 def test_openai_eof_after_finish_reason_ends_normally():
-    translator = OpenAIToAnthropicStream("gpt")
+    translator = OpenAIToAnthropicStream("mistral", "gpt")
     head = translator.feed(openai_chunk({"content": "Hi"}) + openai_chunk({}, "stop"))
     payloads = anthropic_events(head + translator.close())
     assert anthropic_accumulate(payloads).content[0].text == "Hi"
@@ -643,7 +645,7 @@ def test_openai_eof_after_finish_reason_ends_normally():
 @pytest.mark.parametrize("status, error_type", [(502, "api_error"), (529, "overloaded_error"),
                                                 (429, "rate_limit_error")])
 def test_openai_stream_error_method(status, error_type):
-    translator = OpenAIToAnthropicStream("gpt")
+    translator = OpenAIToAnthropicStream("mistral", "gpt")
     translator.feed(openai_chunk({"content": "Hi"}))
     assert events(translator.error("upstream timed out", status)) == [
         ("error", {"type": "error", "error": {"type": error_type, "message": "upstream timed out"}})]
@@ -651,10 +653,11 @@ def test_openai_stream_error_method(status, error_type):
 
 
 def test_openai_invalid_event():
-    translator = OpenAIToAnthropicStream("gpt")
+    translator = OpenAIToAnthropicStream("mistral", "gpt")
     received = events(translator.feed(b"data: [1, 2]\n\n"))
     assert received[0][0] == "error"
-    assert received[0][1]["error"]["message"].startswith("The provider sent an event that is not a JSON object")
+    assert received[0][1]["error"]["message"].startswith(
+        "provider 'mistral' sent an event that is not a JSON object")
 
 
 # --- Whole answers to a client that asked for a stream ---------------------------------------------
@@ -683,7 +686,7 @@ def whole_completion(message: dict, usage: dict | None = OPENAI_USAGE) -> dict:
 ])
 def test_a_whole_openai_answer_streams_as_it_translates(completion):
     """The stream made of a whole answer gives the Anthropic SDK the message its whole translation gives."""
-    translator = OpenAIToAnthropicStream("gpt", input_tokens_estimate=7)
+    translator = OpenAIToAnthropicStream("mistral", "gpt", input_tokens_estimate=7)
     streamed = anthropic_accumulate(anthropic_events(run(translator, as_upstream_stream(completion, "openai"))))
     whole = openai_to_anthropic_response(completion, "gpt", input_estimate=7)
     blocks = [block.model_dump(exclude_none=True) for block in streamed.content]
@@ -717,7 +720,7 @@ def whole_message(content: list[dict], stop_reason: str) -> dict:
 ])
 def test_a_whole_anthropic_answer_streams_as_it_translates(message):
     """The stream made of a whole answer gives the OpenAI SDK the completion its whole translation gives."""
-    translator = AnthropicToOpenAIStream("claude", include_usage=True)
+    translator = AnthropicToOpenAIStream("anthropic", "claude", include_usage=True)
     streamed = openai_accumulate(run(translator, as_upstream_stream(message, "anthropic")))
     whole = anthropic_to_openai_response(message, "claude")
     choice, expected = streamed.choices[0], whole["choices"][0]
@@ -743,7 +746,7 @@ def test_a_whole_anthropic_answer_streams_as_it_translates(message):
 ])
 def test_a_whole_anthropic_answer_with_thinking_streams_its_reasoning(message):
     """The thinking of a whole answer streamed to an OpenAI client is the `reasoning_content` of its whole translation."""
-    streamed = openai_accumulate(run(AnthropicToOpenAIStream("claude", include_usage=True),
+    streamed = openai_accumulate(run(AnthropicToOpenAIStream("anthropic", "claude", include_usage=True),
                                      as_upstream_stream(message, "anthropic"))).choices[0].message
     whole = anthropic_to_openai_response(message, "claude")["choices"][0]["message"]
     assert getattr(streamed, "reasoning_content", None) == whole.get("reasoning_content")
