@@ -12,6 +12,7 @@ sent only along with tools (both APIs reject them alone).
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import wraps
 
 import orjson
@@ -50,6 +51,13 @@ THINKING_BUDGETS = {"none": 0, "minimal": MIN_THINKING_BUDGET, "low": 1024, "med
                     "xhigh": 8192, "max": 16384}
 """Anthropic thinking budgets (tokens) for OpenAI's `reasoning_effort`: low to max as LiteLLM maps them (doubling
 at each step), minimal the smallest budget, none no thinking (0). Any other value is refused, as OpenAI does."""
+ADAPTIVE_FROM = (4, 6)
+"""Claude models from 4.6 on think adaptively, at an `output_config.effort` (Opus 4.7 and later refuse a budget)."""
+XHIGH_FROM = (4, 7)
+"""The first Claude models that take the `xhigh` effort (earlier ones get `high`)."""
+_CLAUDE_VERSION = re.compile(r"(?:opus|sonnet|haiku)-(\d)(?:[-.](\d{1,2}))?(?!\d)")
+"""The version in a current Claude model id: claude-opus-4-7, claude-sonnet-4-5-20250929, anthropic.claude-opus-4-6-v1,
+claude-opus-4.7 (not the 3.x ids, claude-3-7-sonnet-...)."""
 
 MAX_OPENAI_USER = 64
 """Characters OpenAI takes in `user` (Claude Code's `metadata.user_id` is about 150)."""
@@ -98,8 +106,9 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
     - `thinking` (Anthropic's, passed through) is left out when the last assistant turn
       holds tool calls: an OpenAI client never has the thinking block that Anthropic
       requires at the start of such a turn, so the tool loop goes on without thinking.
-    - Without `thinking`, `reasoning_effort` asks for thinking with a budget of THINKING_BUDGETS
-      tokens (see `_think`), none for none; a value OpenAI does not take is refused in its words.
+    - Without `thinking`, `reasoning_effort` asks for thinking (see `_think`: adaptive at an effort
+      from Claude 4.6 on, else a budget of THINKING_BUDGETS tokens), none for none; a value OpenAI
+      does not take is refused in its words.
     - `max_completion_tokens` (else `max_tokens`, else `default_max_tokens`) gives
       `max_tokens`, which Anthropic requires.
     - `user` (else `safety_identifier`) becomes `metadata.user_id`.
@@ -136,11 +145,11 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
         out["tools"] = [_anthropic_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
         if choice := _anthropic_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls")):
             out["tool_choice"] = choice
-    budget = _thinking_budget(body.get("reasoning_effort"))
+    effort = _reasoning_effort(body.get("reasoning_effort"))
     if _in_tool_loop(out["messages"]):
         out.pop("thinking", None)
-    elif "thinking" not in out and budget:
-        _think(out, budget, asked_max_tokens=max_tokens)
+    elif "thinking" not in out and effort:
+        _think(out, effort, asked_max_tokens=max_tokens)
     if user := body.get("user") or body.get("safety_identifier"):
         out["metadata"] = {"user_id": user}
     return out
@@ -319,31 +328,46 @@ def _anthropic_messages(messages) -> tuple[str | list[dict], list[dict]]:
     return "\n\n".join(block["text"] for block in system), turns
 
 
-def _thinking_budget(effort) -> int:
-    """The thinking budget for a `reasoning_effort` (0 for none, or for no effort given)."""
+def _reasoning_effort(effort) -> str | None:
+    """A `reasoning_effort` that asks for thinking (None for none, or for no effort given)."""
     if effort is None:
-        return 0
+        return None
     if not isinstance(effort, str) or effort not in THINKING_BUDGETS:
         *others, last = (f"'{known}'" for known in THINKING_BUDGETS)
         raise TranslationError(f"Unsupported value: 'reasoning_effort' does not support {effort!r} with this model. "
                                f"Supported values are: {', '.join(others)}, and {last}.", param="reasoning_effort",
                                code="unsupported_value")
-    return THINKING_BUDGETS[effort]
+    return None if effort == "none" else effort
 
 
-def _think(out: dict, budget: int, asked_max_tokens: int | None) -> None:
-    """Ask Anthropic for thinking on `budget` tokens, as far as the request lets it: not when it forces
-    a tool (Anthropic refuses that), nor when the client's token limit leaves no room for the smallest
-    budget. A client's limit bounds thinking and answer together, as OpenAI's does its reasoning and
-    answer; without one, the answer keeps the default's room. `temperature` and `top_p` go, as
-    Anthropic takes neither (but 1) with thinking."""
+def _claude_version(model: str) -> tuple[int, int] | None:
+    match = _CLAUDE_VERSION.search(model)
+    return (int(match[1]), int(match[2] or 0)) if match else None
+
+
+def _think(out: dict, effort: str, asked_max_tokens: int | None) -> None:
+    """Ask Claude to think at `effort`, as far as the request lets it: not when it forces a tool
+    (Anthropic refuses that). Claude from 4.6 on thinks adaptively at an `output_config.effort`
+    (minimal is `low`); older models on THINKING_BUDGETS tokens, and not when the client's token limit
+    leaves no room for the smallest budget. A client's limit bounds thinking and answer together, as
+    OpenAI's does its reasoning and answer; without one, the answer keeps the default's room (the
+    budget is added to it). `temperature` and `top_p` go, as Anthropic takes neither (but 1) with
+    thinking."""
     if (out.get("tool_choice") or {}).get("type") in ("any", "tool"):
         return
-    if asked_max_tokens is None:
-        out["max_tokens"] += budget
-    elif (budget := min(budget, asked_max_tokens - 1)) < MIN_THINKING_BUDGET:
+    budget = THINKING_BUDGETS[effort]
+    version = _claude_version(out["model"])
+    if version is not None and version >= ADAPTIVE_FROM:
+        if effort == "xhigh" and version < XHIGH_FROM:
+            effort = "high"
+        out["thinking"] = {"type": "adaptive"}
+        out["output_config"] = {**out.get("output_config", {}), "effort": "low" if effort == "minimal" else effort}
+    elif asked_max_tokens is not None and (budget := min(budget, asked_max_tokens - 1)) < MIN_THINKING_BUDGET:
         return
-    out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    else:
+        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if asked_max_tokens is None:
+        out["max_tokens"] += THINKING_BUDGETS[effort]
     out.pop("temperature", None)
     out.pop("top_p", None)
 

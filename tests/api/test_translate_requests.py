@@ -226,6 +226,33 @@ def test_reasoning_effort_asks_claude_to_think(fields, thinking, max_tokens):
         assert "temperature" not in body and "top_p" not in body
 
 
+@pytest.mark.parametrize("model, effort, sent, room", [
+    ("claude-opus-4-7", "medium", "medium", 2048),
+    ("claude-opus-4-7-20260416", "xhigh", "xhigh", 8192),
+    ("anthropic.claude-opus-4-8-v1:0", "max", "max", 16384),  # Bedrock's id
+    ("anthropic/claude-opus-4.7", "minimal", "low", 1024),  # OpenRouter's
+    ("claude-sonnet-4-6", "xhigh", "high", 4096),  # xhigh came with Opus 4.7
+    ("claude-opus-5", "high", "high", 4096),
+])
+def test_claude_from_4_6_thinks_adaptively_at_an_effort(model, effort, sent, room):
+    """Opus 4.7 and later refuse a thinking budget ("thinking.type.enabled is not supported for this model"); 4.6
+    takes one but is meant to think adaptively."""
+    body = to_anthropic(model=model, reasoning_effort=effort, temperature=0.5,
+                        response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}})
+    assert body["thinking"] == {"type": "adaptive"}
+    assert body["output_config"] == {"format": {"type": "json_schema", "schema": {"type": "object"}}, "effort": sent}
+    assert body["max_tokens"] == 4096 + room  # without a limit from the client, the answer keeps the default's room
+    assert "temperature" not in body
+    limited = to_anthropic(model=model, reasoning_effort=effort, max_tokens=500)  # no smallest budget here
+    assert limited["thinking"] == {"type": "adaptive"} and limited["max_tokens"] == 500
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5-20250929", "claude-opus-4-20250514", "claude-3-7-sonnet-20250219",
+                                   "claude-haiku-4-5", "claude-opus-4-1"])
+def test_claude_before_4_6_thinks_on_a_budget(model):
+    assert to_anthropic(model=model, reasoning_effort="low")["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+
+
 @pytest.mark.parametrize("effort", ["extreme", "", "HIGH", 3])
 def test_a_reasoning_effort_openai_does_not_take_is_refused_in_its_words(effort):
     with pytest.raises(TranslationError) as caught:
