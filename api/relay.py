@@ -28,10 +28,10 @@ from api.usage import StreamUsage, asks_for_usage, body_usage, usage_counts
 
 SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 SSE = b"text/event-stream; charset=utf-8"
-PASSED_ERROR_HEADERS = ("retry-after", "retry-after-ms")
+PASSED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
 PASSED_ERROR_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
-"""An upstream error's headers that reach the client: when to retry (both SDKs honour them) and the
-provider's rate limits, in either dialect's names."""
+"""An upstream error's headers that reach the client: whether and when to retry (both SDKs honour them,
+`x-should-retry` over their own rules) and the provider's rate limits, in either dialect's names."""
 
 
 class StreamTranslator(Protocol):

@@ -536,6 +536,7 @@ def test_upstream_errors_reach_anthropic_clients_in_their_dialect(claude, model,
         headers = caught.value.response.headers
         if model.startswith("anth:"):
             assert headers["retry-after"] == "20" and headers["anthropic-ratelimit-requests-remaining"] == "0"
+            assert headers["x-should-retry"] == "true"
         else:
             assert headers["x-ratelimit-remaining-requests"] == "0"
 
@@ -583,6 +584,16 @@ def test_overloaded_anthropic_reaches_openai_clients(gpt):
                                     extra_body={"fake": {"error_status": 529}})
     assert caught.value.status_code == 529
     assert caught.value.body["type"] == "server_error" and "Overloaded" in caught.value.body["message"]
+    assert caught.value.response.headers["x-should-retry"] == "true"  # as Anthropic said it
+
+
+def test_overloaded_anthropic_says_to_retry_to_anthropic_clients(claude):
+    """Anthropic's 529 comes with `x-should-retry: true`, which the SDKs obey over their own retry rules."""
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        claude.messages.create(model="anth:claude-fake-sonnet", max_tokens=10, messages=HELLO,
+                               extra_body={"fake": {"error_status": 529}})
+    assert caught.value.status_code == 529 and caught.value.body["error"]["type"] == "overloaded_error"
+    assert caught.value.response.headers["x-should-retry"] == "true"
 
 
 def test_a_prompt_too_long_for_claude_reaches_openai_clients_with_openais_code(gpt):

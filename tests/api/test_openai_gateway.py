@@ -406,6 +406,23 @@ def test_upstream_errors_keep_their_status_and_message(client, status, error_cla
         assert caught.value.response.headers["x-ratelimit-reset-requests"] == "20s"
 
 
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_a_provider_saying_not_to_retry_is_not_retried(gateway, upstream, sdk):
+    """A provider's `x-should-retry: false` reaches the client, whose SDK (retrying twice by default) then
+    does not retry a 500 it would otherwise retry."""
+    request_id = rid()
+    request = dict(model="fake:gpt-fake", messages=USER, extra_headers={"X-Request-Id": request_id},
+                   extra_body={"fake": {"error_status": 500, "should_retry": False}})
+    if sdk == "openai":
+        with pytest.raises(openai.InternalServerError) as caught:
+            openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY).chat.completions.create(**request)
+    else:
+        with pytest.raises(anthropic.InternalServerError) as caught:
+            anthropic.Anthropic(base_url=gateway.base_url, api_key=SERVER_KEY).messages.create(max_tokens=10, **request)
+    assert upstream_record(upstream, request_id)["attempts"] == 1
+    assert caught.value.response.headers["x-should-retry"] == "false"
+
+
 def test_upstream_dying_mid_stream_ends_with_an_error_event(client):
     stream = client.chat.completions.create(model="fake:gpt-fake", messages=USER, stream=True,
                                             extra_body={"fake": {"chunks": 6, "fail_after_chunks": 2}})
