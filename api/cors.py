@@ -11,7 +11,7 @@ from blacksheep import Request, Response
 
 ALLOW_METHODS = b"GET, POST, OPTIONS"
 MAX_AGE = b"600"
-EXPOSE_HEADERS = b"x-request-id, request-id, retry-after, retry-after-ms, *"
+EXPOSE_HEADERS = b"x-request-id, request-id, retry-after, retry-after-ms, x-should-retry, *"
 """What a page may read: the request ids and retry hints by name (the SDKs read them), and the
 rest (the providers' rate-limit headers) through the wildcard, which browsers honour for requests
 without cookies."""

@@ -19,6 +19,7 @@ from api.translate.responses import (
 )
 from api.translate.shapes import check
 from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
+from api.usage import asks_for_usage
 
 
 def estimate_input_tokens(body: dict) -> int:
@@ -35,12 +36,9 @@ def openai_request_to_anthropic(body: dict) -> tuple[dict, Translation]:
         upstream = openai_to_anthropic(body)
     except TranslationError as exc:
         raise ApiError(400, str(exc), param=exc.param, code=exc.code) from None
-    model = body["model"]
-    options = body.get("stream_options")
-    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    model, include_usage = body["model"], asks_for_usage(body)
     return upstream, Translation(response=lambda message: anthropic_to_openai_response(message, model),
-                                 stream=lambda provider_id: AnthropicToOpenAIStream(provider_id, model, include_usage),
-                                 streaming=body.get("stream") is True)
+                                 stream=lambda provider_id: AnthropicToOpenAIStream(provider_id, model, include_usage))
 
 
 def anthropic_request_to_openai(body: dict, openai_itself: bool = False) -> tuple[dict, Translation]:
@@ -51,5 +49,4 @@ def anthropic_request_to_openai(body: dict, openai_itself: bool = False) -> tupl
         raise ApiError(400, str(exc), param=exc.param) from None
     model, estimate = body["model"], estimate_input_tokens(body)
     return upstream, Translation(response=lambda completion: openai_to_anthropic_response(completion, model, estimate),
-                                 stream=lambda provider_id: OpenAIToAnthropicStream(provider_id, model, estimate),
-                                 streaming=body.get("stream") is True)
+                                 stream=lambda provider_id: OpenAIToAnthropicStream(provider_id, model, estimate))

@@ -2,8 +2,9 @@
 
 Same dialect on both sides: bytes untouched, streams chunk by chunk as they
 arrive. Different dialects: a `Translation` converts the JSON body, or the
-stream incrementally; a client that asked for a stream gets one even from a
-provider that answered whole. Errors always reach the client in its own dialect.
+stream incrementally. Either way, a client that asked for a stream gets one
+even from a provider that answered whole. Errors always reach the client in
+its own dialect.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from api.http_client import Response as UpstreamResponse
 from api.providers import Provider
 from api.translate import UntranslatableAnswer
 from api.translate.responses import read_answer, upstream_error
-from api.translate.streams import as_upstream_stream
-from api.usage import StreamUsage, body_usage, usage_counts
+from api.translate.streams import as_stream, as_upstream_stream
+from api.usage import StreamUsage, asks_for_usage, body_usage, usage_counts
 
 SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
 SSE = b"text/event-stream; charset=utf-8"
-PASSED_ERROR_HEADERS = ("retry-after", "retry-after-ms")
+PASSED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
 PASSED_ERROR_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
-"""An upstream error's headers that reach the client: when to retry (both SDKs honour them) and the
-provider's rate limits, in either dialect's names."""
+"""An upstream error's headers that reach the client: whether and when to retry (both SDKs honour them,
+`x-should-retry` over their own rules) and the provider's rate limits, in either dialect's names."""
 
 
 class StreamTranslator(Protocol):
@@ -49,17 +50,15 @@ class Translation:
     response: Callable[[dict], dict]
     stream: Callable[[str], StreamTranslator]
     """A stream translator, given the provider's id, which its error events name."""
-    streaming: bool = False
-    """The client asked for a stream: it gets one even from a provider that answers whole."""
 
 
-async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect: Dialect,
-                record: Record | None, translation: Translation | None = None) -> Response:
+async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect: Dialect, record: Record | None,
+                sent: dict, translation: Translation | None = None) -> Response:
     """The client's response for an upstream response (which this takes ownership of).
 
     `receive` is the request's ASGI receive channel, watched during streams for the client leaving;
-    `dialect` is the client's; `record` gets the usage; `translation` is given when the provider
-    speaks the other dialect.
+    `dialect` is the client's; `record` gets the usage; `sent` is the body sent upstream (looked at
+    only when a whole answer comes back); `translation` is given when the provider speaks the other dialect.
     """
     if upstream.status >= 400:
         return await _error(upstream, provider, dialect, record)
@@ -73,7 +72,10 @@ async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect
         return Response(upstream.status, [*SSE_HEADERS], StreamedContent(SSE if translator else content_type, chunks))
     body = await (_read_until_disconnect(upstream, provider, receive) if provider.in_process
                   else _read(upstream, provider))
+    streaming = sent.get("stream") is True  # and yet the provider answered whole
     if translation is None:
+        if streaming and (answer := _readable(body, provider.dialect)) is not None:
+            return _streamed_whole(answer, provider, None, record, upstream.status, asks_for_usage(sent))
         if record is not None:
             record.tokens(*body_usage(provider.dialect, body))
         return Response(upstream.status, None, Content(content_type, body))
@@ -82,7 +84,7 @@ async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect
     except UntranslatableAnswer as exc:
         raise ApiError(502, f"provider '{provider.id}' sent an answer that cannot be translated: {exc}.",
                        code="upstream_error") from None
-    if translation.streaming:
+    if streaming:
         return _streamed_whole(document, provider, translation, record, upstream.status)
     answer = translation.response(document)
     if record is not None:  # without the provider's usage, the translation's estimate
@@ -90,16 +92,32 @@ async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect
     return Response(upstream.status, None, Content(JSON, orjson.dumps(answer)))
 
 
-def _streamed_whole(answer: dict, provider: Provider, translation: Translation, record: Record | None,
-                    status: int) -> Response:
+def _streamed_whole(answer: dict, provider: Provider, translation: Translation | None, record: Record | None,
+                    status: int, include_usage: bool = True) -> Response:
     """The stream a client asked for, from a provider that ignored `stream: true` and answered whole:
-    the answer as the stream the provider would have sent, through the stream translator."""
-    translator = translation.stream(provider.id)
-    events = translator.feed(as_upstream_stream(answer, provider.dialect)) + translator.close()
+    the answer as the stream the provider would have sent, through the stream translator if any (else
+    with the usage only if an OpenAI client asked for it). The record gets the answer's usage."""
+    if translation is None:
+        events = as_stream(answer, provider.dialect, include_usage)
+    else:
+        translator = translation.stream(provider.id)
+        events = translator.feed(as_upstream_stream(answer, provider.dialect)) + translator.close()
     if record is not None:
         record.ttfb_ms = (time.perf_counter() - record.started) * 1000
-        _stream_tokens(record, None, translator)
+        if translation is None:
+            record.tokens(*usage_counts(provider.dialect, answer.get("usage")))
+        else:
+            _stream_tokens(record, None, translator)
     return Response(status, [*SSE_HEADERS], Content(SSE, events))
+
+
+def _readable(body: bytes, dialect: Dialect) -> dict | None:
+    """A whole answer that can be streamed, or None (an answer of another kind, or a broken one, is passed on
+    as it came)."""
+    try:
+        return read_answer(body, dialect)
+    except UntranslatableAnswer:
+        return None
 
 
 async def _read(upstream: UpstreamResponse, provider: Provider) -> bytes:

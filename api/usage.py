@@ -17,6 +17,12 @@ STREAM_OVERHEAD_EVENTS = 3
 """Events of an OpenAI stream that carry no tokens (role chunk, finish chunk, [DONE])."""
 
 
+def asks_for_usage(body: dict) -> bool:
+    """Whether an OpenAI request asks for a stream's last chunk to carry the usage (`stream_options.include_usage`)."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
 def usage_counts(dialect: Dialect, usage: object) -> tuple[int | None, int | None]:
     """(input, output) tokens from a `usage` object of either dialect (cached input tokens included)."""
     if not isinstance(usage, dict):

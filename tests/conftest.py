@@ -9,7 +9,7 @@ import pytest
 
 from tests.fixtures.fake_anthropic import start_fake_anthropic, stop_fake_anthropic
 from tests.fixtures.fake_openai import start_fake_openai, stop_fake_openai
-from tests.gateway import SERVER_KEY, Gateway, free_port, start_gateway
+from tests.gateway import SERVER_KEY, Gateway, free_port, start_gateway, wait_until
 
 UPSTREAM_KEY = "sk-upstream-0123456789abcdef"
 WRITER_KEY = "writer-key-0123456789"
@@ -127,3 +127,16 @@ def upstream_record(upstream: str, request_id: str) -> dict:
     response = httpx.get(f"{upstream}/_fake/requests/{request_id}")
     assert response.status_code == 200, f"the upstream never saw request {request_id}"
     return response.json()
+
+
+def activity_of(http: httpx.Client, request_id: str) -> dict:
+    """The gateway's activity record of a request, once written."""
+    found = []
+
+    def written() -> bool:
+        page = http.get("/admin/activity", params={"limit": 1000}, headers={"x-api-key": SERVER_KEY}).json()
+        found.extend(record for record in page["data"] if record["request_id"] == request_id)
+        return bool(found)
+
+    wait_until(written, 5, f"the activity record of {request_id}")
+    return found[0]

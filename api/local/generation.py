@@ -20,6 +20,7 @@ from typing import Callable
 import orjson
 
 from api.errors import ApiError
+from api.usage import asks_for_usage
 
 TRANSCRIPT_TEMPLATE = (
     "{% for message in messages %}{{ message.role | capitalize }}: {{ message.content }}\n\n{% endfor %}"
@@ -105,7 +106,6 @@ class Job:
         if not isinstance(stop, list) or not all(isinstance(item, str) and item for item in stop):
             raise _invalid("'stop' must be a string or a list of non-empty strings.", "stop")
         key = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
-        options = body.get("stream_options")
         messages = prompt = None
         if endpoint == "chat":
             messages = []
@@ -122,7 +122,7 @@ class Job:
                 prompt = prompt[0]
         return cls(
             endpoint=endpoint, model=body["model"], stream=body.get("stream") is True,
-            include_usage=isinstance(options, dict) and options.get("include_usage") is True,
+            include_usage=asks_for_usage(body),
             messages=messages, prompt=prompt,
             max_tokens=_number(body, key, 1, 1 << 31, integer=True),
             stop=stop, seed=_number(body, "seed", -(1 << 63), (1 << 64) - 1, integer=True),

@@ -50,12 +50,13 @@ def register(app: Application) -> None:
         path = "/messages/count_tokens" if counting else "/messages"
         if provider.dialect == "anthropic":
             upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID], _forwarded(request))
-            return await relay(upstream, provider, request.content.receive, "anthropic", record)
+            return await relay(upstream, provider, request.content.receive, "anthropic", record, body)
         if counting:
             return json_response(200, {"input_tokens": await _input_tokens(provider, body)})
         upstream_body, translation = anthropic_request_to_openai(body, provider.openai_itself)
         upstream = await provider.post("/chat/completions", orjson.dumps(upstream_body), request.scope[REQUEST_ID])
-        return await relay(upstream, provider, request.content.receive, "anthropic", record, translation)
+        return await relay(upstream, provider, request.content.receive, "anthropic", record, upstream_body,
+                           translation)
 
     @app.router.post("/v1/messages")
     async def messages(request: Request) -> Response:

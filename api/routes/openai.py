@@ -39,7 +39,7 @@ def register(app: Application) -> None:
             body, translation = openai_request_to_anthropic(body)
             path = "/messages"
         upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID])
-        return await relay(upstream, provider, request.content.receive, "openai", routed.record, translation)
+        return await relay(upstream, provider, request.content.receive, "openai", routed.record, body, translation)
 
     @app.router.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:

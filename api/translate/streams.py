@@ -9,7 +9,8 @@ client's dialect. Once the stream has ended, every call returns b"".
 `(None, None)` before it reported any.
 
 `as_upstream_stream` turns a whole answer into the stream its provider would
-have sent, for a provider that answers whole when asked to stream.
+have sent, for a provider that answers whole when asked to stream; `as_stream`
+does the same for a client of the provider's own dialect.
 """
 
 from __future__ import annotations
@@ -368,29 +369,63 @@ class OpenAIToAnthropicStream(_StreamTranslator):
 
 
 def as_upstream_stream(answer: dict, dialect: Dialect) -> bytes:
-    """A provider's whole answer (in `dialect`, checked by `read_answer`) as the stream it would have sent."""
-    return _as_anthropic_events(answer) if dialect == "anthropic" else _as_openai_chunks(answer)
+    """A provider's whole answer (in `dialect`, checked by `read_answer`) as the stream it would have sent, for
+    the stream translator: with its usage, and tool call arguments as translating the whole answer reads them."""
+    return _as_anthropic_events(answer) if dialect == "anthropic" else _as_openai_chunks(answer, True, translating=True)
 
 
-def _as_openai_chunks(completion: dict) -> bytes:
-    """A `chat.completion` as OpenAI streams it: the message in one delta, the finish reason with the usage,
-    `[DONE]`."""
-    choice = completion["choices"][0]
-    message = choice.get("message") or {}
-    delta = {"role": "assistant", "content": message.get("content"), "refusal": message.get("refusal")}
-    delta.update((key, message[key]) for key in REASONING_FIELDS if key in message)
-    if calls := message.get("tool_calls"):
-        delta["tool_calls"] = [_whole_call(index, call) for index, call in enumerate(calls)]
-    base = {key: completion.get(key) for key in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
-    chunks = ({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
-              {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason")}],
-               "usage": completion.get("usage")})
+def as_stream(answer: dict, dialect: Dialect, include_usage: bool) -> bytes:
+    """A provider's whole answer (in `dialect`, checked by `read_answer`) as its API streams it to a client of
+    the same dialect; `include_usage` is the OpenAI client's `stream_options.include_usage`."""
+    return _as_anthropic_events(answer) if dialect == "anthropic" else _as_openai_chunks(answer, include_usage)
+
+
+def _as_openai_chunks(completion: dict, include_usage: bool, translating: bool = False) -> bytes:
+    """A `chat.completion`, or a legacy `text_completion`, as OpenAI streams it: each choice whole in one
+    chunk, then each choice's finish reason in one; with `include_usage`, `"usage": null` on those and a
+    last chunk without choices carrying the usage (when there is one); then `[DONE]`."""
+    choices = completion["choices"]
+    legacy = "text" in choices[0]
+    head = {key: completion.get(key) for key in ("id", "created", "model")}
+    head["object"] = "text_completion" if legacy else "chat.completion.chunk"
+    head.update((key, completion[key]) for key in ("service_tier", "system_fingerprint") if key in completion)
+    if include_usage:
+        head["usage"] = None
+    pieces = [_whole_choice(index, choice, legacy, translating) for index, choice in enumerate(choices)]
+    pieces += [_finish(index, choice, legacy) for index, choice in enumerate(choices)]
+    chunks = [{**head, "choices": [piece]} for piece in pieces]
+    if include_usage and completion.get("usage"):
+        chunks.append({**head, "choices": [], "usage": completion["usage"]})
     return b"".join(frame(orjson.dumps(chunk)) for chunk in chunks) + b"data: [DONE]\n\n"
 
 
-def _whole_call(index: int, call: dict) -> dict:
-    """A tool call as one delta holds it whole, its arguments the JSON object that translating the
-    whole answer makes of them (`{"_raw_arguments": ...}` for broken JSON)."""
+def _whole_choice(index: int, choice: dict, legacy: bool, translating: bool) -> dict:
+    """A choice's text (legacy), or its message as one delta (its reasoning field included)."""
+    if legacy:
+        content = {"text": choice["text"]}
+    else:
+        message = choice.get("message") or {}
+        delta = {"role": "assistant", "content": message.get("content"), "refusal": message.get("refusal")}
+        delta.update((key, message[key]) for key in REASONING_FIELDS if key in message)
+        if calls := message.get("tool_calls"):
+            delta["tool_calls"] = [_whole_call(number, call, translating) for number, call in enumerate(calls)]
+        content = {"delta": delta}
+    return {"index": choice.get("index", index), **content, "logprobs": choice.get("logprobs"),
+            "finish_reason": None}
+
+
+def _finish(index: int, choice: dict, legacy: bool) -> dict:
+    """A choice's finish reason, in a chunk of its own."""
+    empty = {"text": ""} if legacy else {"delta": {}}
+    return {"index": choice.get("index", index), **empty, "logprobs": None,
+            "finish_reason": choice.get("finish_reason")}
+
+
+def _whole_call(index: int, call: dict, translating: bool) -> dict:
+    """A tool call as one delta holds it whole; for a translation, its arguments the JSON object that
+    translating the whole answer makes of them (`{"_raw_arguments": ...}` for broken JSON)."""
+    if not translating:
+        return {"index": index, **call}
     function = call["function"]
     arguments = orjson.dumps(tool_input(function.get("arguments"))).decode()
     return {**call, "index": index, "function": {**function, "arguments": arguments}}

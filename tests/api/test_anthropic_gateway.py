@@ -17,9 +17,17 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import UPSTREAM_KEY, WRITER_KEY, anthropic_sdk, gateway_config, openai_sdk, upstream_record
+from tests.conftest import (
+    UPSTREAM_KEY,
+    WRITER_KEY,
+    activity_of,
+    anthropic_sdk,
+    gateway_config,
+    openai_sdk,
+    upstream_record,
+)
 from tests.fixtures.raw_server import raw_server, read_request
-from tests.gateway import SERVER_KEY, start_gateway, wait_until
+from tests.gateway import SERVER_KEY, start_gateway
 
 WEATHER = {"name": "get_weather", "description": "Weather of a city",
            "input_schema": {"type": "object", "properties": {"location": {"type": "string"}},
@@ -50,19 +58,6 @@ def gpt(gateway):
 
 def text_of(message) -> str:
     return "".join(block.text for block in message.content if block.type == "text")
-
-
-def activity_of(http, request_id: str) -> dict:
-    """The gateway's activity record of a request, once written."""
-    found = []
-
-    def written() -> bool:
-        page = http.get("/admin/activity", params={"limit": 1000}, headers={"x-api-key": SERVER_KEY}).json()
-        found.extend(record for record in page["data"] if record["request_id"] == request_id)
-        return bool(found)
-
-    wait_until(written, 5, f"the activity record of {request_id}")
-    return found[0]
 
 
 # --- anthropic SDK, both provider kinds ------------------------------------------------------
@@ -197,6 +192,38 @@ def test_a_long_whole_answer_without_usage_is_estimated_from_its_text(claude, ht
     assert record["stream"] and record["tokens_estimated"]
     assert (record["input_tokens"], record["output_tokens"]) == (message.usage.input_tokens,
                                                                  message.usage.output_tokens)
+
+
+@pytest.mark.parametrize("extra", [{}, {"tools": [WEATHER]}, {"thinking": {"type": "enabled", "budget_tokens": 1024}}],
+                         ids=["text", "tool call", "thinking"])
+def test_an_anthropic_provider_answering_whole_still_streams_its_message(claude, http, extra):
+    """Pass-through: the SDK asking for a stream gets Anthropic's events, making the message the provider sent."""
+    request_id = rid()
+    request = dict(model="anth:claude-fake-sonnet", max_tokens=2000, messages=HELLO, **extra)
+    with claude.messages.stream(**request, extra_body=ANSWERS_WHOLE,
+                                extra_headers={"X-Request-Id": request_id}) as stream:
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        kinds = [event.type for event in stream if event.type.startswith(("message", "content_block"))]
+        message = stream.get_final_message()
+    whole = claude.messages.create(**request)
+    assert kinds[0] == "message_start" and kinds[-2:] == ["message_delta", "message_stop"]
+    assert [kind for kind in kinds[1:-2] if kind != "content_block_delta"] == [
+        "content_block_start", "content_block_stop"] * len(whole.content)
+    assert [block.model_dump(exclude={"id"}) for block in message.content] == [
+        block.model_dump(exclude={"id"}) for block in whole.content]
+    assert (message.stop_reason, message.usage) == (whole.stop_reason, whole.usage)
+    record = activity_of(http, request_id)
+    assert record["stream"] and record["status"] == 200 and record["ttfb_ms"] is not None
+    assert (record["input_tokens"], record["output_tokens"], record["tokens_estimated"]) == (
+        message.usage.input_tokens, message.usage.output_tokens, False)
+
+
+def test_an_anthropic_provider_answering_whole_still_streams_raw_events(claude):
+    events = list(claude.messages.create(model="anth:claude-fake-sonnet", max_tokens=100, messages=HELLO,
+                                         stream=True, extra_body=ANSWERS_WHOLE))
+    assert [event.type for event in events] == ["message_start", "content_block_start", "content_block_delta",
+                                                "content_block_stop", "message_delta", "message_stop"]
+    assert events[2].delta.text == "echo: hello there" and events[4].delta.stop_reason == "end_turn"
 
 
 @pytest.mark.parametrize("tools", [[], [OPENAI_WEATHER]], ids=["text", "tool call"])
@@ -553,6 +580,7 @@ def test_upstream_errors_reach_anthropic_clients_in_their_dialect(claude, model,
         headers = caught.value.response.headers
         if model.startswith("anth:"):
             assert headers["retry-after"] == "20" and headers["anthropic-ratelimit-requests-remaining"] == "0"
+            assert headers["x-should-retry"] == "true"
         else:
             assert headers["x-ratelimit-remaining-requests"] == "0"
 
@@ -600,6 +628,16 @@ def test_overloaded_anthropic_reaches_openai_clients(gpt):
                                     extra_body={"fake": {"error_status": 529}})
     assert caught.value.status_code == 529
     assert caught.value.body["type"] == "server_error" and "Overloaded" in caught.value.body["message"]
+    assert caught.value.response.headers["x-should-retry"] == "true"  # as Anthropic said it
+
+
+def test_overloaded_anthropic_says_to_retry_to_anthropic_clients(claude):
+    """Anthropic's 529 comes with `x-should-retry: true`, which the SDKs obey over their own retry rules."""
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        claude.messages.create(model="anth:claude-fake-sonnet", max_tokens=10, messages=HELLO,
+                               extra_body={"fake": {"error_status": 529}})
+    assert caught.value.status_code == 529 and caught.value.body["error"]["type"] == "overloaded_error"
+    assert caught.value.response.headers["x-should-retry"] == "true"
 
 
 def test_a_prompt_too_long_for_claude_reaches_openai_clients_with_openais_code(gpt):

@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import UPSTREAM_KEY, WRITER_KEY, anthropic_sdk, upstream_record
+from tests.conftest import UPSTREAM_KEY, WRITER_KEY, activity_of, anthropic_sdk, upstream_record
 from tests.gateway import SERVER_KEY
 
 USER = [{"role": "user", "content": "hello there"}]
@@ -24,6 +24,8 @@ WEATHER_TOOL = {
                        "required": ["location"]},
     },
 }
+ANSWERS_WHOLE = {"fake": {"ignore_stream": True}}
+"""A provider that answers `"stream": true` with a whole JSON answer."""
 
 
 def rid() -> str:
@@ -124,6 +126,40 @@ def test_streamed_tool_calls(client):
     assert names == ["get_weather"] and arguments == '{"location": "Paris"}' and finish == "tool_calls"
 
 
+@pytest.mark.parametrize("include_usage", [False, True], ids=["without usage", "with usage"])
+@pytest.mark.parametrize("tools", [[], [WEATHER_TOOL]], ids=["text", "tool call"])
+def test_a_provider_answering_whole_still_streams(client, http, tools, include_usage):
+    """The SDK asking for a stream gets OpenAI's chunks, usage as OpenAI sends it, and the activity the usage."""
+    request_id = rid()
+    stream = client.chat.completions.create(
+        model="fake:gpt-fake", messages=USER, stream=True, extra_body=ANSWERS_WHOLE,
+        extra_headers={"X-Request-Id": request_id}, **({"tools": tools} if tools else {}),
+        **({"stream_options": {"include_usage": True}} if include_usage else {}))
+    assert stream.response.headers["content-type"].startswith("text/event-stream")
+    chunks = list(stream)
+    with_choices = [chunk for chunk in chunks if chunk.choices]
+    assert with_choices[0].choices[0].delta.role == "assistant"
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in with_choices)
+    calls = [call for chunk in with_choices for call in chunk.choices[0].delta.tool_calls or ()]
+    finish = [chunk.choices[0].finish_reason for chunk in with_choices if chunk.choices[0].finish_reason]
+    if tools:  # the arguments as the provider wrote them
+        assert not text and finish == ["tool_calls"]
+        assert [(call.index, call.function.name, call.function.arguments) for call in calls] == [
+            (0, "get_weather", '{"location": "Paris"}')]
+    else:
+        assert text == "echo: hello there" and finish == ["stop"] and not calls
+    if include_usage:  # `"usage": null` on every chunk, then one without choices carrying the usage
+        assert chunks[:-1] == with_choices and all("usage" in chunk.model_fields_set for chunk in with_choices)
+        assert all(chunk.usage is None for chunk in with_choices) and chunks[-1].choices == []
+        usage = chunks[-1].usage
+        assert usage.completion_tokens == 3 and usage.prompt_tokens > 0
+    else:
+        assert chunks == with_choices and not any("usage" in chunk.model_fields_set for chunk in chunks)
+    record = activity_of(http, request_id)
+    assert record["stream"] and record["status"] == 200 and record["ttfb_ms"] is not None
+    assert record["output_tokens"] == 3 and record["input_tokens"] > 0 and not record["tokens_estimated"]
+
+
 def test_ollama_models_are_reached_through_its_openai_endpoints(client, upstream):
     request_id = rid()
     reply = client.chat.completions.create(model="ollama:llama3.2:1b", messages=USER,
@@ -180,6 +216,15 @@ def test_legacy_completions(client):
     pieces = [c.choices[0].text for c in client.completions.create(model="fake:gpt-fake", prompt="once upon",
                                                                     stream=True) if c.choices]
     assert "".join(pieces) == "echo: once upon" and len(pieces) > 1
+
+
+def test_legacy_completions_stream_from_a_provider_answering_whole(client):
+    chunks = list(client.completions.create(model="fake:gpt-fake", prompt="once upon", stream=True,
+                                            stream_options={"include_usage": True}, extra_body=ANSWERS_WHOLE))
+    assert all(chunk.object == "text_completion" for chunk in chunks)
+    assert "".join(chunk.choices[0].text for chunk in chunks if chunk.choices) == "echo: once upon"
+    assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices] == [None, "stop"]
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 3
 
 
 def test_embeddings_match_the_upstream(client, upstream):
@@ -361,6 +406,23 @@ def test_upstream_errors_keep_their_status_and_message(client, status, error_cla
         assert caught.value.code == "rate_limit_exceeded"
         assert caught.value.response.headers["x-ratelimit-remaining-requests"] == "0"  # the provider's limits
         assert caught.value.response.headers["x-ratelimit-reset-requests"] == "20s"
+
+
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_a_provider_saying_not_to_retry_is_not_retried(gateway, upstream, sdk):
+    """A provider's `x-should-retry: false` reaches the client, whose SDK (retrying twice by default) then
+    does not retry a 500 it would otherwise retry."""
+    request_id = rid()
+    request = dict(model="fake:gpt-fake", messages=USER, extra_headers={"X-Request-Id": request_id},
+                   extra_body={"fake": {"error_status": 500, "should_retry": False}})
+    if sdk == "openai":
+        with pytest.raises(openai.InternalServerError) as caught:
+            openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY).chat.completions.create(**request)
+    else:
+        with pytest.raises(anthropic.InternalServerError) as caught:
+            anthropic.Anthropic(base_url=gateway.base_url, api_key=SERVER_KEY).messages.create(max_tokens=10, **request)
+    assert upstream_record(upstream, request_id)["attempts"] == 1
+    assert caught.value.response.headers["x-should-retry"] == "false"
 
 
 def test_upstream_dying_mid_stream_ends_with_an_error_event(client):
