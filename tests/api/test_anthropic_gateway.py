@@ -496,6 +496,16 @@ def test_each_reasoning_effort_openai_takes_reaches_claude(gpt, anthropic_upstre
         assert "thinking" not in sent and sent["max_tokens"] == 4096
 
 
+def test_reasoning_effort_makes_opus_4_7_think_adaptively(gpt, anthropic_upstream):
+    """Claude Opus 4.7 and later refuse a thinking budget: they get adaptive thinking at an effort."""
+    request_id = rid()
+    reply = gpt.chat.completions.create(model="anth:claude-fake-opus-4-7", messages=HELLO, reasoning_effort="high",
+                                        extra_headers={"X-Request-Id": request_id})
+    assert reply.choices[0].message.reasoning_content and reply.choices[0].message.content == "echo: hello there"
+    sent = upstream_record(anthropic_upstream, request_id)["body"]
+    assert sent["thinking"] == {"type": "adaptive"} and sent["output_config"] == {"effort": "high"}
+
+
 def test_a_reasoning_effort_openai_does_not_take_is_refused_as_openai_refuses_it(gpt):
     with pytest.raises(openai.BadRequestError) as caught:
         gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, reasoning_effort="extreme")
