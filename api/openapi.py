@@ -386,7 +386,8 @@ _PARAMETERS: Schema = {
     "ActivityProvider": _query("provider", _str(), "Only records served by this provider id."),
     "ActivityStatus": _query(
         "status", _one_of(_int(minimum=0), _enum("ok", "error")),
-        "Only records with this HTTP status; `ok`: below 400, `error`: 400 and above."),
+        "Only records with this HTTP status; `error`: 400 and above, or an error after a 200 (a stream "
+        "that ended with an error, a client that left); `ok`: the others."),
     "SinceId": _query(
         "since_id", _int(minimum=0),
         "Only records after this one (a greater `id`). The stream starts after it; "
@@ -469,7 +470,7 @@ def _anthropic_request(description: str, **more: Schema) -> Schema:
 
 _USAGE_SUMS: Schema = {
     "requests": _int("Requests recorded.", minimum=0),
-    "errors": _int("Of them, those answered with status 400 or above.", minimum=0),
+    "errors": _int("Of them, those that failed: status 400 or above, or an error after a 200.", minimum=0),
     "input_tokens": _int("Input tokens, estimates included.", minimum=0),
     "output_tokens": _int("Output tokens, estimates included.", minimum=0),
     "total_tokens": _int("Total tokens, estimates included.", minimum=0),

@@ -35,6 +35,7 @@ PASSED_ERROR_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 
 
 class StreamTranslator(Protocol):
+    failure: str | None
     def feed(self, chunk: bytes) -> bytes: ...
     def close(self) -> bytes: ...
     @property
@@ -192,7 +193,8 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
                 upstream.release()
             else:
                 upstream.close()
-            if record is not None:
+            if record is not None:  # an error event that ended the stream makes it a failure too
+                record.error = record.error or (translator.failure if translator is not None else usage.error)
                 _stream_tokens(record, usage, translator)
                 record.finish(sent)
 

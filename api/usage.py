@@ -64,16 +64,19 @@ def _last_usage(body: bytes) -> object:
 class StreamUsage:
     """Follows a relayed SSE stream: the usage it reports, else how many data events it had.
 
-    Only `data:` lines that mention "usage" are parsed; the rest is counted.
+    Only `data:` lines that mention "usage" or "error" are parsed; the rest is counted. `error` is the
+    message of an error event the provider ended the stream with (OpenAI's `{"error": {...}}`,
+    Anthropic's `{"type": "error", ...}`).
     """
 
-    __slots__ = ("dialect", "input_tokens", "output_tokens", "events", "_tail")
+    __slots__ = ("dialect", "input_tokens", "output_tokens", "events", "error", "_tail")
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.events = 0
+        self.error: str | None = None
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -83,7 +86,7 @@ class StreamUsage:
             if not line.startswith(b"data:"):
                 continue
             self.events += 1
-            if b'"usage"' in line:
+            if b'"usage"' in line or b'"error"' in line:
                 self._read(line[5:])
 
     def _read(self, data: bytes) -> None:
@@ -92,6 +95,9 @@ class StreamUsage:
         except orjson.JSONDecodeError:
             return
         if not isinstance(event, dict):
+            return
+        if isinstance(error := event.get("error"), dict) and (self.dialect == "openai" or event.get("type") == "error"):
+            self.error = str(error.get("message") or error.get("type") or "error event")
             return
         usage = event.get("usage")
         if usage is None and isinstance(event.get("message"), dict):  # Anthropic's message_start

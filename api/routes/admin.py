@@ -28,6 +28,10 @@ TAIL_POLL_S = 0.25
 TAIL_KEEPALIVE_S = 15.0
 PAGE_MAX = 1000
 
+FAILED = "(status >= 400 OR error IS NOT NULL)"
+"""A failed request: an error status, or an error after a 200 (a stream the provider broke off, a client
+that left)."""
+
 
 def _iso(moment: float | None) -> str | None:
     return datetime.fromtimestamp(moment, timezone.utc).isoformat() if moment else None
@@ -111,7 +115,7 @@ def _activity_filters(request: Request) -> tuple[list[str], list]:
             parameters.append(request.query[name][0])
     status = (request.query.get("status") or [None])[0]
     if status in ("ok", "error"):
-        conditions.append("status < 400" if status == "ok" else "status >= 400")
+        conditions.append(f"NOT {FAILED}" if status == "ok" else FAILED)
     elif status is not None:
         conditions.append("status = ?")
         parameters.append(query_int(request, "status"))
@@ -258,7 +262,7 @@ def register(app: Application, gateway: Gateway) -> None:
         until = _time_param(request, "until") or time.time()
         since = _time_param(request, "since") or until - 86400
         sums = ", ".join(f"COALESCE(SUM({expression}), 0) AS {name}" for name, expression in (
-            ("requests", "1"), ("errors", "status >= 400"), ("input_tokens", "input_tokens"),
+            ("requests", "1"), ("errors", FAILED), ("input_tokens", "input_tokens"),
             ("output_tokens", "output_tokens"), ("total_tokens", "total_tokens"),
             ("estimated_requests", "tokens_estimated")))
         window = "WHERE ts >= ? AND ts < ?"

@@ -50,6 +50,8 @@ class _StreamTranslator:
         self._provider = f"provider '{provider_id}'"
         self._parser = SSEParser()
         self._ended = False
+        self.failure: str | None = None
+        """The message of the error event that ended the stream, if one did."""
 
     @property
     def estimated_usage(self) -> tuple[int, int] | None:
@@ -70,6 +72,7 @@ class _StreamTranslator:
         if self._ended:
             return b""
         self._ended = True
+        self.failure = message
         return self._error_event(status, message)
 
     def _on_data(self, data: str) -> bytes:

@@ -159,7 +159,8 @@ def test_filters_and_paging(server):
                          params={"client": "paging-sdk", "limit": 2, "before_id": first[-1]["id"]})
     assert first + response.json()["data"] == everything[:4]
     assert all(r["model"] == "anth:claude-fake-sonnet" for r in records(server, model="anth:claude-fake-sonnet"))
-    assert records(server, status="error") and all(r["status"] >= 400 for r in records(server, status="error"))
+    assert records(server, status="error") and all(r["status"] >= 400 or r["error"]
+                                                   for r in records(server, status="error"))
     newest = everything[0]["id"]
     assert records(server, since_id=newest - 1)[-1]["id"] == newest
 
@@ -205,6 +206,21 @@ def test_time_windows_take_epoch_seconds_or_iso_times(server):
         for bad in ("yesterday", "nan", "inf", "2026-13-01"):
             response = httpx.get(f"{server.base_url}{path}", params={"since": bad}, headers=ADMIN)
             assert response.status_code == 400 and response.json()["error"]["param"] == "since", (path, bad)
+
+
+def test_a_stream_broken_off_after_its_200_counts_as_an_error(server):
+    claude = anthropic.Anthropic(base_url=server.base_url, api_key=SERVER_KEY, max_retries=0,
+                                 default_headers={"X-Client-Id": "broken-off"})
+    with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+        with claude.messages.stream(model="anth:claude-fake-sonnet", max_tokens=50, messages=HELLO,
+                                    extra_body={"fake": {"chunks": 4, "error_event_after_chunks": 2}}) as stream:
+            stream.get_final_message()
+    [record] = wait_for_records(server, 1, client="broken-off")
+    assert (record["status"], record["error"]) == (200, "Overloaded")
+    assert records(server, client="broken-off", status="error") == [record]
+    assert records(server, client="broken-off", status="ok") == []
+    report = httpx.get(f"{server.base_url}/admin/usage", headers=ADMIN).json()
+    assert next(r for r in report["by_client"] if r["client"] == "broken-off")["errors"] == 1
 
 
 def test_usage_per_client_and_model(server):

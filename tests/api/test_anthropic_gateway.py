@@ -657,12 +657,38 @@ def test_a_prompt_too_long_for_claude_reaches_openai_clients_with_openais_code(g
     assert caught.value.code == "context_length_exceeded" and "prompt is too long" in caught.value.message
 
 
-def test_anthropic_error_event_mid_stream_reaches_openai_clients(gpt):
+def test_anthropic_error_event_mid_stream_reaches_openai_clients(gpt, http):
+    request_id = rid()
     stream = gpt.chat.completions.create(model="anth:claude-fake-sonnet", messages=HELLO, stream=True,
-                                         extra_body={"fake": {"chunks": 4, "error_event_after_chunks": 2}})
+                                         extra_body={"fake": {"chunks": 4, "error_event_after_chunks": 2}},
+                                         extra_headers={"X-Request-Id": request_id})
     with pytest.raises(openai.APIError) as caught:
         list(stream)
     assert caught.value.message == "Overloaded (provider 'anth')"
+    assert activity_of(http, request_id)["error"] == "Overloaded (provider 'anth')"  # not recorded as a success
+
+
+def test_an_error_event_mid_stream_is_recorded_on_pass_through_too(claude, http):
+    request_id = rid()
+    with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+        with claude.messages.stream(model="anth:claude-fake-sonnet", max_tokens=50, messages=HELLO,
+                                    extra_body={"fake": {"chunks": 4, "error_event_after_chunks": 2}},
+                                    extra_headers={"X-Request-Id": request_id}) as stream:
+            stream.get_final_message()
+    record = activity_of(http, request_id)
+    assert record["stream"] and record["error"] == "Overloaded"
+
+
+def test_a_translated_stream_cut_short_is_recorded_as_failed(claude, http):
+    request_id = rid()
+    with pytest.raises(anthropic.APIStatusError, match="ended its stream early"):
+        with claude.messages.stream(model="fake:gpt-fake", max_tokens=50, messages=HELLO,
+                                    extra_body={"fake": {"raw_body": 'data: {"id":"c","object":"chat.completion.chunk",'
+                                                         '"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n',
+                                                         "raw_content_type": "text/event-stream"}},
+                                    extra_headers={"X-Request-Id": request_id}) as stream:
+            stream.get_final_message()
+    assert activity_of(http, request_id)["error"] == "provider 'fake' ended its stream early."
 
 
 def test_openai_upstream_dying_mid_stream_reaches_anthropic_clients(claude):

@@ -160,6 +160,22 @@ def test_a_provider_answering_whole_still_streams(client, http, tools, include_u
     assert record["output_tokens"] == 3 and record["input_tokens"] > 0 and not record["tokens_estimated"]
 
 
+def test_an_error_event_ending_a_relayed_stream_is_recorded(client, http):
+    """OpenAI (and vLLM, LiteLLM) end a failing stream with `data: {"error": ...}`: the SDK raises it, and the
+    record says so rather than counting a success."""
+    request_id = rid()
+    frames = ('data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"An '
+              'error"}}]}\n\ndata: {"error":{"message":"The server had an error while processing your request.",'
+              '"type":"server_error"}}\n\n')
+    stream = client.chat.completions.create(model="fake:gpt-fake", messages=USER, stream=True,
+                                            extra_body={"fake": {"raw_body": frames,
+                                                                 "raw_content_type": "text/event-stream"}},
+                                            extra_headers={"X-Request-Id": request_id})
+    with pytest.raises(openai.APIError, match="The server had an error"):
+        list(stream)
+    assert activity_of(http, request_id)["error"] == "The server had an error while processing your request."
+
+
 def test_ollama_models_are_reached_through_its_openai_endpoints(client, upstream):
     request_id = rid()
     reply = client.chat.completions.create(model="ollama:llama3.2:1b", messages=USER,

@@ -141,6 +141,27 @@ async def test_attached_app_shows_status_client_settings_and_live_activity(gatew
         await pilot.press("escape")
 
 
+async def test_a_stream_broken_off_after_its_200_is_among_the_errors(gateway):
+    app = GatehouseApp(gateway.base_url, SERVER_KEY)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("3")
+        table = app.query_one("#activity-table", DataTable)
+        for fake in ({}, {"chunks": 4, "error_event_after_chunks": 2}):
+            await asyncio.to_thread(httpx.post, f"{gateway.base_url}/v1/messages", headers={
+                "X-API-Key": SERVER_KEY, "X-Client-Id": "broken-off", "anthropic-version": "2023-06-01"},
+                json={"model": "anth:claude-fake-sonnet", "max_tokens": 50, "stream": True, "fake": fake,
+                      "messages": [{"role": "user", "content": "hi"}]})
+
+        def rows() -> list[list[str]]:
+            every = ([str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count))
+            return [row[1:4] for row in every if row[1] == "broken-off"]
+        await until(pilot, lambda: len(rows()) == 2)
+        assert [status for _, _, status in rows()] == ["200", "200 ✗"]
+        await pilot.press("f", "f")  # status: errors
+        assert "status: errors" in static_text(app, "#activity-filter")
+        await until(pilot, lambda: rows() == [["broken-off", "anth:claude-fake-sonnet", "200 ✗"]])
+
+
 def visible_lines(widget) -> list[str]:
     """The lines of `widget` as they are on screen (what is cut off is not in them)."""
     return [widget.render_line(y).text for y in range(widget.size.height)]

@@ -36,8 +36,15 @@ def activity_cells(record: dict) -> tuple[str | Text, ...]:
     """A record's row; the client and model as plain Text (a client names itself, and '[' is markup)."""
     tokens = "-" if record["total_tokens"] is None else (
         f"{'~' if record['tokens_estimated'] else ''}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}")
+    status = f"{record['status']}{' ✗' if record['error'] and record['status'] < 400 else ''}"  # failed after a 200
     return (record["time"][11:19], _cut(record["client"], CLIENT_WIDTH), _cut(model_or_path(record), MODEL_WIDTH),
-            str(record["status"]), f"{record['latency_ms']:.0f} ms", tokens)
+            status, f"{record['latency_ms']:.0f} ms", tokens)
+
+
+def failed(record: dict) -> bool:
+    """An error status, or an error after a 200 (a stream broken off, a client that left), as the server's
+    `status=error` filter counts it."""
+    return record["status"] >= 400 or bool(record["error"])
 
 
 def _cut(value: str, width: int) -> Text:
@@ -147,9 +154,8 @@ class ActivityTab(Vertical):
             f"{requests[-2]:>4} req/s {tokens[-2]:>6} tok/s")
 
     def _shown(self, record: dict) -> bool:
-        status = record["status"]
         return ((not self.server_only or record["client"] == "server")
-                and (self.status_filter == "all" or (status < 400) == (self.status_filter == "ok"))
+                and (self.status_filter == "all" or failed(record) == (self.status_filter == "errors"))
                 and self.model_filter.lower() in model_or_path(record).lower())
 
     def _add_rows(self, records: list[dict]) -> None:
