@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api import claude
 from api.config import ClientSettings, Config
 from api.errors import ApiError
 
@@ -40,9 +41,12 @@ def apply_client_settings(body: dict, config: Config, client_name: str, endpoint
 
 
 def _apply_sampling(body: dict, client: ClientSettings) -> None:
-    if client.temperature is not None and body.get("temperature") is None:
-        body["temperature"] = client.temperature
-    if client.top_p is not None and body.get("top_p") is None:
-        body["top_p"] = client.top_p
+    """The client's sampling defaults; `temperature` and `top_p` not for a model that refuses them (Claude Opus
+    4.7 and later)."""
+    if not claude.is_latest(body["model"]):
+        if client.temperature is not None and body.get("temperature") is None:
+            body["temperature"] = client.temperature
+        if client.top_p is not None and body.get("top_p") is None:
+            body["top_p"] = client.top_p
     if client.max_tokens is not None and body.get("max_tokens") is None and body.get("max_completion_tokens") is None:
         body["max_tokens"] = client.max_tokens

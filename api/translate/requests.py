@@ -12,11 +12,11 @@ sent only along with tools (both APIs reject them alone).
 from __future__ import annotations
 
 import hashlib
-import re
 from functools import wraps
 
 import orjson
 
+from api import claude
 from api.translate import TranslationError
 
 # OpenAI fields with no Anthropic counterpart: dropped.
@@ -51,13 +51,6 @@ THINKING_BUDGETS = {"none": 0, "minimal": MIN_THINKING_BUDGET, "low": 1024, "med
                     "xhigh": 8192, "max": 16384}
 """Anthropic thinking budgets (tokens) for OpenAI's `reasoning_effort`: low to max as LiteLLM maps them (doubling
 at each step), minimal the smallest budget, none no thinking (0). Any other value is refused, as OpenAI does."""
-ADAPTIVE_FROM = (4, 6)
-"""Claude models from 4.6 on think adaptively, at an `output_config.effort` (Opus 4.7 and later refuse a budget)."""
-XHIGH_FROM = (4, 7)
-"""The first Claude models that take the `xhigh` effort (earlier ones get `high`)."""
-_CLAUDE_VERSION = re.compile(r"(?:opus|sonnet|haiku)-(\d)(?:[-.](\d{1,2}))?(?!\d)")
-"""The version in a current Claude model id: claude-opus-4-7, claude-sonnet-4-5-20250929, anthropic.claude-opus-4-6-v1,
-claude-opus-4.7 (not the 3.x ids, claude-3-7-sonnet-...)."""
 
 MAX_OPENAI_USER = 64
 """Characters OpenAI takes in `user` (Claude Code's `metadata.user_id` is about 150)."""
@@ -100,7 +93,9 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
       a list of text blocks.
     - `temperature` is clamped to 1.0 (OpenAI's range is 0–2, Anthropic's 0–1;
       values up to 1 keep their meaning). With `temperature`, `top_p` is left out:
-      current Claude models refuse the two together.
+      current Claude models refuse the two together. Opus 4.7 and later refuse all
+      sampling parameters, so `temperature`, `top_p` and `top_k` are left out for them
+      (many OpenAI clients always send a temperature).
     - `response_format` of type `json_schema` becomes `output_config.format` (Claude's
       structured outputs); `json_object` has no counterpart and is dropped.
     - `thinking` (Anthropic's, passed through) is left out when the last assistant turn
@@ -134,7 +129,10 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
     stop = body.get("stop")
     if stop:
         out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-    if body.get("temperature") is not None:
+    if claude.is_latest(body["model"]):
+        for name in claude.SAMPLING:
+            out.pop(name, None)
+    elif body.get("temperature") is not None:
         out["temperature"] = min(body["temperature"], 1.0)
     else:
         _copy(body, out, "top_p")
@@ -340,11 +338,6 @@ def _reasoning_effort(effort) -> str | None:
     return None if effort == "none" else effort
 
 
-def _claude_version(model: str) -> tuple[int, int] | None:
-    match = _CLAUDE_VERSION.search(model)
-    return (int(match[1]), int(match[2] or 0)) if match else None
-
-
 def _think(out: dict, effort: str, asked_max_tokens: int | None) -> None:
     """Ask Claude to think at `effort`, as far as the request lets it: not when it forces a tool
     (Anthropic refuses that). Claude from 4.6 on thinks adaptively at an `output_config.effort`
@@ -356,9 +349,8 @@ def _think(out: dict, effort: str, asked_max_tokens: int | None) -> None:
     if (out.get("tool_choice") or {}).get("type") in ("any", "tool"):
         return
     budget = THINKING_BUDGETS[effort]
-    version = _claude_version(out["model"])
-    if version is not None and version >= ADAPTIVE_FROM:
-        if effort == "xhigh" and version < XHIGH_FROM:
+    if claude.thinks_adaptively(out["model"]):
+        if effort == "xhigh" and not claude.is_latest(out["model"]):
             effort = "high"
         out["thinking"] = {"type": "adaptive"}
         out["output_config"] = {**out.get("output_config", {}), "effort": "low" if effort == "minimal" else effort}

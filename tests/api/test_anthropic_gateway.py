@@ -357,6 +357,26 @@ def test_count_tokens_gets_the_clients_prompt_but_not_its_sampling_defaults(gate
     assert counted.input_tokens == with_prompt.input_tokens > plain.input_tokens
 
 
+def test_opus_4_7_gets_no_sampling_parameters_from_an_openai_client_or_the_config(gateway, gpt, anthropic_upstream):
+    """Opus 4.7 and later refuse `temperature`, `top_p` and `top_k` ("`temperature` is deprecated for this model."),
+    which many OpenAI clients always send, and the writer client's settings would add."""
+    request_id = rid()
+    reply = gpt.chat.completions.create(model="anth:claude-fake-opus-4-7", messages=HELLO, temperature=0.7,
+                                        top_p=0.9, extra_body={"top_k": 5}, extra_headers={"X-Request-Id": request_id})
+    assert reply.choices[0].message.content == "echo: hello there"
+    assert not {"temperature", "top_p", "top_k"} & set(upstream_record(anthropic_upstream, request_id)["body"])
+    writer = anthropic.Anthropic(base_url=gateway.base_url, api_key=WRITER_KEY, max_retries=0)
+    request_id = rid()
+    message = writer.messages.create(model="anth:claude-fake-opus-4-7", max_tokens=50, messages=HELLO,
+                                     extra_headers={"X-Request-Id": request_id})
+    assert text_of(message) == "echo: hello there"
+    sent = upstream_record(anthropic_upstream, request_id)["body"]
+    assert sent["system"] == "You are a poet." and "temperature" not in sent and "top_p" not in sent
+    sonnet = upstream_record(anthropic_upstream, writer.messages.create(  # an older model gets them
+        model="anth:claude-fake-sonnet", max_tokens=50, messages=HELLO)._request_id)
+    assert sonnet["body"]["temperature"] == 0.3
+
+
 def test_provider_in_the_path(gateway):
     claude = anthropic.Anthropic(base_url=f"{gateway.base_url}/anth", api_key=SERVER_KEY, max_retries=0)
     assert text_of(claude.messages.create(model="claude-fake-haiku", max_tokens=50, messages=HELLO)) == \

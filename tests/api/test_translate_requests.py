@@ -247,6 +247,15 @@ def test_claude_from_4_6_thinks_adaptively_at_an_effort(model, effort, sent, roo
     assert limited["thinking"] == {"type": "adaptive"} and limited["max_tokens"] == 500
 
 
+def test_opus_4_7_and_later_get_no_sampling_parameters():
+    """Opus 4.7 refuses them ("`temperature` is deprecated for this model."); many OpenAI clients always send one."""
+    sampling = {"temperature": 0.7, "top_p": 0.9, "top_k": 5}
+    assert not {"temperature", "top_p", "top_k"} & set(to_anthropic(model="claude-opus-4-7", **sampling))
+    assert not {"temperature", "top_p", "top_k"} & set(to_anthropic(model="claude-opus-4-8-20260601", **sampling))
+    older = to_anthropic(model="claude-opus-4-6", **sampling)
+    assert (older["temperature"], older["top_k"]) == (0.7, 5) and "top_p" not in older
+
+
 @pytest.mark.parametrize("model", ["claude-sonnet-4-5-20250929", "claude-opus-4-20250514", "claude-3-7-sonnet-20250219",
                                    "claude-haiku-4-5", "claude-opus-4-1"])
 def test_claude_before_4_6_thinks_on_a_budget(model):
