@@ -17,7 +17,6 @@ from api.routes import admin, anthropic, docs, health, models, openai
 
 
 UNSERVED = {
-    "/v1/responses": "OpenAI's Responses API",
     "/v1/messages/batches": "Anthropic's Message Batches API",
     "/v1/batches": "OpenAI's Batch API",
     "/v1/files": "The Files API",
@@ -48,7 +47,8 @@ def configure_application(config: Config) -> Application:
         unserved = next((what for path, what in UNSERVED.items() if request.path.startswith(path)), None)
         if unserved:
             raise ApiError(404, f"{unserved} is not served by Gatehouse ({request.method} {request.path}); "
-                                "Chat Completions (/v1/chat/completions) and Messages (/v1/messages) are, "
+                                "Chat Completions (/v1/chat/completions), Responses (/v1/responses) and "
+                                "Messages (/v1/messages) are, "
                                 "for every model.", code="unsupported_endpoint")
         raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="not_found")
 

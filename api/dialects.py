@@ -1,4 +1,5 @@
-"""Crossing dialects: an OpenAI chat request to an Anthropic provider, or an Anthropic request to an OpenAI one.
+"""Crossing dialects: an OpenAI chat request to an Anthropic provider, an Anthropic request to an OpenAI one,
+and a Responses API request to either (as a chat request, translated on for an Anthropic provider).
 
 Each function returns the body to send upstream and the `Translation` that brings the answer back.
 """
@@ -17,6 +18,10 @@ from api.translate.responses import (
     anthropic_to_openai_response,
     openai_to_anthropic_response,
 )
+from api.providers import Provider
+from api.relay import StreamTranslator
+from api.translate.responses_api import chat_to_response, echoed, responses_to_chat
+from api.translate.responses_stream import ChatToResponsesStream
 from api.translate.shapes import check
 from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
 from api.usage import asks_for_usage
@@ -50,3 +55,50 @@ def anthropic_request_to_openai(body: dict, openai_itself: bool = False) -> tupl
     model, estimate = body["model"], estimate_input_tokens(body)
     return upstream, Translation(response=lambda completion: openai_to_anthropic_response(completion, model, estimate),
                                  stream=lambda provider_id: OpenAIToAnthropicStream(provider_id, model, estimate))
+
+
+def responses_request_to_chat(body: dict, provider: Provider) -> tuple[dict, Translation]:
+    """A Responses request as a chat request, or for an Anthropic provider as the Messages request that
+    chat request translates to; the answer comes back through both translations."""
+    try:
+        chat = responses_to_chat(body, provider.openai_itself)
+    except TranslationError as exc:
+        raise ApiError(400, str(exc), param=exc.param, code=exc.code) from None
+    model, echo, estimate = body["model"], echoed(body), estimate_input_tokens(chat)
+    back = Translation(response=lambda completion: chat_to_response(completion, model, echo, estimate),
+                       stream=lambda provider_id: ChatToResponsesStream(provider_id, model, echo, estimate))
+    if provider.dialect != "anthropic":
+        return chat, back
+    upstream, to_chat = openai_request_to_anthropic(chat)
+    return upstream, Translation(response=lambda message: back.response(to_chat.response(message)),
+                                 stream=lambda provider_id: ChainedStream(to_chat.stream(provider_id),
+                                                                          back.stream(provider_id)))
+
+
+class ChainedStream:
+    """A stream translated twice: the provider's stream through `first`, what that gives through `then`,
+    which words the client's errors and counts the usage."""
+
+    def __init__(self, first: StreamTranslator, then: StreamTranslator) -> None:
+        self._first, self._then = first, then
+
+    @property
+    def failure(self) -> str | None:
+        return self._then.failure
+
+    @property
+    def usage(self) -> tuple[int | None, int | None]:
+        return self._then.usage
+
+    @property
+    def estimated_usage(self) -> tuple[int, int] | None:
+        return self._then.estimated_usage
+
+    def feed(self, chunk: bytes) -> bytes:
+        return self._then.feed(self._first.feed(chunk))
+
+    def close(self) -> bytes:
+        return self._then.feed(self._first.close()) + self._then.close()
+
+    def failed(self, error: ApiError) -> bytes:
+        return self._then.failed(error)

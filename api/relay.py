@@ -38,6 +38,7 @@ class StreamTranslator(Protocol):
     failure: str | None
     def feed(self, chunk: bytes) -> bytes: ...
     def close(self) -> bytes: ...
+    def failed(self, error: ApiError) -> bytes: ...
     @property
     def usage(self) -> tuple[int | None, int | None]: ...
     @property
@@ -184,7 +185,7 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
             if not watcher.done():  # a client that left needs no error event: its leaving ended the stream
                 if record is not None:
                     record.error = failure.message
-                yield failure.stream_event(dialect)
+                yield failure.stream_event(dialect) if translator is None else translator.failed(failure)
         finally:
             if watcher.done() and not watcher.cancelled() and record is not None:
                 record.error = record.error or "client disconnected"

@@ -24,10 +24,14 @@ def asks_for_usage(body: dict) -> bool:
 
 
 def usage_counts(dialect: Dialect, usage: object) -> tuple[int | None, int | None]:
-    """(input, output) tokens from a `usage` object of either dialect (cached input tokens included)."""
+    """(input, output) tokens from a `usage` object of either dialect (cached input tokens included); OpenAI's
+    is Chat Completions' (`prompt_tokens`, `completion_tokens`) or the Responses API's (`input_tokens`,
+    `output_tokens`)."""
     if not isinstance(usage, dict):
         return None, None
     if dialect == "openai":
+        if "input_tokens" in usage:  # the Responses API's
+            return usage["input_tokens"], usage.get("output_tokens")
         return usage.get("prompt_tokens"), usage.get("completion_tokens")
     inputs = [usage.get(key) for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
     total_input = sum(value for value in inputs if isinstance(value, int)) if inputs[0] is not None else None

@@ -1,4 +1,5 @@
-"""OpenAI-compatible endpoints: chat completions, legacy completions, embeddings.
+"""OpenAI-compatible endpoints: chat completions, legacy completions, embeddings, and the Responses API
+(over chat completions, see api/translate/responses_api.py).
 
 The hot path: read and parse the body once, apply the client's settings,
 resolve the model, send it upstream, relay the answer's bytes untouched
@@ -10,7 +11,7 @@ from __future__ import annotations
 import orjson
 from blacksheep import Application, Request, Response
 
-from api.dialects import openai_request_to_anthropic
+from api.dialects import openai_request_to_anthropic, responses_request_to_chat
 from api.errors import ApiError
 from api.middleware import REQUEST_ID
 from api.relay import relay
@@ -52,3 +53,12 @@ def register(app: Application) -> None:
     @app.router.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
         return await forward(request, "embeddings")
+
+    @app.router.post("/v1/responses")
+    async def responses(request: Request) -> Response:
+        routed = await inbound(request, "responses", "input", (str, list))
+        provider = routed.provider
+        body, translation = responses_request_to_chat(routed.body, provider)
+        path = "/messages" if provider.dialect == "anthropic" else "/chat/completions"
+        upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID])
+        return await relay(upstream, provider, request.content.receive, "openai", routed.record, body, translation)

@@ -60,7 +60,7 @@ _TOOL_CHOICE_TYPES = {"auto": "auto", "required": "any", "none": "none"}
 _TOOL_CHOICE_STRINGS = {kind: name for name, kind in _TOOL_CHOICE_TYPES.items()}
 
 
-def _malformed_is_translation_error(translate):
+def malformed_is_translation_error(translate):
     """A malformed request (a missing field, a value of the wrong type) is the client's error, not a crash."""
     @wraps(translate)
     def checked(body: dict, *args, **kwargs) -> dict:
@@ -73,7 +73,7 @@ def _malformed_is_translation_error(translate):
     return checked
 
 
-@_malformed_is_translation_error
+@malformed_is_translation_error
 def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
     """An OpenAI chat.completions request as an Anthropic messages request.
 
@@ -113,7 +113,7 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
     n = body.get("n")
     if n is not None and n != 1:
         raise TranslationError("Anthropic models give one choice per request: 'n' must be 1.", param="n")
-    out = _passthrough(body, TRANSLATED_OPENAI_FIELDS, DROPPED_OPENAI_FIELDS, UNSUPPORTED_OPENAI_FIELDS,
+    out = passthrough(body, TRANSLATED_OPENAI_FIELDS, DROPPED_OPENAI_FIELDS, UNSUPPORTED_OPENAI_FIELDS,
                        "an Anthropic")
     out["model"] = body["model"]
     system, out["messages"] = _anthropic_messages(body.get("messages") or ())
@@ -153,7 +153,7 @@ def openai_to_anthropic(body: dict, default_max_tokens: int = 4096) -> dict:
     return out
 
 
-@_malformed_is_translation_error
+@malformed_is_translation_error
 def anthropic_to_openai(body: dict, openai_itself: bool = False) -> dict:
     """An Anthropic messages request as an OpenAI chat.completions request.
 
@@ -173,7 +173,7 @@ def anthropic_to_openai(body: dict, openai_itself: bool = False) -> dict:
       schema meets OpenAI's strict rules; `output_config.effort` is dropped.
     - `metadata.user_id` becomes `user`, as its SHA-256 (64 hex digits) when longer than OpenAI takes.
     """
-    out = _passthrough(body, TRANSLATED_ANTHROPIC_FIELDS, DROPPED_ANTHROPIC_FIELDS, UNSUPPORTED_ANTHROPIC_FIELDS,
+    out = passthrough(body, TRANSLATED_ANTHROPIC_FIELDS, DROPPED_ANTHROPIC_FIELDS, UNSUPPORTED_ANTHROPIC_FIELDS,
                        "an OpenAI")
     out["model"] = body["model"]
     out["messages"] = _openai_messages(body.get("system"), body.get("messages") or (), reasoning=not openai_itself)
@@ -253,7 +253,7 @@ def thinking_text(blocks: list[dict]) -> str:
     return "\n\n".join(block["thinking"] for block in blocks if block.get("type") == "thinking" and block["thinking"])
 
 
-def _passthrough(body: dict, handled: frozenset, dropped: frozenset, unsupported: frozenset, target: str) -> dict:
+def passthrough(body: dict, handled: frozenset, dropped: frozenset, unsupported: frozenset, target: str) -> dict:
     """The fields of `body` that go to the other side unchanged; raises for a set unsupported one."""
     out = {}
     for key, value in body.items():

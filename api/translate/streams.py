@@ -46,6 +46,8 @@ class _StreamTranslator:
     `provider_id` is named in the error events, as in every other error of the gateway.
     """
 
+    client_dialect: Dialect = "openai"
+
     def __init__(self, provider_id: str) -> None:
         self._provider = f"provider '{provider_id}'"
         self._parser = SSEParser()
@@ -67,6 +69,13 @@ class _StreamTranslator:
             if self._ended:
                 break
         return b"".join(out)
+
+    def failed(self, error: ApiError) -> bytes:
+        """The event that ends the client's stream when the exchange with the provider failed (the
+        connection lost, a timeout): the error as the client's API words it."""
+        self._ended = True
+        self.failure = error.message
+        return error.stream_event(self.client_dialect)
 
     def error(self, message: str, status: int = 500) -> bytes:
         if self._ended:
@@ -92,8 +101,10 @@ class _StreamTranslator:
 
     def _reported(self, message: str | None, status: int = 500) -> bytes:
         """An error the provider sent mid-stream, its message followed by the provider's id (as a relayed
-        error's is)."""
-        return self.error(f"{message} ({self._provider})" if message else f"{self._provider} reported an error.",
+        error's is), unless it ends with it already (an error event another translator made)."""
+        if not message:
+            return self.error(f"{self._provider} reported an error.", status)
+        return self.error(message if message.endswith(f"({self._provider})") else f"{message} ({self._provider})",
                           status)
 
     def _on_payload(self, payload: dict) -> bytes:
@@ -217,6 +228,8 @@ class OpenAIToAnthropicStream(_StreamTranslator):
     of the text, reasoning and tool arguments received (not one per piece: a provider answering
     whole sends the answer in one piece).
     """
+
+    client_dialect = "anthropic"
 
     def __init__(self, provider_id: str, model: str, input_tokens_estimate: int = 0) -> None:
         super().__init__(provider_id)

@@ -386,12 +386,12 @@ def test_unknown_paths_and_methods(http):
 
 
 def test_well_known_endpoints_gatehouse_does_not_serve_say_so_in_their_dialect(client, gateway):
-    """Codex CLI speaks only the Responses API; Claude Code users may try batches."""
+    """Batch users of either SDK are told plainly, and pointed at what is served."""
     with pytest.raises(openai.NotFoundError) as caught:
-        client.responses.create(model="fake:gpt-fake", input="hi")
+        client.batches.list()
     assert caught.value.code == "unsupported_endpoint"
-    assert "OpenAI's Responses API is not served by Gatehouse" in caught.value.message
-    assert "/v1/chat/completions" in caught.value.message
+    assert "OpenAI's Batch API is not served by Gatehouse" in caught.value.message
+    assert "/v1/chat/completions" in caught.value.message and "/v1/responses" in caught.value.message
     claude = anthropic_sdk(gateway)
     with pytest.raises(anthropic.NotFoundError) as caught:
         claude.messages.batches.list()

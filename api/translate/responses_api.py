@@ -1,0 +1,286 @@
+"""OpenAI's Responses API over Chat Completions: a Responses request as a chat request, and a
+`chat.completion` as a `response` object (streams: `responses_stream`).
+
+The gateway stores nothing, so what needs stored state (`previous_response_id`, `conversation`,
+background responses, stored prompts) is refused; a client sends the whole conversation in `input`,
+as Codex CLI does with `"store": false`. Only function tools have a chat counterpart: other tool
+types are refused. The rules are listed in docs/translation.md.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+
+from api.translate import TranslationError
+from api.translate.requests import malformed_is_translation_error, passthrough
+from api.translate.responses import new_id, reasoning_of, text_of
+
+REFUSED_FIELDS = {
+    "previous_response_id": "'previous_response_id' is not supported: Gatehouse stores no responses. Send the "
+                            "whole conversation in 'input' (with 'store': false, as Codex CLI does).",
+    "conversation": "'conversation' is not supported: Gatehouse stores no conversations. Send the whole "
+                    "conversation in 'input'.",
+    "background": "Background responses ('background': true) are not supported: Gatehouse stores no responses "
+                  "to fetch later.",
+    "prompt": "Stored prompts ('prompt') are not supported: Gatehouse cannot read them. Send the prompt's text "
+              "as 'instructions'.",
+}
+"""Fields that need state the gateway does not keep: a 400 when set."""
+DROPPED_FIELDS = frozenset({
+    "store", "include", "truncation", "service_tier", "prompt_cache_key", "prompt_cache_retention",
+    "prompt_cache_options", "metadata", "stream_options", "max_tool_calls", "top_logprobs", "context_management",
+})
+"""Fields accepted and not sent on (no chat counterpart, or nothing to do without stored responses)."""
+TRANSLATED_FIELDS = frozenset({
+    "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "max_output_tokens",
+    "temperature", "top_p", "reasoning", "text", "user", "safety_identifier", "stream", *REFUSED_FIELDS,
+})
+_TEXT_PARTS = frozenset({"input_text", "output_text"})
+
+
+@malformed_is_translation_error
+def responses_to_chat(body: dict, openai_itself: bool = False) -> dict:
+    """A Responses request as a chat.completions request.
+
+    - `instructions` becomes a leading system message; `input` (a string: one user message) its messages.
+    - Message items keep their role, `developer` becoming `system` (but for OpenAI's own API, see
+      `Provider.openai_itself`); `input_text`/`output_text` parts are text parts (a single one the
+      content string), `input_image` an `image_url` part (URLs and data URLs only), `refusal` a refusal part.
+    - `function_call` items become the `tool_calls` of an assistant message (joining the assistant
+      message before them), `function_call_output` items `tool` messages (text parts joined).
+    - The summary text of `reasoning` items (else their reasoning text) goes back as the next assistant
+      message's `reasoning_content`, as DeepSeek-style models want it in a tool loop (not to OpenAI's own
+      API, which refuses it).
+    - Function tools become chat tools; any other tool type is refused. `tool_choice` and
+      `parallel_tool_calls` go along with tools only (chat APIs refuse them alone).
+    - `max_output_tokens` gives `max_tokens` (`max_completion_tokens` for OpenAI's own API),
+      `reasoning.effort` `reasoning_effort`, `text.format` `response_format`; a stream asks for usage.
+    """
+    for name, why in REFUSED_FIELDS.items():
+        if body.get(name):
+            raise TranslationError(why, param=name)
+    out = passthrough(body, TRANSLATED_FIELDS, DROPPED_FIELDS, frozenset(), "")
+    out["model"] = body["model"]
+    out["messages"] = _messages(body.get("instructions"), body["input"], openai_itself)
+    if body.get("max_output_tokens") is not None:
+        out["max_completion_tokens" if openai_itself else "max_tokens"] = body["max_output_tokens"]
+    out.update((key, body[key]) for key in ("temperature", "top_p", "user", "safety_identifier", "stream")
+               if body.get(key) is not None)
+    if body.get("stream"):
+        out["stream_options"] = {"include_usage": True}
+    if effort := (body.get("reasoning") or {}).get("effort"):
+        out["reasoning_effort"] = effort
+    if response_format := _response_format((body.get("text") or {}).get("format")):
+        out["response_format"] = response_format
+    if tools := body.get("tools"):
+        out["tools"] = [_chat_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
+        if body.get("tool_choice") is not None:
+            out["tool_choice"] = _chat_tool_choice(body["tool_choice"])
+        if body.get("parallel_tool_calls") is not None:
+            out["parallel_tool_calls"] = body["parallel_tool_calls"]
+    return out
+
+
+def _messages(instructions, items, openai_itself: bool) -> list[dict]:
+    messages = [{"role": "system", "content": instructions}] if instructions else []
+    if isinstance(items, str):
+        return [*messages, {"role": "user", "content": items}]
+    reasoning: list[str] = []  # of reasoning items, for the next assistant message
+    for i, item in enumerate(items):
+        where = f"input[{i}]"
+        kind = item.get("type", "message")
+        if kind == "reasoning":
+            reasoning += [part["text"] for part in item.get("summary") or item.get("content") or ()]
+            continue
+        if kind == "message":
+            message = _message(item, where, openai_itself)
+            messages.append(message)
+        elif kind == "function_call":
+            call = {"id": item["call_id"], "type": "function",
+                    "function": {"name": item["name"], "arguments": item["arguments"]}}
+            if messages and messages[-1]["role"] == "assistant":
+                message = messages[-1]
+                message.setdefault("tool_calls", []).append(call)
+            else:
+                message = {"role": "assistant", "content": None, "tool_calls": [call]}
+                messages.append(message)
+        elif kind == "function_call_output":
+            messages.append({"role": "tool", "tool_call_id": item["call_id"],
+                             "content": _tool_output(item["output"], f"{where}.output")})
+            continue
+        elif kind == "item_reference":
+            raise TranslationError("Item references are not supported: Gatehouse stores no items. Send the items "
+                                   "themselves.", param=f"{where}.type")
+        else:
+            raise TranslationError(f"Input items of type '{kind}' are not supported: only messages, function calls, "
+                                   "their outputs and reasoning are.", param=f"{where}.type")
+        if reasoning and message["role"] == "assistant":
+            if not openai_itself:
+                message["reasoning_content"] = "\n\n".join(reasoning)
+            reasoning = []
+    return messages
+
+
+def _message(item: dict, where: str, openai_itself: bool) -> dict:
+    role = item["role"]
+    if role not in ("user", "assistant", "system", "developer"):
+        raise TranslationError(f"Messages with role '{role}' are not supported.", param=f"{where}.role")
+    if role == "developer" and not openai_itself:
+        role = "system"  # the role OpenAI-compatible servers know
+    content = item["content"]
+    if isinstance(content, list):
+        content = [_chat_part(part, f"{where}.content[{j}]") for j, part in enumerate(content)]
+        if len(content) == 1 and content[0]["type"] == "text":
+            content = content[0]["text"]
+    return {"role": role, "content": content}
+
+
+def _chat_part(part: dict, where: str) -> dict:
+    kind = part["type"]
+    if kind in _TEXT_PARTS:
+        return {"type": "text", "text": part["text"]}
+    if kind == "refusal":
+        return {"type": "refusal", "refusal": part["refusal"]}
+    if kind == "input_image":
+        if not part.get("image_url"):
+            raise TranslationError("Images are supported by 'image_url' only (a URL or a data URL): Gatehouse has "
+                                   "no Files API for a 'file_id'.", param=f"{where}.image_url")
+        image = {"url": part["image_url"]}
+        if part.get("detail"):
+            image["detail"] = part["detail"]
+        return {"type": "image_url", "image_url": image}
+    raise TranslationError(f"Content parts of type '{kind}' are not supported.", param=f"{where}.type")
+
+
+def _tool_output(output, where: str) -> str:
+    """A function call's output as a tool message's text: its text parts joined with a blank line."""
+    if isinstance(output, str):
+        return output
+    parts = [_chat_part(part, f"{where}[{j}]") for j, part in enumerate(output)]
+    if any(part["type"] != "text" for part in parts):
+        raise TranslationError("Function call outputs can only hold text.", param=where)
+    return "\n\n".join(part["text"] for part in parts)
+
+
+def _chat_tool(tool: dict, where: str) -> dict:
+    kind = tool.get("type")
+    if kind != "function":
+        raise TranslationError(f"Tools of type '{kind}' are not supported: Gatehouse serves the Responses API "
+                               "over Chat Completions, which has function tools only.", param=f"{where}.type")
+    function = {"name": tool["name"], "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
+    function.update((key, tool[key]) for key in ("description", "strict") if tool.get(key) is not None)
+    return {"type": "function", "function": function}
+
+
+def _chat_tool_choice(choice) -> str | dict:
+    if isinstance(choice, str):
+        return choice
+    if choice.get("type") == "function":
+        return {"type": "function", "function": {"name": choice["name"]}}
+    raise TranslationError(f"tool_choice of type '{choice.get('type')}' is not supported: only 'auto', 'none', "
+                           "'required' and a function are.", param="tool_choice")
+
+
+def _response_format(text_format) -> dict | None:
+    """`text.format` as a chat `response_format` (None for plain text)."""
+    kind = (text_format or {}).get("type")
+    if kind == "json_schema":
+        schema = {key: text_format[key] for key in ("name", "schema", "description", "strict") if key in text_format}
+        return {"type": "json_schema", "json_schema": schema}
+    return {"type": "json_object"} if kind == "json_object" else None
+
+
+# --- answers ---------------------------------------------------------------------------------------
+
+def echoed(body: dict) -> dict:
+    """The request's fields a `response` object repeats, with the API's defaults."""
+    return {
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "metadata": body.get("metadata") or {},
+        "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
+        "previous_response_id": None,
+        "reasoning": body.get("reasoning"),
+        "temperature": body.get("temperature"),
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "tool_choice": body.get("tool_choice") or "auto",
+        "tools": body.get("tools") or [],
+        "top_p": body.get("top_p"),
+        "truncation": body.get("truncation") or "disabled",
+        "user": body.get("user"),
+    }
+
+
+def response_object(response_id: str, created_at: int, model: str, echo: dict, status: str, output: list[dict],
+                    usage: dict | None = None, error: dict | None = None, finish_reason: str | None = None) -> dict:
+    """A `response` object; `finish_reason` (the chat answer's) says why an incomplete one stopped."""
+    incomplete = {"reason": "content_filter" if finish_reason == "content_filter" else "max_output_tokens"} \
+        if status == "incomplete" else None
+    return {"id": response_id, "object": "response", "created_at": created_at, "status": status,
+            "error": error, "incomplete_details": incomplete, "model": model, "output": output, "usage": usage,
+            **echo}
+
+
+def status_of(finish_reason: str | None) -> str:
+    """The status of a response whose chat answer stopped for `finish_reason`."""
+    return "incomplete" if finish_reason in ("length", "content_filter") else "completed"
+
+
+def responses_usage(usage: dict) -> dict:
+    """Chat usage as Responses usage."""
+    prompt, completion = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+    return {"input_tokens": prompt,
+            "input_tokens_details": {"cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+                                     or 0, "cache_write_tokens": 0},
+            "output_tokens": completion,
+            "output_tokens_details": {"reasoning_tokens": (usage.get("completion_tokens_details") or {}).get(
+                "reasoning_tokens") or 0},
+            "total_tokens": prompt + completion}
+
+
+def estimated_usage(input_tokens: int, output_characters: int) -> dict:
+    """Responses usage estimated, for a provider that reported none: one output token per 4 characters of
+    reasoning, text and tool call arguments."""
+    return responses_usage({"prompt_tokens": input_tokens, "completion_tokens": -(-output_characters // 4)})
+
+
+def reasoning_item(item_id: str, text: str) -> dict:
+    return {"id": item_id, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}]}
+
+
+def message_item(item_id: str, text: str, status: str) -> dict:
+    return {"id": item_id, "type": "message", "role": "assistant", "status": status,
+            "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}
+
+
+def function_call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict:
+    return {"id": item_id, "type": "function_call", "call_id": call_id, "name": name, "arguments": arguments,
+            "status": status}
+
+
+def chat_to_response(completion: dict, model: str, echo: dict, input_estimate: int = 0) -> dict:
+    """A `chat.completion` (its first choice) as a `response`: reasoning (`reasoning_content` or
+    `reasoning`) a reasoning item with its summary text, text and refusal a message, tool calls
+    function calls. Without the provider's usage, an estimate (`input_estimate` in)."""
+    choice = completion["choices"][0]
+    reply = choice.get("message") or {}
+    status = status_of(choice.get("finish_reason"))
+    item_status = "completed" if status == "completed" else "incomplete"
+    output = [reasoning_item(new_id("rs_"), reasoning)] if (reasoning := reasoning_of(reply)) else []
+    if text := text_of(reply.get("content")) + (reply.get("refusal") or ""):
+        output.append(message_item(new_id("msg_"), text, item_status))
+    characters = len(reasoning) + len(text)
+    for call in reply.get("tool_calls") or ():
+        function = call["function"]
+        arguments = function.get("arguments") or ""
+        if not isinstance(arguments, str):  # some OpenAI-compatible servers send an object
+            arguments = orjson.dumps(arguments).decode()
+        characters += len(arguments)
+        output.append(function_call_item(new_id("fc_"), call.get("id") or new_id("call_"), function["name"],
+                                         arguments, item_status))
+    usage = responses_usage(completion["usage"]) if completion.get("usage") else \
+        estimated_usage(input_estimate, characters)
+    return response_object(new_id("resp_"), int(time.time()), model, echo, status, output, usage,
+                           finish_reason=choice.get("finish_reason"))

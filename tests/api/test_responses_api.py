@@ -1,0 +1,252 @@
+"""OpenAI's Responses API (`POST /v1/responses`), driven with the official SDK through a real server to the
+fake OpenAI provider (over Chat Completions) and the fake Anthropic one (over Messages)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+import openai
+import pytest
+from openai.types.responses import Response, ResponseStreamEvent
+from pydantic import TypeAdapter
+
+from tests.conftest import WRITER_KEY, activity_of, upstream_record
+from tests.gateway import SERVER_KEY
+
+MODELS = [pytest.param("fake:gpt-fake", id="openai"), pytest.param("anth:claude-fake-sonnet", id="anthropic")]
+WEATHER = {"type": "function", "name": "get_weather", "description": "Weather of a city", "strict": False,
+           "parameters": {"type": "object", "properties": {"location": {"type": "string"}},
+                          "required": ["location"]}}
+EVENTS = TypeAdapter(ResponseStreamEvent)
+
+
+def rid() -> str:
+    return f"test-{uuid.uuid4().hex}"
+
+
+def ask(client: openai.OpenAI, streamed: bool, request_id: str | None = None, **params) -> Response:
+    """The response, whole or as `client.responses.stream` puts it together."""
+    headers = {"X-Request-Id": request_id or rid()}
+    if not streamed:
+        return client.responses.create(**params, extra_headers=headers)
+    with client.responses.stream(**params, extra_headers=headers) as stream:
+        return stream.get_final_response()
+
+
+def raw_events(http: httpx.Client, body: dict, request_id: str | None = None) -> list[dict]:
+    """The events of a streamed response as sent, each checked against the SDK's event types."""
+    headers = {"Authorization": f"Bearer {SERVER_KEY}", "X-Request-Id": request_id or rid()}
+    with http.stream("POST", "/v1/responses", json={**body, "stream": True}, headers=headers) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        frames = response.read().decode().split("\n\n")
+    events = []
+    for frame in filter(None, frames):
+        name, data = frame.split("\n")
+        event = json.loads(data.removeprefix("data: "))
+        assert name == f"event: {event['type']}"
+        EVENTS.validate_python(event)
+        events.append(event)
+    assert [event["sequence_number"] for event in events] == list(range(len(events)))
+    return events
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_a_text_answer(client, http, model, streamed):
+    request_id = rid()
+    response = ask(client, streamed, request_id, model=model, input="hello there")
+    assert response.output_text == "echo: hello there"
+    assert response.object == "response" and response.id.startswith("resp_") and response.status == "completed"
+    assert response.model == model.partition(":")[2]
+    [message] = response.output
+    assert message.type == "message" and message.role == "assistant" and message.status == "completed"
+    assert message.content[0].annotations == []
+    assert response.usage.input_tokens > 0 and response.usage.output_tokens > 0
+    assert response.usage.total_tokens == response.usage.input_tokens + response.usage.output_tokens
+    record = activity_of(http, request_id)
+    assert (record["input_tokens"], record["output_tokens"], record["tokens_estimated"]) == (
+        response.usage.input_tokens, response.usage.output_tokens, False)
+    assert record["status"] == 200 and record["stream"] == streamed and record["path"] == "/v1/responses"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_wire_shapes_are_the_sdk_types_exactly(http, model):
+    """The whole answer validates as the SDK's `Response`, every event as a `ResponseStreamEvent`, in order."""
+    body = {"model": model, "input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}]}],
+            "instructions": "Be brief.", "tools": [WEATHER], "tool_choice": "none"}
+    whole = http.post("/v1/responses", json=body, headers={"Authorization": f"Bearer {SERVER_KEY}"})
+    assert whole.status_code == 200
+    response = Response.model_validate(whole.json(), strict=True)
+    assert response.instructions == "Be brief." and response.tools[0].name == "get_weather"
+    assert response.tool_choice == "none" and response.parallel_tool_calls is True and response.error is None
+    events = raw_events(http, body)
+    assert [event["type"] for event in events] == [
+        "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+        *["response.output_text.delta"] * (len(events) - 8),
+        "response.output_text.done", "response.content_part.done", "response.output_item.done",
+        "response.completed"]
+    final = Response.model_validate(events[-1]["response"], strict=True)
+    assert final.output_text == response.output_text == "echo: hi"
+    assert final.id == events[0]["response"]["id"] and events[0]["response"]["status"] == "in_progress"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_instructions_reach_the_provider_as_a_system_message(client, upstream, anthropic_upstream, model):
+    request_id = rid()
+    client.responses.create(model=model, instructions="You are terse.", input="hello there",
+                            extra_headers={"X-Request-Id": request_id})
+    if model.startswith("fake:"):
+        messages = upstream_record(upstream, request_id)["body"]["messages"]
+        assert messages == [{"role": "system", "content": "You are terse."},
+                            {"role": "user", "content": "hello there"}]
+    else:
+        seen = upstream_record(anthropic_upstream, request_id)["body"]
+        assert seen["system"] == "You are terse."
+        assert seen["messages"] == [{"role": "user", "content": "hello there"}]
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_a_function_tool_round_trip(client, upstream, anthropic_upstream, model, streamed):
+    conversation = [{"role": "user", "content": "Weather in Paris?"}]
+    first = ask(client, streamed, model=model, input=conversation, tools=[WEATHER])
+    [call] = [item for item in first.output if item.type == "function_call"]
+    assert (call.name, json.loads(call.arguments), call.status) == ("get_weather", {"location": "Paris"}, "completed")
+    assert call.call_id and first.status == "completed"
+    conversation += [item.model_dump(exclude_none=True) for item in first.output]
+    conversation.append({"type": "function_call_output", "call_id": call.call_id, "output": "sunny"})
+    request_id = rid()
+    second = ask(client, streamed, request_id, model=model, input=conversation, tools=[WEATHER])
+    assert second.output_text == "tool said: sunny"
+    if model.startswith("fake:"):
+        messages = upstream_record(upstream, request_id)["body"]["messages"]
+        assert messages[1]["tool_calls"][0]["id"] == call.call_id
+        assert messages[-1] == {"role": "tool", "tool_call_id": call.call_id, "content": "sunny"}
+    else:
+        messages = upstream_record(anthropic_upstream, request_id)["body"]["messages"]
+        assert messages[-1]["content"] == [{"type": "tool_result", "tool_use_id": call.call_id, "content": "sunny"}]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_max_output_tokens_makes_an_incomplete_response(client, http, model):
+    whole = client.responses.create(model=model, input="hello there", max_output_tokens=1)
+    assert whole.status == "incomplete" and whole.incomplete_details.reason == "max_output_tokens"
+    assert whole.output[0].status == "incomplete" and whole.max_output_tokens == 1
+    events = raw_events(http, {"model": model, "input": "hello there", "max_output_tokens": 1})
+    assert events[-1]["type"] == "response.incomplete"
+    last = Response.model_validate(events[-1]["response"])
+    assert last.status == "incomplete" and last.incomplete_details.reason == "max_output_tokens"
+    assert last.output_text == whole.output_text
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize(("model", "extra"), [
+    pytest.param("fake:gpt-fake", {"extra_body": {"fake": {"reasoning": "Thinking it over."}}}, id="openai"),
+    pytest.param("anth:claude-fake-sonnet", {"reasoning": {"effort": "low"}}, id="anthropic")])
+def test_reasoning_is_a_reasoning_item_with_its_summary(client, model, extra, streamed):
+    response = ask(client, streamed, model=model, input="hello there", **extra)
+    reasoning, message = response.output
+    assert reasoning.type == "reasoning" and reasoning.summary[0].type == "summary_text"
+    assert reasoning.summary[0].text == ("Thinking it over." if model.startswith("fake:")
+                                         else "The user wants an echo.")
+    assert response.output_text == "echo: hello there"
+
+
+def test_reasoning_summaries_stream(http):
+    events = raw_events(http, {"model": "fake:gpt-fake", "input": "hi", "fake": {"reasoning": "Hmm."}})
+    kinds = [event["type"] for event in events]
+    assert kinds[2:4] == ["response.output_item.added", "response.reasoning_summary_part.added"]
+    assert "".join(event["delta"] for event in events if event["type"] == "response.reasoning_summary_text.delta") \
+        == "Hmm."
+    assert kinds.index("response.reasoning_summary_part.done") < kinds.index("response.content_part.added")
+
+
+def test_a_reasoning_summary_goes_back_to_the_provider(client, upstream):
+    """A tool loop sends the reasoning back, as DeepSeek-style models want it."""
+    request_id = rid()
+    conversation = [{"role": "user", "content": "Weather?"},
+                    {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "Ask the tool."}]},
+                    {"type": "function_call", "call_id": "call_1", "name": "get_weather",
+                     "arguments": '{"location": "Paris"}'},
+                    {"type": "function_call_output", "call_id": "call_1", "output": "rain"}]
+    client.responses.create(model="fake:gpt-fake", input=conversation, tools=[WEATHER],
+                            extra_headers={"X-Request-Id": request_id})
+    assistant = upstream_record(upstream, request_id)["body"]["messages"][1]
+    assert assistant["role"] == "assistant" and assistant["reasoning_content"] == "Ask the tool."
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_structured_output_through_text_format(client, upstream, model):
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+              "additionalProperties": False}
+    request_id = rid()
+    response = client.responses.create(
+        model=model, input="hello there", extra_headers={"X-Request-Id": request_id},
+        text={"format": {"type": "json_schema", "name": "place", "schema": schema, "strict": True}})
+    assert set(json.loads(response.output_text)) == {"city"}
+    assert response.text.format.type == "json_schema"
+    if model.startswith("fake:"):
+        assert upstream_record(upstream, request_id)["body"]["response_format"] == {
+            "type": "json_schema", "json_schema": {"name": "place", "schema": schema, "strict": True}}
+
+
+@pytest.mark.parametrize(("params", "param", "words"), [
+    ({"previous_response_id": "resp_123"}, "previous_response_id", "Gatehouse stores no responses"),
+    ({"tools": [{"type": "web_search"}]}, "tools[0].type", "Tools of type 'web_search' are not supported"),
+    ({"background": True}, "background", "Background responses"),
+    ({"input": [{"type": "input_image", "file_id": "file-1"}]}, "input[0].type", "'input_image' are not supported"),
+], ids=["previous_response_id", "web_search", "background", "input item"])
+def test_what_needs_stored_state_or_hosted_tools_is_refused(client, upstream, params, param, words):
+    request_id = rid()
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(**{"model": "fake:gpt-fake", "input": "hi", **params},
+                                extra_headers={"X-Request-Id": request_id})
+    assert caught.value.status_code == 400 and caught.value.param == param and words in caught.value.message
+    assert caught.value.body["type"] == "invalid_request_error"
+    assert httpx.get(f"{upstream}/_fake/requests/{request_id}").status_code == 404  # never sent
+
+
+def test_a_missing_input_is_refused_in_openai_words(http):
+    response = http.post("/v1/responses", json={"model": "fake:gpt-fake"}, headers={"X-Api-Key": SERVER_KEY})
+    assert response.status_code == 400
+    assert response.json()["error"] == {"message": "Missing required parameter: 'input'.",
+                                        "type": "invalid_request_error", "param": "input",
+                                        "code": "missing_required_parameter"}
+
+
+def test_a_provider_error_reaches_the_client_in_openai_words(client):
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.responses.create(model="fake:gpt-fake", input="hi", extra_body={"fake": {"error_status": 429}})
+    assert "provider 'fake'" in caught.value.message
+
+
+def test_a_client_s_settings_apply(gateway, upstream):
+    writer = openai.OpenAI(base_url=gateway.openai_url, api_key=WRITER_KEY, max_retries=0)
+    request_id = rid()
+    response = writer.responses.create(model="default", input="hello there", instructions="Rhyme.",
+                                       extra_headers={"X-Request-Id": request_id})
+    seen = upstream_record(upstream, request_id)["body"]
+    assert seen["model"] == "gpt-fake-mini" and response.model == "gpt-fake-mini"
+    assert seen["messages"][0] == {"role": "system", "content": "You are a poet.\n\nRhyme."}
+    assert (seen["max_tokens"], seen["temperature"], seen["top_p"]) == (50, 0.3, 0.9)
+    assert response.max_output_tokens == 50 and response.temperature == 0.3
+
+
+@pytest.mark.parametrize(("model", "fake", "words"), [
+    pytest.param("fake:gpt-fake", {"chunks": 4, "fail_after_chunks": 2}, "provider 'fake'", id="openai-dropped"),
+    pytest.param("anth:claude-fake-sonnet", {"chunks": 4, "error_event_after_chunks": 2}, "Overloaded",
+                 id="anthropic-error-event"),
+])
+def test_a_provider_failing_mid_stream_fails_the_response(http, model, fake, words):
+    request_id = rid()
+    events = raw_events(http, {"model": model, "input": "hello there", "fake": fake}, request_id)
+    failed = events[-1]
+    assert failed["type"] == "response.failed" and failed["response"]["status"] == "failed"
+    assert words in failed["response"]["error"]["message"] and failed["response"]["error"]["code"] == "server_error"
+    assert failed["response"]["error"]["message"].count("provider '") == 1
+    assert failed["response"]["output"][0]["status"] == "incomplete"  # the text so far
+    assert "response.completed" not in [event["type"] for event in events]
+    record = activity_of(http, request_id)
+    assert record["status"] == 200 and record["error"] == failed["response"]["error"]["message"]
