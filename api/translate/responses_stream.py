@@ -193,7 +193,7 @@ class ChatToResponsesStream(_StreamTranslator):
         item_status = "completed" if status == "completed" else "incomplete"
         out += [self._close(item, item_status) for item in self._items if item.done is None]
         self._ended, self._open = True, None
-        usage = responses_usage(self._usage) if self._usage else estimated_usage(*self.estimated_usage)
+        usage = responses_usage(self._usage) if self._usage else estimated_usage(self._input_estimate, self._characters)
         response = self._response(status, [item.done for item in self._items], usage)
         out.append(self._event(f"response.{status}", response=response))
         return b"".join(out)
