@@ -731,6 +731,53 @@ _SCHEMAS: Schema = {
         "usage": _obj({"prompt_tokens": _int(), "total_tokens": _int()},
                       "prompt_tokens", "total_tokens", extra=True),
     }, "object", "data", "model", "usage", extra=True),
+    # -- responses API --------------------------------------------------------
+    "ResponseRequest": _obj({
+        "model": _MODEL_FIELD,
+        "input": _one_of(_str("One user message."), _arr(
+            {"type": "object", "additionalProperties": True},
+            description="Input items: messages (`role`, `content` as a string or `input_text`, "
+                        "`output_text`, `input_image` (by URL) and `refusal` parts), `function_call`, "
+                        "`function_call_output` and `reasoning` items.")),
+        "instructions": _str("Sent as a leading system message."),
+        "tools": _arr(_typed("function", {
+            "name": _str(), "description": _str(), "strict": _nullable({"type": "boolean"}),
+            "parameters": {"type": "object", "additionalProperties": True}}, "name"),
+            description="Function tools only: other tool types are refused (400)."),
+        "tool_choice": _one_of(_enum("auto", "none", "required"), _typed("function", {"name": _str()}, "name")),
+        "parallel_tool_calls": _bool("Allow several tool calls in one turn."),
+        "max_output_tokens": _int("Most tokens to generate.", minimum=1),
+        "temperature": _TEMPERATURE,
+        "top_p": _TOP_P,
+        "reasoning": _obj({"effort": _str("Sent as `reasoning_effort`.")}, extra=True),
+        "text": _obj({"format": {"type": "object", "additionalProperties": True,
+                                 "description": "`text`, `json_object` or `json_schema`."}}, extra=True),
+        "stream": _STREAM,
+        "user": _USER,
+        "previous_response_id": _str("Refused (400): Gatehouse stores no responses; send the whole "
+                                     "conversation in `input`."),
+    }, "input", extra=True,
+        description="OpenAI Responses API request, served over Chat Completions. `conversation`, "
+                    "`background: true` and `prompt` are refused too; `store`, `include`, `truncation`, "
+                    "`service_tier`, `metadata` and `prompt_cache_key` are accepted and ignored. Unknown "
+                    "fields are passed through to the provider."),
+    "ResponseObject": _obj({
+        "id": _str(examples=["resp_4f1c2b8e9d0a7c6b5e4d3c2b"]), "object": _const("response"),
+        "created_at": _CREATED,
+        "status": _enum("completed", "incomplete", "failed", "in_progress"),
+        "incomplete_details": _nullable(_obj({"reason": _enum("max_output_tokens", "content_filter")})),
+        "error": _nullable(_obj({"code": _str(), "message": _str()}, extra=True)),
+        "model": _str(),
+        "output": _arr({"type": "object", "additionalProperties": True,
+                        "description": "`reasoning` (with `summary_text`), `message` (with `output_text`) and "
+                                       "`function_call` items."}),
+        "usage": _nullable(_obj({
+            "input_tokens": _int(), "output_tokens": _int(), "total_tokens": _int(),
+            "input_tokens_details": _obj({"cached_tokens": _int()}, extra=True),
+            "output_tokens_details": _obj({"reasoning_tokens": _int()}, extra=True),
+        }, extra=True)),
+    }, "id", "object", "created_at", "status", "model", "output", extra=True,
+        description="A response; it also repeats the request's settings (`instructions`, `tools`, ...)."),
     # -- anthropic: content blocks --------------------------------------------
     "AnthropicTextBlock": _typed("text", {"text": _str()}, "text"),
     "AnthropicImageBlock": _typed("image", {"source": _one_of(
@@ -1006,7 +1053,7 @@ _ANTHROPIC_FORMAT = ("A request carrying an `anthropic-version` header (Anthropi
                      "send one) gets Anthropic's format instead: {}.")
 
 _NOT_ANTHROPIC = ("Models of Anthropic-type providers are not served here: they answer 400 "
-                  "(use `/v1/chat/completions` or `/v1/messages`).")
+                  "(use `/v1/chat/completions`, `/v1/responses` or `/v1/messages`).")
 
 
 def _under_provider(paths: Schema, *names: str) -> Schema:
@@ -1080,6 +1127,24 @@ def _base_paths() -> Schema:
             _json_or_sse_ok("The completion (JSON), or a stream of chunks (SSE).",
                             "ChatCompletion", _openai_events("ChatCompletionChunk")),
             body=_json_body(_ref("ChatCompletionRequest")), errors=_ALL_ERRORS)},
+        "/v1/responses": {"post": _v1_op(
+            "createResponse", "openai", "Create a response",
+            "OpenAI's Responses API for every model, served over Chat Completions: the request "
+            "is translated to a chat request (and on to Anthropic's Messages API for an "
+            "Anthropic-type provider), the answer back to a `response` object. Gatehouse stores "
+            "nothing: `previous_response_id`, `conversation`, background responses and stored "
+            "prompts are refused, and so are tools other than functions. With `stream: true` the "
+            "answer is `text/event-stream` of Responses events (`event: <type>` and `data: "
+            "{...}` lines, each with its `sequence_number`), from `response.created` to "
+            "`response.completed`, `response.incomplete` or, when the provider fails, `response.failed`.",
+            _ok("The response (JSON), or a stream of events (SSE).", {
+                "application/json": {"schema": _ref("ResponseObject")},
+                "text/event-stream": {"schema": _str(
+                    "Server-sent events, sent when `stream` is true.",
+                    examples=["event: response.created\ndata: {...}\n\nevent: response.output_text.delta\n"
+                              "data: {...}\n\nevent: response.completed\ndata: {...}\n\n"])},
+            }),
+            body=_json_body(_ref("ResponseRequest")), errors=_ALL_ERRORS)},
         "/v1/completions": {"post": _v1_op(
             "createCompletion", "openai", "Create a completion (legacy)",
             "OpenAI-compatible legacy text completions. With `stream: true` the answer "

@@ -31,6 +31,7 @@ REFUSED_FIELDS = {
 DROPPED_FIELDS = frozenset({
     "store", "include", "truncation", "service_tier", "prompt_cache_key", "prompt_cache_retention",
     "prompt_cache_options", "metadata", "stream_options", "max_tool_calls", "top_logprobs", "context_management",
+    "moderation", "access_programs", "background_options", "image",
 })
 """Fields accepted and not sent on (no chat counterpart, or nothing to do without stored responses)."""
 TRANSLATED_FIELDS = frozenset({

@@ -10,7 +10,7 @@ import httpx
 def test_openapi_document_covers_every_public_endpoint(gateway):
     spec = httpx.get(f"{gateway.base_url}/api-docs.json").json()
     assert spec["openapi"].startswith("3.")
-    assert {"/health", "/v1/models", "/v1/models/{model_id}", "/v1/chat/completions", "/v1/completions",
+    assert {"/health", "/v1/models", "/v1/models/{model_id}", "/v1/chat/completions", "/v1/responses", "/v1/completions",
             "/v1/embeddings", "/{provider_id}/v1/messages", "/{provider_id}/v1/models"} <= set(spec["paths"])
     chat = spec["paths"]["/v1/chat/completions"]["post"]
     assert "requestBody" in chat and {"200", "401", "404"} <= set(chat["responses"])

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 
 from api.sse import SSEParser
 from api.translate import TranslationError
-from api.translate.responses_api import chat_to_response, echoed, responses_to_chat
+from api.translate.responses_api import DROPPED_FIELDS, TRANSLATED_FIELDS, chat_to_response, echoed, responses_to_chat
 from api.translate.responses_stream import ChatToResponsesStream
 from api.translate.streams import as_upstream_stream
 
@@ -294,3 +294,11 @@ def test_a_failing_stream_ends_with_response_failed(data, words):
 def test_a_failure_before_anything_still_starts_the_response():
     raw, _ = accumulated(ChatToResponsesStream("p", "m", ECHO).close())
     assert [event["type"] for event in raw] == ["response.created", "response.in_progress", "response.failed"]
+
+
+def test_every_responses_field_classified():
+    """A failure means the installed SDK knows a field the translation does not: translate, drop or refuse it."""
+    from openai.types.responses import response_create_params as params
+    fields = {name for typed_dict in (params.ResponseCreateParamsBase, params.ResponseCreateParamsStreaming)
+              for name in typed_dict.__annotations__}
+    assert fields - TRANSLATED_FIELDS - DROPPED_FIELDS == set()
