@@ -743,7 +743,8 @@ _SCHEMAS: Schema = {
         "tools": _arr(_typed("function", {
             "name": _str(), "description": _str(), "strict": _nullable({"type": "boolean"}),
             "parameters": {"type": "object", "additionalProperties": True}}, "name"),
-            description="Function tools only: other tool types are refused (400)."),
+            description="Function tools; a `namespace` tool's functions go as `namespace__name`; other "
+                        "tool types (`web_search`, hosted and custom tools) are left out."),
         "tool_choice": _one_of(_enum("auto", "none", "required"), _typed("function", {"name": _str()}, "name")),
         "parallel_tool_calls": _bool("Allow several tool calls in one turn."),
         "max_output_tokens": _int("Most tokens to generate.", minimum=1),
@@ -1133,7 +1134,7 @@ def _base_paths() -> Schema:
             "is translated to a chat request (and on to Anthropic's Messages API for an "
             "Anthropic-type provider), the answer back to a `response` object. Gatehouse stores "
             "nothing: `previous_response_id`, `conversation`, background responses and stored "
-            "prompts are refused, and so are tools other than functions. With `stream: true` the "
+            "prompts are refused; tools other than functions are left out. With `stream: true` the "
             "answer is `text/event-stream` of Responses events (`event: <type>` and `data: "
             "{...}` lines, each with its `sequence_number`), from `response.created` to "
             "`response.completed`, `response.incomplete` or, when the provider fails, `response.failed`.",

@@ -3,8 +3,9 @@
 
 The gateway stores nothing, so what needs stored state (`previous_response_id`, `conversation`,
 background responses, stored prompts) is refused; a client sends the whole conversation in `input`,
-as Codex CLI does with `"store": false`. Only function tools have a chat counterpart: other tool
-types are refused. The rules are listed in docs/translation.md.
+as Codex CLI does with `"store": false`. Only function tools have a chat counterpart: the functions of
+a namespace tool go as chat functions named `namespace__name`, and tools the chat API cannot offer
+(hosted tools such as web_search, custom tools) are left out. The rules are listed in docs/translation.md.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ REFUSED_FIELDS = {
 DROPPED_FIELDS = frozenset({
     "store", "include", "truncation", "service_tier", "prompt_cache_key", "prompt_cache_retention",
     "prompt_cache_options", "metadata", "stream_options", "max_tool_calls", "top_logprobs", "context_management",
-    "moderation", "access_programs", "background_options", "image",
+    "moderation", "access_programs", "background_options", "image", "client_metadata",
 })
 """Fields accepted and not sent on (no chat counterpart, or nothing to do without stored responses)."""
 TRANSLATED_FIELDS = frozenset({
@@ -39,6 +40,8 @@ TRANSLATED_FIELDS = frozenset({
     "temperature", "top_p", "reasoning", "text", "user", "safety_identifier", "stream", *REFUSED_FIELDS,
 })
 _TEXT_PARTS = frozenset({"input_text", "output_text"})
+NAMESPACE_JOIN = "__"
+"""Between a namespace tool's name and its function's, in the chat function's name (`multi_agent_v1__close_agent`)."""
 
 
 @malformed_is_translation_error
@@ -54,8 +57,10 @@ def responses_to_chat(body: dict, openai_itself: bool = False) -> dict:
     - The summary text of `reasoning` items (else their reasoning text) goes back as the next assistant
       message's `reasoning_content`, as DeepSeek-style models want it in a tool loop (not to OpenAI's own
       API, which refuses it).
-    - Function tools become chat tools; any other tool type is refused. `tool_choice` and
-      `parallel_tool_calls` go along with tools only (chat APIs refuse them alone).
+    - Function tools become chat tools, and so do the functions of a namespace tool (Codex CLI's), named
+      `namespace__name`. Tools a chat API cannot offer (hosted ones such as `web_search`, `custom` and
+      shell tools) are left out: the model answers without them. `tool_choice` and `parallel_tool_calls`
+      go along with tools only (chat APIs refuse them alone).
     - `max_output_tokens` gives `max_tokens` (`max_completion_tokens` for OpenAI's own API),
       `reasoning.effort` `reasoning_effort`, `text.format` `response_format`; a stream asks for usage.
     """
@@ -75,10 +80,11 @@ def responses_to_chat(body: dict, openai_itself: bool = False) -> dict:
         out["reasoning_effort"] = effort
     if response_format := _response_format((body.get("text") or {}).get("format")):
         out["response_format"] = response_format
-    if tools := body.get("tools"):
-        out["tools"] = [_chat_tool(tool, f"tools[{i}]") for i, tool in enumerate(tools)]
-        if body.get("tool_choice") is not None:
-            out["tool_choice"] = _chat_tool_choice(body["tool_choice"])
+    choice = _chat_tool_choice(body["tool_choice"]) if body.get("tool_choice") is not None else None
+    if tools := [tool for i, tool in enumerate(body.get("tools") or ()) for tool in _chat_tools(tool, f"tools[{i}]")]:
+        out["tools"] = tools
+        if choice is not None:
+            out["tool_choice"] = choice
         if body.get("parallel_tool_calls") is not None:
             out["parallel_tool_calls"] = body["parallel_tool_calls"]
     return out
@@ -99,8 +105,8 @@ def _messages(instructions, items, openai_itself: bool) -> list[dict]:
             message = _message(item, where, openai_itself)
             messages.append(message)
         elif kind == "function_call":
-            call = {"id": item["call_id"], "type": "function",
-                    "function": {"name": item["name"], "arguments": item["arguments"]}}
+            name = f"{item['namespace']}{NAMESPACE_JOIN}{item['name']}" if item.get("namespace") else item["name"]
+            call = {"id": item["call_id"], "type": "function", "function": {"name": name, "arguments": item["arguments"]}}
             if messages and messages[-1]["role"] == "assistant":
                 message = messages[-1]
                 message.setdefault("tool_calls", []).append(call)
@@ -165,14 +171,25 @@ def _tool_output(output, where: str) -> str:
     return "\n\n".join(part["text"] for part in parts)
 
 
-def _chat_tool(tool: dict, where: str) -> dict:
+def _chat_tools(tool: dict, where: str, namespace: str | None = None) -> list[dict]:
+    """A Responses tool as chat tools: a function one, a namespace's functions, none for the others."""
     kind = tool.get("type")
+    if kind == "namespace" and namespace is None:
+        return [chat for j, inner in enumerate(tool.get("tools") or ())
+                for chat in _chat_tools(inner, f"{where}.tools[{j}]", tool["name"])]
     if kind != "function":
-        raise TranslationError(f"Tools of type '{kind}' are not supported: Gatehouse serves the Responses API "
-                               "over Chat Completions, which has function tools only.", param=f"{where}.type")
-    function = {"name": tool["name"], "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
+        return []
+    name = f"{namespace}{NAMESPACE_JOIN}{tool['name']}" if namespace else tool["name"]
+    function = {"name": name, "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
     function.update((key, tool[key]) for key in ("description", "strict") if tool.get(key) is not None)
-    return {"type": "function", "function": function}
+    return [{"type": "function", "function": function}]
+
+
+def namespaced(tools) -> dict[str, tuple[str, str]]:
+    """The chat name of each function inside a namespace tool → (its namespace, its name)."""
+    return {f"{tool['name']}{NAMESPACE_JOIN}{inner['name']}": (tool["name"], inner["name"])
+            for tool in tools or () if tool.get("type") == "namespace"
+            for inner in tool.get("tools") or () if inner.get("type") == "function"}
 
 
 def _chat_tool_choice(choice) -> str | dict:
@@ -256,9 +273,14 @@ def message_item(item_id: str, text: str, status: str) -> dict:
             "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}
 
 
-def function_call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict:
-    return {"id": item_id, "type": "function_call", "call_id": call_id, "name": name, "arguments": arguments,
+def function_call_item(item_id: str, call_id: str, name: str, arguments: str, status: str,
+                       namespaces: dict[str, tuple[str, str]] | None = None) -> dict:
+    """A function call item; a call of a function inside a namespace tool (see `namespaced`) names both."""
+    item = {"id": item_id, "type": "function_call", "call_id": call_id, "name": name, "arguments": arguments,
             "status": status}
+    if namespaces and name in namespaces:
+        item["namespace"], item["name"] = namespaces[name]
+    return item
 
 
 def chat_to_response(completion: dict, model: str, echo: dict, input_estimate: int = 0) -> dict:
@@ -272,7 +294,7 @@ def chat_to_response(completion: dict, model: str, echo: dict, input_estimate: i
     output = [reasoning_item(new_id("rs_"), reasoning)] if (reasoning := reasoning_of(reply)) else []
     if text := text_of(reply.get("content")) + (reply.get("refusal") or ""):
         output.append(message_item(new_id("msg_"), text, item_status))
-    characters = len(reasoning) + len(text)
+    characters, namespaces = len(reasoning) + len(text), namespaced(echo["tools"])
     for call in reply.get("tool_calls") or ():
         function = call["function"]
         arguments = function.get("arguments") or ""
@@ -280,7 +302,7 @@ def chat_to_response(completion: dict, model: str, echo: dict, input_estimate: i
             arguments = orjson.dumps(arguments).decode()
         characters += len(arguments)
         output.append(function_call_item(new_id("fc_"), call.get("id") or new_id("call_"), function["name"],
-                                         arguments, item_status))
+                                         arguments, item_status, namespaces))
     usage = responses_usage(completion["usage"]) if completion.get("usage") else \
         estimated_usage(input_estimate, characters)
     return response_object(new_id("resp_"), int(time.time()), model, echo, status, output, usage,

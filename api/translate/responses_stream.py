@@ -9,17 +9,18 @@ import orjson
 
 from api.errors import ApiError
 from api.sse import frame
-from api.translate.responses import new_id, reasoning_of, text_of
+from api.translate.responses import new_id
 from api.translate.responses_api import (
     estimated_usage,
     function_call_item,
     message_item,
+    namespaced,
     reasoning_item,
     response_object,
     responses_usage,
     status_of,
 )
-from api.translate.streams import _StreamTranslator
+from api.translate.streams import ChatStreamTranslator
 
 _TEXT_PART = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
 _SUMMARY_PART = {"type": "summary_text", "text": ""}
@@ -41,10 +42,10 @@ class _Item:
             return reasoning_item(item["id"], text)
         if item["type"] == "message":
             return message_item(item["id"], text, status)
-        return function_call_item(item["id"], item["call_id"], item["name"], text, status)
+        return {**item, "arguments": text, "status": status}
 
 
-class ChatToResponsesStream(_StreamTranslator):
+class ChatToResponsesStream(ChatStreamTranslator):
     """OpenAI chat chunks in (choice 0 only), Responses events out, each with its `sequence_number`.
 
     `response.created` and `response.in_progress` come first. Reasoning deltas stream as a reasoning
@@ -58,8 +59,9 @@ class ChatToResponsesStream(_StreamTranslator):
     """
 
     def __init__(self, provider_id: str, model: str, echo: dict, input_estimate: int = 0) -> None:
-        super().__init__(provider_id)
-        self._model, self._echo, self._input_estimate = model, echo, input_estimate
+        super().__init__(provider_id, input_estimate)
+        self._model, self._echo = model, echo
+        self._namespaces = namespaced(echo["tools"])
         self._id = new_id("resp_")
         self._created_at = int(time.time())
         self._sequence = 0
@@ -67,51 +69,18 @@ class ChatToResponsesStream(_StreamTranslator):
         self._items: list[_Item] = []
         self._open: _Item | None = None  # the reasoning or message item receiving pieces
         self._calls: dict[int, _Item] = {}  # chat tool call index → its item
-        self._finish_reason: str | None = None
-        self._usage: dict | None = None  # chat usage
-        self._characters = 0
-
-    @property
-    def usage(self) -> tuple[int | None, int | None]:
-        if self._usage is None:
-            return None, None
-        return self._usage.get("prompt_tokens"), self._usage.get("completion_tokens")
-
-    @property
-    def estimated_usage(self) -> tuple[int, int]:
-        return self._input_estimate, -(-self._characters // 4)
 
     def failed(self, error: ApiError) -> bytes:
         return self.error(error.message, error.status)
 
-    def close(self) -> bytes:
-        if self._ended:
-            return b""
-        return self._ended_early() if self._finish_reason is None else self._end()
+    def _begin(self, chunk: dict) -> bytes:
+        return self._start()
 
-    def _on_data(self, data: str) -> bytes:
-        return self._end() if data == "[DONE]" else super()._on_data(data)
+    def _reasoning(self, text: str) -> bytes:
+        return self._piece("reasoning", text)
 
-    def _on_payload(self, chunk: dict) -> bytes:
-        if (error := chunk.get("error")) is not None:
-            return self._reported(error.get("message") if isinstance(error, dict) else str(error))
-        out = [self._start()]
-        if chunk.get("usage"):
-            self._usage = chunk["usage"]
-        for choice in chunk.get("choices") or ():
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if reasoning := reasoning_of(delta):
-                out.append(self._piece("reasoning", reasoning))
-            for text in (text_of(delta.get("content")), delta.get("refusal")):
-                if text:
-                    out.append(self._piece("message", text))
-            for call in delta.get("tool_calls") or ():
-                out.append(self._tool_call(call))
-            if choice.get("finish_reason"):
-                self._finish_reason = choice["finish_reason"]
-        return b"".join(out)
+    def _content(self, text: str) -> bytes:
+        return self._piece("message", text)
 
     def _start(self) -> bytes:
         """`response.created` and `response.in_progress`, once."""
@@ -150,7 +119,8 @@ class ChatToResponsesStream(_StreamTranslator):
         call, call_id, out = self._calls.get(index), delta.get("id"), b""
         if call is None or (call_id and call_id != call.added["call_id"]):
             call = self._calls[index] = self._add(function_call_item(
-                new_id("fc_"), call_id or new_id("call_"), function.get("name") or "", "", "in_progress"))
+                new_id("fc_"), call_id or new_id("call_"), function.get("name") or "", "", "in_progress",
+                self._namespaces))
             out = self._close_open() + self._added(call)
         if arguments := function.get("arguments"):
             self._characters += len(arguments)

@@ -209,7 +209,75 @@ class _Block:
     pieces: list[str]
 
 
-class OpenAIToAnthropicStream(_StreamTranslator):
+class ChatStreamTranslator(_StreamTranslator):
+    """A translator of OpenAI chat chunks: the usage they report (in `_usage`), else an estimate:
+    `_input_estimate` in, one token per 4 of the `_characters` of content received out."""
+
+    def __init__(self, provider_id: str, input_tokens_estimate: int) -> None:
+        super().__init__(provider_id)
+        self._input_estimate = input_tokens_estimate
+        self._usage: dict | None = None  # OpenAI usage
+        self._characters = 0  # of the content pieces received, for the estimate of output tokens
+        self._finish_reason: str | None = None
+
+    @property
+    def usage(self) -> tuple[int | None, int | None]:
+        if self._usage is None:
+            return None, None
+        return self._usage.get("prompt_tokens"), self._usage.get("completion_tokens")
+
+    @property
+    def estimated_usage(self) -> tuple[int, int]:
+        return self._input_estimate, -(-self._characters // 4)
+
+    def close(self) -> bytes:
+        if self._ended:
+            return b""
+        return self._ended_early() if self._finish_reason is None else self._end()
+
+    def _on_data(self, data: str) -> bytes:
+        return self._end() if data == "[DONE]" else super()._on_data(data)
+
+    def _on_payload(self, chunk: dict) -> bytes:
+        """A chunk's pieces (choice 0) handed to `_reasoning`, `_content` and `_tool_call`, after what
+        `_begin` says."""
+        if (error := chunk.get("error")) is not None:
+            return self._reported(error.get("message") if isinstance(error, dict) else str(error))
+        out = [self._begin(chunk)]
+        if chunk.get("usage"):
+            self._usage = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            if reasoning := reasoning_of(delta):
+                out.append(self._reasoning(reasoning))
+            for text in (text_of(delta.get("content")), delta.get("refusal")):
+                if text:
+                    out.append(self._content(text))
+            for call in delta.get("tool_calls") or ():
+                out.append(self._tool_call(call))
+            if choice.get("finish_reason"):
+                self._finish_reason = choice["finish_reason"]
+        return b"".join(out)
+
+    def _begin(self, chunk: dict) -> bytes:
+        raise NotImplementedError
+
+    def _reasoning(self, text: str) -> bytes:
+        raise NotImplementedError
+
+    def _content(self, text: str) -> bytes:
+        raise NotImplementedError
+
+    def _tool_call(self, delta: dict) -> bytes:
+        raise NotImplementedError
+
+    def _end(self) -> bytes:
+        raise NotImplementedError
+
+
+class OpenAIToAnthropicStream(ChatStreamTranslator):
     """OpenAI chunks in, Anthropic message events out (choice 0 only).
 
     Blocks are numbered 0, 1, 2… in order of appearance, one open at a time, as Anthropic
@@ -232,65 +300,22 @@ class OpenAIToAnthropicStream(_StreamTranslator):
     client_dialect = "anthropic"
 
     def __init__(self, provider_id: str, model: str, input_tokens_estimate: int = 0) -> None:
-        super().__init__(provider_id)
+        super().__init__(provider_id, input_tokens_estimate)
         self._model = model
-        self._input_estimate = input_tokens_estimate
         self._started = False
         self._index = -1  # of the last block started
         self._open: str | None = None  # the type of block `_index` while it is open
         self._live_call: _Block | None = None
         self._calls: dict[int, _Block] = {}  # OpenAI tool call index → its block
         self._held: list[_Block] = []
-        self._finish_reason: str | None = None
-        self._usage: dict | None = None  # OpenAI usage
-        self._characters = 0  # of the content pieces received, for the estimate of output tokens
 
-    @property
-    def usage(self) -> tuple[int | None, int | None]:
-        if self._usage is None:
-            return None, None
-        return self._usage.get("prompt_tokens"), self._usage.get("completion_tokens")
+    def _begin(self, chunk: dict) -> bytes:
+        return b"" if self._started else self._message_start(chunk.get("id"))
 
-    @property
-    def estimated_usage(self) -> tuple[int, int]:
-        return self._input_estimate, -(-self._characters // 4)
-
-    def close(self) -> bytes:
-        if self._ended:
-            return b""
-        if self._finish_reason is None:
-            return self._ended_early()
-        return self._end()
-
-    def _on_data(self, data: str) -> bytes:
-        return self._end() if data == "[DONE]" else super()._on_data(data)
-
-    def _on_payload(self, chunk: dict) -> bytes:
-        if (error := chunk.get("error")) is not None:
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            return self._reported(message)
-        out = [] if self._started else [self._message_start(chunk.get("id"))]
-        if chunk.get("usage"):
-            self._usage = chunk["usage"]
-        for choice in chunk.get("choices") or ():
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if reasoning := reasoning_of(delta):
-                out.append(self._thinking(reasoning))
-            for text in (text_of(delta.get("content")), delta.get("refusal")):
-                if text:
-                    out.append(self._text(text))
-            for call in delta.get("tool_calls") or ():
-                out.append(self._tool_call(call))
-            if choice.get("finish_reason"):
-                self._finish_reason = choice["finish_reason"]
-        return b"".join(out)
-
-    def _text(self, text: str) -> bytes:
+    def _content(self, text: str) -> bytes:
         return self._piece({"type": "text", "text": ""}, text)
 
-    def _thinking(self, text: str) -> bytes:
+    def _reasoning(self, text: str) -> bytes:
         return self._piece(thinking_block(""), text)
 
     def _piece(self, start: dict, piece: str) -> bytes:

@@ -129,6 +129,30 @@ def test_a_function_tool_round_trip(client, upstream, anthropic_upstream, model,
         assert messages[-1]["content"] == [{"type": "tool_result", "tool_use_id": call.call_id, "content": "sunny"}]
 
 
+NAMESPACE = {"type": "namespace", "name": "weather_v1", "description": "Weather tools", "tools": [
+    {k: v for k, v in WEATHER.items() if k != "strict"}]}
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_codex_style_tools_a_namespace_and_a_hosted_one(client, upstream, anthropic_upstream, model, streamed):
+    """Codex CLI offers its sub-agent functions in a namespace and `web_search` beside them: the namespace's
+    functions reach the provider (as `weather_v1__get_weather`) and come back named as the client knows them;
+    web_search, which a chat provider cannot run, is left out."""
+    request_id = rid()
+    first = ask(client, streamed, request_id, model=model, input="Weather in Paris?",
+                tools=[{"type": "web_search"}, NAMESPACE])
+    [call] = [item for item in first.output if item.type == "function_call"]
+    assert (call.namespace, call.name, json.loads(call.arguments)) == ("weather_v1", "get_weather", {"location": "Paris"})
+    sent = upstream_record(upstream if model.startswith("fake:") else anthropic_upstream, request_id)["body"]
+    names = [tool["function"]["name"] if "function" in tool else tool["name"] for tool in sent["tools"]]
+    assert names == ["weather_v1__get_weather"]
+    conversation = [{"role": "user", "content": "Weather in Paris?"}, call.model_dump(exclude_none=True),
+                    {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}]
+    second = ask(client, streamed, model=model, input=conversation, tools=[{"type": "web_search"}, NAMESPACE])
+    assert second.output_text == "tool said: sunny"
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_max_output_tokens_makes_an_incomplete_response(client, http, model):
     whole = client.responses.create(model=model, input="hello there", max_output_tokens=1)
@@ -194,10 +218,11 @@ def test_structured_output_through_text_format(client, upstream, model):
 
 @pytest.mark.parametrize(("params", "param", "words"), [
     ({"previous_response_id": "resp_123"}, "previous_response_id", "Gatehouse stores no responses"),
-    ({"tools": [{"type": "web_search"}]}, "tools[0].type", "Tools of type 'web_search' are not supported"),
+    ({"tools": [{"type": "web_search"}], "tool_choice": {"type": "web_search"}}, "tool_choice",
+     "tool_choice of type 'web_search' is not supported"),
     ({"background": True}, "background", "Background responses"),
     ({"input": [{"type": "input_image", "file_id": "file-1"}]}, "input[0].type", "'input_image' are not supported"),
-], ids=["previous_response_id", "web_search", "background", "input item"])
+], ids=["previous_response_id", "forced web_search", "background", "input item"])
 def test_what_needs_stored_state_or_hosted_tools_is_refused(client, upstream, params, param, words):
     request_id = rid()
     with pytest.raises(openai.BadRequestError) as caught:

@@ -114,6 +114,19 @@ def test_plain_text_and_json_object_formats(text_format, expected):
     assert chat(input="hi", text={"format": text_format}).get("response_format") == expected
 
 
+def test_namespace_functions_are_chat_functions_and_tools_chat_cannot_offer_are_left_out():
+    """Codex CLI offers a namespace of functions, and hosted tools (web_search) beside its functions."""
+    tools = [WEATHER, {"type": "web_search"}, {"type": "custom", "name": "apply_patch"},
+             {"type": "namespace", "name": "agents", "description": "Sub-agents", "tools": [
+                 {"type": "function", "name": "close_agent", "parameters": {"type": "object", "properties": {}}}]}]
+    body = chat(input="hi", tools=tools, tool_choice="auto")
+    assert [tool["function"]["name"] for tool in body["tools"]] == ["get_weather", "agents__close_agent"]
+    assert chat(input="hi", tools=[{"type": "web_search"}], tool_choice="auto").keys() == {"model", "messages"}
+    called = chat(input=[{"type": "function_call", "call_id": "c1", "namespace": "agents", "name": "close_agent",
+                          "arguments": "{}"}])
+    assert called["messages"][0]["tool_calls"][0]["function"]["name"] == "agents__close_agent"
+
+
 def test_tool_choice_and_parallel_calls_go_only_with_tools():
     assert chat(input="hi", tool_choice="required", parallel_tool_calls=True).keys() == {"model", "messages"}
     assert chat(input="hi", tools=[WEATHER], tool_choice="required")["tool_choice"] == "required"
@@ -124,7 +137,6 @@ def test_tool_choice_and_parallel_calls_go_only_with_tools():
     ({"conversation": "conv_1"}, "conversation", "stores no conversations"),
     ({"background": True}, "background", "Background responses"),
     ({"prompt": {"id": "pmpt_1"}}, "prompt", "Stored prompts"),
-    ({"tools": [WEATHER, {"type": "web_search"}]}, "tools[1].type", "Tools of type 'web_search'"),
     ({"tools": [WEATHER], "tool_choice": {"type": "web_search"}}, "tool_choice", "tool_choice of type 'web_search'"),
     ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type", "Item references"),
     ({"input": [{"type": "local_shell_call"}]}, "input[0].type", "'local_shell_call' are not supported"),
