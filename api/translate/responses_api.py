@@ -106,7 +106,8 @@ def _messages(instructions, items, openai_itself: bool) -> list[dict]:
             messages.append(message)
         elif kind == "function_call":
             name = f"{item['namespace']}{NAMESPACE_JOIN}{item['name']}" if item.get("namespace") else item["name"]
-            call = {"id": item["call_id"], "type": "function", "function": {"name": name, "arguments": item["arguments"]}}
+            call = {"id": item["call_id"], "type": "function",
+                    "function": {"name": name, "arguments": item["arguments"]}}
             if messages and messages[-1]["role"] == "assistant":
                 message = messages[-1]
                 message.setdefault("tool_calls", []).append(call)

@@ -99,13 +99,14 @@ class ChatToResponsesStream(ChatStreamTranslator):
             out = self._close_open()
             if kind == "reasoning":
                 self._open = self._add({"id": new_id("rs_"), "type": "reasoning", "summary": []})
-                out += self._added(self._open) + self._event("response.reasoning_summary_part.added", **self._at(self._open),
-                                   summary_index=0, part=_SUMMARY_PART)
+                out += self._added(self._open) + self._event("response.reasoning_summary_part.added",
+                                                             **self._at(self._open), summary_index=0,
+                                                             part=_SUMMARY_PART)
             else:
                 self._open = self._add({"id": new_id("msg_"), "type": "message", "role": "assistant",
                                         "status": "in_progress", "content": []})
-                out += self._added(self._open) + self._event("response.content_part.added", **self._at(self._open), content_index=0,
-                                   part=_TEXT_PART)
+                out += self._added(self._open) + self._event(
+                    "response.content_part.added", **self._at(self._open), content_index=0, part=_TEXT_PART)
         self._open.pieces.append(piece)
         if kind == "reasoning":
             return out + self._event("response.reasoning_summary_text.delta", **self._at(self._open),
