@@ -93,6 +93,9 @@ class ProviderSettings:
     """Models served by this provider; None means discover them from the provider."""
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     """Extra headers sent with every upstream request."""
+    responses: str | None = None
+    """How an `openai` provider serves /v1/responses: "native" (passed through to its own /responses) or
+    "translate" (over its /chat/completions); None: native for OpenAI's own API and Azure's, else translate."""
     local: LocalSettings | None = field(default=None, metadata={"inline": True})
     """The in-process models of a `llamacpp` provider (None for the HTTP types); its keys sit in
     the provider's own table."""
@@ -278,7 +281,9 @@ def _origin_problem(origin: str) -> str | None:
 
 _SERVER_KEYS = ("host", "port", "api_key", "workers", "data_dir", "max_body_bytes",
                 "request_timeout_s", "connect_timeout_s", "cors_origins")
-_PROVIDER_KEYS = ("type", "base_url", "api_key", "api_key_env", "models", "headers")
+_PROVIDER_KEYS = ("type", "base_url", "api_key", "api_key_env", "models", "headers", "responses")
+RESPONSES_MODES = ("native", "translate")
+"""The values of a provider's `responses` key."""
 _LOCAL_PROVIDER_KEYS = ("type", "models_dir", "models", "n_ctx", "n_threads", "n_gpu_layers", "parallel",
                         "max_queue", "max_loaded", "max_memory_mb")
 _LOCAL_MODEL_KEYS = ("path", "package", "n_ctx", "n_threads", "n_gpu_layers", "chat_template")
@@ -371,6 +376,11 @@ def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSetting
             r.fail(f"{path}.headers.{name}", "must be a string")
         elif "\r" in name + value or "\n" in name + value:
             r.fail(f"{path}.headers.{name}", "must not contain line breaks")
+    responses = r.value(data, "responses", path, str, None)
+    if responses is not None and responses not in RESPONSES_MODES:
+        r.fail(f"{path}.responses", f"must be native or translate, not '{responses}'")
+    elif responses is not None and kind != "openai":
+        r.fail(f"{path}.responses", "only for type openai (other types always translate /v1/responses)")
     return ProviderSettings(
         id=pid,
         type=kind or "",
@@ -379,6 +389,7 @@ def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSetting
         api_key_env=api_key_env,
         models=r.string_list(data, "models", path),
         headers={k: v for k, v in headers.items() if isinstance(v, str)},
+        responses=responses,
     )
 
 

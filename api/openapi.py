@@ -955,6 +955,9 @@ _SCHEMAS: Schema = {
             "headers": _map(_const("<redacted>"), "Extra headers sent upstream; every "
                                                   "value redacted (they often carry "
                                                   "credentials)."),
+            "responses": _nullable(_enum("native", "translate", description="How /v1/responses reaches an "
+                                         "openai provider; null: native for OpenAI's own API and Azure's, "
+                                         "else translate.")),
         }, extra=True), "`[providers.ID]`, by id."),
         "prompts": _map(_obj({"name": _str(), "text": _str()}, extra=True),
                         "`[prompts.NAME]`, by name."),
@@ -1130,10 +1133,12 @@ def _base_paths() -> Schema:
             body=_json_body(_ref("ChatCompletionRequest")), errors=_ALL_ERRORS)},
         "/v1/responses": {"post": _v1_op(
             "createResponse", "openai", "Create a response",
-            "OpenAI's Responses API for every model, served over Chat Completions: the request "
-            "is translated to a chat request (and on to Anthropic's Messages API for an "
-            "Anthropic-type provider), the answer back to a `response` object. Gatehouse stores "
-            "nothing: `previous_response_id`, `conversation`, background responses and stored "
+            "OpenAI's Responses API for every model. To an OpenAI-type provider with `responses = "
+            "\"native\"` (the default for OpenAI's own API and Azure's) the request is passed through "
+            "to its own `/responses`, the answer relayed as it comes. Otherwise it is served over Chat "
+            "Completions: the request is translated to a chat request (and on to Anthropic's Messages "
+            "API for an Anthropic-type provider), the answer back to a `response` object; Gatehouse "
+            "stores nothing: `previous_response_id`, `conversation`, background responses and stored "
             "prompts are refused; tools other than functions are left out. With `stream: true` the "
             "answer is `text/event-stream` of Responses events (`event: <type>` and `data: "
             "{...}` lines, each with its `sequence_number`), from `response.created` to "

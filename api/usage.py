@@ -70,7 +70,9 @@ class StreamUsage:
 
     Only `data:` lines that mention "usage" or "error" are parsed; the rest is counted. `error` is the
     message of an error event the provider ended the stream with (OpenAI's `{"error": {...}}`,
-    Anthropic's `{"type": "error", ...}`).
+    Anthropic's `{"type": "error", ...}`, the Responses API's `{"type": "error", "message": ...}` or
+    `response.failed`). The Responses API's usage is in its `response.completed` (or `.incomplete`) event's
+    `response`.
     """
 
     __slots__ = ("dialect", "input_tokens", "output_tokens", "events", "error", "_tail")
@@ -100,6 +102,11 @@ class StreamUsage:
             return
         if not isinstance(event, dict):
             return
+        if event.get("type") == "error" and isinstance(event.get("message"), str):  # the Responses API's
+            self.error = event["message"]
+            return
+        if isinstance(event.get("response"), dict):  # a Responses API event: its response holds usage and error
+            event = event["response"]
         if isinstance(error := event.get("error"), dict) and (self.dialect == "openai" or event.get("type") == "error"):
             self.error = str(error.get("message") or error.get("type") or "error event")
             return

@@ -23,6 +23,8 @@ class Provider:
     openai_itself = False
     """Whether this is OpenAI's own API (or Azure's), which takes `max_completion_tokens` rather than
     `max_tokens` and refuses fields it does not know, as other OpenAI-compatible servers do not."""
+    responses_native = False
+    """Whether a /v1/responses request is passed through to the provider's own /responses (else translated)."""
 
     def __init__(self, settings: ProviderSettings, server: ServerSettings, http: HttpClient) -> None:
         self.settings = settings

@@ -17,3 +17,4 @@ class OpenAIProvider(Provider):
         super().__init__(settings, server, http)
         host = urlsplit(settings.base_url).hostname or ""
         self.openai_itself = host == OPENAI_HOST or host.endswith(AZURE_HOST_SUFFIX)
+        self.responses_native = settings.responses == "native" if settings.responses else self.openai_itself

@@ -1,5 +1,6 @@
 """OpenAI-compatible endpoints: chat completions, legacy completions, embeddings, and the Responses API
-(over chat completions, see api/translate/responses_api.py).
+(passed through to a provider that serves it natively, else over chat completions, see
+api/translate/responses_api.py).
 
 The hot path: read and parse the body once, apply the client's settings,
 resolve the model, send it upstream, relay the answer's bytes untouched
@@ -58,7 +59,10 @@ def register(app: Application) -> None:
     async def responses(request: Request) -> Response:
         routed = await inbound(request, "responses", "input", (str, list))
         provider = routed.provider
-        body, translation = responses_request_to_chat(routed.body, provider)
-        path = "/messages" if provider.dialect == "anthropic" else "/chat/completions"
+        if provider.responses_native:  # passed through, like a chat request to an OpenAI-type provider
+            body, translation, path = routed.body, None, "/responses"
+        else:
+            body, translation = responses_request_to_chat(routed.body, provider)
+            path = "/messages" if provider.dialect == "anthropic" else "/chat/completions"
         upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID])
         return await relay(upstream, provider, request.content.receive, "openai", routed.record, body, translation)

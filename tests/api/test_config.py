@@ -120,6 +120,12 @@ def test_the_example_config_serves_the_local_gemma_model(tmp_path):
      "server.cors_origins: 'http://localhost:3000/' is not an origin: browsers send scheme://host[:port] only"),
     ('[server]\napi_key = "0123456789"\ncors_origins = ["localhost:3000"]\n',
      "server.cors_origins: 'localhost:3000' is not an origin: expected scheme://host[:port]"),
+    ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "openai"\nresponses = "bogus"\n',
+     "providers.x.responses: must be native or translate, not 'bogus'"),
+    ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "anthropic"\nresponses = "native"\n',
+     "providers.x.responses: only for type openai (other types always translate /v1/responses)"),
+    ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "openai"\nresponses = true\n',
+     "providers.x.responses: must be a string, not a boolean"),
 ])
 def test_each_problem_is_named_by_its_key_path(tmp_path, text, expected):
     assert expected in problems(text, tmp_path)

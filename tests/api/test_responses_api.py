@@ -1,5 +1,6 @@
 """OpenAI's Responses API (`POST /v1/responses`), driven with the official SDK through a real server to the
-fake OpenAI provider (over Chat Completions) and the fake Anthropic one (over Messages)."""
+fake OpenAI provider (over Chat Completions) and the fake Anthropic one (over Messages), and passed through
+to a provider configured with `responses = "native"`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from tests.conftest import WRITER_KEY, activity_of, upstream_record
-from tests.gateway import SERVER_KEY
+from tests.conftest import UPSTREAM_KEY, WRITER_KEY, activity_of, gateway_config, openai_sdk, upstream_record
+from tests.gateway import SERVER_KEY, start_gateway
 
 MODELS = [pytest.param("fake:gpt-fake", id="openai"), pytest.param("anth:claude-fake-sonnet", id="anthropic")]
 WEATHER = {"type": "function", "name": "get_weather", "description": "Weather of a city", "strict": False,
@@ -275,3 +276,79 @@ def test_a_provider_failing_mid_stream_fails_the_response(http, model, fake, wor
     assert "response.completed" not in [event["type"] for event in events]
     record = activity_of(http, request_id)
     assert record["status"] == 200 and record["error"] == failed["response"]["error"]["message"]
+
+
+NATIVE = f"""
+[providers.native]
+type = "openai"
+base_url = "{{upstream}}/v1"
+api_key = "{UPSTREAM_KEY}"
+responses = "native"
+"""
+
+
+@pytest.fixture(scope="module")
+def native_gateway(upstreams, tmp_path_factory):
+    """The test gateway with a provider that serves the Responses API itself (as OpenAI's does)."""
+    server = start_gateway(gateway_config(upstreams) + NATIVE.replace("{upstream}", upstreams[0]),
+                           tmp_path_factory.mktemp("native"))
+    yield server
+    print(server.stop())
+
+
+@pytest.fixture
+def native_http(native_gateway):
+    with httpx.Client(base_url=native_gateway.base_url, timeout=30) as session:
+        yield session
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_a_native_provider_gets_the_responses_request_as_sent(native_gateway, native_http, upstream, streamed):
+    """Hosted tools, which a chat provider cannot run, reach it; the answer and its usage come back."""
+    request_id = rid()
+    tools = [{"type": "web_search"}, {**WEATHER, "strict": True}]
+    response = ask(openai_sdk(native_gateway), streamed, request_id, model="native:gpt-fake", input="hello there",
+                   instructions="Be brief.", tools=tools, store=False, include=["reasoning.encrypted_content"])
+    assert response.output_text == "echo: hello there" and response.tools[0].type == "web_search"
+    seen = upstream_record(upstream, request_id)
+    assert seen["path"] == "/v1/responses" and "messages" not in seen["body"]
+    assert seen["body"] == {"model": "gpt-fake", "input": "hello there", "instructions": "Be brief.", "tools": tools,
+                            "store": False, "include": ["reasoning.encrypted_content"],
+                            **({"stream": True} if streamed else {})}
+    record = activity_of(native_http, request_id)
+    assert (record["input_tokens"], record["output_tokens"], record["tokens_estimated"]) == (
+        response.usage.input_tokens, response.usage.output_tokens, False)
+    assert record["provider"] == "native" and record["stream"] == streamed and record["error"] is None
+
+
+def test_a_client_s_settings_apply_to_a_native_request(native_gateway, upstream):
+    writer = openai.OpenAI(base_url=native_gateway.openai_url, api_key=WRITER_KEY, max_retries=0)
+    request_id = rid()
+    writer.responses.create(model="native:gpt-fake", input="hi", instructions="Rhyme.",
+                            extra_headers={"X-Request-Id": request_id})
+    seen = upstream_record(upstream, request_id)["body"]
+    assert seen["instructions"] == "You are a poet.\n\nRhyme."
+    assert (seen["max_output_tokens"], seen["temperature"], seen["top_p"]) == (50, 0.3, 0.9)
+
+
+def test_a_native_stream_ending_in_response_failed_fails_the_record(native_http):
+    request_id = rid()
+    events = raw_events(native_http, {"model": "native:gpt-fake", "input": "hello there",
+                                      "fake": {"error_event_after_chunks": 1}}, request_id)
+    assert events[-1]["type"] == "response.failed"
+    record = activity_of(native_http, request_id)
+    assert record["status"] == 200 and record["error"] == events[-1]["response"]["error"]["message"]
+
+
+def test_a_native_provider_answering_a_stream_whole_is_passed_on_whole(native_http):
+    """A Responses object is no chat completion: it is not remade into a chat stream."""
+    request_id = rid()
+    body = {"model": "native:gpt-fake", "input": "hello there", "stream": True, "fake": {"ignore_stream": True}}
+    answer = native_http.post("/v1/responses", json=body,
+                              headers={"Authorization": f"Bearer {SERVER_KEY}", "X-Request-Id": request_id})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    response = Response.model_validate(answer.json(), strict=True)
+    assert response.output_text == "echo: hello there"
+    record = activity_of(native_http, request_id)
+    assert (record["input_tokens"], record["output_tokens"]) == (
+        response.usage.input_tokens, response.usage.output_tokens)

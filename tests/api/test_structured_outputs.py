@@ -68,3 +68,17 @@ def test_openai_itself_is_told_from_other_openai_compatible_servers(base_url, it
     provider = OpenAIProvider(ProviderSettings(id="p", type="openai", base_url=base_url),
                               ServerSettings(data_dir=None), HttpClient())
     assert provider.openai_itself is itself
+
+
+@pytest.mark.parametrize("base_url, setting, native", [
+    ("https://api.openai.com/v1", None, True),
+    ("https://team.openai.azure.com/openai/v1", None, True),
+    ("http://127.0.0.1:8000/v1", None, False),
+    ("https://api.openai.com/v1", "translate", False),
+    ("http://127.0.0.1:8000/v1", "native", True),
+])
+def test_responses_go_natively_to_openai_itself_unless_configured_otherwise(base_url, setting, native):
+    """OpenAI serves its Codex models by the Responses API only, so its own API gets /v1/responses as sent."""
+    provider = OpenAIProvider(ProviderSettings(id="p", type="openai", base_url=base_url, responses=setting),
+                              ServerSettings(data_dir=None), HttpClient())
+    assert provider.responses_native is native

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from api.usage import WHOLE_PARSE_LIMIT, body_usage
+from api.usage import WHOLE_PARSE_LIMIT, StreamUsage, body_usage
 
 FILLER = [{"object": "embedding", "index": i, "embedding": [0.125] * 64} for i in range(400)]
 
@@ -45,3 +45,27 @@ def test_anthropic_usage_of_a_large_answer_adds_cached_input():
                          ids=["none", "null", "cut", "not-json"])
 def test_a_large_answer_without_a_usable_usage_has_none(body):
     assert body_usage("openai", body) == (None, None)
+
+
+def responses_stream(*events: dict) -> bytes:
+    return b"".join(b"event: %s\ndata: %s\n\n" % (event["type"].encode(), orjson.dumps(event)) for event in events)
+
+
+def test_a_responses_stream_s_usage_is_in_its_last_event():
+    usage = StreamUsage("openai")
+    usage.feed(responses_stream({"type": "response.created", "response": {"usage": None, "error": None}},
+                                {"type": "response.output_text.delta", "delta": "usage"},
+                                {"type": "response.completed", "response": {"usage": {"input_tokens": 9,
+                                                                                      "output_tokens": 4}}}))
+    assert (usage.input_tokens, usage.output_tokens, usage.error) == (9, 4, None)
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "error", "code": "server_error", "message": "It broke.", "param": None},
+    {"type": "response.failed", "response": {"status": "failed", "error": {"code": "server_error",
+                                                                           "message": "It broke."}}},
+], ids=["error", "response.failed"])
+def test_a_responses_stream_s_error_is_seen(event):
+    usage = StreamUsage("openai")
+    usage.feed(responses_stream(event))
+    assert usage.error == "It broke."
