@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from api.config import PROVIDER_TYPES, ActivitySettings, LocalSettings, ServerSettings
+from api.config import PROVIDER_TYPES, RESPONSES_MODES, ActivitySettings, LocalSettings, ServerSettings
 from tui.widgets.form import Field
 
 _server = ServerSettings(data_dir="")
@@ -33,6 +33,9 @@ PROVIDER = (
     Field("api_key_env", help="preferred: the environment variable that holds the provider's key"),
     Field("api_key", "secret", "or the key itself, stored in the file (ctrl+r shows it)"),
     Field("models", "list", "models to serve, comma-separated; empty: ask the provider"),
+    Field("responses", "choice", "openai only: native passes /v1/responses through (Codex models need it), "
+                                 "translate goes over chat; empty: native for OpenAI and Azure",
+          choices=RESPONSES_MODES),
 )
 
 _local = LocalSettings()
