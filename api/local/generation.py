@@ -20,6 +20,7 @@ from typing import Callable
 import orjson
 
 from api.errors import ApiError
+from api.local.tools import CALL_TAG, Tools, invalid, output_grammar, read_call, render, response_format
 from api.usage import asks_for_usage
 
 TRANSCRIPT_TEMPLATE = (
@@ -40,8 +41,10 @@ SAMPLING = {  # OpenAI (or llama.cpp) field → (llama-cpp-python generate() arg
     "presence_penalty": ("presence_penalty", -2.0, 2.0, 0.0),
     "frequency_penalty": ("frequency_penalty", -2.0, 2.0, 0.0),
 }
-UNSUPPORTED = ("tools", "functions", "logprobs", "audio")
+UNSUPPORTED = ("functions", "logprobs", "audio")
 """Fields a local model cannot honour: a request setting them gets 400 rather than a silently different answer."""
+CHAT_ONLY = ("tools", "response_format")
+"""Fields of chat requests that legacy completions do not take."""
 
 STARTED = object()
 """Emitted once the prompt is accepted (formatted, tokenized, within the context window)."""
@@ -51,10 +54,6 @@ class Cancelled(Exception):
     """The client left; the generation stopped."""
 
 
-def _invalid(message: str, param: str) -> ApiError:
-    return ApiError(400, message, param=param, code="invalid_value")
-
-
 def _number(body: dict, key: str, minimum: float, maximum: float, integer: bool = False):
     value = body.get(key)
     if value is None:
@@ -62,7 +61,7 @@ def _number(body: dict, key: str, minimum: float, maximum: float, integer: bool 
     kinds = int if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not minimum <= value <= maximum:
         kind = "an integer" if integer else "a number"
-        raise _invalid(f"'{key}' must be {kind} between {minimum:g} and {maximum:g}.", key)
+        raise invalid(f"'{key}' must be {kind} between {minimum:g} and {maximum:g}.", key)
     return value
 
 
@@ -75,7 +74,7 @@ def _text(content: object, param: str) -> str:
         texts = [part.get("text") for part in content if part.get("type") in ("text", "input_text")]
         if len(texts) == len(content) and all(isinstance(text, str) for text in texts):
             return "\n".join(texts)
-    raise _invalid("Local models take text only: content must be a string or a list of text parts.", param)
+    raise invalid("Local models take text only: content must be a string or a list of text parts.", param)
 
 
 @dataclass(slots=True)
@@ -93,33 +92,39 @@ class Job:
     stop: list[str]
     seed: int | None
     sampling: dict = field(default_factory=dict)
+    tools: Tools | None = None
+    response_format: dict | None = None
+    """A JSON `response_format`, made a grammar in the generation thread."""
 
     @classmethod
     def parse(cls, endpoint: str, body: dict) -> Job:
-        for key in UNSUPPORTED:
+        for key in UNSUPPORTED + (CHAT_ONLY if endpoint == "completions" else ()):
             if body.get(key):
-                raise _invalid(f"Local models do not support '{key}'.", key)
+                raise invalid(f"Local models do not support '{key}'.", key)
         if body.get("n", 1) != 1:
-            raise _invalid("Local models give one choice per request: 'n' must be 1.", "n")
+            raise invalid("Local models give one choice per request: 'n' must be 1.", "n")
         stop = body.get("stop")
         stop = [stop] if isinstance(stop, str) else stop or []
         if not isinstance(stop, list) or not all(isinstance(item, str) and item for item in stop):
-            raise _invalid("'stop' must be a string or a list of non-empty strings.", "stop")
+            raise invalid("'stop' must be a string or a list of non-empty strings.", "stop")
         key = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
         messages = prompt = None
         if endpoint == "chat":
             messages = []
             for index, message in enumerate(body["messages"]):
                 if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-                    raise _invalid("Each message needs a 'role'.", f"messages[{index}]")
-                role = "system" if message["role"] == "developer" else message["role"]
-                messages.append({"role": role, "content": _text(message.get("content"), f"messages[{index}].content")})
+                    raise invalid("Each message needs a 'role'.", f"messages[{index}]")
+                messages.append(_message(message, index))
         else:
             prompt = body["prompt"]
             if isinstance(prompt, list):
                 if len(prompt) != 1 or not isinstance(prompt[0], str):
-                    raise _invalid("Local models take one prompt string per request.", "prompt")
+                    raise invalid("Local models take one prompt string per request.", "prompt")
                 prompt = prompt[0]
+        tools = Tools.parse(body) if endpoint == "chat" else None
+        fmt = response_format(body) if endpoint == "chat" else None
+        if tools and fmt:
+            raise invalid("Local models take either tools or a JSON response_format, not both.", "response_format")
         return cls(
             endpoint=endpoint, model=body["model"], stream=body.get("stream") is True,
             include_usage=asks_for_usage(body),
@@ -128,7 +133,27 @@ class Job:
             stop=stop, seed=_number(body, "seed", -(1 << 63), (1 << 64) - 1, integer=True),
             sampling={argument: default if (value := _number(body, name, low, high)) is None else value
                       for name, (argument, low, high, default) in SAMPLING.items()},
+            tools=tools, response_format=fmt,
         )
+
+
+def _message(message: dict, index: int) -> dict:
+    """A chat message as the template is given it: role, text, and a call's or a result's ids."""
+    role = "system" if message["role"] == "developer" else message["role"]
+    kept = {"role": role, "content": _text(message.get("content"), f"messages[{index}].content")}
+    if role == "tool":
+        kept["tool_call_id"] = message.get("tool_call_id")
+    calls = message.get("tool_calls") if role == "assistant" else None
+    if calls:
+        if not isinstance(calls, list) or not all(
+                isinstance(call, dict) and isinstance(call.get("function"), dict)
+                and isinstance(call["function"].get("name"), str) for call in calls):
+            raise invalid("Each tool call needs a 'function' with a 'name'.", f"messages[{index}].tool_calls")
+        kept["tool_calls"] = [{"id": call.get("id"), "type": "function",
+                               "function": {"name": call["function"]["name"],
+                                            "arguments": call["function"].get("arguments") or "{}"}}
+                              for call in calls]
+    return kept
 
 
 class Loaded:
@@ -145,6 +170,8 @@ class Loaded:
 
         def text(token: int) -> str:
             return llm.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
+        self.native_tools = bool(template) and CALL_TAG in template
+        """The template writes tools and calls in the Hermes format itself (see api/local/tools.py)."""
         self.formatter = Jinja2ChatFormatter(template=template or TRANSCRIPT_TEMPLATE, eos_token=text(llm.token_eos()),
                                              bos_token=text(llm.token_bos()), stop_token_ids=[llm.token_eos()])
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
@@ -157,10 +184,11 @@ class Loaded:
         """The tokens of the prompt and the stop sequences (the request's and the template's)."""
         if job.messages is None:
             return self.llm.tokenize(job.prompt.encode("utf-8"), add_bos=True, special=False), job.stop
+        messages, tools = render(job.messages, job.tools, self.native_tools)
         try:
-            formatted = self.formatter(messages=job.messages)
+            formatted = self.formatter(messages=messages, tools=tools)
         except Exception as exc:  # the template's own checks (raise_exception), e.g. roles out of order
-            raise _invalid(f"The model's chat template rejected the messages: {exc}", "messages") from None
+            raise invalid(f"The model's chat template rejected the messages: {exc}", "messages") from None
         # The model's own start token (BOS) goes first whether or not the template writes it: without it a
         # model such as Gemma answers gibberish. A template that writes `bos_token` must not get a second one.
         tokens = self.llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=True, special=True)
@@ -215,15 +243,53 @@ class _Writer:
             tail += self._frame([], usage=usage)
         return tail + b"data: [DONE]\n\n"
 
-    def whole(self, text: str, finish: str, usage: dict) -> bytes:
-        choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
-                   "finish_reason": finish} if self.chat else self._choice(text, finish))
+    def calls(self, calls: list[dict]) -> bytes:
+        if not calls:
+            return b""
+        delta = {"tool_calls": [{"index": index, **call} for index, call in enumerate(calls)]}
+        return self._frame([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}])
+
+    def whole(self, text: str, finish: str, usage: dict, calls: list[dict]) -> bytes:
+        message = {"role": "assistant", "content": text or None, "tool_calls": calls} if calls else \
+            {"role": "assistant", "content": text}
+        choice = ({"index": 0, "message": message, "logprobs": None, "finish_reason": finish} if self.chat
+                  else self._choice(text, finish))
         return orjson.dumps({"id": self.id, "object": self.object, "created": self.created, "model": self.job.model,
                              "choices": [choice], "usage": usage})
 
 
+def _sampled(loaded: Loaded, job: Job, tokens: list[int], grammar: str | None, cancelled: threading.Event):
+    """The tokens the model samples after `tokens` (held to `grammar`, if any), until it ends its turn."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    held = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
+    for token in loaded.llm.generate(tokens, grammar=held, **job.sampling):
+        if cancelled.is_set():
+            raise Cancelled
+        if loaded.is_end(token):
+            return
+        yield token
+
+
+def _call(loaded: Loaded, job: Job, tokens: list[int], grammar: str, limit: int,
+          cancelled: threading.Event) -> tuple[dict | None, int]:
+    """A tool call the grammar holds the model to, after `tokens` (None if `limit` cut it short),
+    and the tokens it took."""
+    decoder, text, produced = codecs.getincrementaldecoder("utf-8")("replace"), "", 0
+    for token in _sampled(loaded, job, tokens, grammar, cancelled):
+        produced += 1
+        text += decoder.decode(loaded.llm.detokenize([token]))
+        if produced >= limit:
+            return None, produced
+    return read_call(text + decoder.decode(b"", final=True)), produced
+
+
 def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callable[[object], None]) -> None:
-    """Run `job` (in a worker thread): emit STARTED, then bytes, then None; or an exception instead."""
+    """Run `job` (in a worker thread): emit STARTED, then bytes, then None; or an exception instead.
+
+    The answer is text (held to the `response_format`'s grammar, if any), a tool call held to the
+    tools' grammar (`tool_choice` "required" or named), or, with "auto", text that may end where the
+    model begins a call (see api/local/tools.py)."""
     llm = loaded.llm
     n_ctx = llm.n_ctx()
     try:
@@ -232,43 +298,57 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
             raise ApiError(400, f"The prompt is {len(tokens)} tokens; the model's context window is {n_ctx} "
                                 "(n_ctx) and must also hold the answer.", param="messages",
                            code="context_length_exceeded")
+        tools = job.tools
+        call_grammar = tools.grammar() if tools else None  # a schema it cannot follow is a 400, before the answer
+        text_grammar = output_grammar(job.response_format) if job.response_format else None
+        if tools and not tools.forced:
+            stops = stops + [CALL_TAG]
         emit(STARTED)
         limit = min(job.max_tokens or n_ctx, n_ctx - len(tokens))
         writer, decoder = _Writer(job), codecs.getincrementaldecoder("utf-8")("replace")
-        text, sent, produced, finish, hits = "", 0, 0, "length", []
+        text, sent, generated, finish, hits = "", 0, [], "length", []
+        calling = tools is not None and tools.forced
         trim = loaded.transcript and job.messages is not None  # the space after "Assistant:" is not the answer's
         if job.stream and (start := writer.start()):
             emit(start)
         llm.set_seed(job.seed & 0xFFFFFFFF if job.seed is not None else random.getrandbits(32))
-        for token in llm.generate(tokens, **job.sampling):
-            if cancelled.is_set():
-                raise Cancelled
-            if loaded.is_end(token):
-                finish = "stop"
-                break
-            produced += 1
+        for token in () if calling else _sampled(loaded, job, tokens, text_grammar, cancelled):
+            generated.append(token)
             before = len(text)
             text += decoder.decode(llm.detokenize([token]))
             if trim and not before:
                 text = text.lstrip()
-            hits = [found for stop in stops if (found := text.find(stop, max(before - len(stop) + 1, 0))) >= 0]
+            hits = [(found, stop) for stop in stops if (found := text.find(stop, max(before - len(stop) + 1, 0))) >= 0]
             if hits:
-                text, finish = text[:min(hits)], "stop"
+                at, stop = min(hits)
+                text, finish, calling = text[:at], "stop", stop == CALL_TAG and tools is not None
                 break
-            if produced >= limit:
+            if len(generated) >= limit:
                 break
-            ready = len(text) - _held_back(text, stops)
+            shown = text.rstrip() if text_grammar else text
+            ready = len(shown) - _held_back(shown, stops)
             if job.stream and ready > sent:
                 emit(writer.piece(text[sent:ready]))
                 sent = ready
+        else:  # the model ended its turn (or, a call being the whole answer, wrote no text)
+            finish = "stop"
         if not hits:
             text += decoder.decode(b"", final=True)
+        if text_grammar:  # the grammar lets JSON end in a space or a line break
+            text = text.rstrip()
+        produced, calls = len(generated), []
+        if calling:
+            call, used = (_call(loaded, job, tokens + generated, call_grammar, limit - produced, cancelled)
+                          if produced < limit else (None, 0))
+            produced += used
+            calls, finish = ([call], "tool_calls") if call else ([], "length")
         usage = {"prompt_tokens": len(tokens), "completion_tokens": produced,
                  "total_tokens": len(tokens) + produced}
         if job.stream:
-            emit((writer.piece(text[sent:]) if len(text) > sent else b"") + writer.end(finish, usage))
+            emit((writer.piece(text[sent:]) if len(text) > sent else b"") + writer.calls(calls)
+                 + writer.end(finish, usage))
         else:
-            emit(writer.whole(text, finish, usage))
+            emit(writer.whole(text, finish, usage, calls))
         emit(None)
     except BaseException as exc:
         emit(exc)

@@ -240,7 +240,6 @@ def test_the_chat_template_in_the_gguf_file_is_used(gpt, claude):
 
 @pytest.mark.parametrize("options, param", [
     ({"n": 2}, "n"),
-    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tools"),
     ({"temperature": 5}, "temperature"),
     ({"stop": [3]}, "stop"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}]},

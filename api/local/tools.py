@@ -1,0 +1,178 @@
+"""Tool calls and structured output for local models.
+
+What an answer must look like becomes a llama.cpp grammar (GBNF): a `response_format` JSON schema
+or JSON object, or a tool call `{"name": ..., "arguments": {...}}` whose arguments follow the
+function's parameters. Tools reach the model in the Hermes format (`<tool_call>` ... `</tool_call>`,
+that of Qwen 2.5 and 3, Hermes and many fine-tunes): a chat template that writes it gets the tools
+and earlier calls as they are (`native`); any other template, and the transcript fallback, gets the
+tools as instructions in the system message and earlier calls and results as text.
+
+A call is read from the answer in one of two ways: with `tool_choice` "required" or a named
+function, the whole answer is held to a call by the grammar (`forced`); with "auto", the model
+writes freely, and once it writes `<tool_call>`, the rest of its answer is held to a call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import orjson
+
+from api.errors import ApiError
+
+CALL_TAG = "<tool_call>"
+"""What a model of the Hermes format writes before a call; in "auto" mode, where a call begins."""
+INSTRUCTIONS = (
+    "You may call functions to help with the user's request. The functions, as JSON schemas:\n<tools>\n{tools}\n"
+    "</tools>\nTo call one, answer with only:\n" + CALL_TAG + "\n"
+    '{{"name": "<function name>", "arguments": {{<arguments as JSON>}}}}\n</tool_call>\n'
+    "A function's result comes back to you as <tool_response>...</tool_response>."
+)
+"""Tools for a chat template that does not write them itself (Hermes' own wording, shortened)."""
+
+
+def invalid(message: str, param: str) -> ApiError:
+    """A 400 in OpenAI's shape for a request a local model cannot take as it is."""
+    return ApiError(400, message, param=param, code="invalid_value")
+
+
+def _grammar(schema: dict, param: str) -> str:
+    """GBNF for JSON following `schema` (local refs only); a schema the converter cannot take is a 400."""
+    from llama_cpp.llama_grammar import SchemaConverter
+
+    converter = SchemaConverter(prop_order={"name": 0, "arguments": 1}, allow_fetch=False, dotall=False,
+                                raw_pattern=False)
+    try:
+        converter.visit(converter.resolve_refs(schema, "request"), "")
+    except Exception as exc:  # the converter's own checks: unknown types, remote refs, bad patterns
+        raise invalid(f"Local models cannot follow this JSON schema: {exc}", param) from None
+    return converter.format_grammar()
+
+
+def response_format(body: dict) -> dict | None:
+    """The `response_format` of a chat request when it asks for JSON (checked, not yet a grammar)."""
+    fmt = body.get("response_format")
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if fmt is None or kind == "text":
+        return None
+    if kind == "json_schema" and not isinstance((fmt.get("json_schema") or {}).get("schema"), dict):
+        raise invalid("'response_format.json_schema.schema' must be a JSON schema object.",
+                       "response_format.json_schema.schema")
+    if kind not in ("json_object", "json_schema"):
+        raise invalid("'response_format.type' must be 'text', 'json_object' or 'json_schema'.",
+                       "response_format.type")
+    return fmt
+
+
+def output_grammar(fmt: dict) -> str:
+    """The grammar of a `response_format` that `response_format()` accepted."""
+    from llama_cpp.llama_grammar import JSON_GBNF
+
+    if fmt["type"] == "json_object":
+        return JSON_GBNF
+    return _grammar(fmt["json_schema"]["schema"], "response_format.json_schema.schema")
+
+
+@dataclass(frozen=True, slots=True)
+class Tools:
+    """The functions a chat request offers, and how a call is made."""
+
+    functions: list[dict]
+    """OpenAI's tool objects: {"type": "function", "function": {name, description, parameters}}."""
+    chosen: list[str]
+    """The functions the model may call: all, or the one `tool_choice` names."""
+    forced: bool
+    """A call is the whole answer ("required" or a named function); else the model may call ("auto")."""
+
+    @classmethod
+    def parse(cls, body: dict) -> Tools | None:
+        """The request's tools, or None when it offers none or `tool_choice` is "none"."""
+        tools, choice = body.get("tools"), body.get("tool_choice") or "auto"
+        if not tools or choice == "none":
+            return None
+        if not isinstance(tools, list):
+            raise invalid("'tools' must be a list of functions.", "tools")
+        functions: dict[str, dict] = {}
+        for index, tool in enumerate(tools):
+            function = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
+            if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+                raise invalid("Local models take tools of type 'function', each with a 'name'.", f"tools[{index}]")
+            parameters = function.get("parameters") or {"type": "object", "properties": {}}
+            if not isinstance(parameters, dict):
+                raise invalid("A function's 'parameters' must be a JSON schema object.",
+                               f"tools[{index}].function.parameters")
+            functions[function["name"]] = {"type": "function", "function": {**function, "parameters": parameters}}
+        if choice in ("auto", "required"):
+            chosen = list(functions)
+        elif isinstance(choice, dict) and (choice.get("function") or {}).get("name") in functions:
+            chosen = [choice["function"]["name"]]
+        else:
+            raise invalid("'tool_choice' must be 'none', 'auto', 'required' or one of the tools.", "tool_choice")
+        return cls(list(functions.values()), chosen, forced=choice != "auto")
+
+    def grammar(self) -> str:
+        """GBNF for one call `{"name": ..., "arguments": {...}}` of a chosen function."""
+        parameters = {tool["function"]["name"]: tool["function"]["parameters"] for tool in self.functions}
+        calls = [{"type": "object", "properties": {"name": {"const": name}, "arguments": parameters[name]},
+                  "required": ["name", "arguments"]} for name in self.chosen]
+        return _grammar(calls[0] if len(calls) == 1 else {"anyOf": calls}, "tools")
+
+
+def read_call(text: str) -> dict | None:
+    """A call as the grammar makes the model write it, in OpenAI's shape; None when it is cut short."""
+    try:
+        call = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return {"id": "call_" + uuid.uuid4().hex[:24], "type": "function",
+            "function": {"name": call["name"], "arguments": orjson.dumps(call["arguments"]).decode()}}
+
+
+def _arguments(arguments: object) -> object:
+    """A call's arguments as an object, as chat templates and the Hermes format write them."""
+    if isinstance(arguments, str):
+        try:
+            return orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            return arguments
+    return arguments
+
+
+def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[list[dict], list[dict] | None]:
+    """The messages, and the tools, as the chat template is given them.
+
+    `messages` are the request's, reduced to role, text content and, where present, `tool_calls` and
+    `tool_call_id`. A template that is not `native` gets plain turns: calls as Hermes text in the
+    assistant's turn, results as `<tool_response>` in a user turn (joined with the user turns next to them,
+    since many templates insist that user and assistant alternate), the tools in the system message.
+    """
+    if native:
+        shaped = [{**message, "tool_calls": [{**call, "function": {**call["function"],
+                                                                   "arguments": _arguments(call["function"]["arguments"])}}
+                                             for call in message["tool_calls"]]}
+                  if message.get("tool_calls") else message for message in messages]
+        return shaped, tools.functions if tools else None
+    plain: list[dict] = []
+    after_result = False
+    for message in messages:
+        role, content, result = message["role"], message["content"], message["role"] == "tool"
+        if message.get("tool_calls"):
+            written = [CALL_TAG + "\n" + orjson.dumps({"name": call["function"]["name"],
+                                                        "arguments": _arguments(call["function"]["arguments"])}).decode()
+                       + "\n</tool_call>" for call in message["tool_calls"]]
+            content = "\n".join(([content] if content else []) + written)
+        elif result:
+            role, content = "user", f"<tool_response>\n{content}\n</tool_response>"
+        if plain and role == "user" == plain[-1]["role"] and (result or after_result):
+            plain[-1]["content"] += "\n" + content
+        else:
+            plain.append({"role": role, "content": content})
+        after_result = result
+    if tools:
+        described = INSTRUCTIONS.format(tools="\n".join(orjson.dumps(tool).decode() for tool in tools.functions))
+        if plain and plain[0]["role"] == "system":
+            plain[0] = {"role": "system", "content": plain[0]["content"] + "\n\n" + described}
+        else:
+            plain.insert(0, {"role": "system", "content": described})
+    return plain, None
