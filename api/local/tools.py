@@ -37,6 +37,32 @@ def invalid(message: str, param: str) -> ApiError:
     return ApiError(400, message, param=param, code="invalid_value")
 
 
+ANY_VALUE = {"type": "value"}
+"""The converter's rule for any JSON value (its own name, not JSON Schema's)."""
+_SHAPING = frozenset(("type", "const", "enum", "$ref", "anyOf", "oneOf", "allOf", "properties", "items",
+                      "prefixItems", "pattern", "additionalProperties"))
+
+
+def _loosened(schema: object) -> object:
+    """`schema` with JSON Schema's "any value" (`{}`, `true`, or only a description) made explicit: the
+    converter takes `{}` for an object and refuses a bare description (Claude Code's tools have both)."""
+    if schema is True or (isinstance(schema, dict) and not _SHAPING.intersection(schema)):
+        return ANY_VALUE
+    if not isinstance(schema, dict):
+        return schema
+    loosened = dict(schema)
+    for key in ("properties", "$defs", "definitions"):
+        if isinstance(schema.get(key), dict):
+            loosened[key] = {name: _loosened(value) for name, value in schema[key].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            loosened[key] = _loosened(schema[key])
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        if isinstance(schema.get(key), list):
+            loosened[key] = [_loosened(value) for value in schema[key]]
+    return loosened
+
+
 def _grammar(schema: dict, param: str) -> str:
     """GBNF for JSON following `schema` (local refs only); a schema the converter cannot take is a 400."""
     from llama_cpp.llama_grammar import SchemaConverter
@@ -44,7 +70,7 @@ def _grammar(schema: dict, param: str) -> str:
     converter = SchemaConverter(prop_order={"name": 0, "arguments": 1}, allow_fetch=False, dotall=False,
                                 raw_pattern=False)
     try:
-        converter.visit(converter.resolve_refs(schema, "request"), "")
+        converter.visit(converter.resolve_refs(_loosened(schema), "request"), "")
     except Exception as exc:  # the converter's own checks: unknown types, remote refs, bad patterns
         raise invalid(f"Local models cannot follow this JSON schema: {exc}", param) from None
     return converter.format_grammar()
@@ -114,9 +140,19 @@ class Tools:
     def grammar(self) -> str:
         """GBNF for one call `{"name": ..., "arguments": {...}}` of a chosen function."""
         parameters = {tool["function"]["name"]: tool["function"]["parameters"] for tool in self.functions}
-        calls = [{"type": "object", "properties": {"name": {"const": name}, "arguments": parameters[name]},
+        calls = [{"type": "object", "properties": {"name": {"const": name}, "arguments": _held_arguments(parameters[name])},
                   "required": ["name", "arguments"]} for name in self.chosen]
         return _grammar(calls[0] if len(calls) == 1 else {"anyOf": calls}, "tools")
+
+
+def _held_arguments(parameters: dict) -> object:
+    """What a call's arguments are held to: the function's parameters, or any JSON object where the
+    converter cannot take them (one odd schema among a client's many tools does not refuse the request)."""
+    try:
+        _grammar(parameters, "tools")
+    except ApiError:
+        return {"type": "object"}
+    return parameters if _loosened(parameters) != ANY_VALUE else {"type": "object"}
 
 
 def read_call(text: str) -> dict | None:

@@ -204,8 +204,9 @@ def test_response_format_json_object_gives_a_json_object(gpt):
 @pytest.mark.parametrize("options, param", [
     ({"tools": TOOLS, "response_format": {"type": "json_object"}}, "response_format"),
     ({"tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "missing"}}}, "tool_choice"),
-    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {
-        "type": "object", "properties": {"x": {"$ref": "https://example.com/x.json"}}}}}]}, "tools"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+        "type": "object", "properties": {"x": {"$ref": "https://example.com/x.json"}}}}}},
+     "response_format.json_schema.schema"),
     ({"tools": [{"type": "custom", "custom": {"name": "f"}}]}, "tools[0]"),
     ({"response_format": {"type": "xml"}}, "response_format.type"),
     ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "response_format.json_schema.schema"),
@@ -214,6 +215,22 @@ def test_tools_and_formats_a_local_model_cannot_follow_get_400(gpt, options, par
     with pytest.raises(openai.BadRequestError) as caught:
         ask(gpt, max_tokens=2, **options)
     assert caught.value.body["param"] == param
+
+
+def test_parameters_the_grammar_cannot_take_still_get_a_call(gpt):
+    """Claude Code offers parameters described only in words ("any value"), which the converter refuses,
+    and one odd schema must not refuse a request with many tools: such arguments are held to any JSON value,
+    or, where the converter gives up (a remote `$ref`), to any object (which this model does not close
+    within a few tokens)."""
+    tools = [{"type": "function", "function": {"name": "run", "parameters": {
+                 "type": "object", "properties": {"args": {"description": "Anything, verbatim."}}}}},
+             {"type": "function", "function": {"name": "fetch", "parameters": {
+                 "type": "object", "properties": {"x": {"$ref": "https://example.com/x.json"}}}}}]
+    call = ask(gpt, tools=tools, tool_choice={"type": "function", "function": {"name": "run"}}).choices[0]
+    assert call.finish_reason == "tool_calls" and call.message.tool_calls[0].function.name == "run"
+    assert set(json.loads(call.message.tool_calls[0].function.arguments)) == {"args"}
+    cut = ask(gpt, tools=tools, tool_choice={"type": "function", "function": {"name": "fetch"}}, max_tokens=8)
+    assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == 8
 
 
 def test_legacy_completions_take_no_tools(gpt):
@@ -264,8 +281,9 @@ def test_anthropic_structured_output(claude):
     jsonschema.validate(json.loads(message.content[0].text), schema)
 
 
-def test_anthropic_errors_for_tools_a_local_model_cannot_take(claude):
+def test_anthropic_error_for_a_format_a_local_model_cannot_follow(claude):
+    schema = {"type": "object", "properties": {"x": {"$ref": "https://example.com/x.json"}}}
     with pytest.raises(anthropic.BadRequestError) as caught:
-        claude.messages.create(model=MODEL, max_tokens=2, messages=QUESTION, tools=[
-            {"name": "f", "input_schema": {"type": "object", "properties": {"x": {"$ref": "https://e.com/x"}}}}])
+        claude.messages.create(model=MODEL, max_tokens=2, messages=QUESTION,
+                               output_config={"format": {"type": "json_schema", "schema": schema}})
     assert "cannot follow this JSON schema" in caught.value.body["error"]["message"]
