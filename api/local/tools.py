@@ -180,8 +180,9 @@ def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[lis
 
     `messages` are the request's, reduced to role, text content and, where present, `tool_calls` and
     `tool_call_id`. A template that is not `native` gets plain turns: calls as Hermes text in the
-    assistant's turn, results as `<tool_response>` in a user turn (joined with the user turns next to them,
-    since many templates insist that user and assistant alternate), the tools in the system message.
+    assistant's turn, results as `<tool_response>` and system messages after the first turn as text of a
+    user turn (joined with the user turns next to them, since many templates insist that user and
+    assistant alternate), the tools in the system message.
     """
     if native:
         shaped = [{**message, "tool_calls": [{**call, "function": {**call["function"],
@@ -190,21 +191,24 @@ def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[lis
                   if message.get("tool_calls") else message for message in messages]
         return shaped, tools.functions if tools else None
     plain: list[dict] = []
-    after_result = False
+    after_joining = False
     for message in messages:
-        role, content, result = message["role"], message["content"], message["role"] == "tool"
+        role, content = message["role"], message["content"]
+        joining = role == "tool" or (role == "system" and bool(plain))
         if message.get("tool_calls"):
             written = [CALL_TAG + "\n" + orjson.dumps({"name": call["function"]["name"],
                                                         "arguments": _arguments(call["function"]["arguments"])}).decode()
                        + "\n</tool_call>" for call in message["tool_calls"]]
             content = "\n".join(([content] if content else []) + written)
-        elif result:
+        elif role == "tool":
             role, content = "user", f"<tool_response>\n{content}\n</tool_response>"
-        if plain and role == "user" == plain[-1]["role"] and (result or after_result):
-            plain[-1]["content"] += "\n" + content
+        elif joining:  # a later system message (Claude Code's): most templates take one only first
+            role = "user"
+        if plain and role == "user" == plain[-1]["role"] and (joining or after_joining):
+            plain[-1]["content"] += "\n\n" + content
         else:
             plain.append({"role": role, "content": content})
-        after_result = result
+        after_joining = joining
     if tools:
         described = INSTRUCTIONS.format(tools="\n".join(orjson.dumps(tool).decode() for tool in tools.functions))
         if plain and plain[0]["role"] == "system":

@@ -454,17 +454,29 @@ def _anthropic_tool_choice(choice, parallel_tool_calls) -> dict | None:
 
 # --- Anthropic → OpenAI ---------------------------------------------------------------------------
 
+def _system_text(system: str | list, where: str) -> str:
+    """System text: a string, or text blocks joined with a blank line (their `cache_control` dropped)."""
+    if isinstance(system, str):
+        return system
+    for index, block in enumerate(system):
+        if block.get("type") != "text":
+            raise TranslationError(f"system content holds text blocks only, not '{block.get('type')}'.",
+                                   param=f"{where}[{index}]")
+    return "\n\n".join(block["text"] for block in system)
+
+
 def _openai_messages(system, messages, reasoning: bool) -> list[dict]:
     out = []
     if system:
-        text = system if isinstance(system, str) else "\n\n".join(block["text"] for block in system)
-        out.append({"role": "system", "content": text})
+        out.append({"role": "system", "content": _system_text(system, "system")})
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         role, content = message.get("role"), message.get("content")
-        if role not in ("user", "assistant"):
+        if role not in ("user", "assistant", "system"):
             raise TranslationError(f"messages with role '{role}' are not supported.", param=f"{where}.role")
-        if isinstance(content, str):
+        if role == "system":  # a system message mid-conversation (Claude Opus 4.8 on; Claude Code sends them)
+            out.append({"role": "system", "content": _system_text(content, f"{where}.content")})
+        elif isinstance(content, str):
             out.append({"role": role, "content": content})
         elif role == "assistant":
             out.append(openai_assistant_message(content, reasoning))
