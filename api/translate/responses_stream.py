@@ -1,4 +1,5 @@
-"""A chat completion stream as a Responses API stream, incrementally (see `streams` for the protocol)."""
+"""A chat completion stream as a Responses API stream, incrementally (see `streams` for the protocol), and the
+end of a passed-through Responses stream whose provider failed."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from api.translate.responses_api import (
     status_of,
 )
 from api.translate.streams import ChatStreamTranslator
+from api.usage import StreamUsage
 
 _TEXT_PART = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
 _SUMMARY_PART = {"type": "summary_text", "text": ""}
@@ -172,8 +174,8 @@ class ChatToResponsesStream(ChatStreamTranslator):
     def _error_event(self, status: int, message: str) -> bytes:
         """`response.failed`, its output the items so far (unfinished ones incomplete)."""
         output = [item.done or item.whole("incomplete") for item in self._items]
-        error = {"code": "rate_limit_exceeded" if status == 429 else "server_error", "message": message}
-        return self._start() + self._event("response.failed", response=self._response("failed", output, error=error))
+        return self._start() + self._event("response.failed",
+                                           response=self._response("failed", output, error=failure(status, message)))
 
     def _response(self, status: str, output: list[dict], usage: dict | None = None, error: dict | None = None) -> dict:
         return response_object(self._id, self._created_at, self._model, self._echo, status, output, usage, error,
@@ -186,3 +188,23 @@ class ChatToResponsesStream(ChatStreamTranslator):
     def _event(self, kind: str, **fields) -> bytes:
         self._sequence += 1
         return frame(orjson.dumps({"type": kind, "sequence_number": self._sequence - 1, **fields}), kind)
+
+
+def failure(status: int, message: str) -> dict:
+    """A failed response's `error`."""
+    return {"code": "rate_limit_exceeded" if status == 429 else "server_error", "message": message}
+
+
+def passthrough_failed(error: ApiError, stream: StreamUsage) -> bytes:
+    """The event that ends a passed-through Responses stream whose provider failed mid-way (`stream` followed
+    it), numbered on from its events (the API numbers them 0, 1, 2...): `response.failed` with the response
+    as the stream last showed it, or an `error` event when it showed none yet; nothing after its own end."""
+    response = stream.response
+    if stream.error is not None or (response is not None and response.get("status") not in ("queued", "in_progress")):
+        return b""
+    if response is None:
+        kind, fields = "error", {**failure(error.status, error.message), "param": None}
+    else:
+        kind, fields = "response.failed", {"response": {**response, "status": "failed",
+                                                        "error": failure(error.status, error.message)}}
+    return frame(orjson.dumps({"type": kind, "sequence_number": stream.events, **fields}), kind)

@@ -352,3 +352,24 @@ def test_a_native_provider_answering_a_stream_whole_is_passed_on_whole(native_ht
     record = activity_of(native_http, request_id)
     assert (record["input_tokens"], record["output_tokens"]) == (
         response.usage.input_tokens, response.usage.output_tokens)
+
+
+def test_a_native_stream_dropped_mid_way_ends_with_response_failed(native_gateway, native_http):
+    """The provider's connection lost after two text deltas: the client's stream ends with the response it was
+    announced, failed, in Responses events (no chat-style error frame), and the record is a failure."""
+    request_id = rid()
+    body = {"model": "native:gpt-fake", "input": "hello there", "fake": {"chunks": 4, "fail_after_chunks": 2}}
+    events = raw_events(native_http, body, request_id)
+    failed = events[-1]
+    assert failed["type"] == "response.failed" and failed["response"]["status"] == "failed"
+    assert failed["response"]["id"] == events[0]["response"]["id"]
+    error = failed["response"]["error"]
+    assert error["code"] == "server_error" and "provider 'native'" in error["message"]
+    assert [event["type"] for event in events].count("response.output_text.delta") == 2
+    record = activity_of(native_http, request_id)
+    assert record["status"] == 200 and record["error"] == error["message"]
+    with openai_sdk(native_gateway).responses.stream(model="native:gpt-fake", input="hello there",
+                                                     extra_body={"fake": body["fake"]}) as stream:
+        seen = list(stream)
+    assert seen[-1].type == "response.failed" and seen[-1].response.error.code == "server_error"
+    assert "".join(event.delta for event in seen if event.type == "response.output_text.delta") == "echo: he"

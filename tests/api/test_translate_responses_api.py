@@ -10,11 +10,13 @@ from openai.lib.streaming.responses._responses import ResponseStreamState
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
+from api.errors import ApiError
 from api.sse import SSEParser
 from api.translate import TranslationError
 from api.translate.responses_api import DROPPED_FIELDS, TRANSLATED_FIELDS, chat_to_response, echoed, responses_to_chat
-from api.translate.responses_stream import ChatToResponsesStream
+from api.translate.responses_stream import ChatToResponsesStream, passthrough_failed
 from api.translate.streams import as_upstream_stream
+from api.usage import StreamUsage
 
 WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
 EVENTS = TypeAdapter(ResponseStreamEvent)
@@ -306,6 +308,19 @@ def test_a_failing_stream_ends_with_response_failed(data, words):
 def test_a_failure_before_anything_still_starts_the_response():
     raw, _ = accumulated(ChatToResponsesStream("p", "m", ECHO).close())
     assert [event["type"] for event in raw] == ["response.created", "response.in_progress", "response.failed"]
+
+
+def test_a_passed_through_stream_failing_ends_with_an_error_event_before_its_response_and_nothing_after_it():
+    """`response.failed` needs the response the stream announced: before any, an `error` event; after the
+    stream's own end, nothing."""
+    error, stream = ApiError(502, "provider 'p' failed"), StreamUsage("openai")
+    [event] = SSEParser().feed(passthrough_failed(error, stream))
+    assert event.event == "error" and EVENTS.validate_python(orjson.loads(event.data)).model_dump() == {
+        "type": "error", "code": "server_error", "message": "provider 'p' failed", "param": None, "sequence_number": 0}
+    completed = {"type": "response.completed", "sequence_number": 0,
+                 "response": {"id": "resp_1", "status": "completed", "usage": None}}
+    stream.feed(b"event: response.completed\ndata: " + orjson.dumps(completed) + b"\n\n")
+    assert passthrough_failed(error, stream) == b""
 
 
 def test_every_responses_field_classified():
