@@ -12,10 +12,11 @@ from api.errors import ApiError
 from api.sse import frame
 from api.translate.responses import new_id
 from api.translate.responses_api import (
+    call_item,
+    called_tools,
+    custom_input,
     estimated_usage,
-    function_call_item,
     message_item,
-    namespaced,
     reasoning_item,
     response_object,
     responses_usage,
@@ -44,6 +45,8 @@ class _Item:
             return reasoning_item(item["id"], text)
         if item["type"] == "message":
             return message_item(item["id"], text, status)
+        if item["type"] == "custom_tool_call":
+            return {**item, "input": custom_input(text), "status": status}
         return {**item, "arguments": text, "status": status}
 
 
@@ -54,16 +57,17 @@ class ChatToResponsesStream(ChatStreamTranslator):
     item's summary text, text and refusal deltas as a message's `output_text`, each item closed when
     another kind begins; tool calls are function call items, open until the answer ends (pieces of
     parallel calls may interleave). A tool call delta with a new `id` starts a new call even at a known
-    index. The end is `response.completed`, or `response.incomplete` when the provider stopped on
-    length or its content filter, carrying the whole response and its usage (estimated, `input_estimate`
-    in and one token per 4 characters out, without the provider's). An error ends the stream with
-    `response.failed`.
+    index. A call of a custom tool is a custom tool call item, its input (read from the whole arguments)
+    one delta when the item closes. The end is `response.completed`, or `response.incomplete` when the
+    provider stopped on length or its content filter, carrying the whole response and its usage
+    (estimated, `input_estimate` in and one token per 4 characters out, without the provider's). An
+    error ends the stream with `response.failed`.
     """
 
     def __init__(self, provider_id: str, model: str, echo: dict, input_estimate: int = 0) -> None:
         super().__init__(provider_id, input_estimate)
         self._model, self._echo = model, echo
-        self._namespaces = namespaced(echo["tools"])
+        self._called = called_tools(echo["tools"])
         self._id = new_id("resp_")
         self._created_at = int(time.time())
         self._sequence = 0
@@ -121,14 +125,14 @@ class ChatToResponsesStream(ChatStreamTranslator):
         function = delta.get("function") or {}
         call, call_id, out = self._calls.get(index), delta.get("id"), b""
         if call is None or (call_id and call_id != call.added["call_id"]):
-            call = self._calls[index] = self._add(function_call_item(
-                new_id("fc_"), call_id or new_id("call_"), function.get("name") or "", "", "in_progress",
-                self._namespaces))
+            call = self._calls[index] = self._add(call_item(
+                call_id or new_id("call_"), function.get("name") or "", "", "in_progress", self._called))
             out = self._close_open() + self._added(call)
         if arguments := function.get("arguments"):
             self._characters += len(arguments)
             call.pieces.append(arguments)
-            out += self._event("response.function_call_arguments.delta", **self._at(call), delta=arguments)
+            if call.added["type"] == "function_call":
+                out += self._event("response.function_call_arguments.delta", **self._at(call), delta=arguments)
         return out
 
     def _add(self, item: dict) -> _Item:
@@ -154,6 +158,10 @@ class ChatToResponsesStream(ChatStreamTranslator):
             part = whole["content"][0]
             out = self._event("response.output_text.done", **where, content_index=0, text=part["text"], logprobs=[]) + \
                 self._event("response.content_part.done", **where, content_index=0, part=part)
+        elif kind == "custom_tool_call":
+            text = whole["input"]
+            out = (self._event("response.custom_tool_call_input.delta", **where, delta=text) if text else b"") + \
+                self._event("response.custom_tool_call_input.done", **where, input=text)
         else:
             out = self._event("response.function_call_arguments.done", **where, name=whole["name"],
                               arguments=whole["arguments"])
