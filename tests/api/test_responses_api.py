@@ -340,6 +340,12 @@ type = "openai"
 base_url = "{{upstream}}/v1"
 api_key = "{UPSTREAM_KEY}"
 responses = "native"
+
+[providers.ollama_native]
+type = "ollama"
+base_url = "{{upstream}}"
+api_key = "{UPSTREAM_KEY}"
+responses = "native"
 """
 
 
@@ -429,3 +435,21 @@ def test_a_native_stream_dropped_mid_way_ends_with_response_failed(native_gatewa
         seen = list(stream)
     assert seen[-1].type == "response.failed" and seen[-1].response.error.code == "server_error"
     assert "".join(event.delta for event in seen if event.type == "response.output_text.delta") == "echo: he"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_an_ollama_provider_set_to_native_gets_the_request_at_its_v1_responses(native_gateway, native_http, upstream,
+                                                                                streamed):
+    """Recent Ollama serves the Responses API under its /v1; without the setting, it is translated."""
+    request_id = rid()
+    response = ask(openai_sdk(native_gateway), streamed, request_id, model="ollama_native:llama3.2:1b",
+                   input="hello there", tools=[APPLY_PATCH])
+    assert response.output_text == "echo: hello there" and response.model == "llama3.2:1b"
+    seen = upstream_record(upstream, request_id)
+    assert seen["path"] == "/v1/responses" and seen["body"]["tools"] == [APPLY_PATCH]
+    record = activity_of(native_http, request_id)
+    assert (record["provider"], record["output_tokens"], record["tokens_estimated"]) == (
+        "ollama_native", response.usage.output_tokens, False)
+    request_id = rid()
+    ask(openai_sdk(native_gateway), streamed, request_id, model="ollama:llama3.2:1b", input="hello there")
+    assert upstream_record(upstream, request_id)["path"] == "/v1/chat/completions"
