@@ -189,8 +189,10 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
             if not watcher.done():  # a client that left needs no error event: its leaving ended the stream
                 if record is not None:
                     record.error = failure.message
-                yield translator.failed(failure) if translator is not None else \
-                    passthrough_failed(failure, usage) if responses else failure.stream_event(dialect)
+                if translator is not None:
+                    yield translator.failed(failure)
+                else:
+                    yield passthrough_failed(failure, usage) if responses else failure.stream_event(dialect)
         finally:
             if watcher.done() and not watcher.cancelled() and record is not None:
                 record.error = record.error or "client disconnected"
