@@ -94,8 +94,9 @@ class ProviderSettings:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     """Extra headers sent with every upstream request."""
     responses: str | None = None
-    """How an `openai` provider serves /v1/responses: "native" (passed through to its own /responses) or
-    "translate" (over its /chat/completions); None: native for OpenAI's own API and Azure's, else translate."""
+    """How an `openai` or `ollama` provider serves /v1/responses: "native" (passed through to its own
+    /responses) or "translate" (over its /chat/completions); None: native for OpenAI's own API and Azure's,
+    else translate (older Ollama versions have no /v1/responses)."""
     local: LocalSettings | None = field(default=None, metadata={"inline": True})
     """The in-process models of a `llamacpp` provider (None for the HTTP types); its keys sit in
     the provider's own table."""
@@ -379,8 +380,8 @@ def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSetting
     responses = r.value(data, "responses", path, str, None)
     if responses is not None and responses not in RESPONSES_MODES:
         r.fail(f"{path}.responses", f"must be native or translate, not '{responses}'")
-    elif responses is not None and kind != "openai":
-        r.fail(f"{path}.responses", "only for type openai (other types always translate /v1/responses)")
+    elif responses is not None and kind not in ("openai", "ollama"):
+        r.fail(f"{path}.responses", "only for types openai and ollama (other types always translate /v1/responses)")
     return ProviderSettings(
         id=pid,
         type=kind or "",

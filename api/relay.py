@@ -23,6 +23,7 @@ from api.http_client import Response as UpstreamResponse
 from api.providers import Provider
 from api.translate import UntranslatableAnswer
 from api.translate.responses import read_answer, upstream_error
+from api.translate.responses_stream import passthrough_failed
 from api.translate.streams import as_stream, as_upstream_stream
 from api.usage import StreamUsage, asks_for_usage, body_usage, usage_counts
 
@@ -55,12 +56,13 @@ class Translation:
 
 
 async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect: Dialect, record: Record | None,
-                sent: dict, translation: Translation | None = None) -> Response:
+                sent: dict, translation: Translation | None = None, responses: bool = False) -> Response:
     """The client's response for an upstream response (which this takes ownership of).
 
     `receive` is the request's ASGI receive channel, watched during streams for the client leaving;
     `dialect` is the client's; `record` gets the usage; `sent` is the body sent upstream (looked at
-    only when a whole answer comes back); `translation` is given when the provider speaks the other dialect.
+    only when a whole answer comes back); `translation` is given when the provider speaks the other dialect;
+    `responses` says the answer is the provider's own Responses API answer, passed through.
     """
     if upstream.status >= 400:
         return await _error(upstream, provider, dialect, record)
@@ -69,7 +71,7 @@ async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect
         translator = translation.stream(provider.id) if translation else None
         if record is not None:
             record.stream = record.pending = True
-        chunks = _chunks(upstream, provider, receive, dialect, translator, record)
+        chunks = _chunks(upstream, provider, receive, dialect, translator, record, responses)
         # Response takes ownership of (and extends) the header list it is given: always a fresh one.
         return Response(upstream.status, [*SSE_HEADERS], StreamedContent(SSE if translator else content_type, chunks))
     body = await (_read_until_disconnect(upstream, provider, receive) if provider.in_process
@@ -148,16 +150,18 @@ async def until_disconnect(receive) -> None:
 
 
 def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Dialect,
-            translator: StreamTranslator | None, record: Record | None):
+            translator: StreamTranslator | None, record: Record | None, responses: bool):
     """An async generator function relaying the upstream stream as it arrives.
 
     The server swallows writes to a client that has gone, so a watcher waits
     for the client's disconnect and then closes the upstream connection,
     which cancels the upstream request and ends the relay. The record gets the
     time to first byte, the usage the stream reported (else an estimate), and
-    how the stream ended.
+    how the stream ended. A passed-through Responses stream (`responses`) is
+    followed even unrecorded, for the Responses events that end it if the
+    provider fails.
     """
-    usage = StreamUsage(provider.dialect) if record is not None and translator is None else None
+    usage = StreamUsage(provider.dialect) if (record is not None or responses) and translator is None else None
 
     async def chunks():
         watcher = asyncio.ensure_future(until_disconnect(receive))
@@ -185,7 +189,10 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
             if not watcher.done():  # a client that left needs no error event: its leaving ended the stream
                 if record is not None:
                     record.error = failure.message
-                yield failure.stream_event(dialect) if translator is None else translator.failed(failure)
+                if translator is not None:
+                    yield translator.failed(failure)
+                else:
+                    yield passthrough_failed(failure, usage) if responses else failure.stream_event(dialect)
         finally:
             if watcher.done() and not watcher.cancelled() and record is not None:
                 record.error = record.error or "client disconnected"

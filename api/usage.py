@@ -72,10 +72,10 @@ class StreamUsage:
     message of an error event the provider ended the stream with (OpenAI's `{"error": {...}}`,
     Anthropic's `{"type": "error", ...}`, the Responses API's `{"type": "error", "message": ...}` or
     `response.failed`). The Responses API's usage is in its `response.completed` (or `.incomplete`) event's
-    `response`.
+    `response`; `response` is the response as its events last showed it (every one of them mentions "usage").
     """
 
-    __slots__ = ("dialect", "input_tokens", "output_tokens", "events", "error", "_tail")
+    __slots__ = ("dialect", "input_tokens", "output_tokens", "events", "error", "response", "_tail")
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
@@ -83,6 +83,7 @@ class StreamUsage:
         self.output_tokens: int | None = None
         self.events = 0
         self.error: str | None = None
+        self.response: dict | None = None
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -106,7 +107,7 @@ class StreamUsage:
             self.error = event["message"]
             return
         if isinstance(event.get("response"), dict):  # a Responses API event: its response holds usage and error
-            event = event["response"]
+            event = self.response = event["response"]
         if isinstance(error := event.get("error"), dict) and (self.dialect == "openai" or event.get("type") == "error"):
             self.error = str(error.get("message") or error.get("type") or "error event")
             return

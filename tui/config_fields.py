@@ -33,7 +33,7 @@ PROVIDER = (
     Field("api_key_env", help="preferred: the environment variable that holds the provider's key"),
     Field("api_key", "secret", "or the key itself, stored in the file (ctrl+r shows it)"),
     Field("models", "list", "models to serve, comma-separated; empty: ask the provider"),
-    Field("responses", "choice", "openai only: native passes /v1/responses through (Codex models need it), "
+    Field("responses", "choice", "openai, ollama: native passes /v1/responses through (Codex models need it), "
                                  "translate goes over chat; empty: native for OpenAI and Azure",
           choices=RESPONSES_MODES),
 )

@@ -23,9 +23,6 @@ class Provider:
     openai_itself = False
     """Whether this is OpenAI's own API (or Azure's), which takes `max_completion_tokens` rather than
     `max_tokens` and refuses fields it does not know, as other OpenAI-compatible servers do not."""
-    responses_native = False
-    """Whether a /v1/responses request is passed through to the provider's own /responses (else translated)."""
-
     def __init__(self, settings: ProviderSettings, server: ServerSettings, http: HttpClient) -> None:
         self.settings = settings
         self.id = settings.id
@@ -42,6 +39,8 @@ class Provider:
         self.request_timeout_s = server.request_timeout_s
         self.unreachable: str | None = None
         """Why the last request could not connect to the provider, until one does (what this worker saw)."""
+        self.responses_native = settings.responses == "native"
+        """Whether a /v1/responses request is passed through to the provider's own /responses (else translated)."""
 
     def auth_headers(self) -> dict[str, str]:
         key = self.settings.api_key

@@ -1,4 +1,5 @@
-"""Provider type `ollama`: Ollama's own model list (/api/tags), its OpenAI-compatible endpoints under /v1."""
+"""Provider type `ollama`: Ollama's own model list (/api/tags), its OpenAI-compatible endpoints under /v1
+(/v1/responses too, in recent versions: `responses = "native"`)."""
 
 from __future__ import annotations
 

@@ -65,4 +65,5 @@ def register(app: Application) -> None:
             body, translation = responses_request_to_chat(routed.body, provider)
             path = "/messages" if provider.dialect == "anthropic" else "/chat/completions"
         upstream = await provider.post(path, orjson.dumps(body), request.scope[REQUEST_ID])
-        return await relay(upstream, provider, request.content.receive, "openai", routed.record, body, translation)
+        return await relay(upstream, provider, request.content.receive, "openai", routed.record, body, translation,
+                           responses=translation is None)

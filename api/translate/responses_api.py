@@ -3,14 +3,16 @@
 
 The gateway stores nothing, so what needs stored state (`previous_response_id`, `conversation`,
 background responses, stored prompts) is refused; a client sends the whole conversation in `input`,
-as Codex CLI does with `"store": false`. Only function tools have a chat counterpart: the functions of
-a namespace tool go as chat functions named `namespace__name`, and tools the chat API cannot offer
-(hosted tools such as web_search, custom tools) are left out. The rules are listed in docs/translation.md.
+as Codex CLI does with `"store": false`. Function tools go as chat functions, custom (freeform) tools as
+chat functions taking their text as `input`, the tools of a namespace tool named `namespace__name`; tools
+the chat API cannot offer (hosted tools such as web_search) are left out. The rules are listed in
+docs/translation.md.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import orjson
 
@@ -41,7 +43,11 @@ TRANSLATED_FIELDS = frozenset({
 })
 _TEXT_PARTS = frozenset({"input_text", "output_text"})
 NAMESPACE_JOIN = "__"
-"""Between a namespace tool's name and its function's, in the chat function's name (`multi_agent_v1__close_agent`)."""
+"""Between a namespace tool's name and its tool's, in the chat function's name (`multi_agent_v1__close_agent`)."""
+OFFERED_TOOLS = ("function", "custom")
+"""The tool types offered to a chat model, as functions."""
+GRAMMAR_LIMIT = 4000
+"""Characters of a custom tool's grammar told to the model (Codex CLI's apply_patch grammar has about 1,500)."""
 
 
 @malformed_is_translation_error
@@ -52,15 +58,17 @@ def responses_to_chat(body: dict, openai_itself: bool = False) -> dict:
     - Message items keep their role, `developer` becoming `system` (but for OpenAI's own API, see
       `Provider.openai_itself`); `input_text`/`output_text` parts are text parts (a single one the
       content string), `input_image` an `image_url` part (URLs and data URLs only), `refusal` a refusal part.
-    - `function_call` items become the `tool_calls` of an assistant message (joining the assistant
-      message before them), `function_call_output` items `tool` messages (text parts joined).
+    - `function_call` and `custom_tool_call` items become the `tool_calls` of an assistant message (joining
+      the assistant message before them; a custom call's arguments `{"input": ...}`), their outputs `tool`
+      messages (text parts joined).
     - The summary text of `reasoning` items (else their reasoning text) goes back as the next assistant
       message's `reasoning_content`, as DeepSeek-style models want it in a tool loop (not to OpenAI's own
       API, which refuses it).
-    - Function tools become chat tools, and so do the functions of a namespace tool (Codex CLI's), named
-      `namespace__name`. Tools a chat API cannot offer (hosted ones such as `web_search`, `custom` and
-      shell tools) are left out: the model answers without them. `tool_choice` and `parallel_tool_calls`
-      go along with tools only (chat APIs refuse them alone).
+    - Function tools become chat tools; custom (freeform) tools functions with one string parameter,
+      `input`, their grammar told in the description; the tools of a namespace tool (Codex CLI's) are
+      named `namespace__name`. Tools a chat API cannot offer (hosted ones such as `web_search`, shell
+      tools) are left out: the model answers without them. `tool_choice` and `parallel_tool_calls` go
+      along with tools only (chat APIs refuse them alone).
     - `max_output_tokens` gives `max_tokens` (`max_completion_tokens` for OpenAI's own API),
       `reasoning.effort` `reasoning_effort`, `text.format` `response_format`; a stream asks for usage.
     """
@@ -81,7 +89,7 @@ def responses_to_chat(body: dict, openai_itself: bool = False) -> dict:
     if response_format := _response_format((body.get("text") or {}).get("format")):
         out["response_format"] = response_format
     choice = _chat_tool_choice(body["tool_choice"]) if body.get("tool_choice") is not None else None
-    if tools := [tool for i, tool in enumerate(body.get("tools") or ()) for tool in _chat_tools(tool, f"tools[{i}]")]:
+    if tools := _chat_tools(body.get("tools")):
         out["tools"] = tools
         if choice is not None:
             out["tool_choice"] = choice
@@ -104,17 +112,18 @@ def _messages(instructions, items, openai_itself: bool) -> list[dict]:
         if kind == "message":
             message = _message(item, where, openai_itself)
             messages.append(message)
-        elif kind == "function_call":
-            name = f"{item['namespace']}{NAMESPACE_JOIN}{item['name']}" if item.get("namespace") else item["name"]
+        elif kind in ("function_call", "custom_tool_call"):
+            arguments = item["arguments"] if kind == "function_call" else \
+                orjson.dumps({"input": item["input"]}).decode()
             call = {"id": item["call_id"], "type": "function",
-                    "function": {"name": name, "arguments": item["arguments"]}}
+                    "function": {"name": _joined(item.get("namespace"), item["name"]), "arguments": arguments}}
             if messages and messages[-1]["role"] == "assistant":
                 message = messages[-1]
                 message.setdefault("tool_calls", []).append(call)
             else:
                 message = {"role": "assistant", "content": None, "tool_calls": [call]}
                 messages.append(message)
-        elif kind == "function_call_output":
+        elif kind in ("function_call_output", "custom_tool_call_output"):
             messages.append({"role": "tool", "tool_call_id": item["call_id"],
                              "content": _tool_output(item["output"], f"{where}.output")})
             continue
@@ -122,8 +131,8 @@ def _messages(instructions, items, openai_itself: bool) -> list[dict]:
             raise TranslationError("Item references are not supported: Gatehouse stores no items. Send the items "
                                    "themselves.", param=f"{where}.type")
         else:
-            raise TranslationError(f"Input items of type '{kind}' are not supported: only messages, function calls, "
-                                   "their outputs and reasoning are.", param=f"{where}.type")
+            raise TranslationError(f"Input items of type '{kind}' are not supported: only messages, function and "
+                                   "custom tool calls, their outputs and reasoning are.", param=f"{where}.type")
         if reasoning and message["role"] == "assistant":
             if not openai_itself:
                 message["reasoning_content"] = "\n\n".join(reasoning)
@@ -168,38 +177,76 @@ def _tool_output(output, where: str) -> str:
         return output
     parts = [_chat_part(part, f"{where}[{j}]") for j, part in enumerate(output)]
     if any(part["type"] != "text" for part in parts):
-        raise TranslationError("Function call outputs can only hold text.", param=where)
+        raise TranslationError("Tool call outputs can only hold text.", param=where)
     return "\n\n".join(part["text"] for part in parts)
 
 
-def _chat_tools(tool: dict, where: str, namespace: str | None = None) -> list[dict]:
-    """A Responses tool as chat tools: a function one, a namespace's functions, none for the others."""
-    kind = tool.get("type")
-    if kind == "namespace" and namespace is None:
-        return [chat for j, inner in enumerate(tool.get("tools") or ())
-                for chat in _chat_tools(inner, f"{where}.tools[{j}]", tool["name"])]
-    if kind != "function":
-        return []
-    name = f"{namespace}{NAMESPACE_JOIN}{tool['name']}" if namespace else tool["name"]
-    function = {"name": name, "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
-    function.update((key, tool[key]) for key in ("description", "strict") if tool.get(key) is not None)
-    return [{"type": "function", "function": function}]
+def _offered(tools) -> Iterator[tuple[str, str | None, dict]]:
+    """(where, namespace, tool) of each tool offered to a chat model: function and custom tools, at the top
+    or inside a namespace tool (`namespace` None at the top)."""
+    for i, tool in enumerate(tools or ()):
+        if tool.get("type") == "namespace":
+            yield from ((f"tools[{i}].tools[{j}]", tool["name"], inner)
+                        for j, inner in enumerate(tool.get("tools") or ()) if inner.get("type") in OFFERED_TOOLS)
+        elif tool.get("type") in OFFERED_TOOLS:
+            yield f"tools[{i}]", None, tool
 
 
-def namespaced(tools) -> dict[str, tuple[str, str]]:
-    """The chat name of each function inside a namespace tool → (its namespace, its name)."""
-    return {f"{tool['name']}{NAMESPACE_JOIN}{inner['name']}": (tool["name"], inner["name"])
-            for tool in tools or () if tool.get("type") == "namespace"
-            for inner in tool.get("tools") or () if inner.get("type") == "function"}
+def _joined(namespace: str | None, name: str) -> str:
+    return f"{namespace}{NAMESPACE_JOIN}{name}" if namespace else name
+
+
+def _chat_tools(tools) -> list[dict]:
+    """The chat function tools for the offered tools (see `_offered`), each name once."""
+    functions: dict[str, dict] = {}
+    for where, namespace, tool in _offered(tools):
+        name = _joined(namespace, tool["name"])
+        if name in functions:
+            raise TranslationError(f"The tool name '{name}' names another tool too (the tools of a namespace are "
+                                   f"offered to the model as 'namespace{NAMESPACE_JOIN}name'): rename one.",
+                                   param=f"{where}.name")
+        if tool["type"] == "custom":
+            function = {"name": name, "description": _custom_description(tool), "parameters": _custom_parameters()}
+        else:
+            function = {"name": name, "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
+            function.update((key, tool[key]) for key in ("description", "strict") if tool.get(key) is not None)
+        functions[name] = {"type": "function", "function": function}
+    return list(functions.values())
+
+
+def _custom_description(tool: dict) -> str:
+    """What the model is told of a custom tool: its description, where its text goes, and its grammar (the
+    first `GRAMMAR_LIMIT` characters)."""
+    parts = [tool["description"]] if tool.get("description") else []
+    parts.append("This tool takes free-form text, not JSON arguments: put the whole text, as it is, in `input`.")
+    text_format = tool.get("format") or {}
+    if text_format.get("type") == "grammar":
+        definition = text_format["definition"]
+        if len(definition) > GRAMMAR_LIMIT:
+            definition = definition[:GRAMMAR_LIMIT] + "\n[... the rest of the grammar left out]"
+        parts.append(f"The text must follow this {text_format.get('syntax', '')} grammar:\n{definition}")
+    return "\n\n".join(parts)
+
+
+def _custom_parameters() -> dict:
+    return {"type": "object", "properties": {"input": {"type": "string", "description": "The tool's text, as it is."}},
+            "required": ["input"], "additionalProperties": False}
+
+
+def called_tools(tools) -> dict[str, tuple[str, str | None, str]]:
+    """The chat function name of each custom tool and of each tool inside a namespace tool → (its type, its
+    namespace, its name); any other name is a function's own."""
+    return {_joined(namespace, tool["name"]): (tool["type"], namespace, tool["name"])
+            for _, namespace, tool in _offered(tools) if namespace or tool["type"] == "custom"}
 
 
 def _chat_tool_choice(choice) -> str | dict:
     if isinstance(choice, str):
         return choice
-    if choice.get("type") == "function":
+    if choice.get("type") in OFFERED_TOOLS:
         return {"type": "function", "function": {"name": choice["name"]}}
     raise TranslationError(f"tool_choice of type '{choice.get('type')}' is not supported: only 'auto', 'none', "
-                           "'required' and a function are.", param="tool_choice")
+                           "'required', a function and a custom tool are.", param="tool_choice")
 
 
 def _response_format(text_format) -> dict | None:
@@ -274,20 +321,35 @@ def message_item(item_id: str, text: str, status: str) -> dict:
             "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}
 
 
-def function_call_item(item_id: str, call_id: str, name: str, arguments: str, status: str,
-                       namespaces: dict[str, tuple[str, str]] | None = None) -> dict:
-    """A function call item; a call of a function inside a namespace tool (see `namespaced`) names both."""
-    item = {"id": item_id, "type": "function_call", "call_id": call_id, "name": name, "arguments": arguments,
-            "status": status}
-    if namespaces and name in namespaces:
-        item["namespace"], item["name"] = namespaces[name]
+def call_item(call_id: str, name: str, arguments: str, status: str, called: dict[str, tuple]) -> dict:
+    """The output item of a call of the chat function `name`: a custom tool call, its input the `input` of
+    the arguments, or a function call; one of a tool inside a namespace tool names both (see `called_tools`)."""
+    kind, namespace, name = called.get(name) or ("function", None, name)
+    if kind == "custom":
+        item = {"id": new_id("ctc_"), "type": "custom_tool_call", "call_id": call_id, "name": name,
+                "input": custom_input(arguments), "status": status}
+    else:
+        item = {"id": new_id("fc_"), "type": "function_call", "call_id": call_id, "name": name,
+                "arguments": arguments, "status": status}
+    if namespace:
+        item["namespace"] = namespace
     return item
+
+
+def custom_input(arguments: str) -> str:
+    """A custom tool's input from the arguments of its chat function: their `input`, else (a model that did not
+    follow the schema) the arguments themselves."""
+    try:
+        value = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return arguments
+    return value["input"] if isinstance(value, dict) and isinstance(value.get("input"), str) else arguments
 
 
 def chat_to_response(completion: dict, model: str, echo: dict, input_estimate: int = 0) -> dict:
     """A `chat.completion` (its first choice) as a `response`: reasoning (`reasoning_content` or
     `reasoning`) a reasoning item with its summary text, text and refusal a message, tool calls
-    function calls. Without the provider's usage, an estimate (`input_estimate` in)."""
+    function calls or custom tool calls. Without the provider's usage, an estimate (`input_estimate` in)."""
     choice = completion["choices"][0]
     reply = choice.get("message") or {}
     status = status_of(choice.get("finish_reason"))
@@ -295,15 +357,14 @@ def chat_to_response(completion: dict, model: str, echo: dict, input_estimate: i
     output = [reasoning_item(new_id("rs_"), reasoning)] if (reasoning := reasoning_of(reply)) else []
     if text := text_of(reply.get("content")) + (reply.get("refusal") or ""):
         output.append(message_item(new_id("msg_"), text, item_status))
-    characters, namespaces = len(reasoning) + len(text), namespaced(echo["tools"])
+    characters, called = len(reasoning) + len(text), called_tools(echo["tools"])
     for call in reply.get("tool_calls") or ():
         function = call["function"]
         arguments = function.get("arguments") or ""
         if not isinstance(arguments, str):  # some OpenAI-compatible servers send an object
             arguments = orjson.dumps(arguments).decode()
         characters += len(arguments)
-        output.append(function_call_item(new_id("fc_"), call.get("id") or new_id("call_"), function["name"],
-                                         arguments, item_status, namespaces))
+        output.append(call_item(call.get("id") or new_id("call_"), function["name"], arguments, item_status, called))
     usage = responses_usage(completion["usage"]) if completion.get("usage") else \
         estimated_usage(input_estimate, characters)
     return response_object(new_id("resp_"), int(time.time()), model, echo, status, output, usage,

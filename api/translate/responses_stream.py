@@ -1,4 +1,5 @@
-"""A chat completion stream as a Responses API stream, incrementally (see `streams` for the protocol)."""
+"""A chat completion stream as a Responses API stream, incrementally (see `streams` for the protocol), and the
+end of a passed-through Responses stream whose provider failed."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from api.errors import ApiError
 from api.sse import frame
 from api.translate.responses import new_id
 from api.translate.responses_api import (
+    call_item,
+    called_tools,
+    custom_input,
     estimated_usage,
-    function_call_item,
     message_item,
-    namespaced,
     reasoning_item,
     response_object,
     responses_usage,
     status_of,
 )
 from api.translate.streams import ChatStreamTranslator
+from api.usage import StreamUsage
 
 _TEXT_PART = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
 _SUMMARY_PART = {"type": "summary_text", "text": ""}
@@ -42,6 +45,8 @@ class _Item:
             return reasoning_item(item["id"], text)
         if item["type"] == "message":
             return message_item(item["id"], text, status)
+        if item["type"] == "custom_tool_call":
+            return {**item, "input": custom_input(text), "status": status}
         return {**item, "arguments": text, "status": status}
 
 
@@ -52,16 +57,17 @@ class ChatToResponsesStream(ChatStreamTranslator):
     item's summary text, text and refusal deltas as a message's `output_text`, each item closed when
     another kind begins; tool calls are function call items, open until the answer ends (pieces of
     parallel calls may interleave). A tool call delta with a new `id` starts a new call even at a known
-    index. The end is `response.completed`, or `response.incomplete` when the provider stopped on
-    length or its content filter, carrying the whole response and its usage (estimated, `input_estimate`
-    in and one token per 4 characters out, without the provider's). An error ends the stream with
-    `response.failed`.
+    index. A call of a custom tool is a custom tool call item, its input (read from the whole arguments)
+    one delta when the item closes. The end is `response.completed`, or `response.incomplete` when the
+    provider stopped on length or its content filter, carrying the whole response and its usage
+    (estimated, `input_estimate` in and one token per 4 characters out, without the provider's). An
+    error ends the stream with `response.failed`.
     """
 
     def __init__(self, provider_id: str, model: str, echo: dict, input_estimate: int = 0) -> None:
         super().__init__(provider_id, input_estimate)
         self._model, self._echo = model, echo
-        self._namespaces = namespaced(echo["tools"])
+        self._called = called_tools(echo["tools"])
         self._id = new_id("resp_")
         self._created_at = int(time.time())
         self._sequence = 0
@@ -119,14 +125,14 @@ class ChatToResponsesStream(ChatStreamTranslator):
         function = delta.get("function") or {}
         call, call_id, out = self._calls.get(index), delta.get("id"), b""
         if call is None or (call_id and call_id != call.added["call_id"]):
-            call = self._calls[index] = self._add(function_call_item(
-                new_id("fc_"), call_id or new_id("call_"), function.get("name") or "", "", "in_progress",
-                self._namespaces))
+            call = self._calls[index] = self._add(call_item(
+                call_id or new_id("call_"), function.get("name") or "", "", "in_progress", self._called))
             out = self._close_open() + self._added(call)
         if arguments := function.get("arguments"):
             self._characters += len(arguments)
             call.pieces.append(arguments)
-            out += self._event("response.function_call_arguments.delta", **self._at(call), delta=arguments)
+            if call.added["type"] == "function_call":
+                out += self._event("response.function_call_arguments.delta", **self._at(call), delta=arguments)
         return out
 
     def _add(self, item: dict) -> _Item:
@@ -152,6 +158,10 @@ class ChatToResponsesStream(ChatStreamTranslator):
             part = whole["content"][0]
             out = self._event("response.output_text.done", **where, content_index=0, text=part["text"], logprobs=[]) + \
                 self._event("response.content_part.done", **where, content_index=0, part=part)
+        elif kind == "custom_tool_call":
+            text = whole["input"]
+            out = (self._event("response.custom_tool_call_input.delta", **where, delta=text) if text else b"") + \
+                self._event("response.custom_tool_call_input.done", **where, input=text)
         else:
             out = self._event("response.function_call_arguments.done", **where, name=whole["name"],
                               arguments=whole["arguments"])
@@ -172,8 +182,8 @@ class ChatToResponsesStream(ChatStreamTranslator):
     def _error_event(self, status: int, message: str) -> bytes:
         """`response.failed`, its output the items so far (unfinished ones incomplete)."""
         output = [item.done or item.whole("incomplete") for item in self._items]
-        error = {"code": "rate_limit_exceeded" if status == 429 else "server_error", "message": message}
-        return self._start() + self._event("response.failed", response=self._response("failed", output, error=error))
+        return self._start() + self._event("response.failed",
+                                           response=self._response("failed", output, error=failure(status, message)))
 
     def _response(self, status: str, output: list[dict], usage: dict | None = None, error: dict | None = None) -> dict:
         return response_object(self._id, self._created_at, self._model, self._echo, status, output, usage, error,
@@ -186,3 +196,23 @@ class ChatToResponsesStream(ChatStreamTranslator):
     def _event(self, kind: str, **fields) -> bytes:
         self._sequence += 1
         return frame(orjson.dumps({"type": kind, "sequence_number": self._sequence - 1, **fields}), kind)
+
+
+def failure(status: int, message: str) -> dict:
+    """A failed response's `error`."""
+    return {"code": "rate_limit_exceeded" if status == 429 else "server_error", "message": message}
+
+
+def passthrough_failed(error: ApiError, stream: StreamUsage) -> bytes:
+    """The event that ends a passed-through Responses stream whose provider failed mid-way (`stream` followed
+    it), numbered on from its events (the API numbers them 0, 1, 2...): `response.failed` with the response
+    as the stream last showed it, or an `error` event when it showed none yet; nothing after its own end."""
+    response = stream.response
+    if stream.error is not None or (response is not None and response.get("status") not in ("queued", "in_progress")):
+        return b""
+    if response is None:
+        kind, fields = "error", {**failure(error.status, error.message), "param": None}
+    else:
+        kind, fields = "response.failed", {"response": {**response, "status": "failed",
+                                                        "error": failure(error.status, error.message)}}
+    return frame(orjson.dumps({"type": kind, "sequence_number": stream.events, **fields}), kind)

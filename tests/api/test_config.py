@@ -123,7 +123,7 @@ def test_the_example_config_serves_the_local_gemma_model(tmp_path):
     ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "openai"\nresponses = "bogus"\n',
      "providers.x.responses: must be native or translate, not 'bogus'"),
     ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "anthropic"\nresponses = "native"\n',
-     "providers.x.responses: only for type openai (other types always translate /v1/responses)"),
+     "providers.x.responses: only for types openai and ollama (other types always translate /v1/responses)"),
     ('[server]\napi_key = "0123456789"\n[providers.x]\ntype = "openai"\nresponses = true\n',
      "providers.x.responses: must be a string, not a boolean"),
 ])

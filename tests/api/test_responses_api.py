@@ -154,6 +154,60 @@ def test_codex_style_tools_a_namespace_and_a_hosted_one(client, upstream, anthro
     assert second.output_text == "tool said: sunny"
 
 
+APPLY_PATCH = {"type": "custom", "name": "apply_patch", "description": "Edit files.", "format": {
+    "type": "grammar", "syntax": "lark", "definition": 'start: "*** Begin Patch" LF hunk+ "*** End Patch" LF?'}}
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_a_custom_tool_round_trip(client, upstream, anthropic_upstream, model, streamed):
+    """Codex CLI offers apply_patch as a custom (freeform) tool: the provider gets a function taking the raw
+    text as `input` (told of the grammar), its call comes back as a `custom_tool_call` with that text, and
+    the call and its output go back to the provider as a tool call and its result."""
+    openai_type, request_id = model.startswith("fake:"), rid()
+    first = ask(client, streamed, request_id, model=model, input="Fix the typo.", tools=[APPLY_PATCH],
+                tool_choice={"type": "custom", "name": "apply_patch"})
+    [call] = [item for item in first.output if item.type == "custom_tool_call"]
+    assert (call.type, call.name, call.input, call.status) == ("custom_tool_call", "apply_patch", "Paris", "completed")
+    assert call.call_id and call.id.startswith("ctc_") and first.status == "completed"
+    sent = upstream_record(upstream if openai_type else anthropic_upstream, request_id)["body"]
+    [tool] = sent["tools"]
+    function = tool["function"] if openai_type else tool
+    schema = function["parameters" if openai_type else "input_schema"]
+    assert function["name"] == "apply_patch" and schema["required"] == ["input"]
+    assert "Edit files." in function["description"] and APPLY_PATCH["format"]["definition"] in function["description"]
+    assert sent["tool_choice"] == ({"type": "function", "function": {"name": "apply_patch"}} if openai_type
+                                   else {"type": "tool", "name": "apply_patch"})
+    conversation = [{"role": "user", "content": "Fix the typo."}, *[item.model_dump(exclude_none=True) for item in
+                                                                   first.output],
+                    {"type": "custom_tool_call_output", "call_id": call.call_id, "output": "Done!"}]
+    request_id = rid()
+    second = ask(client, streamed, request_id, model=model, input=conversation, tools=[APPLY_PATCH])
+    assert second.output_text == "tool said: Done!"
+    messages = upstream_record(upstream if openai_type else anthropic_upstream, request_id)["body"]["messages"]
+    if openai_type:
+        [sent_call] = messages[1]["tool_calls"]
+        assert (sent_call["id"], sent_call["function"]["name"]) == (call.call_id, "apply_patch")
+        assert json.loads(sent_call["function"]["arguments"]) == {"input": "Paris"}
+        assert messages[-1] == {"role": "tool", "tool_call_id": call.call_id, "content": "Done!"}
+    else:
+        assert messages[1]["content"][-1]["input"] == {"input": "Paris"}
+        assert messages[-1]["content"] == [{"type": "tool_result", "tool_use_id": call.call_id, "content": "Done!"}]
+
+
+def test_a_custom_tool_call_streams_its_input(http):
+    events = raw_events(http, {"model": "fake:gpt-fake", "input": "Fix the typo.", "tools": [APPLY_PATCH]})
+    assert [event["type"] for event in events[2:]] == [
+        "response.output_item.added", "response.custom_tool_call_input.delta", "response.custom_tool_call_input.done",
+        "response.output_item.done", "response.completed"]
+    added, delta, done, item_done, completed = events[2:]
+    assert added["item"]["type"] == "custom_tool_call" and added["item"]["input"] == ""
+    assert delta["delta"] == done["input"] == item_done["item"]["input"] == "Paris"
+    assert delta["item_id"] == done["item_id"] == added["item"]["id"] == item_done["item"]["id"]
+    final = Response.model_validate(completed["response"], strict=True)
+    assert final.output[0].model_dump() == {**item_done["item"], "async_": None, "caller": None, "namespace": None}
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_max_output_tokens_makes_an_incomplete_response(client, http, model):
     whole = client.responses.create(model=model, input="hello there", max_output_tokens=1)
@@ -223,7 +277,9 @@ def test_structured_output_through_text_format(client, upstream, model):
      "tool_choice of type 'web_search' is not supported"),
     ({"background": True}, "background", "Background responses"),
     ({"input": [{"type": "input_image", "file_id": "file-1"}]}, "input[0].type", "'input_image' are not supported"),
-], ids=["previous_response_id", "forced web_search", "background", "input item"])
+    ({"tools": [NAMESPACE, {"type": "custom", "name": "weather_v1__get_weather"}]}, "tools[1].name",
+     "'weather_v1__get_weather' names another tool"),
+], ids=["previous_response_id", "forced web_search", "background", "input item", "colliding names"])
 def test_what_needs_stored_state_or_hosted_tools_is_refused(client, upstream, params, param, words):
     request_id = rid()
     with pytest.raises(openai.BadRequestError) as caught:
@@ -282,6 +338,12 @@ NATIVE = f"""
 [providers.native]
 type = "openai"
 base_url = "{{upstream}}/v1"
+api_key = "{UPSTREAM_KEY}"
+responses = "native"
+
+[providers.ollama_native]
+type = "ollama"
+base_url = "{{upstream}}"
 api_key = "{UPSTREAM_KEY}"
 responses = "native"
 """
@@ -352,3 +414,42 @@ def test_a_native_provider_answering_a_stream_whole_is_passed_on_whole(native_ht
     record = activity_of(native_http, request_id)
     assert (record["input_tokens"], record["output_tokens"]) == (
         response.usage.input_tokens, response.usage.output_tokens)
+
+
+def test_a_native_stream_dropped_mid_way_ends_with_response_failed(native_gateway, native_http):
+    """The provider's connection lost after two text deltas: the client's stream ends with the response it was
+    announced, failed, in Responses events (no chat-style error frame), and the record is a failure."""
+    request_id = rid()
+    body = {"model": "native:gpt-fake", "input": "hello there", "fake": {"chunks": 4, "fail_after_chunks": 2}}
+    events = raw_events(native_http, body, request_id)
+    failed = events[-1]
+    assert failed["type"] == "response.failed" and failed["response"]["status"] == "failed"
+    assert failed["response"]["id"] == events[0]["response"]["id"]
+    error = failed["response"]["error"]
+    assert error["code"] == "server_error" and "provider 'native'" in error["message"]
+    assert [event["type"] for event in events].count("response.output_text.delta") == 2
+    record = activity_of(native_http, request_id)
+    assert record["status"] == 200 and record["error"] == error["message"]
+    with openai_sdk(native_gateway).responses.stream(model="native:gpt-fake", input="hello there",
+                                                     extra_body={"fake": body["fake"]}) as stream:
+        seen = list(stream)
+    assert seen[-1].type == "response.failed" and seen[-1].response.error.code == "server_error"
+    assert "".join(event.delta for event in seen if event.type == "response.output_text.delta") == "echo: he"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_an_ollama_provider_set_to_native_gets_the_request_at_its_v1_responses(native_gateway, native_http, upstream,
+                                                                                streamed):
+    """Recent Ollama serves the Responses API under its /v1; without the setting, it is translated."""
+    request_id = rid()
+    response = ask(openai_sdk(native_gateway), streamed, request_id, model="ollama_native:llama3.2:1b",
+                   input="hello there", tools=[APPLY_PATCH])
+    assert response.output_text == "echo: hello there" and response.model == "llama3.2:1b"
+    seen = upstream_record(upstream, request_id)
+    assert seen["path"] == "/v1/responses" and seen["body"]["tools"] == [APPLY_PATCH]
+    record = activity_of(native_http, request_id)
+    assert (record["provider"], record["output_tokens"], record["tokens_estimated"]) == (
+        "ollama_native", response.usage.output_tokens, False)
+    request_id = rid()
+    ask(openai_sdk(native_gateway), streamed, request_id, model="ollama:llama3.2:1b", input="hello there")
+    assert upstream_record(upstream, request_id)["path"] == "/v1/chat/completions"

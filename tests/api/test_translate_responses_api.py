@@ -10,11 +10,13 @@ from openai.lib.streaming.responses._responses import ResponseStreamState
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
+from api.errors import ApiError
 from api.sse import SSEParser
 from api.translate import TranslationError
 from api.translate.responses_api import DROPPED_FIELDS, TRANSLATED_FIELDS, chat_to_response, echoed, responses_to_chat
-from api.translate.responses_stream import ChatToResponsesStream
+from api.translate.responses_stream import ChatToResponsesStream, passthrough_failed
 from api.translate.streams import as_upstream_stream
+from api.usage import StreamUsage
 
 WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
 EVENTS = TypeAdapter(ResponseStreamEvent)
@@ -120,11 +122,43 @@ def test_namespace_functions_are_chat_functions_and_tools_chat_cannot_offer_are_
              {"type": "namespace", "name": "agents", "description": "Sub-agents", "tools": [
                  {"type": "function", "name": "close_agent", "parameters": {"type": "object", "properties": {}}}]}]
     body = chat(input="hi", tools=tools, tool_choice="auto")
-    assert [tool["function"]["name"] for tool in body["tools"]] == ["get_weather", "agents__close_agent"]
+    assert [tool["function"]["name"] for tool in body["tools"]] == ["get_weather", "apply_patch", "agents__close_agent"]
     assert chat(input="hi", tools=[{"type": "web_search"}], tool_choice="auto").keys() == {"model", "messages"}
     called = chat(input=[{"type": "function_call", "call_id": "c1", "namespace": "agents", "name": "close_agent",
                           "arguments": "{}"}])
     assert called["messages"][0]["tool_calls"][0]["function"]["name"] == "agents__close_agent"
+
+
+def test_a_custom_tool_is_a_function_taking_its_text_as_input():
+    """Codex CLI's apply_patch: its grammar told to the model (a long one cut short), its calls and their outputs
+    sent back as a tool call with `{"input": ...}` and a tool message; a namespace's custom tool is joined too."""
+    grammar = {"type": "grammar", "syntax": "lark", "definition": "start: x\n" + "x: " + "a" * 5000}
+    run = {"type": "custom", "name": "run"}
+    body = chat(tools=[{"type": "custom", "name": "apply_patch", "description": "Edit files.", "format": grammar},
+                       {"type": "namespace", "name": "ns", "description": "", "tools": [run]}],
+                tool_choice={"type": "custom", "name": "apply_patch"},
+                input=[{"type": "custom_tool_call", "call_id": "c1", "name": "apply_patch", "input": "*** Begin Patch"},
+                       {"type": "custom_tool_call", "call_id": "c2", "namespace": "ns", "name": "run", "input": "ls"},
+                       {"type": "custom_tool_call_output", "call_id": "c1", "output": "Done!"},
+                       {"type": "custom_tool_call_output", "call_id": "c2", "output": [
+                           {"type": "input_text", "text": "a.txt"}]}])
+    patch, run = (tool["function"] for tool in body["tools"])
+    assert (patch["name"], run["name"]) == ("apply_patch", "ns__run")
+    assert patch["parameters"] == run["parameters"] == {
+        "type": "object", "properties": {"input": {"type": "string", "description": "The tool's text, as it is."}},
+        "required": ["input"], "additionalProperties": False}
+    assert patch["description"].startswith("Edit files.\n\nThis tool takes free-form text, not JSON arguments")
+    assert "lark grammar:\nstart: x\nx: aaa" in patch["description"] and len(patch["description"]) < 4300
+    assert patch["description"].endswith("[... the rest of the grammar left out]")
+    assert "grammar" not in run["description"]
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "apply_patch"}}
+    assert body["messages"] == [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "apply_patch",
+                                                          "arguments": '{"input":"*** Begin Patch"}'}},
+            {"id": "c2", "type": "function", "function": {"name": "ns__run", "arguments": '{"input":"ls"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "Done!"},
+        {"role": "tool", "tool_call_id": "c2", "content": "a.txt"}]
 
 
 def test_tool_choice_and_parallel_calls_go_only_with_tools():
@@ -189,6 +223,24 @@ def test_a_whole_answer_is_a_response():
                                                      "cache_write_tokens_details": None},
         "output_tokens": 9, "output_tokens_details": {"reasoning_tokens": 4}, "total_tokens": 29}
     assert response.model == "m" and response.tools[0].name == "get_weather" and response.max_output_tokens == 50
+
+
+CUSTOM_ECHO = echoed({"model": "m", "input": "hi", "tools": [
+    WEATHER, {"type": "custom", "name": "apply_patch"},
+    {"type": "namespace", "name": "ns", "description": "", "tools": [{"type": "custom", "name": "run"}]}]})
+
+
+def test_calls_of_custom_tools_are_custom_tool_calls():
+    """Their input is the arguments' `input`, or the arguments themselves from a model that ignored the schema."""
+    calls = [("apply_patch", '{"input": "*** Begin Patch"}'), ("ns__run", "ls -l"), ("get_weather", "{}")]
+    answer = chat_to_response(completion({"content": None, "tool_calls": [
+        {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": arguments}}
+        for i, (name, arguments) in enumerate(calls)]}, "tool_calls"), "m", CUSTOM_ECHO)
+    patch, run, weather = Response.model_validate(answer, strict=True).output
+    assert (patch.type, patch.name, patch.input, patch.call_id, patch.namespace) == (
+        "custom_tool_call", "apply_patch", "*** Begin Patch", "call_0", None)
+    assert (run.type, run.namespace, run.name, run.input) == ("custom_tool_call", "ns", "run", "ls -l")
+    assert weather.type == "function_call" and answer["output"][0]["status"] == "completed"
 
 
 @pytest.mark.parametrize(("finish_reason", "reason"), [("length", "max_output_tokens"),
@@ -265,6 +317,22 @@ def test_a_stream_gives_what_the_whole_answer_gives(size):
     assert kinds[:2] == ["response.created", "response.in_progress"] and kinds[-1] == "response.completed"
 
 
+def test_a_custom_tool_call_streams_its_input_when_it_closes():
+    translator = ChatToResponsesStream("p", "m", CUSTOM_ECHO)
+    data = chat_sse(chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                           "function": {"name": "ns__run", "arguments": '{"inp'}}]}),
+                    chunk({"tool_calls": [{"index": 0, "function": {"arguments": 'ut": "ls"}'}}]}),
+                    chunk({}, "tool_calls"))
+    raw, last = accumulated(translator.feed(data) + translator.close())
+    assert [event["type"] for event in raw[2:]] == [
+        "response.output_item.added", "response.custom_tool_call_input.delta", "response.custom_tool_call_input.done",
+        "response.output_item.done", "response.completed"]
+    assert raw[3]["delta"] == raw[4]["input"] == "ls" and raw[2]["item"]["input"] == ""
+    [call] = last.response.output
+    assert (call.type, call.namespace, call.name, call.input, call.call_id) == (
+        "custom_tool_call", "ns", "run", "ls", "call_1")
+
+
 def test_a_whole_answer_fed_as_a_stream_is_the_same():
     """What the relay does for a provider that answered whole when asked to stream."""
     answer = completion({"content": "It rains."}, usage=USAGE)
@@ -306,6 +374,19 @@ def test_a_failing_stream_ends_with_response_failed(data, words):
 def test_a_failure_before_anything_still_starts_the_response():
     raw, _ = accumulated(ChatToResponsesStream("p", "m", ECHO).close())
     assert [event["type"] for event in raw] == ["response.created", "response.in_progress", "response.failed"]
+
+
+def test_a_passed_through_stream_failing_ends_with_an_error_event_before_its_response_and_nothing_after_it():
+    """`response.failed` needs the response the stream announced: before any, an `error` event; after the
+    stream's own end, nothing."""
+    error, stream = ApiError(502, "provider 'p' failed"), StreamUsage("openai")
+    [event] = SSEParser().feed(passthrough_failed(error, stream))
+    assert event.event == "error" and EVENTS.validate_python(orjson.loads(event.data)).model_dump() == {
+        "type": "error", "code": "server_error", "message": "provider 'p' failed", "param": None, "sequence_number": 0}
+    completed = {"type": "response.completed", "sequence_number": 0,
+                 "response": {"id": "resp_1", "status": "completed", "usage": None}}
+    stream.feed(b"event: response.completed\ndata: " + orjson.dumps(completed) + b"\n\n")
+    assert passthrough_failed(error, stream) == b""
 
 
 def test_every_responses_field_classified():
