@@ -868,3 +868,24 @@ def test_anthropic_model_pages_follow_their_cursors(claude, gateway):
     assert [m.id for m in first.data] == everything[:2] and not first.has_more
     with pytest.raises(anthropic.BadRequestError, match="no model has the id 'anth:gone'"):
         claude.models.list(after_id="anth:gone")
+
+
+def test_a_system_message_mid_conversation_keeps_its_place(claude, upstream):
+    """Claude Opus 4.8 takes `role: "system"` messages after a user turn, and Claude Code sends them: an
+    OpenAI-type provider gets a system message at the same place (it used to be a 400 for the whole session)."""
+    request_id = rid()
+    message = claude.messages.create(model="fake:gpt-fake", max_tokens=50, system="Be brief.", messages=[
+        {"role": "user", "content": "hello there"},
+        {"role": "system", "content": [{"type": "text", "text": "Agents: Explore."},
+                                       {"type": "text", "text": "Answer in English.", "cache_control": {"type": "ephemeral"}}]}],
+        extra_headers={"X-Request-Id": request_id})
+    assert text_of(message) == "echo: hello there"
+    assert upstream_record(upstream, request_id)["body"]["messages"] == [
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello there"},
+        {"role": "system", "content": "Agents: Explore.\n\nAnswer in English."}]
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(model="fake:gpt-fake", max_tokens=50, messages=[
+            {"role": "user", "content": "hello"},
+            {"role": "system", "content": [{"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}]}])
+    assert caught.value.body["error"]["message"] == "system content holds text blocks only, not 'image'."
+    assert caught.value.body["error"]["type"] == "invalid_request_error"

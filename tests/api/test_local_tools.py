@@ -287,3 +287,16 @@ def test_anthropic_error_for_a_format_a_local_model_cannot_follow(claude):
         claude.messages.create(model=MODEL, max_tokens=2, messages=QUESTION,
                                output_config={"format": {"type": "json_schema", "schema": schema}})
     assert "cannot follow this JSON schema" in caught.value.body["error"]["message"]
+
+
+def test_a_system_message_mid_conversation_reaches_the_model(claude):
+    """Claude Code's second request: a user turn, then a system message. Templates that take a system
+    message only first (as this one, which drops the rest) get it as text of the user turn."""
+    def count(*later) -> int:
+        return claude.messages.count_tokens(model="local:gemma-alternating", system="Be brief.",
+                                            messages=[*QUESTION, *later]).input_tokens
+
+    assert count({"role": "system", "content": "Answer in French."}) > count() + 3
+    message = claude.messages.create(model="local:gemma-alternating", max_tokens=4, extra_body=GREEDY, messages=[
+        *QUESTION, {"role": "system", "content": "Answer in French."}])
+    assert message.content[0].text
