@@ -16,7 +16,6 @@ import pytest
 
 from api.dialects import estimate_input_tokens
 from api.locations import model_cache_dir
-from tests.conftest import anthropic_sdk, openai_sdk
 from tests.fixtures.gguf_files import with_string_key
 from tests.gateway import SERVER_KEY, SERVER_SECTION, start_gateway, wait_until
 
@@ -77,16 +76,6 @@ def local_gateway(tmp_path_factory):
     server = start_gateway(config.replace("{{", "{").replace("}}", "}"), directory)
     yield server
     print(server.stop())
-
-
-@pytest.fixture
-def gpt(local_gateway):
-    return openai_sdk(local_gateway)
-
-
-@pytest.fixture
-def claude(local_gateway):
-    return anthropic_sdk(local_gateway)
 
 
 def chat(gpt, **options):

@@ -16,7 +16,6 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from tests.conftest import anthropic_sdk, openai_sdk
 from tests.gateway import SERVER_SECTION, start_gateway
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make test installs it)")
@@ -68,16 +67,6 @@ def local_gateway(tmp_path_factory):
     server = start_gateway(config, tmp_path_factory.mktemp("local-tools"))
     yield server
     print(server.stop())
-
-
-@pytest.fixture
-def gpt(local_gateway):
-    return openai_sdk(local_gateway)
-
-
-@pytest.fixture
-def claude(local_gateway):
-    return anthropic_sdk(local_gateway)
 
 
 def ask(gpt, **options):

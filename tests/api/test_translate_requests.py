@@ -520,7 +520,7 @@ def test_anthropic_tools(tool_choice, expected):
                  id="unknown tool_choice"),
     pytest.param({"mcp_servers": [{"type": "url", "url": "https://mcp.example.com", "name": "x"}]}, "mcp_servers",
                  id="MCP servers"),
-    pytest.param({"messages": [{"role": "system", "content": "x"}]}, "messages[0].role", id="system role"),
+    pytest.param({"messages": [{"role": "tool", "content": "x"}]}, "messages[0].role", id="unknown role"),
     pytest.param({"messages": [{"role": "user", "content": [
         {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}}]}]},
                  "messages[0].content[0]", id="document block"),
