@@ -299,8 +299,7 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
                                 "(n_ctx) and must also hold the answer.", param="messages",
                            code="context_length_exceeded")
         tools = job.tools
-        call_grammar = tools.grammar() if tools else None  # a schema it cannot follow is a 400, before the answer
-        text_grammar = output_grammar(job.response_format) if job.response_format else None
+        text_grammar = output_grammar(job.response_format) if job.response_format else None  # a 400 before the answer
         if tools and not tools.forced:
             stops = stops + [CALL_TAG]
         emit(STARTED)
@@ -338,7 +337,7 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
             text = text.rstrip()
         produced, calls = len(generated), []
         if calling:
-            call, used = (_call(loaded, job, tokens + generated, call_grammar, limit - produced, cancelled)
+            call, used = (_call(loaded, job, tokens + generated, tools.grammar(), limit - produced, cancelled)
                           if produced < limit else (None, 0))
             produced += used
             calls, finish = ([call], "tool_calls") if call else ([], "length")

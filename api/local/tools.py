@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import orjson
 
 from api.errors import ApiError
+from api.translate.requests import tool_input
 
 CALL_TAG = "<tool_call>"
 """What a model of the Hermes format writes before a call; in "auto" mode, where a call begins."""
@@ -148,11 +149,13 @@ class Tools:
 def _held_arguments(parameters: dict) -> object:
     """What a call's arguments are held to: the function's parameters, or any JSON object where the
     converter cannot take them (one odd schema among a client's many tools does not refuse the request)."""
+    if _loosened(parameters) == ANY_VALUE:  # arguments are an object whatever such a schema allows
+        return {"type": "object"}
     try:
         _grammar(parameters, "tools")
     except ApiError:
         return {"type": "object"}
-    return parameters if _loosened(parameters) != ANY_VALUE else {"type": "object"}
+    return parameters
 
 
 def read_call(text: str) -> dict | None:
@@ -163,16 +166,6 @@ def read_call(text: str) -> dict | None:
         return None
     return {"id": "call_" + uuid.uuid4().hex[:24], "type": "function",
             "function": {"name": call["name"], "arguments": orjson.dumps(call["arguments"]).decode()}}
-
-
-def _arguments(arguments: object) -> object:
-    """A call's arguments as an object, as chat templates and the Hermes format write them."""
-    if isinstance(arguments, str):
-        try:
-            return orjson.loads(arguments)
-        except orjson.JSONDecodeError:
-            return arguments
-    return arguments
 
 
 def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[list[dict], list[dict] | None]:
@@ -186,7 +179,7 @@ def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[lis
     """
     if native:
         shaped = [{**message, "tool_calls": [{**call, "function": {**call["function"],
-                                                                   "arguments": _arguments(call["function"]["arguments"])}}
+                                                                   "arguments": tool_input(call["function"]["arguments"])}}
                                              for call in message["tool_calls"]]}
                   if message.get("tool_calls") else message for message in messages]
         return shaped, tools.functions if tools else None
@@ -197,7 +190,7 @@ def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[lis
         joining = role == "tool" or (role == "system" and bool(plain))
         if message.get("tool_calls"):
             written = [CALL_TAG + "\n" + orjson.dumps({"name": call["function"]["name"],
-                                                        "arguments": _arguments(call["function"]["arguments"])}).decode()
+                                                        "arguments": tool_input(call["function"]["arguments"])}).decode()
                        + "\n</tool_call>" for call in message["tool_calls"]]
             content = "\n".join(([content] if content else []) + written)
         elif role == "tool":
