@@ -20,7 +20,8 @@ from typing import Callable
 import orjson
 
 from api.errors import ApiError
-from api.local.tools import CALL_TAG, Tools, invalid, output_grammar, read_call, render, response_format
+from api.local.tools import (CALL_CLOSE, CALL_TAG, Tools, invalid, output_grammar, read_calls, render, repeats_itself,
+                             response_format)
 from api.usage import asks_for_usage
 
 TRANSCRIPT_TEMPLATE = (
@@ -271,25 +272,28 @@ def _sampled(loaded: Loaded, job: Job, tokens: list[int], grammar: str | None, c
         yield token
 
 
-def _call(loaded: Loaded, job: Job, tokens: list[int], grammar: str, limit: int,
-          cancelled: threading.Event) -> tuple[dict | None, int]:
-    """A tool call the grammar holds the model to, after `tokens` (None if `limit` cut it short),
-    and the tokens it took."""
+def _calls(loaded: Loaded, job: Job, tokens: list[int], grammar: str, limit: int,
+           cancelled: threading.Event) -> tuple[list[dict], int, bool]:
+    """The tool calls the grammar holds the model to after `tokens`, the tokens they took, and whether
+    `limit` cut them short (the calls made whole before it are kept). A call that repeats one before it
+    ends the answer."""
     decoder, text, produced = codecs.getincrementaldecoder("utf-8")("replace"), "", 0
     for token in _sampled(loaded, job, tokens, grammar, cancelled):
         produced += 1
         text += decoder.decode(loaded.llm.detokenize([token]))
+        if text.endswith(CALL_CLOSE) and repeats_itself(text):
+            break
         if produced >= limit:
-            return None, produced
-    return read_call(text + decoder.decode(b"", final=True)), produced
+            return read_calls(text), produced, True
+    return read_calls(text + decoder.decode(b"", final=True)), produced, False
 
 
 def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callable[[object], None]) -> None:
     """Run `job` (in a worker thread): emit STARTED, then bytes, then None; or an exception instead.
 
-    The answer is text (held to the `response_format`'s grammar, if any), a tool call held to the
+    The answer is text (held to the `response_format`'s grammar, if any), tool calls held to the
     tools' grammar (`tool_choice` "required" or named), or, with "auto", text that may end where the
-    model begins a call (see api/local/tools.py)."""
+    model begins calling (see api/local/tools.py)."""
     llm = loaded.llm
     n_ctx = llm.n_ctx()
     try:
@@ -337,10 +341,10 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
             text = text.rstrip()
         produced, calls = len(generated), []
         if calling:
-            call, used = (_call(loaded, job, tokens + generated, tools.grammar(), limit - produced, cancelled)
-                          if produced < limit else (None, 0))
+            calls, used, cut = (_calls(loaded, job, tokens + generated, tools.grammar(), limit - produced, cancelled)
+                                if produced < limit else ([], 0, True))
             produced += used
-            calls, finish = ([call], "tool_calls") if call else ([], "length")
+            finish = "length" if cut else "tool_calls"
         usage = {"prompt_tokens": len(tokens), "completion_tokens": produced,
                  "total_tokens": len(tokens) + produced}
         if job.stream:

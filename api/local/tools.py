@@ -7,9 +7,11 @@ that of Qwen 2.5 and 3, Hermes and many fine-tunes): a chat template that writes
 and earlier calls as they are (`native`); any other template, and the transcript fallback, gets the
 tools as instructions in the system message and earlier calls and results as text.
 
-A call is read from the answer in one of two ways: with `tool_choice` "required" or a named
-function, the whole answer is held to a call by the grammar (`forced`); with "auto", the model
-writes freely, and once it writes `<tool_call>`, the rest of its answer is held to a call.
+Calls are read from the answer in one of two ways: with `tool_choice` "required" or a named
+function, the whole answer is held to calls by the grammar (`forced`); with "auto", the model
+writes freely, and once it writes `<tool_call>`, the rest of its answer is held to calls. Unless
+`parallel_tool_calls` is false, a call may be followed by more, each framed as the Hermes format
+frames them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from api.translate.requests import tool_input
 
 CALL_TAG = "<tool_call>"
 """What a model of the Hermes format writes before a call; in "auto" mode, where a call begins."""
+CALL_END = "</tool_call>"
+"""What ends a call in the Hermes format; between calls of one answer."""
+CALL_CLOSE = "\n" + CALL_END
 INSTRUCTIONS = (
     "You may call functions to help with the user's request. The functions, as JSON schemas:\n<tools>\n{tools}\n"
     "</tools>\nTo call one, answer with only:\n" + CALL_TAG + "\n"
@@ -64,17 +69,24 @@ def _loosened(schema: object) -> object:
     return loosened
 
 
-def _grammar(schema: dict, param: str) -> str:
-    """GBNF for JSON following `schema` (local refs only); a schema the converter cannot take is a 400."""
+def _grammar(schema: dict, param: str, repeated: bool = False) -> str:
+    """GBNF for JSON following `schema` (local refs only); a schema the converter cannot take is a 400.
+
+    `repeated`: the JSON may be followed by more of it, each framed as the Hermes format frames calls
+    (`</tool_call>` after one, `<tool_call>` before the next). After each, the model may end its turn."""
     from llama_cpp.llama_grammar import SchemaConverter
 
     converter = SchemaConverter(prop_order={"name": 0, "arguments": 1}, allow_fetch=False, dotall=False,
                                 raw_pattern=False)
     try:
-        converter.visit(converter.resolve_refs(_loosened(schema), "request"), "")
+        rule = converter.visit(converter.resolve_refs(_loosened(schema), "request"), "call" if repeated else "")
     except Exception as exc:  # the converter's own checks: unknown types, remote refs, bad patterns
         raise invalid(f"Local models cannot follow this JSON schema: {exc}", param) from None
-    return converter.format_grammar()
+    grammar = converter.format_grammar()
+    if repeated:
+        end, begin = orjson.dumps(CALL_CLOSE).decode(), orjson.dumps("\n" + CALL_TAG + "\n").decode()
+        grammar += f"\nroot ::= {rule} ({end} ({begin} {rule} {end})*)?"
+    return grammar
 
 
 def response_format(body: dict) -> dict | None:
@@ -111,6 +123,8 @@ class Tools:
     """The functions the model may call: all, or the one `tool_choice` names."""
     forced: bool
     """A call is the whole answer ("required" or a named function); else the model may call ("auto")."""
+    parallel: bool
+    """The model may make several calls in one answer (unless `parallel_tool_calls` is false)."""
 
     @classmethod
     def parse(cls, body: dict) -> Tools | None:
@@ -136,14 +150,16 @@ class Tools:
             chosen = [choice["function"]["name"]]
         else:
             raise invalid("'tool_choice' must be 'none', 'auto', 'required' or one of the tools.", "tool_choice")
-        return cls(list(functions.values()), chosen, forced=choice != "auto")
+        return cls(list(functions.values()), chosen, forced=choice != "auto",
+                   parallel=body.get("parallel_tool_calls") is not False)
 
     def grammar(self) -> str:
-        """GBNF for one call `{"name": ..., "arguments": {...}}` of a chosen function."""
+        """GBNF for a call `{"name": ..., "arguments": {...}}` of a chosen function, or, `parallel`, for one
+        or more calls (see `read_calls`)."""
         parameters = {tool["function"]["name"]: tool["function"]["parameters"] for tool in self.functions}
         calls = [{"type": "object", "properties": {"name": {"const": name}, "arguments": _held_arguments(parameters[name])},
                   "required": ["name", "arguments"]} for name in self.chosen]
-        return _grammar(calls[0] if len(calls) == 1 else {"anyOf": calls}, "tools")
+        return _grammar(calls[0] if len(calls) == 1 else {"anyOf": calls}, "tools", repeated=self.parallel)
 
 
 def _held_arguments(parameters: dict) -> object:
@@ -158,14 +174,34 @@ def _held_arguments(parameters: dict) -> object:
     return parameters
 
 
-def read_call(text: str) -> dict | None:
-    """A call as the grammar makes the model write it, in OpenAI's shape; None when it is cut short."""
-    try:
-        call = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
-    return {"id": "call_" + uuid.uuid4().hex[:24], "type": "function",
-            "function": {"name": call["name"], "arguments": orjson.dumps(call["arguments"]).decode()}}
+def _written_calls(text: str) -> list[dict]:
+    """The calls `{"name", "arguments"}` the grammar made the model write, leaving out one cut short."""
+    calls = []
+    for written in text.split(CALL_CLOSE):  # a line break in JSON is followed by more JSON, never by "<"
+        try:
+            calls.append(orjson.loads(written.strip().removeprefix(CALL_TAG)))
+        except orjson.JSONDecodeError:  # cut short, or nothing after the last call's end
+            pass
+    return calls
+
+
+def repeats_itself(text: str) -> bool:
+    """Whether the last call written is the same as one before it: small models, once they have made a
+    call, tend to make it again and again; the answer ends there."""
+    *before, last = _written_calls(text) or [None]
+    return last in before
+
+
+def read_calls(text: str) -> list[dict]:
+    """The calls the model wrote, in OpenAI's shape, up to the first that repeats one before it."""
+    calls: list[dict] = []
+    for call in _written_calls(text):
+        if call in calls:
+            break
+        calls.append(call)
+    return [{"id": "call_" + uuid.uuid4().hex[:24], "type": "function",
+             "function": {"name": call["name"], "arguments": orjson.dumps(call["arguments"]).decode()}}
+            for call in calls]
 
 
 def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[list[dict], list[dict] | None]:
@@ -191,7 +227,7 @@ def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[lis
         if message.get("tool_calls"):
             written = [CALL_TAG + "\n" + orjson.dumps({"name": call["function"]["name"],
                                                         "arguments": tool_input(call["function"]["arguments"])}).decode()
-                       + "\n</tool_call>" for call in message["tool_calls"]]
+                       + CALL_CLOSE for call in message["tool_calls"]]
             content = "\n".join(([content] if content else []) + written)
         elif role == "tool":
             role, content = "user", f"<tool_response>\n{content}\n</tool_response>"

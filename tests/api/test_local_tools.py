@@ -82,8 +82,8 @@ def follows(arguments: str, name: str) -> dict:
 
 # --- OpenAI SDK ---------------------------------------------------------------------------------------
 
-def test_tool_choice_required_answers_with_a_call_that_follows_the_parameters(gpt):
-    reply = ask(gpt, tools=TOOLS, tool_choice="required")
+def test_tool_choice_required_answers_with_calls_that_follow_the_parameters(gpt):
+    reply = ask(gpt, tools=TOOLS, tool_choice="required", parallel_tool_calls=False)
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.content is None
     [call] = choice.message.tool_calls
@@ -94,16 +94,32 @@ def test_tool_choice_required_answers_with_a_call_that_follows_the_parameters(gp
     assert reply.usage.prompt_tokens > ask(gpt, max_tokens=1).usage.prompt_tokens + 100
 
 
+def test_several_calls_in_one_answer_unless_parallel_tool_calls_is_false(gpt):
+    """This model, given the tools, calls get_weather for Paris in Celsius, then in Fahrenheit, then in
+    Celsius again: the repeat ends the answer (small models would go on until max_tokens)."""
+    reply = ask(gpt, tools=TOOLS, tool_choice="required", max_tokens=200)
+    calls = [(call.function.name, follows(call.function.arguments, call.function.name))
+             for call in reply.choices[0].message.tool_calls]
+    assert len(calls) >= 2 and all(call not in calls[:i] for i, call in enumerate(calls))
+    assert reply.choices[0].finish_reason == "tool_calls" and reply.usage.completion_tokens < 200
+    assert len({call.id for call in reply.choices[0].message.tool_calls}) == len(calls)
+    single = ask(gpt, tools=TOOLS, tool_choice="required", max_tokens=200, parallel_tool_calls=False)
+    [only] = single.choices[0].message.tool_calls
+    assert (only.function.name, json.loads(only.function.arguments)) == calls[0]
+    assert single.usage.completion_tokens < reply.usage.completion_tokens
+
+
 def test_a_named_tool_choice_calls_that_function(gpt):
     call = ask(gpt, tools=TOOLS, tool_choice={"type": "function", "function": {"name": "add"}}).choices[0]
     assert call.finish_reason == "tool_calls" and call.message.tool_calls[0].function.name == "add"
     assert set(follows(call.message.tool_calls[0].function.arguments, "add")) >= {"a", "b"}
 
 
-def test_a_streamed_call_is_the_whole_answers_call(gpt):
-    whole = ask(gpt, tools=TOOLS, tool_choice="required")
+def test_streamed_calls_are_the_whole_answers_calls(gpt):
+    whole = ask(gpt, tools=TOOLS, tool_choice="required", max_tokens=200)
     calls, finish, usage = {}, None, None
-    for chunk in ask(gpt, tools=TOOLS, tool_choice="required", stream=True, stream_options={"include_usage": True}):
+    for chunk in ask(gpt, tools=TOOLS, tool_choice="required", max_tokens=200, stream=True,
+                     stream_options={"include_usage": True}):
         usage = chunk.usage or usage
         for choice in chunk.choices:
             finish = choice.finish_reason or finish
@@ -111,8 +127,9 @@ def test_a_streamed_call_is_the_whole_answers_call(gpt):
                 call = calls.setdefault(delta.index, {"name": "", "arguments": ""})
                 call["name"] += delta.function.name or ""
                 call["arguments"] += delta.function.arguments or ""
-    expected = whole.choices[0].message.tool_calls[0].function
-    assert calls == {0: {"name": expected.name, "arguments": expected.arguments}} and finish == "tool_calls"
+    expected = {index: {"name": call.function.name, "arguments": call.function.arguments}
+                for index, call in enumerate(whole.choices[0].message.tool_calls)}
+    assert calls == expected and len(calls) >= 2 and finish == "tool_calls"
     assert usage.completion_tokens == whole.usage.completion_tokens
 
 
@@ -215,7 +232,8 @@ def test_parameters_the_grammar_cannot_take_still_get_a_call(gpt):
                  "type": "object", "properties": {"args": {"description": "Anything, verbatim."}}}}},
              {"type": "function", "function": {"name": "fetch", "parameters": {
                  "type": "object", "properties": {"x": {"$ref": "https://example.com/x.json"}}}}}]
-    call = ask(gpt, tools=tools, tool_choice={"type": "function", "function": {"name": "run"}}).choices[0]
+    call = ask(gpt, tools=tools, tool_choice={"type": "function", "function": {"name": "run"}},
+               parallel_tool_calls=False).choices[0]
     assert call.finish_reason == "tool_calls" and call.message.tool_calls[0].function.name == "run"
     assert set(json.loads(call.message.tool_calls[0].function.arguments)) == {"args"}
     cut = ask(gpt, tools=tools, tool_choice={"type": "function", "function": {"name": "fetch"}}, max_tokens=8)
@@ -230,21 +248,27 @@ def test_legacy_completions_take_no_tools(gpt):
 
 # --- Anthropic SDK through the translation layer -----------------------------------------------------------
 
-ANTHROPIC_TOOLS = [{"name": name, "description": f"The {name} function", "input_schema": schema}
-                   for name, schema in PARAMETERS.items()]
+ANTHROPIC_TOOLS = [{"name": tool["function"]["name"], "description": tool["function"]["description"],
+                    "input_schema": tool["function"]["parameters"]} for tool in TOOLS]
 
 
 def test_anthropic_tool_use(claude):
+    one_call = {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True}
     message = claude.messages.create(model=MODEL, max_tokens=60, messages=QUESTION, tools=ANTHROPIC_TOOLS,
-                                     tool_choice={"type": "tool", "name": "get_weather"}, extra_body=GREEDY)
+                                     tool_choice=one_call, extra_body=GREEDY)
     [block] = message.content
     assert message.stop_reason == "tool_use" and block.type == "tool_use" and block.name == "get_weather"
     jsonschema.validate(block.input, WEATHER)
     with claude.messages.stream(model=MODEL, max_tokens=60, messages=QUESTION, tools=ANTHROPIC_TOOLS,
-                                tool_choice={"type": "tool", "name": "get_weather"}, extra_body=GREEDY) as stream:
+                                tool_choice=one_call, extra_body=GREEDY) as stream:
         final = stream.get_final_message()
     assert [(b.type, b.name, b.input) for b in final.content] == [("tool_use", "get_weather", block.input)]
     assert final.stop_reason == "tool_use" and final.usage.output_tokens == message.usage.output_tokens
+    several = claude.messages.create(model=MODEL, max_tokens=200, messages=QUESTION, tools=ANTHROPIC_TOOLS,
+                                     tool_choice={"type": "tool", "name": "get_weather"}, extra_body=GREEDY)
+    assert [(b.type, b.name) for b in several.content] == [("tool_use", "get_weather")] * 2
+    assert several.content[0].input == block.input != several.content[1].input
+    assert several.content[0].id != several.content[1].id and several.stop_reason == "tool_use"
 
 
 def test_anthropic_tool_results_go_back_to_the_model(claude):
