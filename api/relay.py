@@ -159,7 +159,7 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
     time to first byte, the usage the stream reported (else an estimate), and
     how the stream ended. A passed-through Responses stream (`responses`) is
     followed even unrecorded, for the Responses events that end it if the
-    provider fails.
+    provider fails, or ends it without closing the response.
     """
     usage = StreamUsage(provider.dialect) if (record is not None or responses) and translator is None else None
 
@@ -179,7 +179,14 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
                     sent += len(chunk)
                     yield chunk
             finished = True
-            if translator is not None and (tail := translator.close()):
+            tail = b""
+            if translator is not None:
+                tail = translator.close()
+            elif responses and not watcher.done():  # a response the provider left open is failed here
+                ended = _ended_early(provider)
+                if (tail := passthrough_failed(ended, usage)) and record is not None:
+                    record.error = ended.message
+            if tail:
                 sent += len(tail)
                 yield tail
         except Exception as exc:
@@ -207,6 +214,12 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
                 record.finish(sent)
 
     return chunks
+
+
+def _ended_early(provider: Provider) -> ApiError:
+    """A Responses stream the provider ended without the event that closes the response."""
+    return ApiError(502, f"provider '{provider.id}' ended the stream before the response was complete",
+                    code="upstream_error")
 
 
 def _stream_tokens(record: Record, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:

@@ -437,6 +437,25 @@ def test_a_native_stream_dropped_mid_way_ends_with_response_failed(native_gatewa
     assert "".join(event.delta for event in seen if event.type == "response.output_text.delta") == "echo: he"
 
 
+def test_a_native_stream_ended_before_the_response_is_complete_ends_with_response_failed(native_gateway, native_http):
+    """The provider ends its stream cleanly after two text deltas, without closing the response: the SDK's
+    stream would end with no final event; the gateway closes it as failed, and the record is a failure."""
+    request_id = rid()
+    body = {"model": "native:gpt-fake", "input": "hello there", "fake": {"chunks": 4, "end_after_chunks": 2}}
+    events = raw_events(native_http, body, request_id)
+    assert [event["sequence_number"] for event in events] == list(range(len(events)))
+    failed = events[-1]
+    assert failed["type"] == "response.failed" and failed["response"]["id"] == events[0]["response"]["id"]
+    assert "provider 'native' ended the stream" in failed["response"]["error"]["message"]
+    assert activity_of(native_http, request_id)["error"] == failed["response"]["error"]["message"]
+    with openai_sdk(native_gateway).responses.stream(model="native:gpt-fake", input="hello there",
+                                                     extra_body={"fake": body["fake"]}) as stream:
+        seen = list(stream)
+    assert seen[-1].type == "response.failed" and seen[-1].response.status == "failed"
+    whole = raw_events(native_http, {**body, "fake": {"chunks": 4}}, rid())
+    assert whole[-1]["type"] == "response.completed"  # a complete stream gets nothing after its end
+
+
 @pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
 def test_an_ollama_provider_set_to_native_gets_the_request_at_its_v1_responses(native_gateway, native_http, upstream,
                                                                                 streamed):
