@@ -9,8 +9,11 @@ import socket
 import sqlite3
 import sys
 
-from api import __version__, activity, locations, stopping
-from api.config import ConfigError, create_config, load_config
+from api import __version__
+from api.config import locations
+from api.core import stopping
+from api.store import activity
+from api.config.settings import ConfigError, create_config, load_config
 
 
 def _port_problem(host: str, port: int) -> str | None:
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from granian.constants import Interfaces, Loops
 
     class Server(Granian):
-        """Granian, announcing a stop to its workers before it waits for them (see api.stopping)."""
+        """Granian, announcing a stop to its workers before it waits for them (see api.core.stopping)."""
 
         def signal_handler_interrupt(self, *args, **kwargs):
             stopping.announce()
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ[locations.CONFIG_ENV] = str(path)
     server = Server(
-        "api.app:create_app",
+        "api.edge.app:create_app",
         factory=True,
         address=server.host,
         port=server.port,

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from api import locations
+from api.config import locations
 from bench import litellm_proxy
 from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Summary, Table, WrkResult, chat_body,
                            check_reply, ensure_wrk, facts_markdown, fake_upstream, fmt_ms, fmt_rate, fmt_ratio,
@@ -116,7 +116,7 @@ def gatehouse_on_uvicorn(upstream: str, anthropic: str, work_dir: Path) -> tuple
     Granian: one process, uvloop, httptools. Its Server and base URL (ending in /v1)."""
     name = "gatehouse-uvicorn"
     config, port = _config(upstream, anthropic, work_dir, name)
-    command = ["env", f"{locations.CONFIG_ENV}={config}", PYTHON, "-m", "uvicorn", "--factory", "api.app:create_app",
+    command = ["env", f"{locations.CONFIG_ENV}={config}", PYTHON, "-m", "uvicorn", "--factory", "api.edge.app:create_app",
                "--host", HOST, "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--lifespan", "on",
                "--no-access-log", "--log-level", "warning"]
     return Server(name, command, f"http://{HOST}:{port}/health", work_dir), f"http://{HOST}:{port}/v1"
@@ -144,10 +144,10 @@ def _rss_mb(pid: int) -> float:
 
 
 def _worker_and_writer(server: Server) -> tuple[int, int]:
-    """The pids of the gateway's one Granian worker and of its activity writer (`python -m api.activity_writer`)."""
+    """The pids of the gateway's one Granian worker and of its activity writer (`python -m api.store.activity_writer`)."""
     workers = _children(server.process.pid)
     writers = [pid for worker in workers for pid in _children(worker)
-               if b"api.activity_writer" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+               if b"api.store.activity_writer" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     if len(workers) != 1 or len(writers) != 1:
         raise BenchError(f"{server.name}: expected one worker with one activity writer, found workers {workers} "
                          f"and writers {writers}")

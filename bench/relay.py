@@ -22,7 +22,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 
-from api.body import receive_body
+from api.edge.body import receive_body
 
 REQUEST_HEADERS = {"content-type": "application/json"}
 MAX_BODY_BYTES = 1 << 24
@@ -160,7 +160,7 @@ class GatehouseUpstream(Upstream):
     module = "httptools"
 
     async def open(self) -> None:
-        from api.http_client import HttpClient, header_lines
+        from api.upstream.http_client import HttpClient, header_lines
 
         self.client = HttpClient()
         self.headers = header_lines(REQUEST_HEADERS)

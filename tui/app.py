@@ -29,8 +29,8 @@ from textual.widgets import (
 )
 from watchfiles import awatch
 
-from api.config import ConfigError, load_config
-from api.reload import WATCH_OPTIONS, only
+from api.config.settings import ConfigError, load_config
+from api.core.reload import WATCH_OPTIONS, only
 from tui.admin_client import AdminClient
 from tui.config_document import ConfigDocument, SaveConflict, SaveResult
 from tui.screens import ConfirmScreen, HelpScreen

@@ -6,8 +6,9 @@ import argparse
 import os
 import sys
 
-from api import __version__, locations
-from api.config import ConfigError, create_config, load_config
+from api import __version__
+from api.config import locations
+from api.config.settings import ConfigError, create_config, load_config
 
 
 KEY_ENV = "GATEHOUSE_KEY"

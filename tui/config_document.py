@@ -26,7 +26,7 @@ import tomlkit
 from tomlkit.container import Container
 from tomlkit.items import AbstractTable, Comment, Key, SingleKey, Table, Whitespace
 
-from api.config import (
+from api.config.settings import (
     RESTART_KEYS,
     Config,
     ConfigError,
@@ -53,7 +53,7 @@ class SaveResult:
     changed: list[str]
     """Key paths whose values changed (names only)."""
     restart_needed: list[str]
-    """The subset that needs a new server process (api.config.RESTART_KEYS)."""
+    """The subset that needs a new server process (api.config.settings.RESTART_KEYS)."""
 
 
 class ConfigDocument:

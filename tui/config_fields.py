@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from api.config import PROVIDER_TYPES, RESPONSES_MODES, ActivitySettings, LocalSettings, ServerSettings
+from api.config.settings import PROVIDER_TYPES, RESPONSES_MODES, ActivitySettings, LocalSettings, ServerSettings
 from tui.widgets.form import Field
 
 _server = ServerSettings(data_dir="")

@@ -6,7 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
-from api.config import Config
+from api.config.settings import Config
 from tui.supervisor import START_TIMEOUT_S, Supervisor
 
 

@@ -20,10 +20,10 @@ from typing import Callable
 
 from watchfiles import watch
 
-from api.config import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
-from api.locations import LOG_REQUESTS_ENV
-from api.reload import WATCH_OPTIONS, ChangeDetector, only
-from api.stopping import WORKERS_KILL_TIMEOUT_S
+from api.config.settings import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
+from api.config.locations import LOG_REQUESTS_ENV
+from api.core.reload import WATCH_OPTIONS, ChangeDetector, only
+from api.core.stopping import WORKERS_KILL_TIMEOUT_S
 
 STOP_GRACE_S = WORKERS_KILL_TIMEOUT_S + 5
 """How long a stopping server may take before it is killed."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.config import Config
+from api.config.settings import Config
 from tui.app import GatehouseApp
 from tui.supervisor import Supervisor, local_url
 

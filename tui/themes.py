@@ -14,7 +14,7 @@ from textual.css.stylesheet import Stylesheet, StylesheetParseError
 from textual.css.tokenizer import TokenError
 from textual.theme import Theme
 
-from api.locations import user_config_path
+from api.config.locations import user_config_path
 
 DEFAULT_THEME = "gatehouse-dark"
 COLOURS = ("primary", "secondary", "accent", "warning", "error", "success",

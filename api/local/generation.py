@@ -19,10 +19,10 @@ from typing import Callable
 
 import orjson
 
-from api.errors import ApiError
+from api.wire.errors import ApiError
 from api.local.tools import (CALL_CLOSE, CALL_TAG, Tools, invalid, output_grammar, read_calls, render, repeats_itself,
                              response_format)
-from api.usage import asks_for_usage
+from api.wire.usage import asks_for_usage
 
 TRANSCRIPT_TEMPLATE = (
     "{% for message in messages %}{{ message.role | capitalize }}: {{ message.content }}\n\n{% endfor %}"

@@ -21,8 +21,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
-from api.config import LocalSettings
-from api.errors import ApiError
+from api.config.settings import LocalSettings
+from api.wire.errors import ApiError
 
 log = logging.getLogger("gatehouse")
 

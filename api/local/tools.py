@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from api.errors import ApiError
+from api.wire.errors import ApiError
 from api.translate.requests import tool_input
 
 CALL_TAG = "<tool_call>"

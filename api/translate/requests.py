@@ -16,7 +16,7 @@ from functools import wraps
 
 import orjson
 
-from api import claude
+from api.translate import claude
 from api.translate import TranslationError
 
 # OpenAI fields with no Anthropic counterpart: dropped.

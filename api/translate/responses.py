@@ -7,7 +7,7 @@ import uuid
 
 import orjson
 
-from api.errors import ApiError, Dialect
+from api.wire.errors import ApiError, Dialect
 from api.translate import UntranslatableAnswer
 from api.translate.requests import openai_assistant_message, tool_use
 from api.translate.shapes import check_answer

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from api.errors import ApiError
-from api.sse import frame
+from api.wire.errors import ApiError
+from api.wire.sse import frame
 from api.translate.responses import new_id
 from api.translate.responses_api import (
     call_item,
@@ -23,7 +23,7 @@ from api.translate.responses_api import (
     status_of,
 )
 from api.translate.streams import ChatStreamTranslator
-from api.usage import StreamUsage
+from api.wire.usage import StreamUsage
 
 _TEXT_PART = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
 _SUMMARY_PART = {"type": "summary_text", "text": ""}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from api.errors import Dialect
+from api.wire.errors import Dialect
 from api.translate import TranslationError, UntranslatableAnswer
 
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from api.errors import ANTHROPIC_TYPES, ApiError, Dialect
-from api.sse import SSEParser, frame
+from api.wire.errors import ANTHROPIC_TYPES, ApiError, Dialect
+from api.wire.sse import SSEParser, frame
 from api.translate.requests import tool_input
 from api.translate.responses import (
     FINISH_REASONS,

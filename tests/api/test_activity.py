@@ -15,8 +15,8 @@ import httpx
 import openai
 import pytest
 
-from api.activity import ActivityStore
-from api.auth import fingerprint
+from api.store.activity import ActivityStore
+from api.edge.auth import fingerprint
 from tests.conftest import UPSTREAM_KEY, WRITER_KEY, gateway_config
 from tests.fixtures.fake_openai import start_fake_openai, stop_fake_openai
 from tests.gateway import SERVER_KEY, SERVER_SECTION, free_port, start_gateway, wait_until

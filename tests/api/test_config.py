@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from api.config import (
+from api.config.settings import (
     RESTART_KEYS,
     ConfigError,
     changed_keys,

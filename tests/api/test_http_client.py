@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from api.http_client import (
+from api.upstream.http_client import (
     HIGH_WATER,
     ConnectError,
     HttpClient,

@@ -14,8 +14,8 @@ import httpx
 import openai
 import pytest
 
-from api.dialects import estimate_input_tokens
-from api.locations import model_cache_dir
+from api.core.exchange import estimate_input_tokens
+from api.config.locations import model_cache_dir
 from tests.fixtures.gguf_files import with_string_key
 from tests.gateway import SERVER_KEY, SERVER_SECTION, start_gateway, wait_until
 

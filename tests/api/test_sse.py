@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.sse import SSEEvent, SSEParser, frame
+from api.wire.sse import SSEEvent, SSEParser, frame
 
 
 def parse(data: bytes, size: int | None = None) -> list[SSEEvent]:

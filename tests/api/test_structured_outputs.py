@@ -8,9 +8,9 @@ import uuid
 import pytest
 from pydantic import BaseModel
 
-from api.config import ProviderSettings, ServerSettings
-from api.http_client import HttpClient
-from api.providers.openai import OpenAIProvider
+from api.config.settings import ProviderSettings, ServerSettings
+from api.upstream.http_client import HttpClient
+from api.upstream.providers.openai import OpenAIProvider
 from tests.conftest import anthropic_sdk, openai_sdk, upstream_record
 
 HELLO = [{"role": "user", "content": "hello there"}]

@@ -9,7 +9,7 @@ import openai.types.chat
 import orjson
 import pytest
 
-from api.errors import ApiError
+from api.wire.errors import ApiError
 from api.translate import UntranslatableAnswer
 from api.translate.responses import (FINISH_REASONS, STOP_REASONS, anthropic_to_openai_response,
                                      openai_to_anthropic_response, read_answer, upstream_error)

@@ -10,13 +10,13 @@ from openai.lib.streaming.responses._responses import ResponseStreamState
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from api.errors import ApiError
-from api.sse import SSEParser
+from api.wire.errors import ApiError
+from api.wire.sse import SSEParser
 from api.translate import TranslationError
 from api.translate.responses_api import DROPPED_FIELDS, TRANSLATED_FIELDS, chat_to_response, echoed, responses_to_chat
 from api.translate.responses_stream import ChatToResponsesStream, passthrough_failed
 from api.translate.streams import as_upstream_stream
-from api.usage import StreamUsage
+from api.wire.usage import StreamUsage
 
 WEATHER = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
 EVENTS = TypeAdapter(ResponseStreamEvent)

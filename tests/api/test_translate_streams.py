@@ -8,7 +8,7 @@ from anthropic.lib.streaming._messages import accumulate_event
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 
-from api.sse import SSEParser
+from api.wire.sse import SSEParser
 from api.translate.responses import anthropic_to_openai_response, openai_to_anthropic_response
 from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream, as_upstream_stream
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from api.usage import WHOLE_PARSE_LIMIT, StreamUsage, body_usage
+from api.wire.usage import WHOLE_PARSE_LIMIT, StreamUsage, body_usage
 
 FILLER = [{"object": "embedding", "index": i, "embedding": [0.125] * 64} for i in range(400)]
 

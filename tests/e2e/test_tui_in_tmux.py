@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api.config import example_config_text
+from api.config.settings import example_config_text
 from tests.gateway import answers, free_port, wait_until
 from tests.tui.test_headless import processes_using
 from tui.supervisor import STOP_GRACE_S

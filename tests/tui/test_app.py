@@ -12,7 +12,7 @@ import orjson
 import pytest
 from textual.widgets import DataTable, Input, Select, Static, Switch, TabbedContent, Tree
 
-from api.config import load_config
+from api.config.settings import load_config
 from tests.conftest import UPSTREAM_KEY, gateway_config
 from tests.fixtures.raw_server import raw_server, read_request
 from tests.gateway import SERVER_KEY, answers, free_port, start_gateway, write_config

@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from api.config import ConfigError, load_config
+from api.config.settings import ConfigError, load_config
 from tests.gateway import ROOT
 from tui.config_document import ConfigDocument, SaveConflict
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.config import example_config_text
+from api.config.settings import example_config_text
 from tui.app import GatehouseApp
 
 SIZES = [(80, 24), (120, 40)]

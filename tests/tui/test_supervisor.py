@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from api.config import load_config
+from api.config.settings import load_config
 from tests.conftest import gateway_config
 from tests.gateway import free_port, processes_using, wait_until, write_config
 from tui.supervisor import Supervisor

@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static, Tree
 from textual.widgets.data_table import RowKey
 
-from api.config import ConfigError
+from api.config.settings import ConfigError
 from tui import config_fields
 from tui.admin_client import AdminError
 from tui.config_document import ConfigDocument, SaveConflict

@@ -1,0 +1,64 @@
+"""The app factory: one BlackSheep application wired explicitly from a config."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from blacksheep import Application, Request
+
+from api.config import locations
+from api.core import stopping
+from api.config.settings import Config, load_config
+from api.wire.errors import ApiError
+from api.core.worker import Gateway
+from api.edge.middleware import RequestMiddleware
+from api.edge.routes import admin, anthropic, docs, health, models, openai
+
+
+UNSERVED = {
+    "/v1/messages/batches": "Anthropic's Message Batches API",
+    "/v1/batches": "OpenAI's Batch API",
+    "/v1/files": "The Files API",
+    "/v1/audio/": "OpenAI's audio API",
+    "/v1/images/": "OpenAI's images API",
+    "/v1/assistants": "OpenAI's Assistants API",
+}
+"""Well-known endpoints of the two APIs that clients may try, by path prefix: their 404 says so."""
+
+
+def configure_application(config: Config) -> Application:
+    app = Application(show_error_details=False)
+    gateway = Gateway(config)
+    app.on_start += gateway.start
+    app.on_stop += gateway.stop
+    app.middlewares.append(RequestMiddleware(gateway))
+    health.register(app, gateway)
+    models.register(app)
+    openai.register(app)
+    anthropic.register(app)
+    admin.register(app, gateway)
+    docs.register(app)
+
+    async def not_found(request: Request):
+        other = b"POST" if request.method == "GET" else b"GET"
+        if app.router.get_matching_route(other, request._path):
+            raise ApiError(405, f"Method not allowed ({request.method} {request.path})", code="method_not_allowed")
+        unserved = next((what for path, what in UNSERVED.items() if request.path.startswith(path)), None)
+        if unserved:
+            raise ApiError(404, f"{unserved} is not served by Gatehouse ({request.method} {request.path}); "
+                                "Chat Completions (/v1/chat/completions), Responses (/v1/responses) and "
+                                "Messages (/v1/messages) are, "
+                                "for every model.", code="unsupported_endpoint")
+        raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="not_found")
+
+    app.router.fallback = not_found
+    return app
+
+
+def create_app() -> Application:
+    """Granian's factory target: the config path comes from $GATEHOUSE_CONFIG (set by `python -m api`)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stopping.end_with_parent()
+    return configure_application(load_config(Path(os.environ[locations.CONFIG_ENV])))

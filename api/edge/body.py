@@ -1,0 +1,88 @@
+"""Reading a request's input: its JSON body (bounded in size, parsed once with orjson) and query parameters."""
+
+from __future__ import annotations
+
+import orjson
+from blacksheep import Request
+
+from api.wire.errors import ApiError, invalid_json, missing_parameter
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, f"Request body is larger than the limit of {limit} bytes (server.max_body_bytes).",
+                    code="request_too_large")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing with 413 anything over `limit` bytes before buffering it."""
+    return await receive_body(request.content.receive, request.get_first_header(b"content-length"), limit)
+
+
+async def receive_body(receive, declared: bytes | None, limit: int) -> bytes:
+    """The body from the ASGI channel `receive`, given its Content-Length header value `declared`.
+
+    Read only until the declared length has arrived: Granian ends every body with an empty message
+    of its own, and waiting for it costs a round trip through its I/O thread on every request
+    (BlackSheep's `read()` waits for it).
+    """
+    expected = None
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, "Invalid Content-Length header.")
+        expected = int(declared)
+        if expected > limit:
+            raise too_large(limit)
+        if expected == 0:
+            return b""
+    parts, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ApiError(400, "The client closed the connection before the whole request body arrived.")
+        part = message.get("body", b"")
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            raise too_large(limit)
+        if not message.get("more_body") or (expected is not None and size >= expected):
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+async def read_json_object(request: Request, limit: int) -> dict:
+    """The body as a JSON object, or a 400/413 ApiError."""
+    raw = await read_body(request, limit)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise invalid_json() from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def require(body: dict, name: str, kind: type | tuple[type, ...]) -> None:
+    """400 unless `body[name]` is present, of `kind`, and (for lists) not empty."""
+    value = body.get(name)
+    if value is None:
+        raise missing_parameter(name)
+    if not isinstance(value, kind) or (isinstance(value, list) and not value):
+        expected = "a non-empty array" if kind is list else "a string or a non-empty array"
+        raise ApiError(400, f"Invalid value for '{name}': expected {expected}.", param=name, code="invalid_type")
+
+
+def optional_model(body: dict) -> None:
+    """400 unless `model`, if given, is a string."""
+    if body.get("model") is not None and not isinstance(body["model"], str):
+        raise ApiError(400, "Invalid value for 'model': expected a string.", param="model", code="invalid_type")
+
+
+def query_int(request: Request, name: str, default: int | None = None, maximum: int | None = None) -> int | None:
+    """A non-negative integer query parameter (capped at `maximum`), `default` when absent, else 400."""
+    values = request.query.get(name)
+    if not values:
+        return default
+    if not values[0].isdigit():
+        raise ApiError(400, f"Invalid value for '{name}': expected a non-negative integer.", param=name,
+                       code="invalid_type")
+    value = int(values[0])
+    return min(value, maximum) if maximum else value

@@ -1,0 +1,124 @@
+"""The one middleware every request passes: request id, CORS, authentication, the activity record,
+and errors in the endpoint's dialect."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from blacksheep import Request, Response
+
+from api.store.activity import Record
+from api.edge.auth import fingerprint, presented_key
+from api.edge.cors import add_headers, allowed_origin, is_preflight, preflight
+from api.wire.errors import ApiError, Dialect
+from api.core.worker import Gateway
+
+log = logging.getLogger("gatehouse")
+
+REQUEST_ID = "gatehouse.request_id"
+IDENTITY = "gatehouse.identity"
+STATE = "gatehouse.state"
+RECORD = "gatehouse.record"
+"""Scope keys: the request's id, who sent it, the config state it is served with from start to end,
+and its activity record (None when it is not recorded)."""
+PUBLIC_PATHS = ("/health", "/api-docs", "/api-docs.json")
+"""Paths that need no key, with the docs' assets under /api-docs/."""
+ANTHROPIC_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
+MODELS_PATH = "/v1/models"
+"""Also under /{provider-id}/, with a model id after it."""
+
+
+def dialect_of(request: Request, path: str) -> Dialect:
+    """The dialect the client is answered in: Anthropic's on the Messages endpoints (also under
+    /{provider-id}/), and on the models endpoints, which serve both SDKs, for an Anthropic SDK;
+    OpenAI's for the rest."""
+    if path.endswith(ANTHROPIC_PATHS) or "/v1/messages/" in path:  # also what is not served there
+        return "anthropic"
+    _, models, rest = path.partition(MODELS_PATH)
+    return "anthropic" if models and rest[:1] in ("", "/") and speaks_anthropic(request) else "openai"
+
+
+def speaks_anthropic(request: Request) -> bool:
+    """Whether the client is an Anthropic SDK, which sends `anthropic-version`: the models endpoints,
+    which serve both SDKs, answer it in Anthropic's format."""
+    return request.get_first_header(b"anthropic-version") is not None
+
+
+
+def public(path: str) -> bool:
+    """Health and the API docs need no key; any other path does (a provider id may begin like them)."""
+    return path in PUBLIC_PATHS or path.startswith("/api-docs/")
+
+
+def recorded(path: str) -> bool:
+    """API requests are recorded; health, docs and admin requests are not."""
+    return path.startswith("/v1/") or path.endswith(ANTHROPIC_PATHS)
+
+
+def _request_id(request: Request) -> bytes:
+    given = request.get_first_header(b"x-request-id")
+    if given and len(given) <= 128 and given.isascii() and given.strip() == given:
+        return given
+    return b"req-" + os.urandom(12).hex().encode()
+
+
+class RequestMiddleware:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.pid = os.getpid()
+
+    def _record(self, request: Request, request_id: str, path: str, client: bytes | None) -> Record:
+        length = request.get_first_header(b"content-length")
+        return Record(
+            request_id=request_id, ts=time.time(), started=time.perf_counter(),
+            client=client.decode("utf-8", "replace")[:64] if client else "server",
+            key_id=None, method=request.method, path=path,
+            dialect_in=dialect_of(request, path), request_bytes=int(length) if length and length.isdigit() else 0,
+            worker=self.pid, sink=self.gateway.recorder.add,
+        )
+
+    async def __call__(self, request: Request, handler) -> Response:
+        request_id = _request_id(request)
+        request.scope[REQUEST_ID] = request_id.decode()
+        request.scope[STATE] = state = self.gateway.state
+        origins, origin = state.config.server.cors_origins, request.get_first_header(b"origin")
+        cors = allowed_origin(origins, origin)
+        if origin and is_preflight(request):
+            return preflight(request, origins, cors)
+        path = request.path
+        key = presented_key(request.get_first_header(b"authorization"), request.get_first_header(b"x-api-key"))
+        client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
+        record = None
+        if state.config.activity.enabled and self.gateway.recorder is not None and recorded(path):
+            record = self._record(request, request.scope[REQUEST_ID], path, client)
+        request.scope[RECORD] = record
+        try:
+            if not public(path):
+                identity = request.scope[IDENTITY] = state.keys.identify(key, client)
+                if record is not None:
+                    record.client, record.key_id = identity.client, identity.key_id
+            response = await handler(request)
+        except ApiError as error:
+            response = error.response(dialect_of(request, path))
+            if record is not None:
+                record.error = error.message
+                if record.key_id is None and key:  # a rejected key is named by its fingerprint too
+                    record.key_id = fingerprint(key)
+        except Exception:
+            log.exception("unexpected error on %s %s (request %s)", request.method, path, request_id.decode())
+            message = f"Internal error in Gatehouse (request id {request_id.decode()}); see the server log."
+            response = ApiError(500, message).response(dialect_of(request, path))
+            if record is not None:
+                record.error = message
+        response.add_header(b"x-request-id", request_id)
+        if path.endswith(ANTHROPIC_PATHS):  # the header Anthropic's API sends and its SDKs read
+            response.add_header(b"request-id", request_id)
+        if origins:
+            add_headers(response, origins, cors)
+        if record is not None:
+            record.status = response.status
+            if not record.pending:  # a stream finishes its record when it ends
+                record.finish(len(response.content.body or b"") if response.content else 0)
+        return response

@@ -1,0 +1,282 @@
+"""`/admin/*`: the server's own state, for operators and the TUI. Server key only; secrets never leave."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+
+import orjson
+from blacksheep import Application, Request, Response, StreamedContent
+
+from api import __version__
+from api.store.activity import as_json
+from api.edge.body import query_int
+from api.config.settings import Config
+from api.wire.errors import ApiError, json_response
+from api.core.worker import Gateway, State
+from api.edge.middleware import IDENTITY, STATE
+from api.upstream.relay import SSE, SSE_HEADERS, until_disconnect
+from api.core.catalog import ProviderModels, no_such_provider
+
+REDACTED = "<redacted>"
+SECRET_KEYS = ("api_key",)
+TAIL_POLL_S = 0.25
+TAIL_KEEPALIVE_S = 15.0
+PAGE_MAX = 1000
+
+FAILED = "(status >= 400 OR error IS NOT NULL)"
+"""A failed request: an error status, or an error after a 200 (a stream the provider broke off, a client
+that left)."""
+
+
+def _iso(moment: float | None) -> str | None:
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat() if moment else None
+
+
+def require_server_key(request: Request) -> None:
+    if not request.scope[IDENTITY].server_key:
+        raise ApiError(403, "The admin API needs the server key ([server].api_key); client keys cannot use it.",
+                       code="server_key_required")
+
+
+def _redact(value):
+    """A copy with every secret replaced: api keys and header values (they often carry credentials)."""
+    if isinstance(value, dict):
+        return {key: (REDACTED if item else "") if key in SECRET_KEYS and isinstance(item, str)
+                else {name: REDACTED for name in item} if key == "headers" and isinstance(item, dict)
+                else _redact(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact(item) for item in value]
+    return str(value) if not isinstance(value, (str, int, float, bool, type(None))) else value
+
+
+def effective_config(config: Config) -> dict:
+    document = asdict(config)
+    document.pop("stamp")
+    return _redact(document)
+
+
+async def client_settings(state: State, name: str) -> dict:
+    """What applies to requests of client `name`: its own settings, or the `server` client's."""
+    config = state.config
+    client = config.client(name)
+    model = {"id": client.model, "provider": None, "upstream_id": None, "error": None}
+    if client.model:
+        try:
+            provider, upstream_id = await state.catalog.resolve(client.model)
+            model.update(provider=provider.id, upstream_id=upstream_id)
+        except ApiError as exc:
+            model["error"] = exc.message
+    prompt = config.prompts.get(client.prompt) if client.prompt else None
+    return {
+        "name": name,
+        "configured": name in config.clients,
+        "settings_from": client.name,
+        "model": model,
+        "prompt": {"name": prompt.name, "text": prompt.text} if prompt else None,
+        "temperature": client.temperature,
+        "top_p": client.top_p,
+        "max_tokens": client.max_tokens,
+        "collections": list(client.collections),
+        "own_api_key": bool(client.api_key) and client.name == name,
+    }
+
+
+def _time_param(request: Request, name: str) -> float | None:
+    """Epoch seconds or an ISO 8601 time."""
+    values = request.query.get(name)
+    if not values:
+        return None
+    invalid = ApiError(400, f"Invalid value for '{name}': expected epoch seconds or an ISO 8601 time.",
+                       param=name, code="invalid_value")
+    try:
+        seconds = float(values[0])
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
+        except ValueError:
+            raise invalid from None
+        return (moment if moment.tzinfo else moment.astimezone()).timestamp()
+    if not math.isfinite(seconds):  # nan, inf
+        raise invalid
+    return seconds
+
+
+def _activity_filters(request: Request) -> tuple[list[str], list]:
+    """SQL conditions and parameters for the filters client, model, status, since_id, since, until."""
+    conditions, parameters = [], []
+    for name in ("client", "model", "provider"):
+        if request.query.get(name):
+            conditions.append(f"{name} = ?")
+            parameters.append(request.query[name][0])
+    status = (request.query.get("status") or [None])[0]
+    if status in ("ok", "error"):
+        conditions.append(f"NOT {FAILED}" if status == "ok" else FAILED)
+    elif status is not None:
+        conditions.append("status = ?")
+        parameters.append(query_int(request, "status"))
+    for name, condition in (("since_id", "id > ?"), ("before_id", "id < ?")):
+        value = query_int(request, name)
+        if value is not None:
+            conditions.append(condition)
+            parameters.append(value)
+    for name, condition in (("since", "ts >= ?"), ("until", "ts < ?")):
+        moment = _time_param(request, name)
+        if moment is not None:
+            conditions.append(condition)
+            parameters.append(moment)
+    return conditions, parameters
+
+
+def _where(conditions: list[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def provider_models(entry: ProviderModels) -> dict:
+    """A provider as the models view shows it: where it is, whether it answers, what it serves."""
+    provider = entry.provider
+    return {"id": provider.id, "type": provider.type, "base_url": provider.settings.base_url,
+            "models_configured": provider.settings.models is not None,
+            "reachable": entry.reachable, "error": entry.problem,
+            "models": [f"{provider.id}:{model}" for model in entry.models or ()]}
+
+
+def register(app: Application, gateway: Gateway) -> None:
+    def recorder():
+        if gateway.recorder is None:
+            raise ApiError(503, "Activity recording is not running.")
+        return gateway.recorder
+
+    @app.router.get("/admin/status")
+    async def status(request: Request) -> Response:
+        require_server_key(request)
+        state = request.scope[STATE]
+        reloads = gateway.reloads
+        return json_response(200, {
+            "version": __version__,
+            "pid": os.getpid(),
+            "uptime_s": round(time.time() - gateway.started, 3),
+            "workers": state.config.server.workers,
+            "config_path": str(gateway.config_path),
+            "config_generation": state.generation,
+            "last_reload": _iso(reloads.last_reload),
+            "last_reload_error": reloads.last_error,
+            "last_reload_error_at": _iso(reloads.last_error_at),
+            "activity_recording": state.config.activity.enabled,
+            "providers": [{"id": entry.provider.id, "type": entry.provider.type,
+                           "reachable": entry.reachable if entry.checked else None,
+                           "error": entry.problem, "models": len(entry.models or ()), **entry.provider.status()}
+                          for entry in state.catalog.known()],
+        })
+
+    @app.router.get("/admin/providers")
+    async def providers(request: Request) -> Response:
+        require_server_key(request)
+        return json_response(200, {"data": [provider_models(entry)
+                                            for entry in await request.scope[STATE].catalog.everything()]})
+
+    @app.router.get("/admin/providers/{provider_id}")
+    async def one_provider(request: Request, provider_id: str) -> Response:
+        """One provider's models; `?refresh=true` asks the provider again now (the TUI's provider test),
+        also one whose models are configured, whose answer is then under `check`."""
+        require_server_key(request)
+        catalog = request.scope[STATE].catalog
+        if provider_id not in catalog.providers:
+            raise no_such_provider(provider_id)
+        refresh = (request.query.get("refresh") or [""])[0].lower() in ("1", "true", "yes")
+        entry = await (catalog.rediscover(provider_id) if refresh else catalog.of(provider_id))
+        body = provider_models(entry)
+        if refresh and body["models_configured"]:
+            body["check"] = await catalog.check(provider_id)
+        return json_response(200, body)
+
+    @app.router.get("/admin/config")
+    async def config(request: Request) -> Response:
+        require_server_key(request)
+        return json_response(200, effective_config(request.scope[STATE].config))
+
+    @app.router.get("/admin/clients")
+    async def clients(request: Request) -> Response:
+        require_server_key(request)
+        state = request.scope[STATE]
+        names = ["server", *(name for name in state.config.clients if name != "server")]
+        return json_response(200, {"data": [await client_settings(state, name) for name in names]})
+
+    @app.router.get("/admin/clients/{name}")
+    async def one_client(request: Request, name: str) -> Response:
+        require_server_key(request)
+        return json_response(200, await client_settings(request.scope[STATE], name))
+
+    @app.router.get("/admin/activity")
+    async def activity(request: Request) -> Response:
+        require_server_key(request)
+        conditions, parameters = _activity_filters(request)
+        limit = max(1, query_int(request, "limit", 100, PAGE_MAX))
+        rows = await recorder().query(f"SELECT * FROM activity {_where(conditions)} ORDER BY id DESC LIMIT ?",
+                                      (*parameters, limit + 1))
+        page = rows[:limit]
+        return json_response(200, {"data": [as_json(row) for row in page],
+                                   "next_before_id": page[-1]["id"] if len(rows) > limit else None})
+
+    @app.router.get("/admin/activity/stream")
+    async def activity_stream(request: Request) -> Response:
+        """New records as they are written, by any worker (they share the file), as SSE."""
+        require_server_key(request)
+        conditions, parameters = _activity_filters(request)
+        source = recorder()
+        last = query_int(request, "since_id")
+        if last is None:  # from now on
+            last = (await source.query("SELECT COALESCE(MAX(id), 0) AS id FROM activity"))[0]["id"]
+        newer = f"SELECT * FROM activity {_where([*conditions, 'id > ?'])} ORDER BY id LIMIT 500"
+        receive = request.content.receive
+
+        async def events():
+            nonlocal last
+            gone = asyncio.ensure_future(until_disconnect(receive))
+            quiet_since = time.monotonic()
+            try:
+                yield b": activity tail\n\n"
+                while not gone.done() and not gateway.stopping:
+                    rows = await source.query(newer, (*parameters, last))
+                    if rows:
+                        last = rows[-1]["id"]
+                        quiet_since = time.monotonic()
+                        yield b"".join(b"data: " + orjson.dumps(as_json(row)) + b"\n\n" for row in rows)
+                    elif time.monotonic() - quiet_since > TAIL_KEEPALIVE_S:
+                        quiet_since = time.monotonic()
+                        yield b": keep-alive\n\n"
+                    await asyncio.wait((gone,), timeout=TAIL_POLL_S)
+            finally:
+                gone.cancel()
+
+        return Response(200, [*SSE_HEADERS], StreamedContent(SSE, events))
+
+    @app.router.get("/admin/usage")
+    async def usage(request: Request) -> Response:
+        """Requests and tokens per client and model over a window (default: the last 24 hours)."""
+        require_server_key(request)
+        until = _time_param(request, "until") or time.time()
+        since = _time_param(request, "since") or until - 86400
+        sums = ", ".join(f"COALESCE(SUM({expression}), 0) AS {name}" for name, expression in (
+            ("requests", "1"), ("errors", FAILED), ("input_tokens", "input_tokens"),
+            ("output_tokens", "output_tokens"), ("total_tokens", "total_tokens"),
+            ("estimated_requests", "tokens_estimated")))
+        window = "WHERE ts >= ? AND ts < ?"
+        source = recorder()
+
+        async def grouped(columns: str) -> list[dict]:
+            group = f"GROUP BY {columns} ORDER BY requests DESC" if columns else ""
+            select = f"{columns}, " if columns else ""
+            return await source.query(f"SELECT {select}{sums} FROM activity {window} {group}", (since, until))
+
+        return json_response(200, {
+            "since": _iso(since), "until": _iso(until),
+            "total": (await grouped(""))[0],
+            "by_client": await grouped("client"),
+            "by_model": await grouped("model"),
+            "by_client_and_model": await grouped("client, model"),
+        })

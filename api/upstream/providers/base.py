@@ -1,0 +1,126 @@
+"""What every upstream provider does: build its URLs and headers, send requests, discover models."""
+
+from __future__ import annotations
+
+import orjson
+
+from api.config.settings import ProviderSettings, ServerSettings
+from api.wire.errors import ApiError
+from api.upstream.http_client import ConnectError, HttpClient, HttpError, ReadTimeout, Response, header_lines
+
+USER_AGENT = "gatehouse/0.1"
+
+
+class Provider:
+    """One configured upstream, reached through the gateway's shared connection pool."""
+
+    dialect = "openai"
+    """The API the provider speaks: "openai" or "anthropic"."""
+    api_prefix = ""
+    """Path between base_url and the endpoint paths (e.g. /v1 for Ollama)."""
+    in_process = False
+    """True when the model runs in this process (its answer is not an HTTP response)."""
+    openai_itself = False
+    """Whether this is OpenAI's own API (or Azure's), which takes `max_completion_tokens` rather than
+    `max_tokens` and refuses fields it does not know, as other OpenAI-compatible servers do not."""
+    def __init__(self, settings: ProviderSettings, server: ServerSettings, http: HttpClient) -> None:
+        self.settings = settings
+        self.id = settings.id
+        self.type = settings.type
+        self.http = http
+        self.headers = {"content-type": "application/json", "user-agent": USER_AGENT, **self.auth_headers(),
+                        **{name.lower(): value for name, value in settings.headers.items()}}
+        """The headers sent with every request (names in lower case)."""
+        self.header_lines = header_lines(self.headers)
+        """The same, as the lines of a request head."""
+        self.connect_timeout_s = server.connect_timeout_s
+        self.discovery_timeouts = {"connect_timeout": min(5.0, server.connect_timeout_s),
+                                   "read_timeout": min(10.0, server.request_timeout_s)}
+        self.request_timeout_s = server.request_timeout_s
+        self.unreachable: str | None = None
+        """Why the last request could not connect to the provider, until one does (what this worker saw)."""
+        self.responses_native = settings.responses == "native"
+        """Whether a /v1/responses request is passed through to the provider's own /responses (else translated)."""
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self.settings.api_key
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    @property
+    def lists_all_models(self) -> bool:
+        """Whether its model list holds every model it serves: configured in `models`, or its own files.
+        A list it gives when asked may leave out names it takes (Anthropic's aliases)."""
+        return self.in_process or self.settings.models is not None
+
+    def with_headers(self, extra: dict[str, str]) -> dict[str, str]:
+        """The provider's headers with a client's `extra` ones in place of theirs."""
+        return {**self.headers, **extra}
+
+    def url(self, path: str) -> str:
+        return f"{self.settings.base_url}{self.api_prefix}{path}"
+
+    async def post(self, path: str, body: bytes, request_id: str,
+                   extra_headers: dict[str, str] | None = None) -> Response:
+        """Send a request upstream, with `extra_headers` (a client's, in lower case) in place of the
+        provider's own of those names; connection failures and timeouts become 502/504."""
+        try:
+            head = header_lines(self.with_headers(extra_headers)) if extra_headers else self.header_lines
+            headers = f"{head}x-request-id: {request_id}\r\n"
+            response = await self.http.request("POST", self.url(path), body, headers,
+                                               connect_timeout=self.connect_timeout_s,
+                                               read_timeout=self.request_timeout_s)
+        except BaseException as exc:
+            failure = self.failure(exc)
+            if isinstance(exc, ConnectError):
+                self.unreachable = failure.message
+            raise failure from exc
+        self.unreachable = None
+        return response
+
+    async def get_json(self, url: str) -> object:
+        """GET a JSON document from the provider (model discovery)."""
+        try:
+            response = await self.http.request("GET", url, headers=self.header_lines, **self.discovery_timeouts)
+            try:
+                body = await response.read()
+            finally:
+                response.release()
+            if response.status != 200:
+                raise ApiError(502, f"provider '{self.id}' answered {response.status} to GET {url}: "
+                                    f"{body[:200].decode('utf-8', 'replace')}")
+            return orjson.loads(body)
+        except ApiError:
+            raise
+        except orjson.JSONDecodeError:
+            raise ApiError(502, f"provider '{self.id}' sent invalid JSON for GET {url}") from None
+        except BaseException as exc:
+            raise self.failure(exc) from exc
+
+    def failure(self, exc: BaseException) -> BaseException:
+        """The client-facing error for a failed upstream exchange (or `exc` itself if not ours)."""
+        if isinstance(exc, ReadTimeout):
+            return ApiError(504, f"provider '{self.id}' did not answer in time "
+                                 f"({self.settings.base_url}; request_timeout_s={self.request_timeout_s:g})",
+                            code="upstream_timeout")
+        if isinstance(exc, ConnectError):
+            return ApiError(502, f"provider '{self.id}' is unreachable at {self.settings.base_url}: {exc}",
+                            code="upstream_unreachable")
+        if isinstance(exc, HttpError):
+            return ApiError(502, f"provider '{self.id}' failed: {exc}", code="upstream_error")
+        return exc
+
+    def status(self) -> dict:
+        """What /admin/status shows of this provider beyond its reachability and model count."""
+        return {}
+
+    def listed(self, models: dict[str, dict], model: str) -> str | None:
+        """The id under which a model list from `discover` (or the config) holds `model`, if it does."""
+        return model if model in models else None
+
+    async def discover(self) -> dict[str, dict]:
+        """The provider's models, keyed by model id, from its OpenAI-style /models list."""
+        document = await self.get_json(self.url("/models"))
+        entries = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(entries, list):
+            raise ApiError(502, f"provider '{self.id}' sent a model list without 'data'")
+        return {entry["id"]: entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)}
