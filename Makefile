@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test lint types check bench clean
 
 # The venv is rebuilt when pyproject.toml changes; the stamp files record what is installed.
 $(BIN)/python:
@@ -30,6 +30,15 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Habits the code keeps: ruff's rules and mypy's types ([tool.ruff] and [tool.mypy] in pyproject.toml).
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check api tui
+
+types: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+check: lint types test
 
 bench: $(VENV)/.installed-test
 	bench/run
