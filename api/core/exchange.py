@@ -11,7 +11,7 @@ import math
 import orjson
 
 from api.wire.errors import ApiError
-from api.upstream.relay import Translation
+from api.core.relay import Translation
 from api.translate import TranslationError
 from api.translate.requests import anthropic_to_openai, openai_to_anthropic
 from api.translate.responses import (
@@ -19,7 +19,7 @@ from api.translate.responses import (
     openai_to_anthropic_response,
 )
 from api.upstream.providers import Provider
-from api.upstream.relay import StreamTranslator
+from api.core.relay import StreamTranslator
 from api.translate.responses_api import chat_to_response, echoed, responses_to_chat
 from api.translate.responses_stream import ChatToResponsesStream
 from api.translate.shapes import check

@@ -19,7 +19,7 @@ from api.config.settings import Config
 from api.wire.errors import ApiError, json_response
 from api.core.worker import Gateway, State
 from api.edge.middleware import IDENTITY, STATE
-from api.upstream.relay import SSE, SSE_HEADERS, until_disconnect
+from api.core.relay import SSE, SSE_HEADERS, until_disconnect
 from api.core.catalog import ProviderModels, no_such_provider
 
 REDACTED = "<redacted>"

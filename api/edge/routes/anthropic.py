@@ -11,7 +11,7 @@ from api.wire.errors import json_response
 from api.core.worker import State
 from api.edge.middleware import REQUEST_ID
 from api.upstream.providers import Provider
-from api.upstream.relay import relay
+from api.core.relay import relay
 from api.edge.routes.inbound import inbound
 from api.core.catalog import under_provider
 

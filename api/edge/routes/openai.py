@@ -15,7 +15,7 @@ from blacksheep import Application, Request, Response
 from api.core.exchange import openai_request_to_anthropic, responses_request_to_chat
 from api.wire.errors import ApiError
 from api.edge.middleware import REQUEST_ID
-from api.upstream.relay import relay
+from api.core.relay import relay
 from api.edge.routes.inbound import inbound
 
 # endpoint name → (upstream path, the parameter it cannot do without, and its JSON type)
