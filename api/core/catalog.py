@@ -12,8 +12,8 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from api.wire.errors import ApiError
 from api.upstream.providers import Provider
+from api.wire.errors import ApiError
 
 FRESH_S = 300.0
 RETRY_S = 15.0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.translate import claude
 from api.config.settings import ClientSettings, Config
+from api.translate import claude
 from api.wire.errors import ApiError
 
 DEFAULT_MODEL_NAMES = (None, "", "default")

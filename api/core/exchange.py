@@ -1,30 +1,108 @@
-"""Crossing dialects: an OpenAI chat request to an Anthropic provider, an Anthropic request to an OpenAI one,
-and a Responses API request to either (as a chat request, translated on for an Anthropic provider).
+"""The exchange: how one request reaches its provider and how the answer comes back.
 
-Each function returns the body to send upstream and the `Translation` that brings the answer back.
+`plan` maps (endpoint, provider) to the upstream path, the body to send, the translation of the answer
+and whether it is passed through; the client's dialect follows from the endpoint. It is the only place that
+asks which dialect a provider speaks: the routes carry out the plan, the relay follows it.
+
+Crossing dialects: an OpenAI chat request to an Anthropic provider, an Anthropic request to an OpenAI one,
+and a Responses API request to either (as a chat request, translated on for an Anthropic provider).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import orjson
 
-from api.wire.errors import ApiError
-from api.core.relay import Translation
 from api.translate import TranslationError
 from api.translate.requests import anthropic_to_openai, openai_to_anthropic
-from api.translate.responses import (
-    anthropic_to_openai_response,
-    openai_to_anthropic_response,
-)
-from api.upstream.providers import Provider
-from api.core.relay import StreamTranslator
+from api.translate.responses import anthropic_to_openai_response, openai_to_anthropic_response
 from api.translate.responses_api import chat_to_response, echoed, responses_to_chat
 from api.translate.responses_stream import ChatToResponsesStream
 from api.translate.shapes import check
 from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
+from api.translate.translation import Translation, chained
+from api.upstream.providers import Provider
+from api.upstream.providers.base import CountsTokens
+from api.wire.errors import ApiError, Dialect
 from api.wire.usage import asks_for_usage
+
+Endpoint = Literal["chat", "completions", "embeddings", "responses", "messages", "count_tokens"]
+"""The model endpoints: OpenAI's chat, legacy completions, embeddings and Responses API; Anthropic's
+messages and count_tokens."""
+
+CLIENT_DIALECTS: dict[Endpoint, Dialect] = {
+    "chat": "openai", "completions": "openai", "embeddings": "openai", "responses": "openai",
+    "messages": "anthropic", "count_tokens": "anthropic",
+}
+OPENAI_PATHS: dict[Endpoint, str] = {
+    "chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings",
+}
+"""Endpoints an OpenAI-type provider serves as they are (same path as the client's, under its base URL)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request's way to its provider and back."""
+
+    provider: Provider
+    client_dialect: Dialect
+    upstream_dialect: Dialect
+    path: str | None
+    """The provider's endpoint; None when the gateway answers itself (count_tokens of a provider that
+    cannot count: see `count_input_tokens`)."""
+    body: dict
+    """What is sent upstream."""
+    translation: Translation | None = None
+    """How the answer comes back into the client's dialect; None when it is passed through."""
+    native_responses: bool = False
+    """The answer is the provider's own Responses API answer, passed through (the relay follows its events)."""
+    client_headers: bool = False
+    """The client's `anthropic-version` / `anthropic-beta` go upstream (Anthropic to Anthropic)."""
+
+
+def upstream_dialect(provider: Provider) -> Dialect:
+    """The dialect the provider speaks."""
+    return provider.dialect
+
+
+def plan(endpoint: Endpoint, body: dict, provider: Provider) -> Exchange:
+    """The exchange for a request to `endpoint` whose `body` names a model of `provider`; a 400 ApiError when
+    the provider cannot serve the endpoint or the request cannot be translated for it."""
+    client, upstream = CLIENT_DIALECTS[endpoint], upstream_dialect(provider)
+    if client == "anthropic":
+        if upstream == "anthropic":
+            path = "/messages/count_tokens" if endpoint == "count_tokens" else "/messages"
+            return Exchange(provider, client, upstream, path, body, client_headers=True)
+        if endpoint == "count_tokens":
+            return Exchange(provider, client, upstream, None, body)
+        sent, translation = anthropic_request_to_openai(body, provider.openai_itself)
+        return Exchange(provider, client, upstream, "/chat/completions", sent, translation)
+    if endpoint == "responses":
+        if provider.responses_native:  # passed through, like a chat request to an OpenAI-type provider
+            return Exchange(provider, client, upstream, "/responses", body, native_responses=True)
+        sent, translation = responses_request_to_chat(body, provider.openai_itself, upstream)
+        return Exchange(provider, client, upstream, "/messages" if upstream == "anthropic" else "/chat/completions",
+                        sent, translation)
+    if upstream == "openai":
+        return Exchange(provider, client, upstream, OPENAI_PATHS[endpoint], body)
+    if endpoint != "chat":
+        hint = "choose a model of another provider" if endpoint == "embeddings" else \
+            "send the prompt as a message to /v1/chat/completions or /v1/messages"
+        raise ApiError(400, f"Provider '{provider.id}' speaks Anthropic's Messages API, which has no "
+                            f"{OPENAI_PATHS[endpoint]} endpoint; {hint}.", param="model")
+    sent, translation = openai_request_to_anthropic(body)
+    return Exchange(provider, client, upstream, "/messages", sent, translation)
+
+
+async def count_input_tokens(exchange: Exchange) -> int:
+    """count_tokens for a provider that does not speak Anthropic: exact from one that counts (local models
+    count the translated body as their generation would), else the estimate."""
+    if isinstance(exchange.provider, CountsTokens):
+        return await exchange.provider.count_tokens(anthropic_request_to_openai(exchange.body)[0])
+    return estimate_input_tokens(exchange.body)
 
 
 def estimate_input_tokens(body: dict) -> int:
@@ -57,48 +135,17 @@ def anthropic_request_to_openai(body: dict, openai_itself: bool = False) -> tupl
                                  stream=lambda provider_id: OpenAIToAnthropicStream(provider_id, model, estimate))
 
 
-def responses_request_to_chat(body: dict, provider: Provider) -> tuple[dict, Translation]:
+def responses_request_to_chat(body: dict, openai_itself: bool, upstream: Dialect) -> tuple[dict, Translation]:
     """A Responses request as a chat request, or for an Anthropic provider as the Messages request that
     chat request translates to; the answer comes back through both translations."""
     try:
-        chat = responses_to_chat(body, provider.openai_itself)
+        chat = responses_to_chat(body, openai_itself)
     except TranslationError as exc:
         raise ApiError(400, str(exc), param=exc.param, code=exc.code) from None
     model, echo, estimate = body["model"], echoed(body), estimate_input_tokens(chat)
     back = Translation(response=lambda completion: chat_to_response(completion, model, echo, estimate),
                        stream=lambda provider_id: ChatToResponsesStream(provider_id, model, echo, estimate))
-    if provider.dialect != "anthropic":
+    if upstream != "anthropic":
         return chat, back
-    upstream, to_chat = openai_request_to_anthropic(chat)
-    return upstream, Translation(response=lambda message: back.response(to_chat.response(message)),
-                                 stream=lambda provider_id: ChainedStream(to_chat.stream(provider_id),
-                                                                          back.stream(provider_id)))
-
-
-class ChainedStream:
-    """A stream translated twice: the provider's stream through `first`, what that gives through `then`,
-    which words the client's errors and counts the usage."""
-
-    def __init__(self, first: StreamTranslator, then: StreamTranslator) -> None:
-        self._first, self._then = first, then
-
-    @property
-    def failure(self) -> str | None:
-        return self._then.failure
-
-    @property
-    def usage(self) -> tuple[int | None, int | None]:
-        return self._then.usage
-
-    @property
-    def estimated_usage(self) -> tuple[int, int] | None:
-        return self._then.estimated_usage
-
-    def feed(self, chunk: bytes) -> bytes:
-        return self._then.feed(self._first.feed(chunk))
-
-    def close(self) -> bytes:
-        return self._then.feed(self._first.close()) + self._then.close()
-
-    def failed(self, error: ApiError) -> bytes:
-        return self._then.failed(error)
+    sent, to_chat = openai_request_to_anthropic(chat)
+    return sent, chained(to_chat, back)

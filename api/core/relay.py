@@ -1,118 +1,164 @@
-"""Relaying an upstream's answer to the client.
+"""Relaying an upstream's answer to the client, as the exchange planned it.
 
-Same dialect on both sides: bytes untouched, streams chunk by chunk as they
-arrive. Different dialects: a `Translation` converts the JSON body, or the
-stream incrementally. Either way, a client that asked for a stream gets one
-even from a provider that answered whole. Errors always reach the client in
+Same dialect on both sides: bytes untouched, streams chunk by chunk as they arrive. Different dialects:
+the exchange's `Translation` converts the JSON body, or the stream incrementally. Either way, a client that
+asked for a stream gets one even from a provider that answered whole. Errors always reach the client in
 its own dialect.
+
+The relay only moves bytes. What it sees on the way (the first byte, the usage, a failure, the end) it
+tells a `RelayObserver`: the activity record (api/core/recording.py), or `NOT_OBSERVED` when activity
+recording is off. It returns a framework-free `Answer`, which the HTTP edge turns into a response.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Any, Protocol
 
 import orjson
-from blacksheep import Content, Response, StreamedContent
 
-from api.store.activity import Record
-from api.wire.errors import JSON, ApiError, Dialect
-from api.upstream.http_client import Response as UpstreamResponse
-from api.upstream.providers import Provider
+from api.core.exchange import Exchange
 from api.translate import UntranslatableAnswer
 from api.translate.responses import read_answer, upstream_error
 from api.translate.responses_stream import passthrough_failed
 from api.translate.streams import as_stream, as_upstream_stream
-from api.wire.usage import StreamUsage, asks_for_usage, body_usage, usage_counts
+from api.translate.translation import StreamTranslator, Translation
+from api.upstream.providers import Provider
+from api.upstream.providers.base import UpstreamResponse
+from api.wire.errors import JSON, ApiError, Dialect
+from api.wire.sse import SSE, SSE_HEADERS
+from api.wire.usage import StreamUsage, asks_for_usage, usage_counts
 
-SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
-SSE = b"text/event-stream; charset=utf-8"
 PASSED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
 PASSED_ERROR_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 """An upstream error's headers that reach the client: whether and when to retry (both SDKs honour them,
 `x-should-retry` over their own rules) and the provider's rate limits, in either dialect's names."""
 
-
-class StreamTranslator(Protocol):
-    failure: str | None
-    def feed(self, chunk: bytes) -> bytes: ...
-    def close(self) -> bytes: ...
-    def failed(self, error: ApiError) -> bytes: ...
-    @property
-    def usage(self) -> tuple[int | None, int | None]: ...
-    @property
-    def estimated_usage(self) -> tuple[int, int] | None: ...
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+"""A request's ASGI receive channel."""
 
 
-@dataclass(frozen=True, slots=True)
-class Translation:
-    """How to turn the upstream's successful answer into the client's dialect."""
+@dataclass(slots=True)
+class Answer:
+    """What the client gets: a whole body, or a stream (`stream` called once, by the server, to iterate)."""
 
-    response: Callable[[dict], dict]
-    stream: Callable[[str], StreamTranslator]
-    """A stream translator, given the provider's id, which its error events name."""
+    status: int
+    content_type: bytes
+    body: bytes = b""
+    stream: Callable[[], AsyncIterator[bytes]] | None = None
+    headers: list[tuple[bytes, bytes]] | None = None
 
 
-async def relay(upstream: UpstreamResponse, provider: Provider, receive, dialect: Dialect, record: Record | None,
-                sent: dict, translation: Translation | None = None, responses: bool = False) -> Response:
-    """The client's response for an upstream response (which this takes ownership of).
+class RelayObserver(Protocol):
+    """Told what the relay sees; the activity record is one (api/core/recording.py)."""
 
-    `receive` is the request's ASGI receive channel, watched during streams for the client leaving;
-    `dialect` is the client's; `record` gets the usage; `sent` is the body sent upstream (looked at
-    only when a whole answer comes back); `translation` is given when the provider speaks the other dialect;
-    `responses` says the answer is the provider's own Responses API answer, passed through.
+    follows_streams: bool
+    """Whether the relay should follow a passed-through stream's usage for it."""
+
+    def streaming(self) -> None:
+        """The answer is a stream: it ends after the response has been handed over (`stream_ended`)."""
+
+    def first_byte(self) -> None:
+        """The first bytes of a stream are on their way to the client."""
+
+    def whole_answer(self, dialect: Dialect, body: bytes) -> None:
+        """A whole answer passed through as it came (its usage is in it, in `dialect`)."""
+
+    def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
+        """The answer's token counts."""
+
+    def failed(self, message: str | None) -> None:
+        """What went wrong (the first message given is kept; None is nothing)."""
+
+    def stream_usage(self, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
+        """The tokens of a stream: what followed it (a passed-through stream's usage, else the translator's)."""
+
+    def stream_ended(self, sent: int, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
+        """A stream ended after `sent` bytes; its usage and any error event it ended with are in what followed it."""
+
+
+class NotObserved:
+    """The observer when activity recording is off: it wants nothing and keeps nothing."""
+
+    follows_streams = False
+
+    def streaming(self) -> None:
+        pass
+
+    def first_byte(self) -> None:
+        pass
+
+    def whole_answer(self, dialect: Dialect, body: bytes) -> None:
+        pass
+
+    def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
+        pass
+
+    def failed(self, message: str | None) -> None:
+        pass
+
+    def stream_usage(self, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
+        pass
+
+    def stream_ended(self, sent: int, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
+        pass
+
+
+NOT_OBSERVED = NotObserved()
+
+
+async def relay(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, observer: RelayObserver) -> Answer:
+    """The client's answer for an upstream response (which this takes ownership of).
+
+    `receive` is the request's ASGI receive channel, watched for the client leaving during streams (and during
+    an in-process provider's whole answer, which is a generation, not a network read).
     """
+    provider = exchange.provider
     if upstream.status >= 400:
-        return await _error(upstream, provider, dialect, record)
+        return await _error(upstream, exchange, observer)
+    translation = exchange.translation
     content_type = upstream.headers.get("content-type", "application/json").encode()
     if content_type.startswith(b"text/event-stream"):
         translator = translation.stream(provider.id) if translation else None
-        if record is not None:
-            record.stream = record.pending = True
-        chunks = _chunks(upstream, provider, receive, dialect, translator, record, responses)
-        # Response takes ownership of (and extends) the header list it is given: always a fresh one.
-        return Response(upstream.status, [*SSE_HEADERS], StreamedContent(SSE if translator else content_type, chunks))
+        observer.streaming()
+        chunks = _chunks(upstream, exchange, receive, translator, observer)
+        return Answer(upstream.status, SSE if translator else content_type, stream=chunks, headers=[*SSE_HEADERS])
     body = await (_read_until_disconnect(upstream, provider, receive) if provider.in_process
                   else _read(upstream, provider))
-    streaming = sent.get("stream") is True  # and yet the provider answered whole
+    streaming = exchange.body.get("stream") is True  # and yet the provider answered whole
     if translation is None:
-        if streaming and (answer := _readable(body, provider.dialect)) is not None:
-            return _streamed_whole(answer, provider, None, record, upstream.status, asks_for_usage(sent))
-        if record is not None:
-            record.tokens(*body_usage(provider.dialect, body))
-        return Response(upstream.status, None, Content(content_type, body))
+        if streaming and (answer := _readable(body, exchange.upstream_dialect)) is not None:
+            return _streamed_whole(answer, exchange, None, observer, upstream.status, asks_for_usage(exchange.body))
+        observer.whole_answer(exchange.upstream_dialect, body)
+        return Answer(upstream.status, content_type, body)
     try:
-        document = read_answer(body, provider.dialect)
+        document = read_answer(body, exchange.upstream_dialect)
     except UntranslatableAnswer as exc:
         raise ApiError(502, f"provider '{provider.id}' sent an answer that cannot be translated: {exc}.",
                        code="upstream_error") from None
     if streaming:
-        return _streamed_whole(document, provider, translation, record, upstream.status)
-    answer = translation.response(document)
-    if record is not None:  # without the provider's usage, the translation's estimate
-        record.tokens(*usage_counts(dialect, answer.get("usage")), estimated=not document.get("usage"))
-    return Response(upstream.status, None, Content(JSON, orjson.dumps(answer)))
+        return _streamed_whole(document, exchange, translation, observer, upstream.status)
+    answer = translation.response(document)  # without the provider's usage, the translation's estimate
+    observer.tokens(*usage_counts(exchange.client_dialect, answer.get("usage")), estimated=not document.get("usage"))
+    return Answer(upstream.status, JSON, orjson.dumps(answer))
 
 
-def _streamed_whole(answer: dict, provider: Provider, translation: Translation | None, record: Record | None,
-                    status: int, include_usage: bool = True) -> Response:
+def _streamed_whole(answer: dict, exchange: Exchange, translation: Translation | None, observer: RelayObserver,
+                    status: int, include_usage: bool = True) -> Answer:
     """The stream a client asked for, from a provider that ignored `stream: true` and answered whole:
     the answer as the stream the provider would have sent, through the stream translator if any (else
-    with the usage only if an OpenAI client asked for it). The record gets the answer's usage."""
+    with the usage only if an OpenAI client asked for it). The observer gets the answer's usage."""
+    observer.first_byte()
     if translation is None:
-        events = as_stream(answer, provider.dialect, include_usage)
+        events = as_stream(answer, exchange.upstream_dialect, include_usage)
+        observer.tokens(*usage_counts(exchange.upstream_dialect, answer.get("usage")))
     else:
-        translator = translation.stream(provider.id)
-        events = translator.feed(as_upstream_stream(answer, provider.dialect)) + translator.close()
-    if record is not None:
-        record.ttfb_ms = (time.perf_counter() - record.started) * 1000
-        if translation is None:
-            record.tokens(*usage_counts(provider.dialect, answer.get("usage")))
-        else:
-            _stream_tokens(record, None, translator)
-    return Response(status, [*SSE_HEADERS], Content(SSE, events))
+        translator = translation.stream(exchange.provider.id)
+        events = translator.feed(as_upstream_stream(answer, exchange.upstream_dialect)) + translator.close()
+        observer.stream_usage(None, translator)
+    return Answer(status, SSE, events, headers=[*SSE_HEADERS])
 
 
 def _readable(body: bytes, dialect: Dialect) -> dict | None:
@@ -133,7 +179,7 @@ async def _read(upstream: UpstreamResponse, provider: Provider) -> bytes:
         upstream.release()
 
 
-async def _read_until_disconnect(upstream, provider: Provider, receive) -> bytes:
+async def _read_until_disconnect(upstream: UpstreamResponse, provider: Provider, receive: Receive) -> bytes:
     """`_read` for an in-process provider: a client that leaves closes the answer, which stops the generation."""
     watcher = asyncio.ensure_future(until_disconnect(receive))
     watcher.add_done_callback(lambda task: task.cancelled() or upstream.close())
@@ -143,27 +189,29 @@ async def _read_until_disconnect(upstream, provider: Provider, receive) -> bytes
         watcher.cancel()
 
 
-async def until_disconnect(receive) -> None:
+async def until_disconnect(receive: Receive) -> None:
     """Returns when the client of the request with this ASGI `receive` channel has gone."""
     while (await receive())["type"] != "http.disconnect":
         pass
 
 
-def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Dialect,
-            translator: StreamTranslator | None, record: Record | None, responses: bool):
+def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, translator: StreamTranslator | None,
+            observer: RelayObserver) -> Callable[[], AsyncIterator[bytes]]:
     """An async generator function relaying the upstream stream as it arrives.
 
     The server swallows writes to a client that has gone, so a watcher waits
     for the client's disconnect and then closes the upstream connection,
-    which cancels the upstream request and ends the relay. The record gets the
-    time to first byte, the usage the stream reported (else an estimate), and
-    how the stream ended. A passed-through Responses stream (`responses`) is
-    followed even unrecorded, for the Responses events that end it if the
-    provider fails, or ends it without closing the response.
+    which cancels the upstream request and ends the relay. The observer gets
+    the first byte, the usage the stream reported, and how the stream ended.
+    A passed-through Responses stream is followed even unobserved, for the
+    Responses events that end it if the provider fails, or ends it without
+    closing the response.
     """
-    usage = StreamUsage(provider.dialect) if (record is not None or responses) and translator is None else None
+    provider, responses = exchange.provider, exchange.native_responses
+    usage = StreamUsage(exchange.upstream_dialect) \
+        if (observer.follows_streams or responses) and translator is None else None
 
-    async def chunks():
+    async def chunks() -> AsyncIterator[bytes]:
         watcher = asyncio.ensure_future(until_disconnect(receive))
         watcher.add_done_callback(lambda task: task.cancelled() or upstream.close())
         finished, sent = False, 0
@@ -174,8 +222,8 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
                 if translator is not None:
                     chunk = translator.feed(chunk)
                 if chunk:
-                    if not sent and record is not None:
-                        record.ttfb_ms = (time.perf_counter() - record.started) * 1000
+                    if not sent:
+                        observer.first_byte()
                     sent += len(chunk)
                     yield chunk
             finished = True
@@ -184,8 +232,8 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
                 tail = translator.close()
             elif responses and not watcher.done():  # a response the provider left open is failed here
                 ended = _ended_early(provider)
-                if (tail := passthrough_failed(ended, usage)) and record is not None:
-                    record.error = ended.message
+                if tail := passthrough_failed(ended, usage):
+                    observer.failed(ended.message)
             if tail:
                 sent += len(tail)
                 yield tail
@@ -194,24 +242,21 @@ def _chunks(upstream: UpstreamResponse, provider: Provider, receive, dialect: Di
             if not isinstance(failure, ApiError):
                 raise
             if not watcher.done():  # a client that left needs no error event: its leaving ended the stream
-                if record is not None:
-                    record.error = failure.message
+                observer.failed(failure.message)
                 if translator is not None:
                     yield translator.failed(failure)
                 else:
-                    yield passthrough_failed(failure, usage) if responses else failure.stream_event(dialect)
+                    yield passthrough_failed(failure, usage) if responses else \
+                        failure.stream_event(exchange.client_dialect)
         finally:
-            if watcher.done() and not watcher.cancelled() and record is not None:
-                record.error = record.error or "client disconnected"
+            if watcher.done() and not watcher.cancelled():
+                observer.failed("client disconnected")
             watcher.cancel()
             if finished:
                 upstream.release()
             else:
                 upstream.close()
-            if record is not None:  # an error event that ended the stream makes it a failure too
-                record.error = record.error or (translator.failure if translator is not None else usage.error)
-                _stream_tokens(record, usage, translator)
-                record.finish(sent)
+            observer.stream_ended(sent, usage, translator)
 
     return chunks
 
@@ -222,23 +267,9 @@ def _ended_early(provider: Provider) -> ApiError:
                     code="upstream_error")
 
 
-def _stream_tokens(record: Record, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
-    """The usage the stream reported; else the estimate a translator gave the client; else about 4 bytes
-    a token in and one event a token out."""
-    if translator is not None:
-        (inputs, outputs), estimate = translator.usage, translator.estimated_usage
-    else:
-        inputs, outputs = usage.input_tokens, usage.output_tokens
-        estimate = (-(-record.request_bytes // 4), usage.estimated_output())
-    if outputs is not None:
-        record.tokens(inputs, outputs)
-    elif estimate is not None:
-        record.tokens(*estimate, estimated=True)
-
-
-async def _error(upstream: UpstreamResponse, provider: Provider, dialect: Dialect,
-                 record: Record | None) -> Response:
+async def _error(upstream: UpstreamResponse, exchange: Exchange, observer: RelayObserver) -> Answer:
     """The upstream's error with its status, its message naming the provider, in the client's dialect."""
+    provider, dialect = exchange.provider, exchange.client_dialect
     raw = await _read(upstream, provider)
     note = f" (provider '{provider.id}', upstream status {upstream.status})"
     try:
@@ -246,15 +277,12 @@ async def _error(upstream: UpstreamResponse, provider: Provider, dialect: Dialec
         error = document.get("error") if isinstance(document, dict) else None
     except orjson.JSONDecodeError:
         document = error = None
-    if provider.dialect == dialect and isinstance(error, dict) and isinstance(error.get("message"), str):
+    if exchange.upstream_dialect == dialect and isinstance(error, dict) and isinstance(error.get("message"), str):
         defaults = {"type": None, "param": None, "code": None} if dialect == "openai" else {}
         payload = {**document, "error": {**defaults, **error, "message": error["message"] + note}}  # every field kept
     else:
         payload = upstream_error(dialect, upstream.status, raw, note)
-    if record is not None:
-        record.error = payload["error"]["message"]
-    response = Response(upstream.status, None, Content(JSON, orjson.dumps(payload)))
-    for name, value in upstream.headers.items():
-        if name in PASSED_ERROR_HEADERS or name.startswith(PASSED_ERROR_HEADER_PREFIXES):
-            response.add_header(name.encode(), value.encode("latin-1"))
-    return response
+    observer.failed(payload["error"]["message"])
+    headers = [(name.encode(), value.encode("latin-1")) for name, value in upstream.headers.items()
+               if name in PASSED_ERROR_HEADERS or name.startswith(PASSED_ERROR_HEADER_PREFIXES)]
+    return Answer(upstream.status, JSON, orjson.dumps(payload), headers=headers or None)

@@ -15,7 +15,6 @@ import threading
 import time
 from pathlib import Path
 
-
 WORKERS_KILL_TIMEOUT_S = 10
 """Grace period for a worker's open requests and streams when the server stops."""
 WATCH_S = 0.5

@@ -1,4 +1,4 @@
-"""The gateway's live state: config, keys, providers and their models, and the upstream connection pool.
+"""One Granian worker's live state: config, keys, providers and their models, and the upstream connection pool.
 
 A config reload builds a new `State` and swaps it in one assignment: requests
 already in flight keep the state they started with, new ones get the new one.
@@ -12,16 +12,16 @@ import os
 import time
 from dataclasses import dataclass
 
-
 from api.config import locations
-from api.core import stopping as server_stop
-from api.store.activity import FILE_NAME as ACTIVITY_FILE, ActivityStore, Recorder
-from api.edge.auth import KeyRing
 from api.config.settings import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
+from api.core import stopping as server_stop
+from api.core.auth import KeyRing
+from api.core.catalog import Catalog
+from api.core.reload import watch_config
+from api.store.activity import FILE_NAME as ACTIVITY_FILE
+from api.store.activity import ActivityStore, Recorder
 from api.upstream.http_client import HttpClient
 from api.upstream.providers import PROVIDER_CLASSES, Provider
-from api.core.reload import watch_config
-from api.core.catalog import Catalog
 
 log = logging.getLogger("gatehouse")
 
@@ -47,14 +47,15 @@ class ReloadStatus:
     last_error_at: float | None = None
 
 
-class Gateway:
-    """Owns the pooled HTTP client and the current `State` of one worker."""
+class Worker:
+    """Owns the pooled HTTP client and the current `State` of one worker process."""
 
     def __init__(self, config: Config) -> None:
         self.config_path = config.path
         self.started = time.time()
         self.http: HttpClient | None = None
-        self.state: State | None = None
+        self.state: State
+        """Set by `start`, replaced by each accepted reload."""
         self.reloads = ReloadStatus()
         self.recorder: Recorder | None = None
         self._initial = config

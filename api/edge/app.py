@@ -9,13 +9,12 @@ from pathlib import Path
 from blacksheep import Application, Request
 
 from api.config import locations
-from api.core import stopping
 from api.config.settings import Config, load_config
-from api.wire.errors import ApiError
-from api.core.worker import Gateway
+from api.core import stopping
+from api.core.worker import Worker
 from api.edge.middleware import RequestMiddleware
 from api.edge.routes import admin, anthropic, docs, health, models, openai
-
+from api.wire.errors import ApiError
 
 UNSERVED = {
     "/v1/messages/batches": "Anthropic's Message Batches API",
@@ -30,15 +29,15 @@ UNSERVED = {
 
 def configure_application(config: Config) -> Application:
     app = Application(show_error_details=False)
-    gateway = Gateway(config)
-    app.on_start += gateway.start
-    app.on_stop += gateway.stop
-    app.middlewares.append(RequestMiddleware(gateway))
-    health.register(app, gateway)
+    worker = Worker(config)
+    app.on_start += worker.start
+    app.on_stop += worker.stop
+    app.middlewares.append(RequestMiddleware(worker))
+    health.register(app, worker)
     models.register(app)
     openai.register(app)
     anthropic.register(app)
-    admin.register(app, gateway)
+    admin.register(app, worker)
     docs.register(app)
 
     async def not_found(request: Request):

@@ -6,23 +6,21 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 
 from blacksheep import Request, Response
 
-from api.store.activity import Record
-from api.edge.auth import fingerprint, presented_key
+from api.core.auth import presented_key
+from api.core.recording import NOT_RECORDED, Recording
+from api.core.worker import Worker
+from api.edge.answers import error_response
+from api.edge.context import RequestContext, attach
 from api.edge.cors import add_headers, allowed_origin, is_preflight, preflight
+from api.store.activity import Record
 from api.wire.errors import ApiError, Dialect
-from api.core.worker import Gateway
 
 log = logging.getLogger("gatehouse")
 
-REQUEST_ID = "gatehouse.request_id"
-IDENTITY = "gatehouse.identity"
-STATE = "gatehouse.state"
-RECORD = "gatehouse.record"
-"""Scope keys: the request's id, who sent it, the config state it is served with from start to end,
-and its activity record (None when it is not recorded)."""
 PUBLIC_PATHS = ("/health", "/api-docs", "/api-docs.json")
 """Paths that need no key, with the docs' assets under /api-docs/."""
 ANTHROPIC_PATHS = ("/v1/messages", "/v1/messages/count_tokens")
@@ -65,24 +63,24 @@ def _request_id(request: Request) -> bytes:
 
 
 class RequestMiddleware:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
         self.pid = os.getpid()
 
-    def _record(self, request: Request, request_id: str, path: str, client: bytes | None) -> Record:
+    def _recording(self, request: Request, request_id: str, path: str, client: bytes | None) -> Recording:
         length = request.get_first_header(b"content-length")
-        return Record(
+        assert self.worker.recorder is not None  # asked by the caller
+        return Recording(Record(
             request_id=request_id, ts=time.time(), started=time.perf_counter(),
             client=client.decode("utf-8", "replace")[:64] if client else "server",
             key_id=None, method=request.method, path=path,
             dialect_in=dialect_of(request, path), request_bytes=int(length) if length and length.isdigit() else 0,
-            worker=self.pid, sink=self.gateway.recorder.add,
-        )
+            worker=self.pid, sink=self.worker.recorder.add,
+        ))
 
-    async def __call__(self, request: Request, handler) -> Response:
+    async def __call__(self, request: Request, handler: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = _request_id(request)
-        request.scope[REQUEST_ID] = request_id.decode()
-        request.scope[STATE] = state = self.gateway.state
+        state = self.worker.state
         origins, origin = state.config.server.cors_origins, request.get_first_header(b"origin")
         cors = allowed_origin(origins, origin)
         if origin and is_preflight(request):
@@ -90,35 +88,30 @@ class RequestMiddleware:
         path = request.path
         key = presented_key(request.get_first_header(b"authorization"), request.get_first_header(b"x-api-key"))
         client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
-        record = None
-        if state.config.activity.enabled and self.gateway.recorder is not None and recorded(path):
-            record = self._record(request, request.scope[REQUEST_ID], path, client)
-        request.scope[RECORD] = record
+        recording = self._recording(request, request_id.decode(), path, client) \
+            if state.config.activity.enabled and self.worker.recorder is not None and recorded(path) else NOT_RECORDED
+        context = RequestContext(request_id.decode(), state, recording)
+        attach(request, context)
         try:
             if not public(path):
-                identity = request.scope[IDENTITY] = state.keys.identify(key, client)
-                if record is not None:
-                    record.client, record.key_id = identity.client, identity.key_id
+                identity = context.identity = state.keys.identify(key, client)
+                recording.identified(identity.client, identity.key_id)
             response = await handler(request)
         except ApiError as error:
-            response = error.response(dialect_of(request, path))
-            if record is not None:
-                record.error = error.message
-                if record.key_id is None and key:  # a rejected key is named by its fingerprint too
-                    record.key_id = fingerprint(key)
+            response = error_response(error, dialect_of(request, path))
+            recording.failed(error.message)
+            if key:  # a rejected key is named by its fingerprint too
+                recording.refused_key(key)
         except Exception:
             log.exception("unexpected error on %s %s (request %s)", request.method, path, request_id.decode())
             message = f"Internal error in Gatehouse (request id {request_id.decode()}); see the server log."
-            response = ApiError(500, message).response(dialect_of(request, path))
-            if record is not None:
-                record.error = message
+            response = error_response(ApiError(500, message), dialect_of(request, path))
+            recording.failed(message)
         response.add_header(b"x-request-id", request_id)
         if path.endswith(ANTHROPIC_PATHS):  # the header Anthropic's API sends and its SDKs read
             response.add_header(b"request-id", request_id)
         if origins:
             add_headers(response, origins, cors)
-        if record is not None:
-            record.status = response.status
-            if not record.pending:  # a stream finishes its record when it ends
-                record.finish(len(response.content.body or b"") if response.content else 0)
+        if recording is not NOT_RECORDED:
+            recording.answered(response.status, len(response.content.body or b"") if response.content else 0)
         return response

@@ -2,7 +2,8 @@
 
 OpenAI: `{"error": {"message", "type", "param", "code"}}`.
 Anthropic: `{"type": "error", "error": {"type", "message"}}`.
-Handlers raise `ApiError`; the request middleware answers it in the endpoint's dialect.
+Every layer raises `ApiError`; only the HTTP edge turns it into a response (api/edge/answers.py), in the
+dialect of the endpoint. Nothing here knows the web framework.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from typing import Literal
 
 import orjson
-from blacksheep import Content, Response
 
 Dialect = Literal["openai", "anthropic"]
 
@@ -67,17 +67,10 @@ class ApiError(Exception):
         return {"error": {"message": self.message, "type": self.type or openai_type(self.status),
                           "param": self.param, "code": self.code}}
 
-    def response(self, dialect: Dialect = "openai") -> Response:
-        return json_response(self.status, self.body(dialect))
-
     def stream_event(self, dialect: Dialect = "openai") -> bytes:
         """The error as the last event of a stream that already started."""
         data = orjson.dumps(self.body(dialect))
         return b"event: error\ndata: " + data + b"\n\n" if dialect == "anthropic" else b"data: " + data + b"\n\n"
-
-
-def json_response(status: int, payload: object) -> Response:
-    return Response(status, None, Content(JSON, orjson.dumps(payload)))
 
 
 def missing_parameter(name: str) -> ApiError:

@@ -12,6 +12,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+SSE = b"text/event-stream; charset=utf-8"
+"""The content type of every stream Gatehouse sends."""
+SSE_HEADERS = ((b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no"))
+"""Headers of every stream Gatehouse sends: no caching, no buffering by a proxy in between."""
+
 
 class SSEEvent(NamedTuple):
     event: str | None

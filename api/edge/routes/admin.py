@@ -13,14 +13,16 @@ import orjson
 from blacksheep import Application, Request, Response, StreamedContent
 
 from api import __version__
-from api.store.activity import as_json
-from api.edge.body import query_int
 from api.config.settings import Config
-from api.wire.errors import ApiError, json_response
-from api.core.worker import Gateway, State
-from api.edge.middleware import IDENTITY, STATE
-from api.core.relay import SSE, SSE_HEADERS, until_disconnect
 from api.core.catalog import ProviderModels, no_such_provider
+from api.core.relay import until_disconnect
+from api.core.worker import State, Worker
+from api.edge.answers import json_response
+from api.edge.body import query_int
+from api.edge.context import context_of
+from api.store.activity import as_json
+from api.wire.errors import ApiError
+from api.wire.sse import SSE, SSE_HEADERS
 
 REDACTED = "<redacted>"
 SECRET_KEYS = ("api_key",)
@@ -38,7 +40,7 @@ def _iso(moment: float | None) -> str | None:
 
 
 def require_server_key(request: Request) -> None:
-    if not request.scope[IDENTITY].server_key:
+    if not context_of(request).identity.server_key:
         raise ApiError(403, "The admin API needs the server key ([server].api_key); client keys cannot use it.",
                        code="server_key_required")
 
@@ -145,23 +147,23 @@ def provider_models(entry: ProviderModels) -> dict:
             "models": [f"{provider.id}:{model}" for model in entry.models or ()]}
 
 
-def register(app: Application, gateway: Gateway) -> None:
+def register(app: Application, worker: Worker) -> None:
     def recorder():
-        if gateway.recorder is None:
+        if worker.recorder is None:
             raise ApiError(503, "Activity recording is not running.")
-        return gateway.recorder
+        return worker.recorder
 
     @app.router.get("/admin/status")
     async def status(request: Request) -> Response:
         require_server_key(request)
-        state = request.scope[STATE]
-        reloads = gateway.reloads
+        state = context_of(request).state
+        reloads = worker.reloads
         return json_response(200, {
             "version": __version__,
             "pid": os.getpid(),
-            "uptime_s": round(time.time() - gateway.started, 3),
+            "uptime_s": round(time.time() - worker.started, 3),
             "workers": state.config.server.workers,
-            "config_path": str(gateway.config_path),
+            "config_path": str(worker.config_path),
             "config_generation": state.generation,
             "last_reload": _iso(reloads.last_reload),
             "last_reload_error": reloads.last_error,
@@ -177,14 +179,14 @@ def register(app: Application, gateway: Gateway) -> None:
     async def providers(request: Request) -> Response:
         require_server_key(request)
         return json_response(200, {"data": [provider_models(entry)
-                                            for entry in await request.scope[STATE].catalog.everything()]})
+                                            for entry in await context_of(request).state.catalog.everything()]})
 
     @app.router.get("/admin/providers/{provider_id}")
     async def one_provider(request: Request, provider_id: str) -> Response:
         """One provider's models; `?refresh=true` asks the provider again now (the TUI's provider test),
         also one whose models are configured, whose answer is then under `check`."""
         require_server_key(request)
-        catalog = request.scope[STATE].catalog
+        catalog = context_of(request).state.catalog
         if provider_id not in catalog.providers:
             raise no_such_provider(provider_id)
         refresh = (request.query.get("refresh") or [""])[0].lower() in ("1", "true", "yes")
@@ -197,19 +199,19 @@ def register(app: Application, gateway: Gateway) -> None:
     @app.router.get("/admin/config")
     async def config(request: Request) -> Response:
         require_server_key(request)
-        return json_response(200, effective_config(request.scope[STATE].config))
+        return json_response(200, effective_config(context_of(request).state.config))
 
     @app.router.get("/admin/clients")
     async def clients(request: Request) -> Response:
         require_server_key(request)
-        state = request.scope[STATE]
+        state = context_of(request).state
         names = ["server", *(name for name in state.config.clients if name != "server")]
         return json_response(200, {"data": [await client_settings(state, name) for name in names]})
 
     @app.router.get("/admin/clients/{name}")
     async def one_client(request: Request, name: str) -> Response:
         require_server_key(request)
-        return json_response(200, await client_settings(request.scope[STATE], name))
+        return json_response(200, await client_settings(context_of(request).state, name))
 
     @app.router.get("/admin/activity")
     async def activity(request: Request) -> Response:
@@ -240,7 +242,7 @@ def register(app: Application, gateway: Gateway) -> None:
             quiet_since = time.monotonic()
             try:
                 yield b": activity tail\n\n"
-                while not gone.done() and not gateway.stopping:
+                while not gone.done() and not worker.stopping:
                     rows = await source.query(newer, (*parameters, last))
                     if rows:
                         last = rows[-1]["id"]

@@ -10,8 +10,8 @@ from blacksheep import Application, Content, Response
 from swagger_ui_bundle import swagger_ui_path
 
 from api import __version__
-from api.wire.errors import JSON, ApiError
 from api.edge.openapi import build_spec
+from api.wire.errors import JSON, ApiError
 
 ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
           "favicon-32x32.png", "favicon-16x16.png")

@@ -11,11 +11,13 @@ from urllib.parse import unquote
 
 from blacksheep import Application, Request, Response
 
-from api.edge.body import query_int
-from api.wire.errors import ApiError, json_response
-from api.edge.middleware import STATE, speaks_anthropic
-from api.upstream.providers import Provider
 from api.core.catalog import model_not_found, no_such_provider, under_provider
+from api.edge.answers import json_response
+from api.edge.body import query_int
+from api.edge.context import context_of
+from api.edge.middleware import speaks_anthropic
+from api.upstream.providers import Provider
+from api.wire.errors import ApiError
 
 
 def model_object(provider: Provider, model_id: str, info: dict) -> dict:
@@ -71,7 +73,7 @@ def anthropic_page(request: Request, data: list[dict]) -> dict:
 
 def register(app: Application) -> None:
     async def list_of(request: Request, provider_id: str | None) -> Response:
-        state = request.scope[STATE]
+        state = context_of(request).state
         if provider_id is not None and provider_id not in state.providers:
             raise no_such_provider(provider_id)
         kind = (request.query.get("provider_type") or request.query.get("providerType") or [None])[0]
@@ -88,7 +90,7 @@ def register(app: Application) -> None:
                                    else data[offset:offset + limit]})
 
     async def one(request: Request, name: str) -> Response:
-        catalog = request.scope[STATE].catalog
+        catalog = context_of(request).state.catalog
         provider, upstream_id = await catalog.resolve(name)
         entry = await catalog.of(provider.id)
         listed = provider.listed(entry.models, upstream_id) if entry.models is not None else None
@@ -112,4 +114,4 @@ def register(app: Application) -> None:
 
     @app.router.get("/{provider_id}/v1/models/{path:model_id}")
     async def get_provider_model(request: Request, provider_id: str, model_id: str) -> Response:
-        return await one(request, under_provider(request.scope[STATE].providers, provider_id, unquote(model_id)))
+        return await one(request, under_provider(context_of(request).state.providers, provider_id, unquote(model_id)))

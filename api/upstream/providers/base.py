@@ -1,21 +1,58 @@
-"""What every upstream provider does: build its URLs and headers, send requests, discover models."""
+"""What every upstream provider does: build its URLs and headers, send requests, discover models; and what
+some providers can do beyond that, as protocols (`CountsTokens`)."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Protocol, runtime_checkable
 
 import orjson
 
 from api.config.settings import ProviderSettings, ServerSettings
-from api.wire.errors import ApiError
-from api.upstream.http_client import ConnectError, HttpClient, HttpError, ReadTimeout, Response, header_lines
+from api.wire.errors import ApiError, Dialect
+from api.upstream.http_client import ConnectError, HttpClient, HttpError, ReadTimeout, header_lines
 
 USER_AGENT = "gatehouse/0.1"
+
+
+class UpstreamBody(Protocol):
+    def iter_any(self) -> AsyncIterator[bytes]:
+        """The body's bytes as they arrive."""
+        ...
+
+
+class UpstreamResponse(Protocol):
+    """What the relay uses of a provider's answer: an HTTP response (`api.upstream.http_client.Response`), or
+    an in-process model's answer made to look like one (`api.upstream.providers.llamacpp.LocalAnswer`)."""
+
+    status: int
+    headers: Mapping[str, str]
+    """Names in lower case."""
+    content: UpstreamBody
+
+    async def read(self) -> bytes:
+        """The whole body."""
+        ...
+
+    def release(self) -> None:
+        """Give the connection back once the body has been read to its end."""
+
+    def close(self) -> None:
+        """Drop the connection (or stop the generation): the answer will not be read to its end."""
+
+
+@runtime_checkable
+class CountsTokens(Protocol):
+    """A provider that counts a chat request's input tokens itself (local models: as their generation would)."""
+
+    async def count_tokens(self, body: dict) -> int: ...
 
 
 class Provider:
     """One configured upstream, reached through the gateway's shared connection pool."""
 
-    dialect = "openai"
-    """The API the provider speaks: "openai" or "anthropic"."""
+    dialect: Dialect = "openai"
+    """The API the provider speaks (asked only by the exchange, api/core/exchange.py)."""
     api_prefix = ""
     """Path between base_url and the endpoint paths (e.g. /v1 for Ollama)."""
     in_process = False
@@ -60,7 +97,7 @@ class Provider:
         return f"{self.settings.base_url}{self.api_prefix}{path}"
 
     async def post(self, path: str, body: bytes, request_id: str,
-                   extra_headers: dict[str, str] | None = None) -> Response:
+                   extra_headers: dict[str, str] | None = None) -> UpstreamResponse:
         """Send a request upstream, with `extra_headers` (a client's, in lower case) in place of the
         provider's own of those names; connection failures and timeouts become 502/504."""
         try:

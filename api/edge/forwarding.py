@@ -1,0 +1,70 @@
+"""What every model endpoint does: read and check the body, fill in the client's settings, resolve the model
+to its provider, then carry out the exchange (api/core/exchange.py) and relay the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from blacksheep import Request, Response
+
+from api.core.client_settings import apply_client_settings
+from api.core.exchange import Endpoint, Exchange, count_input_tokens, plan, upstream_dialect
+from api.core.relay import relay
+from api.core.worker import State
+from api.edge.answers import answer_response, json_response
+from api.edge.body import optional_model, read_json_object, require
+from api.edge.context import RequestContext, context_of
+
+REQUIRED: dict[Endpoint, tuple[str, type | tuple[type, ...]]] = {
+    "chat": ("messages", list),
+    "completions": ("prompt", (str, list)),
+    "embeddings": ("input", (str, list)),
+    "responses": ("input", (str, list)),
+    "messages": ("messages", list),
+    "count_tokens": ("messages", list),
+}
+"""The parameter each endpoint cannot do without, and its JSON type."""
+CLIENT_HEADERS = (b"anthropic-version", b"anthropic-beta")
+"""Client headers that reach an Anthropic provider as they are."""
+
+
+def _model(_state: State, body: dict) -> str:
+    return body["model"]
+
+
+async def routed(request: Request, context: RequestContext, endpoint: Endpoint,
+                 model_name: Callable[[State, dict], str] = _model) -> Exchange:
+    """The request read, completed with its client's settings, and routed; `model_name` gives the name to
+    resolve (default: the body's model)."""
+    state = context.state
+    body = await read_json_object(request, state.config.server.max_body_bytes)
+    require(body, *REQUIRED[endpoint])
+    optional_model(body)
+    apply_client_settings(body, state.config, context.identity.client, endpoint)
+    provider, body["model"] = await state.catalog.resolve(model_name(state, body))
+    context.recording.routed(provider.id, body["model"], upstream_dialect(provider), body.get("stream") is True)
+    return plan(endpoint, body, provider)
+
+
+async def forward(request: Request, endpoint: Endpoint,
+                  model_name: Callable[[State, dict], str] = _model) -> Response:
+    """Serve a model endpoint: route the request, send it upstream, relay the answer."""
+    context = context_of(request)
+    exchange = await routed(request, context, endpoint, model_name)
+    if exchange.path is None:
+        return json_response(200, {"input_tokens": await count_input_tokens(exchange)})
+    headers = _client_headers(request) if exchange.client_headers else None
+    upstream = await exchange.provider.post(exchange.path, orjson.dumps(exchange.body), context.request_id, headers)
+    assert request.content is not None  # its body was read above
+    answer = await relay(upstream, exchange, request.content.receive, context.recording)
+    return answer_response(answer)
+
+
+def _client_headers(request: Request) -> dict[str, str]:
+    found = {}
+    for name in CLIENT_HEADERS:
+        value = request.get_first_header(name)
+        if value:
+            found[name.decode()] = value.decode("latin-1")
+    return found
