@@ -181,8 +181,7 @@ async def _read(upstream: UpstreamResponse, provider: Provider) -> bytes:
 
 async def _read_until_disconnect(upstream: UpstreamResponse, provider: Provider, receive: Receive) -> bytes:
     """`_read` for an in-process provider: a client that leaves closes the answer, which stops the generation."""
-    watcher = asyncio.ensure_future(until_disconnect(receive))
-    watcher.add_done_callback(lambda task: task.cancelled() or upstream.close())
+    watcher = _closed_when_client_leaves(upstream, receive)
     try:
         return await _read(upstream, provider)
     finally:
@@ -193,6 +192,17 @@ async def until_disconnect(receive: Receive) -> None:
     """Returns when the client of the request with this ASGI `receive` channel has gone."""
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+def _closed_when_client_leaves(upstream: UpstreamResponse, receive: Receive) -> asyncio.Future[None]:
+    """A watcher that closes the upstream answer (its connection, or a generation) once the client has gone;
+    it is done then, and is to be cancelled when the answer ends first."""
+    def leave(watcher: asyncio.Future[None]) -> None:
+        if not watcher.cancelled():
+            upstream.close()
+    watcher = asyncio.ensure_future(until_disconnect(receive))
+    watcher.add_done_callback(leave)
+    return watcher
 
 
 def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, translator: StreamTranslator | None,
@@ -212,8 +222,7 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
         if (observer.follows_streams or responses) and translator is None else None
 
     async def chunks() -> AsyncIterator[bytes]:
-        watcher = asyncio.ensure_future(until_disconnect(receive))
-        watcher.add_done_callback(lambda task: task.cancelled() or upstream.close())
+        watcher = _closed_when_client_leaves(upstream, receive)
         finished, sent = False, 0
         try:
             async for chunk in upstream.content.iter_any():
@@ -230,7 +239,7 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
             tail = b""
             if translator is not None:
                 tail = translator.close()
-            elif responses and not watcher.done():  # a response the provider left open is failed here
+            elif responses and usage is not None and not watcher.done():  # a response left open is failed here
                 ended = _ended_early(provider)
                 if tail := passthrough_failed(ended, usage):
                     observer.failed(ended.message)
@@ -246,7 +255,7 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
                 if translator is not None:
                     yield translator.failed(failure)
                 else:
-                    yield passthrough_failed(failure, usage) if responses else \
+                    yield passthrough_failed(failure, usage) if responses and usage is not None else \
                         failure.stream_event(exchange.client_dialect)
         finally:
             if watcher.done() and not watcher.cancelled():

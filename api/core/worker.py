@@ -53,7 +53,7 @@ class Worker:
     def __init__(self, config: Config) -> None:
         self.config_path = config.path
         self.started = time.time()
-        self.http: HttpClient | None = None
+        self.http = HttpClient()
         self.state: State
         """Set by `start`, replaced by each accepted reload."""
         self.reloads = ReloadStatus()
@@ -89,8 +89,7 @@ class Worker:
         # Learn the model lists in the background so the first request does not wait for them.
         self._background(state.catalog.everything())
 
-    async def start(self, _app=None) -> None:
-        self.http = HttpClient()
+    async def start(self, _app: object = None) -> None:
         store = ActivityStore(self._initial.server.data_dir / ACTIVITY_FILE)
         self.recorder = Recorder(store, max_age_s=0, max_rows=0, echo=os.environ.get(locations.LOG_REQUESTS_ENV) == "1")
         self._install(self._build_state(self._initial, generation=1))
@@ -98,14 +97,13 @@ class Worker:
         self._background(self.recorder.run(self._stopping))
         self._background(watch_config(self.config_path, self._initial.stamp, self.reload, self._stopping))
 
-    async def stop(self, _app=None) -> None:
+    async def stop(self, _app: object = None) -> None:
         self._stopping.set()
         for task in list(self._tasks):
             task.cancel()
         if self.recorder is not None:
             await self.recorder.close()
-        if self.http:
-            await self.http.close()
+        await self.http.close()
 
     def reload(self) -> None:
         """Re-read the config file; keep serving the last good config if it is invalid."""

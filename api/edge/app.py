@@ -42,7 +42,7 @@ def configure_application(config: Config) -> Application:
 
     async def not_found(request: Request):
         other = b"POST" if request.method == "GET" else b"GET"
-        if app.router.get_matching_route(other, request._path):
+        if app.router.get_matching_route(other, request.path.encode()):
             raise ApiError(405, f"Method not allowed ({request.method} {request.path})", code="method_not_allowed")
         unserved = next((what for path, what in UNSERVED.items() if request.path.startswith(path)), None)
         if unserved:

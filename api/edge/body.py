@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import overload
+
 import orjson
 from blacksheep import Request
+from blacksheep.contents import ASGIContent
 
+from api.core.relay import Receive
 from api.wire.errors import ApiError, invalid_json, missing_parameter
 
 
@@ -13,9 +17,16 @@ def too_large(limit: int) -> ApiError:
                     code="request_too_large")
 
 
+def receive_of(request: Request) -> Receive:
+    """The request's ASGI receive channel (BlackSheep gives every request one, with or without a body)."""
+    content = request.content
+    assert isinstance(content, ASGIContent)
+    return content.receive
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing with 413 anything over `limit` bytes before buffering it."""
-    return await receive_body(request.content.receive, request.get_first_header(b"content-length"), limit)
+    return await receive_body(receive_of(request), request.get_first_header(b"content-length"), limit)
 
 
 async def receive_body(receive, declared: bytes | None, limit: int) -> bytes:
@@ -74,6 +85,14 @@ def optional_model(body: dict) -> None:
     """400 unless `model`, if given, is a string."""
     if body.get("model") is not None and not isinstance(body["model"], str):
         raise ApiError(400, "Invalid value for 'model': expected a string.", param="model", code="invalid_type")
+
+
+@overload
+def query_int(request: Request, name: str, default: int, maximum: int | None = None) -> int: ...
+
+
+@overload
+def query_int(request: Request, name: str, default: None = None, maximum: int | None = None) -> int | None: ...
 
 
 def query_int(request: Request, name: str, default: int | None = None, maximum: int | None = None) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from blacksheep import Request
 
@@ -27,9 +28,9 @@ class RequestContext:
 
 
 def attach(request: Request, context: RequestContext) -> None:
-    request.scope[_SCOPE_KEY] = context
+    cast(dict[str, Any], request.scope)[_SCOPE_KEY] = context
 
 
 def context_of(request: Request) -> RequestContext:
-    context: RequestContext = request.scope[_SCOPE_KEY]
+    context: RequestContext = cast(dict[str, Any], request.scope)[_SCOPE_KEY]
     return context

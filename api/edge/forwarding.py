@@ -13,7 +13,7 @@ from api.core.exchange import Endpoint, Exchange, count_input_tokens, plan, upst
 from api.core.relay import relay
 from api.core.worker import State
 from api.edge.answers import answer_response, json_response
-from api.edge.body import optional_model, read_json_object, require
+from api.edge.body import optional_model, read_json_object, receive_of, require
 from api.edge.context import RequestContext, context_of
 
 REQUIRED: dict[Endpoint, tuple[str, type | tuple[type, ...]]] = {
@@ -56,8 +56,7 @@ async def forward(request: Request, endpoint: Endpoint,
         return json_response(200, {"input_tokens": await count_input_tokens(exchange)})
     headers = _client_headers(request) if exchange.client_headers else None
     upstream = await exchange.provider.post(exchange.path, orjson.dumps(exchange.body), context.request_id, headers)
-    assert request.content is not None  # its body was read above
-    answer = await relay(upstream, exchange, request.content.receive, context.recording)
+    answer = await relay(upstream, exchange, receive_of(request), context.recording)
     return answer_response(answer)
 
 

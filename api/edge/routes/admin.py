@@ -7,7 +7,7 @@ import math
 import os
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 from blacksheep import Application, Request, Response, StreamedContent
@@ -18,7 +18,7 @@ from api.core.catalog import ProviderModels, no_such_provider
 from api.core.relay import until_disconnect
 from api.core.worker import State, Worker
 from api.edge.answers import json_response
-from api.edge.body import query_int
+from api.edge.body import query_int, receive_of
 from api.edge.context import context_of
 from api.store.activity import as_json
 from api.wire.errors import ApiError
@@ -36,7 +36,7 @@ that left)."""
 
 
 def _iso(moment: float | None) -> str | None:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat() if moment else None
+    return datetime.fromtimestamp(moment, UTC).isoformat() if moment else None
 
 
 def require_server_key(request: Request) -> None:
@@ -49,7 +49,7 @@ def _redact(value):
     """A copy with every secret replaced: api keys and header values (they often carry credentials)."""
     if isinstance(value, dict):
         return {key: (REDACTED if item else "") if key in SECRET_KEYS and isinstance(item, str)
-                else {name: REDACTED for name in item} if key == "headers" and isinstance(item, dict)
+                else dict.fromkeys(item, REDACTED) if key == "headers" and isinstance(item, dict)
                 else _redact(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_redact(item) for item in value]
@@ -110,12 +110,13 @@ def _time_param(request: Request, name: str) -> float | None:
 
 def _activity_filters(request: Request) -> tuple[list[str], list]:
     """SQL conditions and parameters for the filters client, model, status, since_id, since, until."""
-    conditions, parameters = [], []
+    conditions: list[str] = []
+    parameters: list[object] = []
     for name in ("client", "model", "provider"):
         if request.query.get(name):
             conditions.append(f"{name} = ?")
             parameters.append(request.query[name][0])
-    status = (request.query.get("status") or [None])[0]
+    status = request.query["status"][0] if request.query.get("status") else None
     if status in ("ok", "error"):
         conditions.append(f"NOT {FAILED}" if status == "ok" else FAILED)
     elif status is not None:
@@ -234,7 +235,7 @@ def register(app: Application, worker: Worker) -> None:
         if last is None:  # from now on
             last = (await source.query("SELECT COALESCE(MAX(id), 0) AS id FROM activity"))[0]["id"]
         newer = f"SELECT * FROM activity {_where([*conditions, 'id > ?'])} ORDER BY id LIMIT 500"
-        receive = request.content.receive
+        receive = receive_of(request)
 
         async def events():
             nonlocal last

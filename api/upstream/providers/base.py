@@ -9,8 +9,8 @@ from typing import Protocol, runtime_checkable
 import orjson
 
 from api.config.settings import ProviderSettings, ServerSettings
-from api.wire.errors import ApiError, Dialect
 from api.upstream.http_client import ConnectError, HttpClient, HttpError, ReadTimeout, header_lines
+from api.wire.errors import ApiError, Dialect
 
 USER_AGENT = "gatehouse/0.1"
 
@@ -25,10 +25,16 @@ class UpstreamResponse(Protocol):
     """What the relay uses of a provider's answer: an HTTP response (`api.upstream.http_client.Response`), or
     an in-process model's answer made to look like one (`api.upstream.providers.llamacpp.LocalAnswer`)."""
 
-    status: int
-    headers: Mapping[str, str]
-    """Names in lower case."""
-    content: UpstreamBody
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Names in lower case."""
+        ...
+
+    @property
+    def content(self) -> UpstreamBody: ...
 
     async def read(self) -> bytes:
         """The whole body."""
@@ -71,8 +77,8 @@ class Provider:
         self.header_lines = header_lines(self.headers)
         """The same, as the lines of a request head."""
         self.connect_timeout_s = server.connect_timeout_s
-        self.discovery_timeouts = {"connect_timeout": min(5.0, server.connect_timeout_s),
-                                   "read_timeout": min(10.0, server.request_timeout_s)}
+        self.discovery_connect_timeout_s = min(5.0, server.connect_timeout_s)
+        self.discovery_read_timeout_s = min(10.0, server.request_timeout_s)
         self.request_timeout_s = server.request_timeout_s
         self.unreachable: str | None = None
         """Why the last request could not connect to the provider, until one does (what this worker saw)."""
@@ -108,7 +114,7 @@ class Provider:
                                                read_timeout=self.request_timeout_s)
         except BaseException as exc:
             failure = self.failure(exc)
-            if isinstance(exc, ConnectError):
+            if isinstance(exc, ConnectError) and isinstance(failure, ApiError):
                 self.unreachable = failure.message
             raise failure from exc
         self.unreachable = None
@@ -117,7 +123,9 @@ class Provider:
     async def get_json(self, url: str) -> object:
         """GET a JSON document from the provider (model discovery)."""
         try:
-            response = await self.http.request("GET", url, headers=self.header_lines, **self.discovery_timeouts)
+            response = await self.http.request("GET", url, headers=self.header_lines,
+                                               connect_timeout=self.discovery_connect_timeout_s,
+                                               read_timeout=self.discovery_read_timeout_s)
             try:
                 body = await response.read()
             finally:
