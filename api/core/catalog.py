@@ -82,6 +82,7 @@ class Catalog:
         """Ask a provider whose models are configured (and so never asked) for its list now: does it
         answer, with the key it is given, and does it offer the configured models?"""
         entry = self._lists[provider_id]
+        assert entry.models is not None  # configured, so set from the start
         try:
             listed = await entry.provider.discover()
         except ApiError as exc:

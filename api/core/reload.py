@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TypedDict
 
 from watchfiles import Change, awatch
 
@@ -47,7 +48,17 @@ class ChangeDetector:
         return False
 
 
-WATCH_OPTIONS = dict(debounce=DEBOUNCE_MS, recursive=False, rust_timeout=RECHECK_MS, yield_on_timeout=True)
+class WatchOptions(TypedDict):
+    """The keyword arguments of `watchfiles.awatch` every config watcher passes."""
+
+    debounce: int
+    recursive: bool
+    rust_timeout: int
+    yield_on_timeout: bool
+
+
+WATCH_OPTIONS: WatchOptions = {"debounce": DEBOUNCE_MS, "recursive": False, "rust_timeout": RECHECK_MS,
+                               "yield_on_timeout": True}
 
 
 async def watch_config(path: Path, stamp: tuple, on_change: Callable[[], None], stop: asyncio.Event) -> None:

@@ -14,14 +14,23 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import orjson
 
+from api.local.tools import (
+    CALL_CLOSE,
+    CALL_TAG,
+    Tools,
+    invalid,
+    output_grammar,
+    read_calls,
+    render,
+    repeats_itself,
+    response_format,
+)
 from api.wire.errors import ApiError
-from api.local.tools import (CALL_CLOSE, CALL_TAG, Tools, invalid, output_grammar, read_calls, render, repeats_itself,
-                             response_format)
 from api.wire.usage import asks_for_usage
 
 TRANSCRIPT_TEMPLATE = (
@@ -184,10 +193,12 @@ class Loaded:
     def prompt_tokens(self, job: Job) -> tuple[list[int], list[str]]:
         """The tokens of the prompt and the stop sequences (the request's and the template's)."""
         if job.messages is None:
+            assert job.prompt is not None  # a legacy completion: a prompt instead of messages
             return self.llm.tokenize(job.prompt.encode("utf-8"), add_bos=True, special=False), job.stop
         messages, tools = render(job.messages, job.tools, self.native_tools)
+        # (plain dicts, of the shapes llama-cpp-python's TypedDicts describe)
         try:
-            formatted = self.formatter(messages=messages, tools=tools)
+            formatted = self.formatter(messages=messages, tools=tools)  # type: ignore[arg-type]
         except Exception as exc:  # the template's own checks (raise_exception), e.g. roles out of order
             raise invalid(f"The model's chat template rejected the messages: {exc}", "messages") from None
         # The model's own start token (BOS) goes first whether or not the template writes it: without it a
@@ -305,7 +316,7 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
         tools = job.tools
         text_grammar = output_grammar(job.response_format) if job.response_format else None  # a 400 before the answer
         if tools and not tools.forced:
-            stops = stops + [CALL_TAG]
+            stops = [*stops, CALL_TAG]
         emit(STARTED)
         limit = min(job.max_tokens or n_ctx, n_ctx - len(tokens))
         writer, decoder = _Writer(job), codecs.getincrementaldecoder("utf-8")("replace")
@@ -339,8 +350,10 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
             text += decoder.decode(b"", final=True)
         if text_grammar:  # the grammar lets JSON end in a space or a line break
             text = text.rstrip()
-        produced, calls = len(generated), []
+        produced = len(generated)
+        calls: list[dict] = []
         if calling:
+            assert tools is not None  # a call begins only where tools were given
             calls, used, cut = (_calls(loaded, job, tokens + generated, tools.grammar(), limit - produced, cancelled)
                                 if produced < limit else ([], 0, True))
             produced += used

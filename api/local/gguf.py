@@ -66,7 +66,7 @@ def _str(value: object) -> str | None:
 class Cursor:
     """Reads a GGUF header's values one after another (`at`: the position in `data`)."""
 
-    __slots__ = ("data", "at")
+    __slots__ = ("at", "data")
 
     def __init__(self, data) -> None:
         self.data, self.at = data, 0

@@ -18,8 +18,9 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable
+from typing import Any
 
 from api.config.settings import LocalSettings
 from api.wire.errors import ApiError

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import overload
 
 import orjson
 
-from api.wire.errors import ApiError
 from api.translate.requests import tool_input
+from api.wire.errors import ApiError
 
 CALL_TAG = "<tool_call>"
 """What a model of the Hermes format writes before a call; in "auto" mode, where a call begins."""
@@ -47,6 +48,14 @@ ANY_VALUE = {"type": "value"}
 """The converter's rule for any JSON value (its own name, not JSON Schema's)."""
 _SHAPING = frozenset(("type", "const", "enum", "$ref", "anyOf", "oneOf", "allOf", "properties", "items",
                       "prefixItems", "pattern", "additionalProperties"))
+
+
+@overload
+def _loosened(schema: dict) -> dict: ...
+
+
+@overload
+def _loosened(schema: object) -> object: ...
 
 
 def _loosened(schema: object) -> object:
@@ -157,7 +166,8 @@ class Tools:
         """GBNF for a call `{"name": ..., "arguments": {...}}` of a chosen function, or, `parallel`, for one
         or more calls (see `read_calls`)."""
         parameters = {tool["function"]["name"]: tool["function"]["parameters"] for tool in self.functions}
-        calls = [{"type": "object", "properties": {"name": {"const": name}, "arguments": _held_arguments(parameters[name])},
+        calls = [{"type": "object",
+                  "properties": {"name": {"const": name}, "arguments": _held_arguments(parameters[name])},
                   "required": ["name", "arguments"]} for name in self.chosen]
         return _grammar(calls[0] if len(calls) == 1 else {"anyOf": calls}, "tools", repeated=self.parallel)
 
@@ -188,8 +198,8 @@ def _written_calls(text: str) -> list[dict]:
 def repeats_itself(text: str) -> bool:
     """Whether the last call written is the same as one before it: small models, once they have made a
     call, tend to make it again and again; the answer ends there."""
-    *before, last = _written_calls(text) or [None]
-    return last in before
+    calls = _written_calls(text)
+    return bool(calls) and calls[-1] in calls[:-1]
 
 
 def read_calls(text: str) -> list[dict]:
@@ -214,9 +224,9 @@ def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[lis
     assistant alternate), the tools in the system message.
     """
     if native:
-        shaped = [{**message, "tool_calls": [{**call, "function": {**call["function"],
-                                                                   "arguments": tool_input(call["function"]["arguments"])}}
-                                             for call in message["tool_calls"]]}
+        shaped = [{**message, "tool_calls": [
+                      {**call, "function": {**call["function"], "arguments": tool_input(call["function"]["arguments"])}}
+                      for call in message["tool_calls"]]}
                   if message.get("tool_calls") else message for message in messages]
         return shaped, tools.functions if tools else None
     plain: list[dict] = []
@@ -226,7 +236,7 @@ def render(messages: list[dict], tools: Tools | None, native: bool) -> tuple[lis
         joining = role == "tool" or (role == "system" and bool(plain))
         if message.get("tool_calls"):
             written = [CALL_TAG + "\n" + orjson.dumps({"name": call["function"]["name"],
-                                                        "arguments": tool_input(call["function"]["arguments"])}).decode()
+                                                      "arguments": tool_input(call["function"]["arguments"])}).decode()
                        + CALL_CLOSE for call in message["tool_calls"]]
             content = "\n".join(([content] if content else []) + written)
         elif role == "tool":

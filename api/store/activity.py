@@ -13,12 +13,12 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
 from pathlib import Path
-from typing import Callable
 
 import orjson
 
@@ -261,7 +261,7 @@ class Recorder:
         while not stopping.is_set():
             try:
                 await asyncio.wait_for(stopping.wait(), FLUSH_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             await self.flush()
 
@@ -280,8 +280,10 @@ class Recorder:
         else:
             batch = bytearray(b"]")
         size = len(head) + len(batch) + 1
-        self._writer.stdin.writelines((size.to_bytes(4, "big") + head, batch, b"]"))
-        await self._writer.stdin.drain()
+        frames = self._writer.stdin
+        assert frames is not None  # started with stdin=PIPE
+        frames.writelines((size.to_bytes(4, "big") + head, batch, b"]"))
+        await frames.drain()
         if self._lines:
             lines, self._lines = self._lines, []
             sys.stdout.write("".join(lines))
@@ -291,6 +293,7 @@ class Recorder:
         """Hand over everything still buffered and wait until it is written."""
         await self.flush()
         if self._writer is not None:
+            assert self._writer.stdin is not None  # started with stdin=PIPE
             self._writer.stdin.close()
             await self._writer.wait()
         self._reader.shutdown(wait=False)

@@ -16,8 +16,7 @@ from functools import wraps
 
 import orjson
 
-from api.translate import claude
-from api.translate import TranslationError
+from api.translate import TranslationError, claude
 
 # OpenAI fields with no Anthropic counterpart: dropped.
 DROPPED_OPENAI_FIELDS = frozenset({
@@ -240,7 +239,7 @@ def openai_assistant_message(blocks: list[dict], reasoning: bool = True) -> dict
         elif kind == "tool_use":
             calls.append(tool_call(block))
     text = "".join(texts)
-    message = {"role": "assistant", "content": text if text or not calls else None}
+    message: dict = {"role": "assistant", "content": text if text or not calls else None}
     if calls:
         message["tool_calls"] = calls
     if reasoning and (thoughts := thinking_text(blocks)):
@@ -433,6 +432,7 @@ def _anthropic_tool(tool: dict, where: str) -> dict:
 
 
 def _anthropic_tool_choice(choice, parallel_tool_calls) -> dict | None:
+    out: dict | None
     if choice is None:
         out = None
     elif isinstance(choice, str):

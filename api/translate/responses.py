@@ -7,13 +7,13 @@ import uuid
 
 import orjson
 
-from api.wire.errors import ApiError, Dialect
 from api.translate import UntranslatableAnswer
 from api.translate.requests import openai_assistant_message, tool_use
 from api.translate.shapes import check_answer
+from api.wire.errors import ApiError, Dialect
 
 # Anthropic stop_reason → OpenAI finish_reason (anything else → "stop").
-FINISH_REASONS = {
+FINISH_REASONS: dict[str | None, str] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
@@ -31,7 +31,7 @@ OpenAI clients the gateway writes `reasoning_content`, DeepSeek's name, which th
 reasoning read."""
 
 # OpenAI finish_reason → Anthropic stop_reason (anything else → "end_turn").
-STOP_REASONS = {
+STOP_REASONS: dict[str | None, str] = {
     "stop": "end_turn",
     "length": "max_tokens",
     "tool_calls": "tool_use",

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 import orjson
 
-from api.wire.errors import ApiError
-from api.wire.sse import frame
 from api.translate.responses import new_id
 from api.translate.responses_api import (
     call_item,
@@ -23,6 +22,8 @@ from api.translate.responses_api import (
     status_of,
 )
 from api.translate.streams import ChatStreamTranslator
+from api.wire.errors import ApiError
+from api.wire.sse import frame
 from api.wire.usage import StreamUsage
 
 _TEXT_PART = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
@@ -175,7 +176,8 @@ class ChatToResponsesStream(ChatStreamTranslator):
         out += [self._close(item, item_status) for item in self._items if item.done is None]
         self._ended, self._open = True, None
         usage = responses_usage(self._usage) if self._usage else estimated_usage(self._input_estimate, self._characters)
-        response = self._response(status, [item.done for item in self._items], usage)
+        output = cast("list[dict]", [item.done for item in self._items])  # every item is closed now
+        response = self._response(status, output, usage)
         out.append(self._event(f"response.{status}", response=response))
         return b"".join(out)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from api.wire.errors import Dialect
 from api.translate import TranslationError, UntranslatableAnswer
+from api.wire.errors import Dialect
 
 
 @dataclass(frozen=True, slots=True)

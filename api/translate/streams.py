@@ -20,8 +20,6 @@ from dataclasses import dataclass
 
 import orjson
 
-from api.wire.errors import ANTHROPIC_TYPES, ApiError, Dialect
-from api.wire.sse import SSEParser, frame
 from api.translate.requests import tool_input
 from api.translate.responses import (
     FINISH_REASONS,
@@ -34,8 +32,11 @@ from api.translate.responses import (
     text_of,
     thinking_block,
 )
+from api.wire.errors import ANTHROPIC_TYPES, ApiError, Dialect
+from api.wire.sse import SSEParser, frame
 
-_STATUS_OF_ANTHROPIC_ERROR = {error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
+_STATUS_OF_ANTHROPIC_ERROR: dict[str | None, int] = {
+    error_type: status for status, error_type in ANTHROPIC_TYPES.items()}
 _NO_SIGNATURE = {"type": "signature_delta", "signature": ""}
 """What closes a thinking block made of another provider's reasoning: only Anthropic can sign one."""
 
@@ -252,11 +253,12 @@ class ChatStreamTranslator(_StreamTranslator):
             delta = choice.get("delta") or {}
             if reasoning := reasoning_of(delta):
                 out.append(self._reasoning(reasoning))
+            # Loops, not list.extend: for the 0-2 pieces of a chunk they take half the time.
             for text in (text_of(delta.get("content")), delta.get("refusal")):
                 if text:
-                    out.append(self._content(text))
+                    out.append(self._content(text))  # noqa: PERF401
             for call in delta.get("tool_calls") or ():
-                out.append(self._tool_call(call))
+                out.append(self._tool_call(call))  # noqa: PERF401
             if choice.get("finish_reason"):
                 self._finish_reason = choice["finish_reason"]
         return b"".join(out)
@@ -457,7 +459,7 @@ def _whole_choice(index: int, choice: dict, legacy: bool, translating: bool) -> 
 
 def _finish(index: int, choice: dict, legacy: bool) -> dict:
     """A choice's finish reason, in a chunk of its own."""
-    empty = {"text": ""} if legacy else {"delta": {}}
+    empty: dict = {"text": ""} if legacy else {"delta": {}}
     return {"index": choice.get("index", index), **empty, "logprobs": None,
             "finish_reason": choice.get("finish_reason")}
 
@@ -491,6 +493,7 @@ def _block_events(index: int, block: dict) -> list[dict]:
     """A content block streamed whole: its start, its content in one delta (a thinking block's text, then its
     signature), its stop. Other blocks (redacted thinking, server tools), which the translation drops, only
     start and stop."""
+    opening: dict
     if block["type"] == "text":
         opening, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": block["text"]}]
     elif block["type"] == "thinking":

@@ -138,11 +138,13 @@ class Response:
 class _Connection(asyncio.Protocol):
     """One keep-alive connection to an upstream, serving one request at a time."""
 
+    transport: asyncio.Transport
+    """Set by `connection_made`, before the pool hands the connection to anyone."""
+
     def __init__(self, pool: _Pool) -> None:
         self.pool = pool
         self.loop = pool.loop
         self.read_timeout = 0.0
-        self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.response: Response | None = None
         self.head: asyncio.Future | None = None
@@ -179,8 +181,7 @@ class _Connection(asyncio.Protocol):
 
     def drop(self) -> None:
         self.open = False
-        if self.transport is not None:
-            self.transport.close()
+        self.transport.close()
 
     # --- asyncio.Protocol ------------------------------------------------------------------
 
@@ -208,30 +209,34 @@ class _Connection(asyncio.Protocol):
         self.drop()
 
     # --- httptools callbacks ---------------------------------------------------------------
+    # An answer is parsed only for a request sent, so `response` and `head` are set; bytes arriving on an idle
+    # connection (`response` None) fail in the callback, which the parser reports (`data_received` drops the
+    # connection). Hence the unchecked `Response` below: a check would cost every chunk.
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_lines.append((name, value))
 
     def on_headers_complete(self) -> None:
-        response = self.response
+        response: Response = self.response  # type: ignore[assignment]  # see above
+        head: asyncio.Future = self.head  # type: ignore[assignment]
         response.status = self.parser.get_status_code()
         self.keep_alive = self.parser.should_keep_alive()  # (llhttp forgets it once the message is complete)
         headers = response.headers
         for name, value in self._header_lines:
             key, text = name.decode("latin-1").lower(), value.decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        if not self.head.done():
-            self.head.set_result(response)
+        if not head.done():
+            head.set_result(response)
 
     def on_body(self, body: bytes) -> None:
-        response = self.response
+        response: Response = self.response  # type: ignore[assignment]
         response._feed(body)
         if response._buffered > HIGH_WATER and not response._whole and not self.paused and self.open:
             self.paused = True
             self.transport.pause_reading()
 
     def on_message_complete(self) -> None:
-        self.response._finish()
+        self.response._finish()  # type: ignore[union-attr]
 
 
 class _Pool:

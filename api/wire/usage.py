@@ -75,7 +75,7 @@ class StreamUsage:
     `response`; `response` is the response as its events last showed it (every one of them mentions "usage").
     """
 
-    __slots__ = ("dialect", "input_tokens", "output_tokens", "events", "error", "response", "_tail")
+    __slots__ = ("_tail", "dialect", "error", "events", "input_tokens", "output_tokens", "response")
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect

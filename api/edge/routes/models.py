@@ -6,7 +6,7 @@ Requests carrying `anthropic-version` (Anthropic's SDK sends it) get Anthropic's
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from blacksheep import Application, Request, Response
@@ -37,7 +37,7 @@ def model_object(provider: Provider, model_id: str, info: dict) -> dict:
 
 def anthropic_model_object(model: dict) -> dict:
     """The same model in Anthropic's format."""
-    created = datetime.fromtimestamp(model["created"], timezone.utc).isoformat().replace("+00:00", "Z")
+    created = datetime.fromtimestamp(model["created"], UTC).isoformat().replace("+00:00", "Z")
     return {"type": "model", "id": model["id"], "display_name": model.get("display_name") or model["id"],
             "created_at": created}
 
@@ -76,7 +76,8 @@ def register(app: Application) -> None:
         state = context_of(request).state
         if provider_id is not None and provider_id not in state.providers:
             raise no_such_provider(provider_id)
-        kind = (request.query.get("provider_type") or request.query.get("providerType") or [None])[0]
+        kinds = request.query.get("provider_type") or request.query.get("providerType")
+        kind = kinds[0] if kinds else None
         data = [
             model_object(entry.provider, model_id, info)
             for entry in await state.catalog.everything()
@@ -93,8 +94,7 @@ def register(app: Application) -> None:
         catalog = context_of(request).state.catalog
         provider, upstream_id = await catalog.resolve(name)
         entry = await catalog.of(provider.id)
-        listed = provider.listed(entry.models, upstream_id) if entry.models is not None else None
-        if listed is None:
+        if entry.models is None or (listed := provider.listed(entry.models, upstream_id)) is None:
             raise model_not_found(name)
         model = model_object(provider, listed, entry.models[listed])
         return json_response(200, anthropic_model_object(model) if speaks_anthropic(request) else model)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.wire.errors import ApiError
 from api.upstream.providers.base import Provider
+from api.wire.errors import ApiError
 
 ANTHROPIC_VERSION = "2023-06-01"
 BETA = "anthropic-beta"

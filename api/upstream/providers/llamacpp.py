@@ -16,20 +16,21 @@ import importlib.util
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
 from api.config import locations
 from api.config.settings import LocalModelSettings, ProviderSettings, ServerSettings
-from api.wire.errors import ApiError
 from api.local.generation import STARTED, Cancelled, Job, Loaded, generate
 from api.local.gguf import GGUFError, GGUFInfo, read_gguf
 from api.local.pool import pool_for
 from api.upstream.providers.base import Provider
+from api.wire.errors import ApiError
 
 log = logging.getLogger("gatehouse")
 T = TypeVar("T")
@@ -103,6 +104,7 @@ class LlamaCppProvider(Provider):
 
     def __init__(self, settings: ProviderSettings, server: ServerSettings, http) -> None:
         super().__init__(settings, server, http)
+        assert settings.local is not None  # the settings of every llamacpp provider have it
         self.local = settings.local
         self.pool = pool_for(self.id, self.local)
         self.package_dir = locations.model_cache_dir()
@@ -137,13 +139,16 @@ class LlamaCppProvider(Provider):
         return found
 
     def _file(self, model: LocalModelSettings) -> ModelFile:
-        try:
-            path = model.path or from_package(model.package, self.package_dir)
-        except ImportError:
-            return ModelFile(model, error=f"the package '{model.package}' is not installed: "
-                                          f"pip install {model.package} (or 'gatehouse[local]')")
-        except Exception as exc:
-            return ModelFile(model, error=f"the package '{model.package}' did not give its GGUF file: {exc}")
+        path = model.path
+        if path is None:
+            assert model.package is not None  # a model has either (checked with the config)
+            try:
+                path = from_package(model.package, self.package_dir)
+            except ImportError:
+                return ModelFile(model, error=f"the package '{model.package}' is not installed: "
+                                              f"pip install {model.package} (or 'gatehouse[local]')")
+            except Exception as exc:
+                return ModelFile(model, error=f"the package '{model.package}' did not give its GGUF file: {exc}")
         try:
             return ModelFile(model, path, header(path))
         except FileNotFoundError:
@@ -212,6 +217,7 @@ class LlamaCppProvider(Provider):
         options = tuple(self._option(file, name) for name in ("n_ctx", "n_threads", "n_gpu_layers"))
         key = (file.settings.name, file.path, options, file.settings.chat_template, embedding)
         label = f"{file.settings.name} (embeddings)" if embedding else file.settings.name
+        assert file.info is not None  # a usable file's header was read
         instance = await self.pool.acquire(key, label, file.info.size_bytes,
                                            lambda: self._load(file, options, embedding))
         return key, instance
@@ -243,7 +249,8 @@ class LlamaCppProvider(Provider):
 
         n_ctx, n_threads, n_gpu_layers = options
         log.info("loading local model '%s' from %s", file.settings.name, file.path)
-        extra = {"embedding": True, "pooling_type": llama_cpp.LLAMA_POOLING_TYPE_MEAN} if embedding else {}
+        extra: dict[str, Any] = ({"embedding": True, "pooling_type": llama_cpp.LLAMA_POOLING_TYPE_MEAN}
+                                 if embedding else {})
         try:
             llm = llama_cpp.Llama(model_path=str(file.path), n_ctx=n_ctx, n_threads=n_threads or None,
                                   n_gpu_layers=n_gpu_layers, verbose=False, **extra)

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from api.wire.errors import ApiError
 from api.upstream.providers.base import Provider
+from api.wire.errors import ApiError
 
 
 class OllamaProvider(Provider):
