@@ -21,8 +21,8 @@ import orjson
 
 from api.core.exchange import Exchange
 from api.translate import UntranslatableAnswer
-from api.translate.responses import read_answer, upstream_error
-from api.translate.responses_stream import passthrough_failed
+from api.translate.answers import read_answer, upstream_error
+from api.translate.responses_api_stream import passthrough_failed
 from api.translate.streams import as_stream, as_upstream_stream
 from api.translate.translation import StreamTranslator, Translation
 from api.upstream.providers import Provider

@@ -1,7 +1,10 @@
 """Translation between the OpenAI Chat Completions and Anthropic Messages dialects.
 
 - `requests`: request bodies, both ways.
-- `responses`: non-streaming answers, finish/stop reasons, usage and error bodies.
+- `answers`: non-streaming answers, finish/stop reasons, usage and error bodies.
+- `responses_api`, `responses_api_stream`: OpenAI's Responses API over Chat Completions, whole and streamed.
+- `translation`: what a crossing of dialects hands the relay (`Translation`, `StreamTranslator`).
+- `claude`: what current Claude models take, read from their ids.
 - `streams`: incremental SSE stream translators, both ways.
 - `shapes`: the fields a translation reads, of requests and of answers, checked first.
 

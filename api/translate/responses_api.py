@@ -1,5 +1,5 @@
 """OpenAI's Responses API over Chat Completions: a Responses request as a chat request, and a
-`chat.completion` as a `response` object (streams: `responses_stream`).
+`chat.completion` as a `response` object (streams: `responses_api_stream`).
 
 The gateway stores nothing, so what needs stored state (`previous_response_id`, `conversation`,
 background responses, stored prompts) is refused; a client sends the whole conversation in `input`,
@@ -18,7 +18,7 @@ import orjson
 
 from api.translate import TranslationError
 from api.translate.requests import malformed_is_translation_error, passthrough
-from api.translate.responses import new_id, reasoning_of, text_of
+from api.translate.answers import new_id, reasoning_of, text_of
 
 REFUSED_FIELDS = {
     "previous_response_id": "'previous_response_id' is not supported: Gatehouse stores no responses. Send the "

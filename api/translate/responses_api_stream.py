@@ -9,7 +9,7 @@ from typing import cast
 
 import orjson
 
-from api.translate.responses import new_id
+from api.translate.answers import new_id
 from api.translate.responses_api import (
     call_item,
     called_tools,

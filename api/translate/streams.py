@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import orjson
 
 from api.translate.requests import tool_input
-from api.translate.responses import (
+from api.translate.answers import (
     FINISH_REASONS,
     REASONING_FIELDS,
     anthropic_usage,

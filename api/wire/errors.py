@@ -2,7 +2,7 @@
 
 OpenAI: `{"error": {"message", "type", "param", "code"}}`.
 Anthropic: `{"type": "error", "error": {"type", "message"}}`.
-Every layer raises `ApiError`; only the HTTP edge turns it into a response (api/edge/answers.py), in the
+Every layer raises `ApiError`; only the HTTP edge turns it into a response (api/edge/responding.py), in the
 dialect of the endpoint. Nothing here knows the web framework.
 """
 

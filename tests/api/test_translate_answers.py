@@ -11,7 +11,7 @@ import pytest
 
 from api.wire.errors import ApiError
 from api.translate import UntranslatableAnswer
-from api.translate.responses import (FINISH_REASONS, STOP_REASONS, anthropic_to_openai_response,
+from api.translate.answers import (FINISH_REASONS, STOP_REASONS, anthropic_to_openai_response,
                                      openai_to_anthropic_response, read_answer, upstream_error)
 
 ANTHROPIC_USAGE = {"input_tokens": 25, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 1000,

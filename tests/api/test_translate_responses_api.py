@@ -14,7 +14,7 @@ from api.wire.errors import ApiError
 from api.wire.sse import SSEParser
 from api.translate import TranslationError
 from api.translate.responses_api import DROPPED_FIELDS, TRANSLATED_FIELDS, chat_to_response, echoed, responses_to_chat
-from api.translate.responses_stream import ChatToResponsesStream, passthrough_failed
+from api.translate.responses_api_stream import ChatToResponsesStream, passthrough_failed
 from api.translate.streams import as_upstream_stream
 from api.wire.usage import StreamUsage
 

@@ -9,7 +9,7 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 
 from api.wire.sse import SSEParser
-from api.translate.responses import anthropic_to_openai_response, openai_to_anthropic_response
+from api.translate.answers import anthropic_to_openai_response, openai_to_anthropic_response
 from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream, as_upstream_stream
 
 SPLITS = [None, 1, 7, 64]  # feed at once, byte by byte, and in odd-sized pieces

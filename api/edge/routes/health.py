@@ -8,7 +8,7 @@ from blacksheep import Application, Response
 
 from api import __version__
 from api.core.worker import Worker
-from api.edge.answers import json_response
+from api.edge.responding import json_response
 
 
 def register(app: Application, worker: Worker) -> None:
