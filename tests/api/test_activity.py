@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from api.store.activity import ActivityStore
-from api.edge.auth import fingerprint
+from api.core.auth import fingerprint
 from tests.conftest import UPSTREAM_KEY, WRITER_KEY, gateway_config
 from tests.fixtures.fake_openai import start_fake_openai, stop_fake_openai
 from tests.gateway import SERVER_KEY, SERVER_SECTION, free_port, start_gateway, wait_until
