@@ -11,9 +11,9 @@ import sys
 
 from api import __version__
 from api.config import locations
+from api.config.settings import ConfigError, open_config
 from api.core import stopping
 from api.store import activity
-from api.config.settings import ConfigError, create_config, load_config
 
 
 def _port_problem(host: str, port: int) -> str | None:
@@ -36,13 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"gatehouse {__version__}")
     args = parser.parse_args(argv)
 
-    path = locations.resolve_config_path(args.config)
     try:
-        if not path.exists():
-            create_config(path)
-            print(f"gatehouse: created {path} with a new server key ([server].api_key)", file=sys.stderr)
-        config = load_config(path)
-    except (ConfigError, OSError) as exc:
+        path, config = open_config(args.config, say=lambda line: print(line, file=sys.stderr))
+    except ConfigError as exc:
         print(f"gatehouse: {exc}", file=sys.stderr)
         return 2
     server = config.server
@@ -60,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
-    class Server(Granian):
+    class Server(Granian):  # type: ignore[valid-type,misc]  # granian picks its server class at import
         """Granian, announcing a stop to its workers before it waits for them (see api.core.stopping)."""
 
         def signal_handler_interrupt(self, *args, **kwargs):

@@ -8,8 +8,7 @@ import sys
 
 from api import __version__
 from api.config import locations
-from api.config.settings import ConfigError, create_config, load_config
-
+from api.config.settings import ConfigError, open_config
 
 KEY_ENV = "GATEHOUSE_KEY"
 
@@ -45,13 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         app = GatehouseApp(args.attach, key)
         app.run()
         return app.return_code or 0  # 1 when the app failed
-    path = locations.resolve_config_path(args.config)
     try:
-        if not path.exists():
-            create_config(path)
-            print(f"gatehouse: created {path} with a new server key ([server].api_key)", flush=True)
-        config = load_config(path)
-    except (ConfigError, OSError) as exc:
+        path, config = open_config(args.config, say=lambda line: print(line, flush=True))
+    except ConfigError as exc:
         print(f"gatehouse: {exc}", file=sys.stderr)
         return 2
     if args.no_tui or not sys.stdout.isatty():

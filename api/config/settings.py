@@ -13,15 +13,19 @@ import os
 import re
 import secrets
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from api.config import locations
+from api.config.schema import Setting, declared, default_of, keys, setting
 
 PROVIDER_TYPES = ("openai", "anthropic", "ollama", "llamacpp")
 """Provider types this version can serve; `llamacpp` runs GGUF models in-process."""
+RESPONSES_MODES = ("native", "translate")
+"""The values of a provider's `responses` key."""
 
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -50,56 +54,62 @@ def _file_error(path: Path, message: str) -> ConfigError:
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
-    host: str = "127.0.0.1"
-    """Interface to listen on; 127.0.0.1 keeps the gateway private to this machine."""
-    port: int = 8642
-    """TCP port of the HTTP API."""
-    api_key: str = ""
-    """The server key: full access, including /admin. Required."""
-    workers: int = 1
-    """Granian worker processes."""
-    data_dir: Path = field(default_factory=locations.default_data_dir)
-    """Where activity and other non-configuration state is stored."""
-    max_body_bytes: int = 10 * 1024 * 1024
-    """Largest accepted request body; bigger ones get 413."""
-    request_timeout_s: float = 600.0
+    host: str = setting("127.0.0.1", restart=True,
+                        help="127.0.0.1 keeps the gateway private; 0.0.0.0 opens it (restarts)")
+    port: int = setting(8642, kind="int", minimum=1, maximum=65535, restart=True,
+                        help="the HTTP API's port (restarts the server)")
+    api_key: str = setting("", kind="secret", required=True,
+                           help="the server key: full access, /admin included (ctrl+r shows it)")
+    workers: int = setting(1, kind="int", minimum=1, maximum=64, restart=True,
+                           help="worker processes (restarts the server)")
+    data_dir: Path = setting(default_factory=locations.default_data_dir, restart=True,
+                             help="activity and other state; empty: the user data dir (restarts)")
+    max_body_bytes: int = setting(10 * 1024 * 1024, kind="int", minimum=1024, maximum=1 << 31,
+                                  help="bigger request bodies get 413")
+    request_timeout_s: float = setting(600.0, kind="float", minimum=0.1, maximum=86400,
+                                       help="wait for an upstream's next bytes before 504")
     """Longest wait for an upstream's next bytes (headers or stream chunk)."""
-    connect_timeout_s: float = 10.0
-    """Longest wait to open a connection to an upstream."""
-    cors_origins: tuple[str, ...] = ()
-    """Origins allowed by CORS; empty means CORS is off."""
+    connect_timeout_s: float = setting(10.0, kind="float", minimum=0.1, maximum=600,
+                                       help="wait for a connection to an upstream before 502")
+    cors_origins: tuple[str, ...] = setting((), kind="list",
+                                            help="browser origins allowed by CORS (http://host:port, or *), "
+                                                 "comma-separated; empty: off")
 
 
 @dataclass(frozen=True, slots=True)
 class ActivitySettings:
-    enabled: bool = True
-    """Record every API request (the TUI's Activity tab and /admin/activity read the records)."""
-    retention_days: float = 30.0
-    """Records older than this are deleted."""
-    max_rows: int = 1_000_000
-    """At most this many records are kept (the oldest go first)."""
+    enabled: bool = setting(True, kind="bool", help="record every API request")
+    """The TUI's Activity tab and /admin/activity read the records."""
+    retention_days: float = setting(30.0, kind="float", minimum=0.00001, maximum=36500,
+                                    help="records older than this are deleted")
+    max_rows: int = setting(1_000_000, kind="int", minimum=1, maximum=1 << 40,
+                            help="at most this many records are kept")
+    """The oldest go first."""
 
 
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
     id: str
-    type: str
-    base_url: str
-    api_key: str = field(default="", repr=False)
+    type: str = setting(kind="choice", choices=PROVIDER_TYPES, required=True, help="the API it speaks")
+    base_url: str = setting(help="the API root (openai: with /v1); empty: the type's default")
+    api_key_env: str = setting("", help="preferred: the environment variable that holds the provider's key")
+    api_key: str = setting("", kind="secret", help="or the key itself, stored in the file (ctrl+r shows it)")
     """The key sent upstream; resolved from `api_key_env` when that is set."""
-    api_key_env: str = ""
-    """Name of the environment variable holding the key, if any."""
-    models: tuple[str, ...] | None = None
-    """Models served by this provider; None means discover them from the provider."""
-    headers: dict[str, str] = field(default_factory=dict, repr=False)
-    """Extra headers sent with every upstream request."""
-    responses: str | None = None
+    models: tuple[str, ...] | None = setting(None, kind="list",
+                                             help="models to serve, comma-separated; empty: ask the provider")
+    """None means discover them from the provider."""
+    headers: dict[str, str] = setting(default_factory=dict, kind="table", secret=True,
+                                      help="extra headers sent with every upstream request")
+    """Their values often carry credentials."""
+    responses: str | None = setting(None, kind="choice", choices=RESPONSES_MODES,
+                                    help="openai, ollama: native passes /v1/responses through (Codex models need "
+                                         "it), translate goes over chat; empty: native for OpenAI and Azure")
     """How an `openai` or `ollama` provider serves /v1/responses: "native" (passed through to its own
     /responses) or "translate" (over its /chat/completions); None: native for OpenAI's own API and Azure's,
     else translate (older Ollama versions have no /v1/responses)."""
     local: LocalSettings | None = field(default=None, metadata={"inline": True})
     """The in-process models of a `llamacpp` provider (None for the HTTP types); its keys sit in
-    the provider's own table."""
+    the provider's own table, beside `type`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,67 +117,72 @@ class LocalModelSettings:
     """One `[providers.ID.models.NAME]` table of a `llamacpp` provider."""
 
     name: str
-    path: Path | None = None
-    """The GGUF file."""
-    package: str | None = None
-    """A PyPI package shipping the GGUF, with an `assemble(output_path)` function; used when `path` is not set."""
-    n_ctx: int | None = None
+    path: Path | None = setting(None, help="the GGUF file (or set package instead)")
+    package: str | None = setting(None, help="a PyPI package shipping the GGUF (written once into the data dir)")
+    """Its `assemble(output_path)` function writes the GGUF; used when `path` is not set."""
+    n_ctx: int | None = setting(None, kind="int", minimum=0, maximum=1 << 24, help="empty: the provider's")
     """Context length in tokens; None: the provider's."""
-    n_threads: int | None = None
-    n_gpu_layers: int | None = None
-    chat_template: str | None = None
-    """A Jinja chat template used instead of the one in the GGUF file."""
+    n_threads: int | None = setting(None, kind="int", minimum=0, maximum=1024, help="empty: the provider's")
+    n_gpu_layers: int | None = setting(None, kind="int", minimum=-1, maximum=100_000,
+                                       help="empty: the provider's")
+    chat_template: str | None = setting(None, kind="multiline",
+                                        help="a Jinja chat template instead of the file's own")
 
 
 @dataclass(frozen=True, slots=True)
 class LocalSettings:
     """Where a `llamacpp` provider finds its GGUF files and how it runs them."""
 
-    models_dir: Path | None = None
-    """Every `*.gguf` file in it is a model named by its file name without `.gguf`."""
-    models: dict[str, LocalModelSettings] = field(default_factory=dict)
-    n_ctx: int = 4096
-    """Context length in tokens (prompt and answer); 0 means the model's own (often large) length."""
-    n_threads: int = 0
-    """CPU threads per generation; 0 means llama.cpp's default."""
-    n_gpu_layers: int = 0
-    """Layers offloaded to a GPU (needs a GPU build of llama-cpp-python); -1 means all."""
-    parallel: int = 1
-    """Generations at once per model; each is a separate copy of the model in memory."""
-    max_queue: int = 8
-    """Requests waiting for a busy model; more get 429."""
-    max_loaded: int = 2
-    """Models kept in memory; the least recently used idle one is unloaded first."""
-    max_memory_mb: int = 0
-    """Sum of the loaded models' file sizes allowed in memory; 0 means no limit."""
+    models_dir: Path | None = setting(None, help="every *.gguf file in this folder is a model (its name without "
+                                                 ".gguf)")
+    models: dict[str, LocalModelSettings] = setting(default_factory=dict, kind="table",
+                                                    help="one table per model, [providers.ID.models.NAME]")
+    n_ctx: int = setting(4096, kind="int", minimum=0, maximum=1 << 24,
+                         help="context length in tokens; 0: the model's own")
+    """Prompt and answer together; the model's own length is often large."""
+    n_threads: int = setting(0, kind="int", minimum=0, maximum=1024,
+                             help="CPU threads per generation; 0: llama.cpp's choice")
+    n_gpu_layers: int = setting(0, kind="int", minimum=-1, maximum=100_000,
+                                help="layers on a GPU (-1 all; needs a GPU build)")
+    """Needs a GPU build of llama-cpp-python."""
+    parallel: int = setting(1, kind="int", minimum=1, maximum=64,
+                            help="generations at once per model (a copy in memory each)")
+    max_queue: int = setting(8, kind="int", minimum=0, maximum=100_000,
+                             help="requests waiting for a busy model; more get 429")
+    max_loaded: int = setting(2, kind="int", minimum=1, maximum=1024,
+                              help="models kept in memory (least recently used unloaded)")
+    """The least recently used idle one is unloaded first."""
+    max_memory_mb: int = setting(0, kind="int", minimum=0, maximum=1 << 30,
+                                 help="budget for loaded models' file sizes; 0: none")
 
 
 @dataclass(frozen=True, slots=True)
 class PromptSettings:
     name: str
-    text: str
+    text: str = setting(kind="multiline", required=True, help="the system prompt, sent first")
 
 
 @dataclass(frozen=True, slots=True)
 class ClientSettings:
     name: str
-    model: str | None = None
-    """Model used when a request names none or says `default`."""
-    prompt: str | None = None
-    """Name of a [prompts.X] whose text goes first as a system message."""
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    collections: tuple[str, ...] = ()
-    """LocalDocs collections (used once LocalDocs exists)."""
-    api_key: str = field(default="", repr=False)
-    """A key of this client's own; requests made with it are this client's."""
+    model: str | None = setting(None, help="used when a request names none or says 'default' (provider:model)")
+    prompt: str | None = setting(None, kind="choice", help="a prompt whose text goes first as a system message")
+    """The name of a [prompts.X]; the choices are the prompts the file has."""
+    temperature: float | None = setting(None, kind="float", minimum=0, maximum=2,
+                                        help="0-2, only where a request sets none")
+    top_p: float | None = setting(None, kind="float", minimum=0, maximum=1, help="0-1, only where a request sets none")
+    max_tokens: int | None = setting(None, kind="int", minimum=1, maximum=10_000_000,
+                                     help="only where a request sets none")
+    api_key: str = setting("", kind="secret",
+                           help="a key of this client's own: it identifies the client (ctrl+r shows it)")
+    """Requests made with it are this client's."""
+    collections: tuple[str, ...] = setting((), kind="list", help="LocalDocs collections (reserved)")
 
 
 @dataclass(frozen=True, slots=True)
 class TuiSettings:
-    theme: str = "gatehouse-dark"
-    """The TUI's colour theme: a name from themes/*.toml or one of Textual's built-in themes."""
+    theme: str = setting("gatehouse-dark", kind="choice", help="the colours of this app (also: ctrl+p, 'theme')")
+    """A name from themes/*.toml or one of Textual's built-in themes; the choices are the themes the TUI has."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +203,15 @@ class Config:
         return found or ClientSettings(name="server")
 
 
+SECTIONS = tuple(part.name for part in fields(Config) if part.name not in ("path", "stamp"))
+"""The config file's top-level tables."""
+
+
 # --- reading -------------------------------------------------------------------
 
 _MISSING = object()
+_TOML_TYPES = {"text": str, "secret": str, "multiline": str, "choice": str, "bool": bool, "table": dict}
+"""The TOML type of each kind of key that is not a number or a list."""
 
 
 class _Reader:
@@ -216,6 +237,39 @@ class _Reader:
                 more = f"; did you mean '{hint[0]}'?" if hint else f"; known keys: {', '.join(allowed)}"
                 self.fail(f"{path}.{key}" if path else key, f"unknown key{more}")
 
+    def settings(self, data: dict, path: str, settings: type, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The keys `settings` declares (but those in `skip`) as read from its table `data` at `path`."""
+        return {field.name: self.setting(data, path, field, described)
+                for field, described in declared(settings) if field.name not in skip}
+
+    def key(self, data: dict, path: str, settings: type, name: str) -> Any:
+        """One key `settings` declares, as read from its table `data` at `path`."""
+        [(field, described)] = [(field, described) for field, described in declared(settings) if field.name == name]
+        return self.setting(data, path, field, described)
+
+    def setting(self, data: dict, path: str, field: dataclasses.Field, described: Setting) -> Any:
+        """One declared key: its value if of the key's TOML type, in its bounds and among its choices, else
+        (the problem noted) its default; None for a required key that is missing or wrong."""
+        key, default = field.name, default_of(field)
+        if described.kind in ("int", "float"):
+            value = self.number(data, key, path, default, minimum=described.minimum, maximum=described.maximum,
+                                integer=described.kind == "int")
+            # a number with a float default is a float (600 means 600.0); one that is only passed on, such as a
+            # client's temperature, stays as written
+            return float(value) if isinstance(default, float) else value
+        if described.kind == "list":
+            found = self.string_list(data, key, path)
+            return default if found is None else found
+        if described.kind == "table":
+            default = {}
+        value = self.value(data, key, path, _TOML_TYPES[described.kind], _MISSING if described.required else default)
+        if described.choices and value is not None and value not in described.choices:
+            self.fail(f"{path}.{key}", f"must be {_one_of(described.choices)}, not '{value}'")
+            return default
+        if value == "" and default is None and described.kind in ("text", "multiline"):
+            return None  # an empty text is no text
+        return value
+
     def value(self, data: dict, key: str, path: str, kind: type | tuple, default: Any = _MISSING) -> Any:
         if key not in data:
             if default is _MISSING:
@@ -230,7 +284,8 @@ class _Reader:
             return None if default is _MISSING else default
         return value
 
-    def number(self, data, key, path, default, *, minimum, maximum, integer=False):
+    def number(self, data: dict, key: str, path: str, default: float | None, *, minimum: Any, maximum: Any,
+               integer: bool) -> Any:
         value = self.value(data, key, path, int if integer else (int, float), default)
         if value is not None and not minimum <= value <= maximum:
             self.fail(f"{path}.{key}", f"must be between {minimum} and {maximum}, not {value}")
@@ -263,6 +318,15 @@ def _toml_type(value: Any) -> str:
     return type(value).__name__
 
 
+def _one_of(choices: tuple[str, ...]) -> str:
+    return " or ".join(choices) if len(choices) <= 2 else f"one of {', '.join(choices)}"
+
+
+def _path(value: str | None) -> Path | None:
+    """A path as written in the file (`~` is the home directory); None when not set."""
+    return Path(value).expanduser() if value else None
+
+
 def _is_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
@@ -280,83 +344,72 @@ def _origin_problem(origin: str) -> str | None:
     return None
 
 
-_SERVER_KEYS = ("host", "port", "api_key", "workers", "data_dir", "max_body_bytes",
-                "request_timeout_s", "connect_timeout_s", "cors_origins")
-_PROVIDER_KEYS = ("type", "base_url", "api_key", "api_key_env", "models", "headers", "responses")
-RESPONSES_MODES = ("native", "translate")
-"""The values of a provider's `responses` key."""
-_LOCAL_PROVIDER_KEYS = ("type", "models_dir", "models", "n_ctx", "n_threads", "n_gpu_layers", "parallel",
-                        "max_queue", "max_loaded", "max_memory_mb")
-_LOCAL_MODEL_KEYS = ("path", "package", "n_ctx", "n_threads", "n_gpu_layers", "chat_template")
-_CLIENT_KEYS = ("model", "prompt", "temperature", "top_p", "max_tokens", "collections", "api_key")
-_ACTIVITY_KEYS = ("enabled", "retention_days", "max_rows")
-_TUI_KEYS = ("theme",)
-_TOP_LEVEL = ("server", "providers", "prompts", "clients", "activity", "tui")
-
-
 def _server(r: _Reader, data: dict) -> ServerSettings:
     path = "server"
-    r.known_keys(data, _SERVER_KEYS, path)
-    defaults = ServerSettings(data_dir=Path())
-    api_key = r.value(data, "api_key", path, str)
+    r.known_keys(data, keys(ServerSettings), path)
+    values = r.settings(data, path, ServerSettings)
+    api_key = values["api_key"]
     if api_key is not None and len(api_key) < 8:
         r.fail(f"{path}.api_key", "must be at least 8 characters (a fresh config gets a generated one)")
-    data_dir = r.value(data, "data_dir", path, str, "")
-    cors = r.string_list(data, "cors_origins", path) or ()
-    for origin in cors:
+    for origin in values["cors_origins"]:
         if problem := _origin_problem(origin):
             r.fail(f"{path}.cors_origins", problem)
-    return ServerSettings(
-        host=r.value(data, "host", path, str, defaults.host),
-        port=r.number(data, "port", path, defaults.port, minimum=1, maximum=65535, integer=True),
-        api_key=api_key or "",
-        workers=r.number(data, "workers", path, defaults.workers, minimum=1, maximum=64, integer=True),
-        data_dir=Path(data_dir).expanduser() if data_dir else locations.default_data_dir(),
-        max_body_bytes=r.number(data, "max_body_bytes", path, defaults.max_body_bytes,
-                                minimum=1024, maximum=1 << 31, integer=True),
-        request_timeout_s=float(r.number(data, "request_timeout_s", path, defaults.request_timeout_s,
-                                         minimum=0.1, maximum=86400)),
-        connect_timeout_s=float(r.number(data, "connect_timeout_s", path, defaults.connect_timeout_s,
-                                         minimum=0.1, maximum=600)),
-        cors_origins=tuple(origin.lower() for origin in cors),  # browsers send them in lower case
-    )
+    return ServerSettings(**values | {
+        "api_key": api_key or "",
+        "data_dir": _path(values["data_dir"]) or locations.default_data_dir(),
+        "cors_origins": tuple(origin.lower() for origin in values["cors_origins"]),  # as browsers send them
+    })
 
 
 def _activity(r: _Reader, data: dict) -> ActivitySettings:
-    path = "activity"
-    r.known_keys(data, _ACTIVITY_KEYS, path)
-    defaults = ActivitySettings()
-    return ActivitySettings(
-        enabled=r.value(data, "enabled", path, bool, defaults.enabled),
-        retention_days=float(r.number(data, "retention_days", path, defaults.retention_days,
-                                      minimum=0.00001, maximum=36500)),
-        max_rows=r.number(data, "max_rows", path, defaults.max_rows, minimum=1, maximum=1 << 40, integer=True),
-    )
+    r.known_keys(data, keys(ActivitySettings), "activity")
+    return ActivitySettings(**r.settings(data, "activity", ActivitySettings))
 
 
 def _tui(r: _Reader, data: dict) -> TuiSettings:
-    r.known_keys(data, _TUI_KEYS, "tui")
-    default = TuiSettings().theme
-    theme = r.value(data, "theme", "tui", str, default)
+    r.known_keys(data, keys(TuiSettings), "tui")
+    theme = r.settings(data, "tui", TuiSettings)["theme"]
     if not theme:
         r.fail("tui.theme", "must not be empty")
-    return TuiSettings(theme=theme or default)
+    return TuiSettings(theme=theme or TuiSettings().theme)
 
 
-def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSettings | None:
+def _provider(r: _Reader, pid: str, data: Any, environ: Mapping[str, str]) -> ProviderSettings | None:
     path = f"providers.{pid}"
     if not isinstance(data, dict):
         r.fail(path, "must be a table")
         return None
     if not _ID_RE.match(pid) or ":" in pid:
         r.fail(path, "provider ids use letters, digits, '-', '_' and '.' (no ':')")
-    kind = r.value(data, "type", path, str)
+    kind = r.key(data, path, ProviderSettings, "type")
     if kind == "llamacpp":
-        r.known_keys(data, _LOCAL_PROVIDER_KEYS, path)
+        r.known_keys(data, ("type", *keys(LocalSettings)), path)
         return ProviderSettings(id=pid, type=kind, base_url="", local=_local(r, data, path))
-    r.known_keys(data, _PROVIDER_KEYS, path)
-    if kind is not None and kind not in PROVIDER_TYPES:
-        r.fail(f"{path}.type", f"must be one of {', '.join(PROVIDER_TYPES)}, not '{kind}'")
+    r.known_keys(data, keys(ProviderSettings), path)
+    values = r.settings(data, path, ProviderSettings, skip=("type", "base_url"))
+    base_url = _base_url(r, data, path, kind)
+    if values["api_key"] and values["api_key_env"]:
+        r.fail(path, "set either api_key or api_key_env, not both")
+    if values["api_key_env"]:
+        values["api_key"] = environ.get(values["api_key_env"], "")
+    if values["responses"] is not None and kind not in ("openai", "ollama"):
+        r.fail(f"{path}.responses", "only for types openai and ollama (other types always translate /v1/responses)")
+    return ProviderSettings(**values | {"id": pid, "type": kind or "", "base_url": base_url,
+                                        "headers": _headers(r, values["headers"], f"{path}.headers")})
+
+
+def _headers(r: _Reader, table: dict, path: str) -> dict[str, str]:
+    """A provider's extra headers: those that are strings, and fit in one line (others are problems)."""
+    for name, value in table.items():
+        if not isinstance(value, str):
+            r.fail(f"{path}.{name}", "must be a string")
+        elif "\r" in name + value or "\n" in name + value:
+            r.fail(f"{path}.{name}", "must not contain line breaks")
+    return {name: value for name, value in table.items() if isinstance(value, str)}
+
+
+def _base_url(r: _Reader, data: dict, path: str, kind: str | None) -> str:
+    """A provider's base URL (its type's default when not written), checked; without a trailing slash."""
     base_url = r.value(data, "base_url", path, str, DEFAULT_BASE_URLS.get(kind or "", ""))
     if not base_url:
         r.fail(f"{path}.base_url", "missing")
@@ -365,42 +418,16 @@ def _provider(r: _Reader, pid: str, data: Any, environ: dict) -> ProviderSetting
                                    "api_key_env, or an Authorization header in headers")
     elif not _is_url(base_url):
         r.fail(f"{path}.base_url", f"not a URL: '{base_url}' (expected http:// or https://)")
-    api_key = r.value(data, "api_key", path, str, "")
-    api_key_env = r.value(data, "api_key_env", path, str, "")
-    if api_key and api_key_env:
-        r.fail(path, "set either api_key or api_key_env, not both")
-    if api_key_env:
-        api_key = environ.get(api_key_env, "")
-    headers = r.value(data, "headers", path, dict, {})
-    for name, value in headers.items():
-        if not isinstance(value, str):
-            r.fail(f"{path}.headers.{name}", "must be a string")
-        elif "\r" in name + value or "\n" in name + value:
-            r.fail(f"{path}.headers.{name}", "must not contain line breaks")
-    responses = r.value(data, "responses", path, str, None)
-    if responses is not None and responses not in RESPONSES_MODES:
-        r.fail(f"{path}.responses", f"must be native or translate, not '{responses}'")
-    elif responses is not None and kind not in ("openai", "ollama"):
-        r.fail(f"{path}.responses", "only for types openai and ollama (other types always translate /v1/responses)")
-    return ProviderSettings(
-        id=pid,
-        type=kind or "",
-        base_url=(base_url or "").rstrip("/"),
-        api_key=api_key,
-        api_key_env=api_key_env,
-        models=r.string_list(data, "models", path),
-        headers={k: v for k, v in headers.items() if isinstance(v, str)},
-        responses=responses,
-    )
+    return (base_url or "").rstrip("/")
 
 
-def _load_options(r: _Reader, data: dict, path: str, defaults: LocalSettings | None) -> dict:
-    """n_ctx, n_threads and n_gpu_layers of a provider (with its defaults) or of a model (None: the provider's)."""
-    def option(key, minimum, maximum):
-        return r.number(data, key, path, getattr(defaults, key) if defaults else None,
-                        minimum=minimum, maximum=maximum, integer=True)
-    return {"n_ctx": option("n_ctx", 0, 1 << 24), "n_threads": option("n_threads", 0, 1024),
-            "n_gpu_layers": option("n_gpu_layers", -1, 100_000)}
+def _local(r: _Reader, data: dict, path: str) -> LocalSettings:
+    values = r.settings(data, path, LocalSettings)
+    models = {name: model for name, value in values["models"].items()
+              if (model := _local_model(r, name, value, f"{path}.models.{name}"))}
+    if not values["models_dir"] and not values["models"]:
+        r.fail(path, "a llamacpp provider needs models_dir or [providers.ID.models.NAME] tables")
+    return LocalSettings(**values | {"models_dir": _path(values["models_dir"]), "models": models})
 
 
 def _local_model(r: _Reader, name: str, data: Any, path: str) -> LocalModelSettings | None:
@@ -409,31 +436,20 @@ def _local_model(r: _Reader, name: str, data: Any, path: str) -> LocalModelSetti
         return None
     if ":" in name:
         r.fail(path, "model names cannot contain ':'")
-    r.known_keys(data, _LOCAL_MODEL_KEYS, path)
-    file = r.value(data, "path", path, str, "")
-    package = r.value(data, "package", path, str, "")
-    if bool(file) == bool(package):
+    r.known_keys(data, keys(LocalModelSettings), path)
+    values = r.settings(data, path, LocalModelSettings)
+    if bool(values["path"]) == bool(values["package"]):
         r.fail(path, "set either path (a GGUF file) or package (a PyPI package shipping one)")
-    return LocalModelSettings(name=name, path=Path(file).expanduser() if file else None, package=package or None,
-                              chat_template=r.value(data, "chat_template", path, str, None) or None,
-                              **_load_options(r, data, path, None))
+    return LocalModelSettings(name=name, **values | {"path": _path(values["path"])})
 
 
-def _local(r: _Reader, data: dict, path: str) -> LocalSettings:
-    defaults = LocalSettings()
-    models_dir = r.value(data, "models_dir", path, str, "")
-    table = r.value(data, "models", path, dict, {})
-    models = {name: model for name, value in table.items()
-              if (model := _local_model(r, name, value, f"{path}.models.{name}"))}
-    if not models_dir and not table:
-        r.fail(path, "a llamacpp provider needs models_dir or [providers.ID.models.NAME] tables")
-
-    def count(key, minimum, maximum):
-        return r.number(data, key, path, getattr(defaults, key), minimum=minimum, maximum=maximum, integer=True)
-    return LocalSettings(models_dir=Path(models_dir).expanduser() if models_dir else None, models=models,
-                         parallel=count("parallel", 1, 64), max_queue=count("max_queue", 0, 100_000),
-                         max_loaded=count("max_loaded", 1, 1024), max_memory_mb=count("max_memory_mb", 0, 1 << 30),
-                         **_load_options(r, data, path, defaults))
+def _prompt(r: _Reader, name: str, data: Any) -> PromptSettings | None:
+    path = f"prompts.{name}"
+    if not isinstance(data, dict):
+        r.fail(path, "must be a table with a `text` key")
+        return None
+    r.known_keys(data, keys(PromptSettings), path)
+    return PromptSettings(name=name, text=r.settings(data, path, PromptSettings)["text"] or "")
 
 
 def _client(r: _Reader, name: str, data: Any, prompts: dict) -> ClientSettings | None:
@@ -441,63 +457,44 @@ def _client(r: _Reader, name: str, data: Any, prompts: dict) -> ClientSettings |
     if not isinstance(data, dict):
         r.fail(path, "must be a table")
         return None
-    r.known_keys(data, _CLIENT_KEYS, path)
-    prompt = r.value(data, "prompt", path, str, None)
+    r.known_keys(data, keys(ClientSettings), path)
+    values = r.settings(data, path, ClientSettings)
+    prompt = values["prompt"]
     if prompt is not None and prompt not in prompts:
         known = ", ".join(sorted(prompts)) or "none defined"
         r.fail(f"{path}.prompt", f"no [prompts.{prompt}] (known prompts: {known})")
-    api_key = r.value(data, "api_key", path, str, "")
-    if api_key and len(api_key) < 8:
+    if values["api_key"] and len(values["api_key"]) < 8:
         r.fail(f"{path}.api_key", "must be at least 8 characters")
-    return ClientSettings(
-        name=name,
-        model=r.value(data, "model", path, str, None) or None,
-        prompt=prompt,
-        temperature=r.number(data, "temperature", path, None, minimum=0, maximum=2),
-        top_p=r.number(data, "top_p", path, None, minimum=0, maximum=1),
-        max_tokens=r.number(data, "max_tokens", path, None, minimum=1, maximum=10_000_000, integer=True),
-        collections=r.string_list(data, "collections", path) or (),
-        api_key=api_key,
-    )
+    return ClientSettings(name=name, **values)
 
 
-def parse_config(data: dict, path: Path, environ: dict | None = None) -> Config:
-    """Validate parsed TOML; raise ConfigError listing every problem."""
-    environ = os.environ if environ is None else environ
-    r = _Reader()
-    r.known_keys(data, _TOP_LEVEL, "")
-    server = _server(r, r.table(data, "server", "server"))
+def _named(r: _Reader, data: dict, section: str, read: Callable[[str, Any], Any]) -> dict:
+    """The entries of a section of named tables ([providers.ID], ...) that could be read."""
+    return {name: entry for name, value in r.table(data, section, section).items() if (entry := read(name, value))}
 
-    prompts = {}
-    for name, value in r.table(data, "prompts", "prompts").items():
-        if not isinstance(value, dict):
-            r.fail(f"prompts.{name}", "must be a table with a `text` key")
-            continue
-        r.known_keys(value, ("text",), f"prompts.{name}")
-        text = r.value(value, "text", f"prompts.{name}", str)
-        prompts[name] = PromptSettings(name=name, text=text or "")
 
-    providers = {}
-    for pid, value in r.table(data, "providers", "providers").items():
-        provider = _provider(r, pid, value, environ)
-        if provider:
-            providers[pid] = provider
-
-    clients = {}
-    for name, value in r.table(data, "clients", "clients").items():
-        client = _client(r, name, value, prompts)
-        if client:
-            clients[name] = client
-
-    keys = [("server.api_key", server.api_key)] + [
+def _unique_keys(r: _Reader, server: ServerSettings, clients: dict[str, ClientSettings]) -> None:
+    """Each key identifies one client: the server key and the clients' own keys all differ."""
+    identities = [("server.api_key", server.api_key)] + [
         (f"clients.{c.name}.api_key", c.api_key) for c in clients.values() if c.api_key
     ]
     seen: dict[str, str] = {}
-    for key_path, key in keys:
+    for key_path, key in identities:
         if key in seen:
             r.fail(key_path, f"same key as {seen[key]}; every key must identify one client")
         seen.setdefault(key, key_path)
 
+
+def parse_config(data: dict, path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Validate parsed TOML; raise ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    r = _Reader()
+    r.known_keys(data, SECTIONS, "")
+    server = _server(r, r.table(data, "server", "server"))
+    prompts = _named(r, data, "prompts", lambda name, value: _prompt(r, name, value))
+    providers = _named(r, data, "providers", lambda pid, value: _provider(r, pid, value, environ))
+    clients = _named(r, data, "clients", lambda name, value: _client(r, name, value, prompts))
+    _unique_keys(r, server, clients)
     activity = _activity(r, r.table(data, "activity", "activity"))
     tui = _tui(r, r.table(data, "tui", "tui"))
     if r.errors:
@@ -567,10 +564,31 @@ def create_config(path: Path) -> str:
     return key
 
 
+def open_config(explicit: str | None, say: Callable[[str], None]) -> tuple[Path, Config]:
+    """The config file a command uses (`--config`, else as `locations.resolve_config_path` finds it) and its
+    settings; a missing file is first created from the example with a new server key, and `say` gets the
+    line that tells so.
+
+    Raises ConfigError, whose text is what to print after "gatehouse: ", also when the file cannot be created.
+    """
+    path = locations.resolve_config_path(explicit)
+    try:
+        if not path.exists():
+            create_config(path)
+            say(f"gatehouse: created {path} with a new server key ([server].api_key)")
+    except OSError as exc:
+        raise ConfigError(str(exc)) from exc
+    return path, load_config(path)
+
+
 # --- comparing -----------------------------------------------------------------
 
-RESTART_KEYS = ("server.host", "server.port", "server.workers", "server.data_dir")
-"""Keys whose change needs a new server process (a new listening socket, worker count or data dir)."""
+RESTART_KEYS = tuple(f"{section}.{field.name}"
+                     for section, settings in (("server", ServerSettings), ("activity", ActivitySettings),
+                                               ("tui", TuiSettings))
+                     for field, described in declared(settings) if described.restart)
+"""Keys whose change needs a new server process (those declared `restart`: a new listening socket, worker count
+or data dir); only a section that is one table can hold them."""
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
@@ -594,10 +612,11 @@ def changed_keys(old: Config | None, new: Config) -> list[str]:
 
     With no old config (the file did not validate), every key of the new one counts as changed.
     """
-    before, after = {}, {}
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
     for config, flat in ((old, before), (new, after)):
         if config is None:
             continue
-        for section in ("server", "providers", "prompts", "clients", "activity", "tui"):
+        for section in SECTIONS:
             _flatten(getattr(config, section), section, flat)
     return sorted(key for key in before.keys() | after.keys() if before.get(key, _MISSING) != after.get(key, _MISSING))

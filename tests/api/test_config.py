@@ -17,6 +17,7 @@ from api.config.settings import (
     changed_keys,
     create_config,
     load_config,
+    open_config,
     parse_config,
 )
 from tests.gateway import ROOT
@@ -152,6 +153,22 @@ def test_created_config_has_a_fresh_private_key_and_keeps_the_comments(tmp_path)
     assert "# The server key." in text  # the example's documentation survives
     assert tomllib.loads(text)["server"]["api_key"] == key
     assert load_config(path, environ={}).server.api_key == key
+
+
+def test_open_config_creates_a_missing_file_once_and_says_so(tmp_path):
+    path = tmp_path / "config.toml"
+    said: list[str] = []
+    found, config = open_config(str(path), said.append)
+    assert found == path and config.server.api_key == tomllib.loads(path.read_text())["server"]["api_key"]
+    assert said == [f"gatehouse: created {path} with a new server key ([server].api_key)"]
+    assert open_config(str(path), said.append)[1].server.api_key == config.server.api_key and len(said) == 1
+
+
+def test_open_config_reports_a_file_it_cannot_create_as_a_config_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError) as caught:
+        open_config(str(tmp_path / "file" / "config.toml"), print)
+    assert str(caught.value).startswith("[Errno") and str(tmp_path / "file") in str(caught.value)  # as OSError says
 
 
 def test_server_process_reports_a_bad_config_in_one_message(tmp_path):

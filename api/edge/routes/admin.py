@@ -6,26 +6,23 @@ import asyncio
 import math
 import os
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 
 import orjson
 from blacksheep import Application, Request, Response, StreamedContent
 
 from api import __version__
-from api.config.settings import Config
+from api.config.redact import redacted
 from api.core.catalog import ProviderModels, no_such_provider
 from api.core.relay import until_disconnect
 from api.core.worker import State, Worker
-from api.edge.answers import json_response
 from api.edge.body import query_int, receive_of
 from api.edge.context import context_of
+from api.edge.responding import json_response
 from api.store.activity import as_json
 from api.wire.errors import ApiError
 from api.wire.sse import SSE, SSE_HEADERS
 
-REDACTED = "<redacted>"
-SECRET_KEYS = ("api_key",)
 TAIL_POLL_S = 0.25
 TAIL_KEEPALIVE_S = 15.0
 PAGE_MAX = 1000
@@ -43,23 +40,6 @@ def require_server_key(request: Request) -> None:
     if not context_of(request).identity.server_key:
         raise ApiError(403, "The admin API needs the server key ([server].api_key); client keys cannot use it.",
                        code="server_key_required")
-
-
-def _redact(value):
-    """A copy with every secret replaced: api keys and header values (they often carry credentials)."""
-    if isinstance(value, dict):
-        return {key: (REDACTED if item else "") if key in SECRET_KEYS and isinstance(item, str)
-                else dict.fromkeys(item, REDACTED) if key == "headers" and isinstance(item, dict)
-                else _redact(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redact(item) for item in value]
-    return str(value) if not isinstance(value, (str, int, float, bool, type(None))) else value
-
-
-def effective_config(config: Config) -> dict:
-    document = asdict(config)
-    document.pop("stamp")
-    return _redact(document)
 
 
 async def client_settings(state: State, name: str) -> dict:
@@ -200,7 +180,7 @@ def register(app: Application, worker: Worker) -> None:
     @app.router.get("/admin/config")
     async def config(request: Request) -> Response:
         require_server_key(request)
-        return json_response(200, effective_config(context_of(request).state.config))
+        return json_response(200, redacted(context_of(request).state.config))
 
     @app.router.get("/admin/clients")
     async def clients(request: Request) -> Response:
