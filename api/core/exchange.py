@@ -17,8 +17,8 @@ from typing import Literal
 import orjson
 
 from api.translate import TranslationError
-from api.translate.requests import anthropic_to_openai, openai_to_anthropic
 from api.translate.answers import anthropic_to_openai_response, openai_to_anthropic_response
+from api.translate.requests import anthropic_to_openai, openai_to_anthropic
 from api.translate.responses_api import chat_to_response, echoed, responses_to_chat
 from api.translate.responses_api_stream import ChatToResponsesStream
 from api.translate.shapes import check

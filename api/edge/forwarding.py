@@ -12,9 +12,9 @@ from api.core.client_settings import apply_client_settings
 from api.core.exchange import Endpoint, Exchange, count_input_tokens, plan, upstream_dialect
 from api.core.relay import relay
 from api.core.worker import State
-from api.edge.responding import answer_response, json_response
 from api.edge.body import optional_model, read_json_object, receive_of, require
 from api.edge.context import RequestContext, context_of
+from api.edge.responding import answer_response, json_response
 
 REQUIRED: dict[Endpoint, tuple[str, type | tuple[type, ...]]] = {
     "chat": ("messages", list),

@@ -13,9 +13,9 @@ from blacksheep import Request, Response
 from api.core.auth import presented_key
 from api.core.recording import NOT_RECORDED, Recording
 from api.core.worker import Worker
-from api.edge.responding import error_response
 from api.edge.context import RequestContext, attach
 from api.edge.cors import add_headers, allowed_origin, is_preflight, preflight
+from api.edge.responding import error_response
 from api.store.activity import Record
 from api.wire.errors import ApiError, Dialect
 

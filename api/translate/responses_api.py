@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import orjson
 
 from api.translate import TranslationError
-from api.translate.requests import malformed_is_translation_error, passthrough
 from api.translate.answers import new_id, reasoning_of, text_of
+from api.translate.requests import malformed_is_translation_error, passthrough
 
 REFUSED_FIELDS = {
     "previous_response_id": "'previous_response_id' is not supported: Gatehouse stores no responses. Send the "

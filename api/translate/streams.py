@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import orjson
 
-from api.translate.requests import tool_input
 from api.translate.answers import (
     FINISH_REASONS,
     REASONING_FIELDS,
@@ -32,6 +31,7 @@ from api.translate.answers import (
     text_of,
     thinking_block,
 )
+from api.translate.requests import tool_input
 from api.wire.errors import ANTHROPIC_TYPES, ApiError, Dialect
 from api.wire.sse import SSEParser, frame
 

@@ -12,10 +12,10 @@ from urllib.parse import unquote
 from blacksheep import Application, Request, Response
 
 from api.core.catalog import model_not_found, no_such_provider, under_provider
-from api.edge.responding import json_response
 from api.edge.body import query_int
 from api.edge.context import context_of
 from api.edge.middleware import speaks_anthropic
+from api.edge.responding import json_response
 from api.upstream.providers import Provider
 from api.wire.errors import ApiError
 
