@@ -3,6 +3,10 @@
 It knows the server only through its admin API and the config file. Started by `gatehouse`,
 it runs the server under the supervisor (in a thread) and stops it on quit; with `--attach`
 it shows a server started elsewhere, its configuration read-only.
+
+Each tab is handed the `Session` at compose time; what a tab changes comes back up as a message
+(tui/messages.py), and so do the supervisor's events: the app alone writes the config file for
+them, follows the server's state and says what happened.
 """
 
 from __future__ import annotations
@@ -10,13 +14,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from contextlib import suppress
 from pathlib import Path
+from types import FrameType
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.reactive import reactive
+from textual.theme import Theme
 from textual.widgets import (
     Footer,
     Input,
@@ -32,8 +40,10 @@ from watchfiles import awatch
 from api.config.settings import ConfigError, load_config
 from api.core.reload import WATCH_OPTIONS, only
 from tui.admin_client import AdminClient
-from tui.config_document import ConfigDocument, SaveConflict, SaveResult
+from tui.config_document import SaveConflict, SaveResult
+from tui.messages import ConfigEdit, ConfigSaved, ServerStateChanged, SupervisorReported, ThemeSaved
 from tui.screens import ConfirmScreen, HelpScreen
+from tui.session import ConfigStore, Session, Unreadable
 from tui.supervisor import Supervisor
 from tui.tabs.activity import ActivityTab
 from tui.tabs.config import ConfigTab
@@ -57,7 +67,7 @@ def _uptime(seconds: float) -> str:
 class GatehouseApp(App):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Gatehouse"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(number), f"show_tab('{tab}')", tab.capitalize(), show=False)
           for number, tab in enumerate(TABS, 1)),
         *(Binding(f"alt+{number}", f"show_tab('{tab}')", tab.capitalize(), show=False, priority=True)
@@ -74,52 +84,53 @@ class GatehouseApp(App):
     """How often the server's state is read again."""
 
     state: reactive[str] = reactive("starting")
+    """The server's state (a tui.supervisor.ServerState), or "attached" to a server started elsewhere."""
 
     def __init__(self, base_url: str, key: str, supervisor: Supervisor | None = None,
                  config_path: Path | None = None, user_themes: Path | None = None) -> None:
         super().__init__()
-        self.admin = AdminClient(base_url, key)
-        self.supervisor = supervisor
-        self.config_path = config_path or (supervisor.config_path if supervisor else None)
-        self.read_only = self.config_path is None
-        """Attached to a server started elsewhere: its config is shown, never written."""
+        config_path = config_path or (supervisor.config_path if supervisor else None)
+        self.session = Session(AdminClient(base_url, key), ConfigStore(config_path) if config_path else None,
+                               supervisor)
         self.user_themes = user_themes if user_themes is not None else user_themes_dir()
         self.status: dict = {}
+        """The server's /admin/status as last read."""
         self._saved_theme: str | None = None
         self.theme_problems = self._load_themes()
 
-    def notify(self, message: str, **options) -> None:
+    def notify(self, message: str, **options: Any) -> None:
         """Every notification is plain text: the names, URLs and errors in them may hold '[', which
         Textual would read as markup (a client named '[/b]' used to crash the app)."""
         super().notify(message, **{**options, "markup": False})
 
     def compose(self) -> ComposeResult:
+        session = self.session
         yield Static(id="status-line", markup=False)
-        if self.read_only:
-            yield Static(f"Attached to {self.admin.base_url}: configuration read-only, no start/stop.",
+        if session.read_only:
+            yield Static(f"Attached to {session.admin.base_url}: configuration read-only, no start/stop.",
                          id="banner", markup=False)
         with TabbedContent(initial="config"):
             with TabPane("1 Configuration", id="config"):
-                yield ConfigTab()
+                yield ConfigTab(session)
             with TabPane("2 Server", id="server"):
-                yield ServerTab()
+                yield ServerTab(session).data_bind(GatehouseApp.state)
             with TabPane("3 Activity", id="activity"):
-                yield ActivityTab()
+                yield ActivityTab(session)
             with TabPane("4 Playground", id="playground"):
-                yield PlaygroundTab()
+                yield PlaygroundTab(session)
         yield Footer()
 
     def on_mount(self) -> None:
         for problem in self.theme_problems:
             self.notify(problem, title="Theme skipped", severity="warning", timeout=10)
-        if self.supervisor is None:
+        if self.session.supervisor is None:
             self.state = "attached"
         else:
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
             signal.signal(signal.SIGHUP, self._hang_up)
-            self.supervise()
-        if self.config_path is not None:
-            self.watch_config_file()
+            self.supervise(self.session.supervisor)
+        if self.session.config is not None:
+            self.watch_config_file(self.session.config.path)
         self.set_interval(self.REFRESH_S, self.action_refresh)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
@@ -131,45 +142,41 @@ class GatehouseApp(App):
         for theme in themes:
             self.register_theme(theme)
         wanted = DEFAULT_THEME
-        if self.config_path is not None:
-            try:
-                wanted = load_config(self.config_path).tui.theme
-            except ConfigError:
-                pass
+        if self.session.config is not None:
+            with suppress(ConfigError):  # the Configuration tab says what is wrong with the file
+                wanted = load_config(self.session.config.path).tui.theme
         if wanted not in self.available_themes:
             problems.append(f"[tui] theme: no theme '{wanted}'; using {DEFAULT_THEME}")
             wanted = DEFAULT_THEME
         self._saved_theme = self.theme = wanted
         return problems
 
-    def _remember_theme(self, theme) -> None:
+    def _remember_theme(self, theme: Theme) -> None:
         """A theme picked in the palette is kept in `[tui] theme`."""
-        if theme.name != self._saved_theme and not self.read_only:
+        if theme.name != self._saved_theme and not self.session.read_only:
             self._saved_theme = theme.name
-            self.edit_config({"tui.theme": theme.name}, f"theme '{theme.name}'")
+            self._edit_config({"tui.theme": theme.name}, f"theme '{theme.name}'")
+
+    def on_theme_saved(self, message: ThemeSaved) -> None:
+        if message.name != self.theme and message.name in self.available_themes:
+            self._saved_theme = self.theme = message.name
 
     # --- the config file --------------------------------------------------------------------
 
-    def load_document(self) -> ConfigDocument | None:
-        try:
-            return ConfigDocument.load(self.config_path)
-        except ConfigError as error:
-            self.notify(str(error), severity="error")
-            return None
+    def on_config_edit(self, message: ConfigEdit) -> None:
+        if self._edit_config(message.changes, message.what) and message.on_saved is not None:
+            message.on_saved()
 
-    def edit_config(self, changes: dict[str, object], what: str) -> bool:
+    def _edit_config(self, changes: dict[str, object], what: str) -> bool:
         """Write a few keys into the config file as it is on disk now (the Configuration tab's
-        unsaved edits stay its own); True when saved."""
-        if not self.editable(what):
-            return False
-        document = self.load_document()
-        if document is None:
-            return False
-        for key, value in changes.items():
-            document.set(key, value)
-        before = document.stamp
+        unsaved edits stay its own, and take the change over); True when saved."""
+        if self.session.config is None:
+            return False  # attached: the tabs refuse changes before they ask, with a note
         try:
-            result = document.save()
+            edited = self.session.config.edit(changes)
+        except Unreadable as error:
+            self.notify(str(error), severity="error")
+            return False
         except ConfigError as error:
             problems = "; ".join(f"{path}: {message}" for path, message in error.problems)
             self.notify(f"Not saved ({what}): {problems}", severity="error", timeout=10)
@@ -177,38 +184,28 @@ class GatehouseApp(App):
         except SaveConflict:
             self.notify(f"Not saved ({what}): the file changed meanwhile; try again.", severity="error")
             return False
-        self.query_one(ConfigTab).follow(changes, before, document.stamp)
-        self.report_saved(result, what)
+        self.query_one(ConfigTab).follow(edited)
+        self._report_saved(edited.result, what)
         return True
 
-    def use_saved_theme(self, name: str) -> None:
-        """`[tui] theme` as just saved in the Configuration tab, shown now (not only at the next start)."""
-        if name != self.theme and name in self.available_themes:
-            self._saved_theme = self.theme = name
+    def on_config_saved(self, message: ConfigSaved) -> None:
+        self._report_saved(message.result, "the configuration")
 
-    def report_saved(self, result: SaveResult, what: str = "the configuration") -> None:
+    def _report_saved(self, result: SaveResult, what: str) -> None:
         if not result.changed:
             self.notify(f"Saved {what}: nothing changed.")
         elif result.restart_needed:
-            who = "the server restarts now" if self.supervisor else "restart the server to apply them"
+            who = "the server restarts now" if self.session.supervisor else "restart the server to apply them"
             keys = result.restart_needed
             verb = "needs" if len(keys) == 1 else "need"
             self.notify(f"Saved {what}. {', '.join(keys)} {verb} a new server process: {who}.", timeout=8)
         else:
             self.notify(f"Saved {what}; the server reloads it.")
 
-    def editable(self, what: str) -> bool:
-        """True unless attached to a server started elsewhere, whose configuration is read-only
-        here; then `what` (the change asked for) is refused with a note."""
-        if self.read_only:
-            self.notify(f"Attached: {what} cannot be changed here; the configuration is read-only.",
-                        severity="warning")
-        return not self.read_only
-
     @work(exclusive=True, group="config-watch")
-    async def watch_config_file(self) -> None:
+    async def watch_config_file(self, path: Path) -> None:
         """Show saves made elsewhere (an editor, another tab) in the Configuration tab."""
-        async for _ in awatch(self.config_path.parent, watch_filter=only(self.config_path), **WATCH_OPTIONS):
+        async for _ in awatch(path.parent, watch_filter=only(path), **WATCH_OPTIONS):
             try:
                 await self.query_one(ConfigTab).file_changed()
             except NoMatches:  # the app is closing
@@ -217,43 +214,47 @@ class GatehouseApp(App):
     # --- server state -----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="supervisor")
-    def supervise(self) -> None:
-        healthy = self.supervisor.start()
-        self.call_from_thread(setattr, self, "state", "running" if healthy else "stopped")
-        if healthy:
-            self.call_from_thread(self.action_refresh)
-        self.supervisor.run()
+    def supervise(self, supervisor: Supervisor) -> None:
+        self.post_message(ServerStateChanged("running" if supervisor.start() else "stopped"))
+        supervisor.run()
 
-    def supervisor_said(self, line: str) -> None:
-        """The supervisor's log lines, as state changes and notifications (called from its thread)."""
-        if "restarting" in line:
-            self.state = "restarting"
-        elif "now serves" in line or "is back" in line:
-            self.state = "running"
-            self.admin.base_url = self.supervisor.base_url
-        self.notify(line, title="Supervisor")
+    def on_server_state_changed(self, message: ServerStateChanged) -> None:
+        self.state = message.state
 
-    def _hang_up(self, _signum, _frame) -> None:
+    def on_supervisor_reported(self, message: SupervisorReported) -> None:
+        """The supervisor restarted, moved or stopped the server: where it is and what it does now."""
+        event = message.event
+        self.session.admin.base_url = event.url
+        self.state = event.state
+        self.notify(event.text, title="Supervisor")
+
+    def _hang_up(self, _signum: int, _frame: FrameType | None) -> None:
         """The terminal is gone (a closed window, a dropped SSH session): stop the server, then
         leave at once. A plain signal handler, not the event loop's: Textual, seeing its terminal
         go, may already be stuck in its shutdown writing to a terminal that no longer reads, and
         there is nothing left on screen to restore."""
-        self.supervisor.stop()
+        if self.session.supervisor is not None:
+            self.session.supervisor.stop()
         os._exit(0)
 
-    def watch_state(self) -> None:
+    def watch_state(self, state: str) -> None:
+        """A server running (again) is read at once, not only at the next refresh."""
         self._show_status_line()
+        if state == "running":
+            self.run_worker(self.action_refresh(), group="refresh")
 
     def _show_status_line(self) -> None:
         uptime = f"  up {_uptime(self.status['uptime_s'])}" if self.status and self.state == "running" else ""
-        for line in self.query("#status-line"):  # none while the app closes
-            line.update(f"Gatehouse ● {self.state}  {self.admin.base_url}{uptime}   ? help")
+        for line in self.query("#status-line").results(Static):  # none while the app closes
+            line.update(f"Gatehouse ● {self.state}  {self.session.admin.base_url}{uptime}   ? help")
 
     async def action_refresh(self) -> None:
         if self.state in ("starting", "stopped", "stopping"):
             return
         try:
-            await self.query_one(ServerTab).refresh_state()
+            status = await self.query_one(ServerTab).refresh_state()
+            if status is not None:
+                self.status = status
             self._show_status_line()
             playground = self.query_one(PlaygroundTab)
             if not playground.settings:
@@ -265,7 +266,8 @@ class GatehouseApp(App):
         self.query_one(TabbedContent).active = tab
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self.query_one(FOCUS[event.pane.id]).focus()
+        if event.pane.id is not None:
+            self.query_one(FOCUS[event.pane.id]).focus()
 
     def action_leave_field(self) -> None:
         """escape in a field (text, choice or switch) gives the keys back to the tab (digits switch tabs
@@ -293,7 +295,7 @@ class GatehouseApp(App):
         self.push_screen(ConfirmScreen(question), lambda yes: self.exit() if yes else None)
 
     async def on_unmount(self) -> None:
-        await self.admin.close()
-        if self.supervisor is not None:
-            await asyncio.to_thread(self.supervisor.stop)
+        await self.session.admin.close()
+        if self.session.supervisor is not None:
+            await asyncio.to_thread(self.session.supervisor.stop)
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from itertools import dropwhile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import tomlkit
 from tomlkit.container import Container
@@ -135,9 +135,9 @@ class ConfigDocument:
             if self.text() != before:
                 self._cleared[key_path] = (before, self.text())
             return
-        before, after = self._cleared.pop(key_path, (None, None))
-        if after is not None and after == self.text():  # nothing else changed since it was cleared
-            self._doc = tomlkit.parse(before)
+        cleared = self._cleared.pop(key_path, None)
+        if cleared is not None and cleared[1] == self.text():  # nothing else changed since it was cleared
+            self._doc = tomlkit.parse(cleared[0])
         if isinstance(value, dict):
             table = tomlkit.inline_table()
             table.update(value)
@@ -161,13 +161,13 @@ class ConfigDocument:
             gaps = []  # what replaces each removed [table]: the comments and blank lines that ended it
             for owner, index in self._places(self._split(key_path)):
                 key, item = _body(owner)[index]
-                if _is_header_table(key, item):
+                if _is_header_table(item, key):
                     gaps.append("".join(entry.as_string() for _, entry in _take_trailing(_last_table(item))))
                     _body(owner)[index] = (None, Whitespace(_GAP))
                 else:
                     owner.remove(key)
             text, *rest = self.text().split(_GAP)
-            for gap, after in zip(gaps, rest):
+            for gap, after in zip(gaps, rest, strict=True):
                 blank_before = text.endswith("\n\n") or not text
                 text += (gap.lstrip("\n") if blank_before else gap) + after
             self._doc = tomlkit.parse(text)
@@ -238,10 +238,7 @@ class ConfigDocument:
         """The table at `path`, created (with its missing parents) if need be."""
         node: Any = self._doc
         for depth, part in enumerate(path, 1):
-            if part in node:
-                node = node[part]
-            else:
-                node = self._add_table(path[:depth], last=depth == len(path))
+            node = node[part] if part in node else self._add_table(path[:depth], last=depth == len(path))
             if not isinstance(node, dict):
                 raise TypeError(f"{'.'.join(path[:depth])} is a value, not a table")
         return node
@@ -250,7 +247,7 @@ class ConfigDocument:
         """A new `[path]` table after its last sibling; a table that only holds others has no header."""
         *parent_path, name = path
         siblings = [(owner, item) for owner, index, at in _entries(self._doc) if list(at[:-1]) == parent_path
-                    for key, item in [_body(owner)[index]] if _is_header_table(key, item)]
+                    for key, item in [_body(owner)[index]] if _is_header_table(item, key)]
         owner, previous = siblings[-1] if siblings else (self._table(parent_path), None)
         if previous is None and isinstance(owner, Table) and not owner.is_super_table():
             previous = owner  # a parent with values only: the new table goes after them
@@ -283,14 +280,14 @@ def _entries(owner: Container | AbstractTable, prefix: tuple[str, ...] = ()) -> 
                 yield from _entries(item, path)
 
 
-def _is_header_table(key: Key, item: Any) -> bool:
+def _is_header_table(item: Any, key: Key | None) -> TypeGuard[Table]:
     """A `[table]`, as opposed to an inline table or the values of dotted keys (`a.b = 1`)."""
-    return isinstance(item, Table) and not key.is_dotted()
+    return isinstance(item, Table) and key is not None and not key.is_dotted()
 
 
 def _last_table(table: Table) -> Table:
     """The table whose body ends where `table`'s text ends (its last sub-table, if any)."""
-    inner = [item for key, item in table.value.body if _is_header_table(key, item)]
+    inner = [item for key, item in table.value.body if _is_header_table(item, key)]
     return _last_table(inner[-1]) if inner else table
 
 

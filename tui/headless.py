@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 from api.config.settings import Config
 from tui.supervisor import START_TIMEOUT_S, Supervisor
@@ -15,9 +16,9 @@ def say(line: str) -> None:
 
 
 def run_headless(config_path: Path, config: Config) -> int:
-    supervisor = Supervisor(config_path, config, log=say, log_requests=True)
+    supervisor = Supervisor(config_path, config, on_event=lambda event: say(event.text), log_requests=True)
 
-    def request_stop(signum, _frame):
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
         say(f"{signal.Signals(signum).name} received, stopping the server")
         supervisor.stopping.set()
 
@@ -26,7 +27,7 @@ def run_headless(config_path: Path, config: Config) -> int:
         if not supervisor.start():
             if supervisor.stopping.is_set():
                 return 0
-            code = supervisor.server.exit_code()
+            code = supervisor.server.exit_code() if supervisor.server is not None else None
             reason = f"exited with code {code}" if code is not None else f"was not healthy after {START_TIMEOUT_S}s"
             print(f"gatehouse: the server {reason}; see its messages above", file=sys.stderr, flush=True)
             return 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import orjson
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -38,11 +40,11 @@ KEY_MAP = """\
 
 
 class _Modal(ModalScreen):
-    BINDINGS = [Binding("escape", "dismiss", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
 
 
 class HelpScreen(_Modal):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="help"):
@@ -52,7 +54,9 @@ class HelpScreen(_Modal):
 class ConfirmScreen(_Modal):
     """A yes/no question; dismisses with True for y."""
 
-    BINDINGS = [Binding("y", "dismiss(True)", "Yes"), Binding("n,escape", "dismiss(False)", "No")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "dismiss(True)", "Yes"), Binding("n,escape", "dismiss(False)", "No"),
+    ]
 
     def __init__(self, question: str) -> None:
         super().__init__()

@@ -3,6 +3,7 @@ asks for one, and never leaves an orphan.
 
 The server hot-reloads every other config change itself; the supervisor acts only on
 `server.host`, `server.port`, `server.workers` and `server.data_dir`, which need a new process.
+What it does on its own (a restart, a move, a stop) it reports as a typed `SupervisorEvent`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import IO, Literal
 
 from watchfiles import watch
 
-from api.config.settings import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
 from api.config.locations import LOG_REQUESTS_ENV
+from api.config.settings import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
 from api.core.reload import WATCH_OPTIONS, ChangeDetector, only
 from api.core.stopping import WORKERS_KILL_TIMEOUT_S
 
@@ -32,6 +35,24 @@ BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 30.0
 """A server that stayed up this long resets the restart backoff."""
+
+ServerState = Literal["starting", "running", "restarting", "stopping", "stopped"]
+"""What a supervised server is doing (the supervisor reports running, restarting and stopped; the
+TUI also says starting and stopping while it waits for an action of its own)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorEvent:
+    """Something the supervisor did to the server on its own or when asked: the state it left the
+    server in, for a UI, and the same as a line, for a person."""
+
+    state: ServerState
+    url: str
+    """Where the server serves (or was to serve)."""
+    pid: int | None
+    """The serving process's id, while one serves."""
+    text: str
+    """What happened, in words (headless mode prints it as it is)."""
 
 
 def local_url(config: Config) -> str:
@@ -45,7 +66,8 @@ class ServerProcess:
     """One `python -m api` process: started in its own session, so a terminal's Ctrl-C reaches
     the supervisor only, which then stops the server cleanly."""
 
-    def __init__(self, config_path: Path, config: Config, log_requests: bool, output=None) -> None:
+    def __init__(self, config_path: Path, config: Config, log_requests: bool,
+                 output: IO[bytes] | None = None) -> None:
         self.config = config
         self.base_url = local_url(config)
         self.started = time.monotonic()
@@ -103,13 +125,14 @@ class ServerProcess:
 
 
 class Supervisor:
-    """Runs the server until told to stop. `log` receives one line per supervision event."""
+    """Runs the server until told to stop. `on_event` receives each supervision event (from the
+    supervisor's thread)."""
 
-    def __init__(self, config_path: Path, config: Config, log: Callable[[str], None],
-                 log_requests: bool = False, output=None) -> None:
+    def __init__(self, config_path: Path, config: Config, on_event: Callable[[SupervisorEvent], None],
+                 log_requests: bool = False, output: IO[bytes] | None = None) -> None:
         self.config_path = config_path
         self.config = config
-        self.log = log
+        self.on_event = on_event
         self.log_requests = log_requests
         """Have the server print one line per API request (headless mode)."""
         self.output = output
@@ -131,39 +154,31 @@ class Supervisor:
     def start(self) -> bool:
         """Start the server and wait until it is healthy (watching the config from the first start on);
         False at once once `stop` was called, which a server started after it would outlive."""
-        with self._lock:
-            if self.stopping.is_set():
-                return False
-            if self._watcher is None:
-                self._watcher = threading.Thread(target=self._watch_config, name="config-watcher", daemon=True)
-                self._watcher.start()
-            self.server = server = ServerProcess(self.config_path, self.config, self.log_requests, self.output)
-        return server.wait_healthy(START_TIMEOUT_S, self.stopping)
+        return self._start() is not None
 
     def run(self) -> None:
         """Supervise until `stopping` is set: restart a dead server, follow socket changes."""
         while not self.stopping.wait(0.2):
             with self._lock:
-                dead, code = self.server, self.server.exit_code()
-                if code is None or self.held:
-                    dead = None
-                    if self._config_changed.is_set():
-                        self._config_changed.clear()
-                        self._follow_config()
+                dead = self._dead()
+                if dead is None and self._config_changed.is_set():
+                    self._config_changed.clear()
+                    self._follow_config()
             if dead is not None:
-                self._restart_dead(dead, code)
+                self._restart_dead(*dead)
 
     def hold(self) -> None:
         """Stop the server and keep it stopped (config changes are still followed)."""
         with self._lock:
             self.held = True
-            self.server.stop()
-            self.log("the server was stopped; start it again with 'start'")
+            if self.server is not None:
+                self.server.stop()
+            self._report("stopped", "the server was stopped; start it again with 'start'")
 
     def release(self) -> bool:
         """Start a held server again; True once it is healthy."""
         with self._lock:
-            if not self.held and self.server.exit_code() is None:
+            if not self.held and self.server is not None and self.server.exit_code() is None:
                 return True
             self.held = False
             self._backoff = BACKOFF_START_S
@@ -172,12 +187,15 @@ class Supervisor:
     def restart(self) -> bool:
         """Stop the server and start a new one; True once it is healthy."""
         with self._lock:
-            self.server.stop()
+            if self.server is not None:
+                self.server.stop()
             self.held = False
-            healthy = self.start()
-        self.log(f"the server was restarted (pid {self.server.pid})" if healthy else
-                 "the restarted server did not become healthy")
-        return healthy
+            server = self._start()
+        if server is None:
+            self._report("stopped", "the restarted server did not become healthy")
+        else:
+            self._report("running", f"the server was restarted (pid {server.pid})", pid=server.pid)
+        return server is not None
 
     def stop(self) -> None:
         self.stopping.set()
@@ -185,6 +203,27 @@ class Supervisor:
             server = self.server
         if server is not None:
             server.stop()
+
+    def _report(self, state: ServerState, text: str, url: str | None = None, pid: int | None = None) -> None:
+        self.on_event(SupervisorEvent(state, url or self.base_url, pid, text))
+
+    def _start(self) -> ServerProcess | None:
+        """`start`: the new server once it is healthy, else None."""
+        with self._lock:
+            if self.stopping.is_set():
+                return None
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch_config, name="config-watcher", daemon=True)
+                self._watcher.start()
+            self.server = server = ServerProcess(self.config_path, self.config, self.log_requests, self.output)
+        return server if server.wait_healthy(START_TIMEOUT_S, self.stopping) else None
+
+    def _dead(self) -> tuple[ServerProcess, int] | None:
+        """The server and its exit code if it died on its own (one stopped on purpose is not dead)."""
+        if self.server is None or self.held:
+            return None
+        code = self.server.exit_code()
+        return None if code is None else (self.server, code)
 
     def _watch_config(self) -> None:
         detector = ChangeDetector(self.config_path, self.config.stamp)
@@ -199,7 +238,7 @@ class Supervisor:
         The backoff is waited without the lock, so `hold`, `release` and `restart` act at once."""
         if time.monotonic() - dead.started > STABLE_AFTER_S:
             self._backoff = BACKOFF_START_S
-        self.log(f"the server exited with code {code}; restarting it in {self._backoff:g}s")
+        self._report("restarting", f"the server exited with code {code}; restarting it in {self._backoff:g}s")
         dead.stop_leftovers()
         deadline = time.monotonic() + self._backoff
         while time.monotonic() < deadline:
@@ -209,9 +248,9 @@ class Supervisor:
             if self.held or self.server is not dead or self.stopping.is_set():
                 return
             self._backoff = min(self._backoff * 2, BACKOFF_MAX_S)
-            healthy = self.start()
-        if healthy:
-            self.log(f"the server is back (pid {self.server.pid}) at {self.base_url}")
+            server = self._start()
+        if server is not None:
+            self._report("running", f"the server is back (pid {server.pid}) at {self.base_url}", pid=server.pid)
 
     def _follow_config(self) -> None:
         try:
@@ -219,24 +258,28 @@ class Supervisor:
         except ConfigError:
             return  # the server keeps its last good config and reports the problem itself
         moved = [key for key in changed_keys(self.config, config) if key in RESTART_KEYS]
-        if not moved or self.held:
+        old, old_url = self.server, self.base_url
+        if not moved or self.held or old is None:
             self.config = config
             return
-        self.log(f"{', '.join(moved)} changed: restarting the server")
-        old, old_url = self.server, self.base_url
+        self._report("restarting", f"{', '.join(moved)} changed: restarting the server")
         if config.server.port != self.config.server.port:
             # A new port is free while the old server drains: start the new one first, no gap.
             self.config = config
-            if not self.start():
-                self.log(f"the server could not start at {self.base_url}; keeping it at {old_url}")
-                self.server.stop()
+            server = self._start()
+            if server is None:
+                self._report("running", f"the server could not start at {self.base_url}; keeping it at {old_url}",
+                              url=old_url, pid=old.pid)
+                if self.server is not None:
+                    self.server.stop()
                 self.server, self.config = old, old.config
                 return
             old.stop()
         else:
             old.stop()
             self.config = config
-            if not self.start():
-                self.log(f"the server did not become healthy at {self.base_url}")
+            server = self._start()
+            if server is None:
+                self._report("stopped", f"the server did not become healthy at {self.base_url}")
                 return
-        self.log(f"the server now serves at {self.base_url} (pid {self.server.pid})")
+        self._report("running", f"the server now serves at {self.base_url} (pid {server.pid})", pid=server.pid)

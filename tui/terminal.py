@@ -6,7 +6,8 @@ from pathlib import Path
 
 from api.config.settings import Config
 from tui.app import GatehouseApp
-from tui.supervisor import Supervisor, local_url
+from tui.messages import SupervisorReported
+from tui.supervisor import Supervisor, SupervisorEvent, local_url
 
 SERVER_LOG = "server.log"
 
@@ -17,11 +18,11 @@ def run_tui(config_path: Path, config: Config) -> int:
     with open(log_path, "ab") as server_log:
         app: GatehouseApp | None = None
 
-        def said(line: str) -> None:
+        def reported(event: SupervisorEvent) -> None:
             if app is not None and app.is_running:
-                app.call_from_thread(app.supervisor_said, line)
+                app.post_message(SupervisorReported(event))
 
-        supervisor = Supervisor(config_path, config, log=said, output=server_log)
+        supervisor = Supervisor(config_path, config, on_event=reported, output=server_log)
         app = GatehouseApp(local_url(config), config.server.api_key, supervisor)
         app.run()
     print(f"gatehouse: stopped; the server's log is in {log_path}")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import signal
 import tomllib
+from pathlib import Path
 
 import httpx
 import orjson
@@ -18,8 +21,9 @@ from tests.fixtures.raw_server import raw_server, read_request
 from tests.gateway import SERVER_KEY, answers, free_port, start_gateway, write_config
 from tests.tui.test_headless import processes_using
 from tui.app import GatehouseApp
+from tui.messages import SupervisorReported
 from tui.screens import ConfirmScreen
-from tui.supervisor import Supervisor
+from tui.supervisor import Supervisor, SupervisorEvent
 from tui.tabs.server import ServerTab
 
 ADMIN = {"X-API-Key": SERVER_KEY}
@@ -60,8 +64,13 @@ def notes(app: GatehouseApp) -> str:
     return "\n".join(str(notification.message) for notification in app._notifications)
 
 
+def config_file(app: GatehouseApp) -> Path:
+    assert app.session.config is not None, "attached: no config file"
+    return app.session.config.path
+
+
 def file_config(app: GatehouseApp) -> dict:
-    return tomllib.loads(app.config_path.read_text())
+    return tomllib.loads(config_file(app).read_text())
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
@@ -78,7 +87,8 @@ async def supervised(upstreams, tmp_path, size=(100, 30), extra: str = ""):
     config_path = write_config(gateway_config(upstreams) + TUI_CLIENT + extra, tmp_path, free_port())
     config = load_config(config_path)
     log = open(tmp_path / "server.log", "ab")
-    supervisor = Supervisor(config_path, config, log=lambda line: None, output=log)
+    supervisor = Supervisor(config_path, config, on_event=lambda event: app.post_message(SupervisorReported(event)),
+                            output=log)
     app = GatehouseApp(supervisor.base_url, config.server.api_key, supervisor, user_themes=tmp_path / "themes")
     try:
         async with app.run_test(size=size) as pilot:
@@ -91,11 +101,11 @@ async def supervised(upstreams, tmp_path, size=(100, 30), extra: str = ""):
 
 def server_pid(app: GatehouseApp) -> int:
     """The pid the server reports (its worker's)."""
-    return httpx.get(f"{app.admin.base_url}/admin/status", headers=ADMIN).json()["pid"]
+    return httpx.get(f"{app.session.admin.base_url}/admin/status", headers=ADMIN).json()["pid"]
 
 
 def models(app: GatehouseApp) -> list[str]:
-    response = httpx.get(f"{app.admin.base_url}/v1/models", headers=ADMIN)
+    response = httpx.get(f"{app.session.admin.base_url}/v1/models", headers=ADMIN)
     return [model["id"] for model in response.json()["data"]]
 
 
@@ -250,7 +260,7 @@ async def test_editing_a_provider_changes_the_file_and_the_gateways_models(upstr
 
 async def test_a_bad_value_is_shown_at_its_field_and_never_saved(upstreams, tmp_path):
     async with supervised(upstreams, tmp_path) as (app, pilot):
-        before = app.config_path.read_bytes()
+        before = config_file(app).read_bytes()
         app.query_one("#config-nav", Tree).focus()
         await until(pilot, lambda: app.query("#input-port"))
         await type_into(pilot, "#input-port", "80x")
@@ -258,7 +268,7 @@ async def test_a_bad_value_is_shown_at_its_field_and_never_saved(upstreams, tmp_
         assert "must be an integer" in static_text(app, "#error-port")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert app.config_path.read_bytes() == before
+        assert config_file(app).read_bytes() == before
         assert "Not saved" in notes(app)
         await pilot.press("ctrl+z")
         await until(pilot, lambda: app.query_one("#input-port", Input).value.isdigit())
@@ -266,15 +276,15 @@ async def test_a_bad_value_is_shown_at_its_field_and_never_saved(upstreams, tmp_
 
 async def test_a_broken_file_fixed_outside_the_app_is_shown_again(upstreams, tmp_path):
     async with supervised(upstreams, tmp_path) as (app, pilot):
-        good = app.config_path.read_text()
-        port = str(load_config(app.config_path).server.port)
+        good = config_file(app).read_text()
+        port = str(load_config(config_file(app)).server.port)
         await until(pilot, lambda: app.query("#input-port"))
-        app.config_path.write_text(good + "\n[broken\n")  # an editor saves a typo
+        config_file(app).write_text(good + "\n[broken\n")  # an editor saves a typo
         await until(pilot, lambda: "not valid TOML" in static_text(app, "#config-message"))
         assert not app.query("#input-port")  # no form of a file that is not there any more
         assert "shown again once it is fixed" in static_text(app, "#config-footer")
 
-        app.config_path.write_text(good)  # and fixes it (undo: the same text as before)
+        config_file(app).write_text(good)  # and fixes it (undo: the same text as before)
         await until(pilot, lambda: app.query("#input-port"))
         assert app.query_one("#input-port", Input).value == port
         assert not app.query_one("#config-message").display
@@ -288,7 +298,7 @@ async def test_every_unreachable_providers_error_can_be_read_in_models_all(upstr
         nav.focus()
         nav.move_cursor(next(node for node in _nodes(nav.root) if node.data == ("models", None)))
         await until(pilot, lambda: app.query("#models-table") and app.query_one("#models-table").row_count)
-        providers = httpx.get(f"{app.admin.base_url}/admin/providers", headers=ADMIN).json()["data"]
+        providers = httpx.get(f"{app.session.admin.base_url}/admin/providers", headers=ADMIN).json()["data"]
         errors = {p["id"]: f"{p['id']}: {p['error']}" for p in providers if not p["reachable"]}
         assert len(errors) == 5  # down and gone0…gone3
         message = app.query_one("#config-message", Static)
@@ -391,7 +401,7 @@ async def test_copying_the_tui_settings_to_the_server_client(upstreams, tmp_path
         assert server == {"model": "fake:gpt-fake-mini", "prompt": "poet", "temperature": 0.4}
 
         def effective() -> dict:
-            return httpx.get(f"{app.admin.base_url}/admin/clients/server", headers=ADMIN).json()
+            return httpx.get(f"{app.session.admin.base_url}/admin/clients/server", headers=ADMIN).json()
         await until(pilot, lambda: effective()["model"]["id"] == "fake:gpt-fake-mini")
 
 
@@ -403,21 +413,43 @@ async def test_the_server_is_stopped_and_started_from_the_server_tab(upstreams, 
         await until(pilot, lambda: f"pid, workers  {first}," in static_text(app, "#server-status"))
         await pilot.press("x")
         await until(pilot, lambda: app.state == "stopped", 20)
-        assert not answers(f"{app.admin.base_url}/health")
+        assert not answers(f"{app.session.admin.base_url}/health")
         await app.query_one(ServerTab).refresh_state()  # a refresh meanwhile shows no stale state either
         assert static_text(app, "#server-status") == "The server is stopped: t starts it."
 
         await pilot.press("t")
         await until(pilot, lambda: app.state == "running", 30)
-        assert answers(f"{app.admin.base_url}/health")
+        assert answers(f"{app.session.admin.base_url}/health")
         second = server_pid(app)
         assert second != first
         await until(pilot, lambda: f"pid, workers  {second}," in static_text(app, "#server-status"))
 
         await pilot.press("R")
-        await until(pilot, lambda: answers(f"{app.admin.base_url}/health") and server_pid(app) != second, 30)
+        await until(pilot, lambda: answers(f"{app.session.admin.base_url}/health") and server_pid(app) != second, 30)
         third = server_pid(app)
         await until(pilot, lambda: f"pid, workers  {third}," in static_text(app, "#server-status"))
+
+
+async def test_the_status_line_shows_the_state_and_url_of_a_supervisor_event(gateway):
+    app = GatehouseApp(gateway.base_url, SERVER_KEY)
+    elsewhere = f"http://127.0.0.1:{free_port()}"
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.post_message(SupervisorReported(SupervisorEvent("restarting", elsewhere, None, "the words do not count")))
+        await until(pilot, lambda: f"● restarting  {elsewhere}" in static_text(app, "#status-line"))
+        assert "the words do not count" in notes(app)
+        app.post_message(SupervisorReported(SupervisorEvent("running", gateway.base_url, 1, "nor these")))
+        await until(pilot, lambda: f"● running  {gateway.base_url}" in static_text(app, "#status-line"))
+
+
+async def test_the_status_line_follows_the_supervisor_bringing_a_dead_server_back(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        supervisor = app.session.supervisor
+        supervisor._backoff = 2  # long enough to be seen
+        os.kill(supervisor.server.pid, signal.SIGKILL)
+        await until(pilot, lambda: "● restarting" in static_text(app, "#status-line"))
+        assert "the server exited with code -9; restarting it in 2s" in notes(app)
+        await until(pilot, lambda: "● running" in static_text(app, "#status-line"), 30)
+        assert "the server is back" in notes(app)
 
 
 async def test_the_footer_shows_each_tabs_main_keys_help_and_quit_at_80_columns(upstreams, tmp_path):
@@ -444,7 +476,7 @@ async def test_the_playground_streams_an_answer_as_client_tui(upstreams, tmp_pat
                                        for w in app.query(".chat-assistant")))
 
         def chats() -> list[dict]:
-            records = httpx.get(f"{app.admin.base_url}/admin/activity", params={"client": "tui"}, headers=ADMIN)
+            records = httpx.get(f"{app.session.admin.base_url}/admin/activity", params={"client": "tui"}, headers=ADMIN)
             return [record for record in records.json()["data"] if record["path"] == "/v1/chat/completions"]
         await until(pilot, chats)  # records are written in batches
         assert chats()[0]["model"] == "fake:gpt-fake-mini" and chats()[0]["status"] == 200
@@ -506,7 +538,7 @@ async def test_a_message_sent_while_the_server_is_stopped_names_the_stopped_serv
         await type_into(pilot, "#play-input", "anyone there?")
         await pilot.press("enter")
         await until(pilot, lambda: app.query(".chat-error"))
-        assert answers_shown(app) == [f"[error] {app.admin.base_url} is not answering; is the server running?"]
+        assert answers_shown(app) == [f"[error] {app.session.admin.base_url} is not answering; is the server running?"]
 
 
 async def test_a_theme_picked_is_remembered_and_a_broken_one_reported(upstreams, tmp_path):
@@ -531,13 +563,13 @@ async def test_a_theme_picked_is_remembered_and_a_broken_one_reported(upstreams,
 
 async def test_supervised_app_starts_the_server_and_stops_it_on_quit(upstreams, tmp_path):
     async with supervised(upstreams, tmp_path, size=(80, 24)) as (app, pilot):
-        base_url = app.admin.base_url
+        base_url = app.session.admin.base_url
         assert answers(f"{base_url}/health")
         await pilot.press("2")
         await until(pilot, lambda: "generation 1" in static_text(app, "#server-status"))
         await pilot.press("q")
     assert not answers(f"{base_url}/health")
-    assert processes_using(app.config_path) == []
+    assert processes_using(config_file(app)) == []
 
 
 @pytest.fixture(autouse=True)
@@ -553,10 +585,10 @@ async def test_a_new_server_key_after_a_yes_replaces_the_old_one(upstreams, tmp_
         await pilot.press("g", "y")
         await until(pilot, lambda: file_config(app)["server"]["api_key"] != SERVER_KEY)
         new_key = file_config(app)["server"]["api_key"]
-        assert app.admin.key == new_key and len(new_key) >= 40
+        assert app.session.admin.key == new_key and len(new_key) >= 40
 
         def status(key: str) -> int:
-            return httpx.get(f"{app.admin.base_url}/admin/status", headers={"X-API-Key": key}).status_code
+            return httpx.get(f"{app.session.admin.base_url}/admin/status", headers={"X-API-Key": key}).status_code
         await until(pilot, lambda: status(SERVER_KEY) == 401)
         assert status(new_key) == 200
         await until(pilot, lambda: new_key[:4] in static_text(app, "#server-status"))

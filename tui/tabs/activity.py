@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Sparkline, Static
 
 from tui.admin_client import AdminError
 from tui.screens import RecordScreen
+from tui.session import Session
 
 ACTIVITY_ROWS = 500
 """Rows kept in the table (the oldest go first)."""
@@ -82,7 +84,7 @@ class Trend:
 
 
 class ActivityTab(Vertical):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "toggle_live", "Live on/off"),
         Binding("s", "server_only", "Only server"),
         Binding("f", "status_filter", "Status"),
@@ -90,8 +92,9 @@ class ActivityTab(Vertical):
         Binding("r", "reload", "Reload", show=False),  # in the help (?): the footer fits 80 columns
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="activity-tab")
+        self.session = session
         self.records: deque[dict] = deque(maxlen=ACTIVITY_ROWS)
         self.pending: list[dict] = []
         self.last_id: int | None = None
@@ -126,10 +129,10 @@ class ActivityTab(Vertical):
         while True:
             try:
                 if self.last_id is None:
-                    history = (await self.app.admin.get("/admin/activity", limit=ACTIVITY_ROWS))["data"][::-1]
+                    history = (await self.session.admin.get("/admin/activity", limit=ACTIVITY_ROWS))["data"][::-1]
                     self.pending.extend(history)
                     self.last_id = history[-1]["id"] if history else 0
-                async for record in self.app.admin.tail(self.last_id):
+                async for record in self.session.admin.tail(self.last_id):
                     self.pending.append(record)
                     self.last_id = record["id"]
             except AdminError:
@@ -199,14 +202,14 @@ class ActivityTab(Vertical):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.model_filter = event.value.strip()
-        event.input.display = not not self.model_filter
+        event.input.display = bool(self.model_filter)
         self.query_one("#activity-table", DataTable).focus()
         self._rebuild()
 
     async def action_reload(self) -> None:
         """Read the last records from the server again (what the live table may have missed)."""
         try:
-            page = await self.app.admin.get("/admin/activity", limit=ACTIVITY_ROWS)
+            page = await self.session.admin.get("/admin/activity", limit=ACTIVITY_ROWS)
         except AdminError as error:
             self.notify(str(error), severity="error")
             return

@@ -8,10 +8,12 @@ to a server started elsewhere, the tab shows that server's config (secrets redac
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Static, Tree
@@ -21,13 +23,15 @@ from api.config.settings import ConfigError
 from tui import config_fields
 from tui.admin_client import AdminError
 from tui.config_document import ConfigDocument, SaveConflict
+from tui.messages import ConfigSaved, ThemeSaved
 from tui.screens import AskScreen, ConfirmScreen
+from tui.session import Edited, Session, read_only_note
 from tui.themes import DEFAULT_THEME
-from tui.widgets.form import Form
+from tui.widgets.form import Field, Form
 
 LISTS = {"providers": "provider", "prompts": "prompt", "clients": "client"}
 """Sections holding named tables, and what one of them is called."""
-NEW_ENTRY = {
+NEW_ENTRY: dict[str, dict[str, object]] = {
     "providers": {"type": "openai", "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY"},
     "prompts": {"text": "You are a helpful assistant."},
     "clients": {"temperature": 1.0},
@@ -42,7 +46,8 @@ def _some(names: list[str], shown: int = 8) -> str:
 
 
 class ConfigTab(Horizontal):
-    BINDINGS = [  # a, d, e and t are on the tab's own line of keys, so the footer keeps room for ? and q
+    # a, d, e and t are on the tab's own line of keys, so the footer keeps room for ? and q
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+z", "revert", "Drop edits"),
         Binding("a", "add", "Add", show=False),
@@ -51,8 +56,9 @@ class ConfigTab(Horizontal):
         Binding("t", "test_provider", "Test provider", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="config-tab")
+        self.session = session
         self.document: ConfigDocument | None = None
         self.remote: dict = {}
         """Attached: the server's effective config (secrets redacted)."""
@@ -80,15 +86,15 @@ class ConfigTab(Horizontal):
 
     async def load(self) -> None:
         """Read the config (the file, or the attached server's) and show it."""
-        if self.app.read_only:
+        if self.session.config is None:
             try:
-                self.remote = await self.app.admin.get("/admin/config")
+                self.remote = await self.session.admin.get("/admin/config")
             except AdminError as error:
                 await self._unreadable(f"Cannot read the server's config: {error}")
                 return
         else:
             try:
-                self.document = ConfigDocument.load(self.app.config_path)
+                self.document = self.session.config.load()
             except ConfigError as error:
                 await self._unreadable(str(error))
                 return
@@ -158,7 +164,7 @@ class ConfigTab(Horizontal):
             return None
         return list(values.get("models") or {})
 
-    def _fields(self, section: str, name: str | None = None):
+    def _fields(self, section: str, name: str | None = None) -> tuple[Field, ...]:
         if section == "providers" and name is not None:
             if ".models." in name:
                 return config_fields.LOCAL_MODEL
@@ -169,7 +175,7 @@ class ConfigTab(Horizontal):
         if section == "tui":
             return config_fields.tui_fields(sorted(self.app.available_themes))
         return {"server": config_fields.SERVER, "providers": config_fields.PROVIDER,
-                "prompts": config_fields.PROMPT, "activity": config_fields.ACTIVITY}.get(section)
+                "prompts": config_fields.PROMPT, "activity": config_fields.ACTIVITY}[section]
 
     async def show(self, section: str, name: str | None) -> None:
         """Show the form (or list) for a section or one of its entries."""
@@ -187,9 +193,9 @@ class ConfigTab(Horizontal):
             await pane.mount(Static(", ".join(names) or "none yet", classes="field-help"))
         else:
             path = f"{section}.{name}" if name else section
-            self._title(f"[{path}]" + ("  (read-only: attached)" if self.app.read_only else ""))
-            await pane.mount(Form(path, self._fields(section, name), self._values(path),
-                                  read_only=self.app.read_only))
+            read_only = self.session.read_only
+            self._title(f"[{path}]" + ("  (read-only: attached)" if read_only else ""))
+            await pane.mount(Form(path, self._fields(section, name), self._values(path), read_only=read_only))
             self._show_problems()
         self._footer()
 
@@ -203,14 +209,14 @@ class ConfigTab(Horizontal):
         message.display = bool(text)
 
     def _footer(self) -> None:
-        if self.app.read_only:
+        if self.session.config is None:
             text = "Attached: the server's configuration, read-only."
         elif self.document is None:
-            text = f"{self.app.config_path.name} is shown again once it is fixed (in an editor)."
+            text = f"{self.session.config.path.name} is shown again once it is fixed (in an editor)."
         elif self.dirty:
             text = "[b]Unsaved edits[/b]  ctrl+s save   ctrl+z drop them"
         else:
-            text = f"{self.app.config_path.name}: a add  d delete  e rename  t test provider  ctrl+s save"
+            text = f"{self.session.config.path.name}: a add  d delete  e rename  t test provider  ctrl+s save"
         self.query_one("#config-footer", Static).update(text)
 
     @on(Tree.NodeHighlighted, "#config-nav")
@@ -230,6 +236,8 @@ class ConfigTab(Horizontal):
 
     @on(Form.Edited)
     def _edited(self, event: Form.Edited) -> None:
+        if self.document is None:  # a form is shown only with a document
+            return
         self.document.set(f"{event.form.path}.{event.key}", event.value)
         self.dirty = True
         if event.key == "type":  # a llamacpp provider has other keys than an HTTP one
@@ -258,30 +266,33 @@ class ConfigTab(Horizontal):
         notes = general + ([f"{len(elsewhere)} more elsewhere: {elsewhere[0]}"] if elsewhere else [])
         self._message("\n".join(notes), "error" if notes else "information")
 
-    def _editable(self) -> bool:
-        """False when attached (said in a note) or when the file could not be read (said in the tab)."""
-        return self.app.editable("the configuration") and self.document is not None
+    def _editable(self) -> ConfigDocument | None:
+        """The document to edit; None when attached (said in a note) or when the file could not be
+        read (said in the tab)."""
+        if self.session.read_only:
+            self.notify(read_only_note("the configuration"), severity="warning")
+        return self.document
 
     async def action_save(self) -> None:
-        if not self._editable():
+        if (document := self._editable()) is None:
             return
         try:
-            result = self.document.save()
+            result = document.save()
         except ConfigError as error:
             self._show_problems()
             self.notify(f"Not saved: {len(error.problems)} problem(s) to fix first.", severity="error")
             return
         except SaveConflict:
-            self.notify(f"{self.app.config_path.name} changed on disk since you began editing; nothing was "
+            self.notify(f"{document.path.name} changed on disk since you began editing; nothing was "
                         "written. ctrl+z loads it (dropping your edits).", severity="error", timeout=10)
             return
         self.dirty = False
         self._footer()
-        self.app.use_saved_theme(self.document.get("tui.theme", DEFAULT_THEME))
-        self.app.report_saved(result)
+        self.post_message(ThemeSaved(document.get("tui.theme", DEFAULT_THEME)))
+        self.post_message(ConfigSaved(result))
 
     async def action_revert(self) -> None:
-        if self._editable():
+        if self._editable() is not None:
             await self.load()
             self.notify("Unsaved edits dropped; the file is shown as it is on disk.")
 
@@ -311,7 +322,7 @@ class ConfigTab(Horizontal):
     @work(exclusive=True, group="config-dialog")
     async def action_add(self) -> None:
         section = self.selected[0]
-        if not self._editable():
+        if self._editable() is None:
             return
         if section not in LISTS:
             self.notify("Pick Providers, Prompts or Clients (or one of them) to add one.", severity="warning")
@@ -320,7 +331,8 @@ class ConfigTab(Horizontal):
         if section == "providers" and self._local_models(provider) is not None:
             await self._add_local_model(provider)
             return
-        if name := await self._ask_name(f"Name of the new {LISTS[section]}:", *self._taken(section)):
+        name = await self._ask_name(f"Name of the new {LISTS[section]}:", *self._taken(section))
+        if name and self.document is not None:  # (the file may have become unreadable meanwhile)
             model = self.document.get("clients.server.model")
             values = {"model": model} if section == "clients" and model else NEW_ENTRY[section]
             for key, value in values.items():
@@ -329,28 +341,31 @@ class ConfigTab(Horizontal):
 
     async def _add_local_model(self, provider: str) -> None:
         question = f"Name of the new model of '{provider}' (its id is {provider}:NAME):"
-        if name := await self._ask_name(question, *self._taken("providers", provider)):
+        name = await self._ask_name(question, *self._taken("providers", provider))
+        if name and self.document is not None:
             self.document.set(f"providers.{provider}.models.{name}.path", f"~/models/{name}.gguf")
             await self._edited_tables("providers", f"{provider}.models.{name}")
 
     @work(exclusive=True, group="config-dialog")
     async def action_delete(self) -> None:
         section, name = self.selected
-        if not self._editable() or section not in LISTS or name is None:
+        if self._editable() is None or section not in LISTS or name is None:
             return
-        if await self.app.push_screen_wait(ConfirmScreen(f"Delete {LISTS[section]} '{name}'? (saved with ctrl+s)")):
+        question = f"Delete {LISTS[section]} '{name}'? (saved with ctrl+s)"
+        if await self.app.push_screen_wait(ConfirmScreen(question)) and self.document is not None:
             self.document.delete(f"{section}.{name}")
             await self._edited_tables(section, None)
 
     @work(exclusive=True, group="config-dialog")
     async def action_rename(self) -> None:
         section, name = self.selected
-        if not self._editable() or section not in LISTS or name is None:
+        if self._editable() is None or section not in LISTS or name is None:
             return
         owner, _, leaf = name.rpartition(".models.")  # a local model is renamed within its provider
         question = f"New name of the model '{leaf}' of '{owner}':" if owner else \
             f"New name of {LISTS[section]} '{name}':"
-        if new := await self._ask_name(question, *self._taken(section, owner), leaf):
+        new = await self._ask_name(question, *self._taken(section, owner), leaf)
+        if new and self.document is not None:
             self.document.rename(f"{section}.{name}", new)
             await self._edited_tables(section, f"{owner}.models.{new}" if owner else new)
 
@@ -367,7 +382,7 @@ class ConfigTab(Horizontal):
             return
         self._message(f"Asking '{name}' for its models through the gateway…")
         try:
-            result = await self.app.admin.get(f"/admin/providers/{name}", refresh="true")
+            result = await self.session.admin.get(f"/admin/providers/{name}", refresh="true")
         except AdminError as error:
             self._message(f"✗ {error}", "error")
             return
@@ -390,7 +405,7 @@ class ConfigTab(Horizontal):
     @work(exclusive=True, group="models")
     async def load_models(self) -> None:
         try:
-            providers = (await self.app.admin.get("/admin/providers"))["data"]
+            providers = (await self.session.admin.get("/admin/providers"))["data"]
         except AdminError as error:
             self._message(str(error), "error")
             return
@@ -423,18 +438,19 @@ class ConfigTab(Horizontal):
             names = ", ".join(dict.fromkeys(name for name, _ in self.unreachable.values()))
             self._message(f"Not reachable: {names} (tab into the list: a NO row shows its error)", "error")
 
-    def follow(self, changes: dict[str, object], before: tuple, after: tuple) -> None:
-        """The app saved `changes` itself (a Playground setting, a theme, a new key): unsaved edits
+    def follow(self, edited: Edited) -> None:
+        """The app saved a few keys itself (a Playground setting, a theme, a new key): unsaved edits
         here take them over, so that ctrl+s still saves (it would see the file as changed by someone else)."""
-        if self.document is not None and self.dirty and self.document.follow(changes, before, after):
+        document = self.document
+        if document is not None and self.dirty and document.follow(edited.changes, edited.before, edited.after):
             self.call_later(self.show, *self.selected)
 
     async def file_changed(self) -> None:
         """The file changed on disk (a save elsewhere, an editor): show it unless edits would be lost."""
-        if self.dirty:
+        if self.dirty or self.session.config is None:
             return
         try:
-            on_disk = self.app.config_path.read_text(encoding="utf-8")
+            on_disk = self.session.config.path.read_text(encoding="utf-8")
         except OSError:
             on_disk = None
         if self.document is None or on_disk != self.document.text():  # not our own save

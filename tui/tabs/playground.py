@@ -7,27 +7,32 @@ The model, prompt and temperature chosen here are the `tui` client's settings, s
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 from textual.worker import Worker
 
 from tui.admin_client import AdminError
+from tui.messages import ConfigEdit
+from tui.session import Session
 
 NO_PROMPT = ""
 
 
 class PlaygroundTab(Vertical):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop answer / leave field", show=False),
         Binding("ctrl+n", "new_chat", "New chat"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(id="playground-tab")
+        self.session = session
         self.messages: list[dict] = []
         self.settings: dict = {}
         """The `tui` client's model, prompt and temperature as last read."""
@@ -48,9 +53,9 @@ class PlaygroundTab(Vertical):
     async def load(self) -> None:
         """The models the gateway serves and the `tui` client's settings."""
         try:
-            models = await self.app.admin.get("/v1/models")
-            client = await self.app.admin.get("/admin/clients/tui")
-            config = await self.app.admin.get("/admin/config")
+            models = await self.session.admin.get("/v1/models")
+            client = await self.session.admin.get("/admin/clients/tui")
+            config = await self.session.admin.get("/admin/config")
         except AdminError as error:
             self.notify(f"Playground: {error}", severity="error")
             return
@@ -70,15 +75,15 @@ class PlaygroundTab(Vertical):
 
     # --- the tui client's settings --------------------------------------------------------
 
-    def _keep(self, key: str, value) -> None:
+    def _keep(self, key: str, value: object) -> None:
         """Save one of the `tui` client's settings, if it changed."""
         if value == self.settings.get(key):
             return
         self.settings[key] = value
-        if self.app.read_only:
+        if self.session.read_only:
             self.notify("Attached: the setting applies to this chat only (the config is read-only here).")
             return
-        self.app.edit_config({f"clients.tui.{key}": value}, f"clients.tui.{key}")
+        self.post_message(ConfigEdit({f"clients.tui.{key}": value}, f"clients.tui.{key}"))
 
     @on(Select.Changed, "#play-model")
     def _model(self, event: Select.Changed) -> None:
@@ -135,7 +140,7 @@ class PlaygroundTab(Vertical):
                 "stream_options": {"include_usage": True}}
         text = ""
         try:
-            async for piece in self.app.admin.chat(body):
+            async for piece in self.session.admin.chat(body):
                 text += piece
                 widget.update(text)
                 self.query_one("#chat", VerticalScroll).scroll_end(animate=False)
@@ -154,12 +159,11 @@ class PlaygroundTab(Vertical):
 
     def action_stop(self) -> None:
         """Stop the answer being streamed (the gateway cancels the upstream request); with no
-        answer running, leave the text field."""
-        if self.answering is not None and self.answering.is_running:
-            self.answering.cancel()
-            self.notify("Answer stopped.")
-        else:
-            self.app.action_leave_field()
+        answer running, escape does what it does elsewhere (leaves the text field)."""
+        if self.answering is None or not self.answering.is_running:
+            raise SkipAction
+        self.answering.cancel()
+        self.notify("Answer stopped.")
 
     async def action_new_chat(self) -> None:
         if self.answering is not None:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.reactive import reactive
 from textual.widgets import Button, Select, Static, Tree
 
+from api.config.settings import ConfigError
 from tui.admin_client import AdminError
+from tui.messages import ConfigEdit, ServerStateChanged
 from tui.screens import ConfirmScreen
+from tui.session import ConfigStore, Session, read_only_note
 
 COPIED_CLIENT_KEYS = ("model", "prompt", "temperature", "top_p", "max_tokens", "collections")
 """What "copy the TUI settings to the server client" moves: everything but the key."""
@@ -24,7 +29,7 @@ NOT_SERVING = {
     "stopping": "The server is stopping…",
     "stopped": "The server is stopped: t starts it.",
 }
-"""What the tab says, instead of a state that is gone, while the app's state is one of these."""
+"""What the tab says, instead of a state that is gone, while the server's state is one of these."""
 SUPERVISOR_ACTIONS = ("stop_server", "start_server", "restart_server")
 
 
@@ -37,7 +42,8 @@ def new_server_key() -> str:
 
 
 class ServerTab(Vertical):
-    BINDINGS = [  # the rare g and u are left to the help (?), so the footer fits 80 columns
+    # the rare g and u are left to the help (?), so the footer fits 80 columns
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "copy_key", "Copy key"),
         Binding("g", "new_key", "New key", show=False),
         Binding("x", "stop_server", "Stop"),
@@ -46,8 +52,12 @@ class ServerTab(Vertical):
         Binding("u", "copy_tui_settings", "TUI→server", show=False),
     ]
 
-    def __init__(self) -> None:
+    state: reactive[str] = reactive("starting")
+    """The server's state, as the app knows it (bound to the app's)."""
+
+    def __init__(self, session: Session) -> None:
         super().__init__(id="server-tab")
+        self.session = session
         self.client_names: list[str] = ["server"]
 
     def compose(self) -> ComposeResult:
@@ -61,31 +71,31 @@ class ServerTab(Vertical):
         yield Tree("client settings", id="client-tree")
 
     def on_mount(self) -> None:
-        self.watch(self.app, "state", self._show_state)
-        if self.app.supervisor is None:
+        if self.session.supervisor is None:
             for action in SUPERVISOR_ACTIONS:
                 self.query_one(f"#do-{action}", Button).display = False
-        if self.app.read_only:
+        if self.session.read_only:
             for action in ("new_key", "copy_tui_settings"):
                 self.query_one(f"#do-{action}", Button).disabled = True
 
     def check_action(self, action: str, parameters: tuple) -> bool:
         """Attached to a server started elsewhere, there is nothing to stop or start: those keys are
         off, and gone from the footer, as their buttons are from the tab."""
-        return self.app.supervisor is not None or action not in SUPERVISOR_ACTIONS
+        return self.session.supervisor is not None or action not in SUPERVISOR_ACTIONS
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
-        await self.run_action(event.button.id.removeprefix("do-"))
+        await self.run_action((event.button.id or "").removeprefix("do-"))
 
     # --- state ------------------------------------------------------------------------------
 
-    async def refresh_state(self) -> None:
+    async def refresh_state(self) -> dict | None:
+        """Read the server's state again and show it; its /admin/status (None if it was not read)."""
         try:
-            await self._refresh_state()
+            return await self._refresh_state()
         except NoMatches:  # the app closed while the server was being asked
-            pass
+            return None
 
-    def _show_state(self, state: str) -> None:
+    def watch_state(self, state: str) -> None:
         """A server stopped (starting, …) is said at once: its pid and generation are gone."""
         if state in NOT_SERVING:
             self._show_status(NOT_SERVING[state])
@@ -93,21 +103,20 @@ class ServerTab(Vertical):
     def _show_status(self, text: str) -> None:
         """What was read from the server, unless it is stopped (or stopping, …) by now: then that
         is said instead, never a pid or generation of a server that is gone."""
-        self.query_one("#server-status", Static).update(NOT_SERVING.get(self.app.state, text))
+        self.query_one("#server-status", Static).update(NOT_SERVING.get(self.state, text))
 
-    async def _refresh_state(self) -> None:
-        app = self.app
+    async def _refresh_state(self) -> dict | None:
+        admin = self.session.admin
         try:
-            status = await app.admin.get("/admin/status")
-            clients = await app.admin.get("/admin/clients")
+            status = await admin.get("/admin/status")
+            clients = await admin.get("/admin/clients")
         except AdminError as error:
             self._show_status(f"Cannot read the server's state: {error}")
-            return
-        app.status = status
+            return None
         self._show_status("\n".join([
-            f"URL           {app.admin.base_url}",
+            f"URL           {admin.base_url}",
             f"pid, workers  {status['pid']}, {status['workers']}",
-            f"server key    {masked(app.admin.key)}",
+            f"server key    {masked(admin.key)}",
             f"config        {status['config_path']} (generation {status['config_generation']})",
             f"last reload   {status['last_reload'] or '-'}",
             f"reload error  {status['last_reload_error'] or '-'}",
@@ -119,14 +128,15 @@ class ServerTab(Vertical):
             select.set_options([(name, name) for name in names])
             select.value = select.value if select.value in names else "server"
         await self.show_client(str(select.value))
+        return status
 
     async def on_select_changed(self, event: Select.Changed) -> None:
-        if self.app.state not in ("starting", "stopped"):
+        if self.state not in ("starting", "stopped"):
             await self.show_client(str(event.value))
 
     async def show_client(self, name: str) -> None:
         try:
-            settings = await self.app.admin.get(f"/admin/clients/{name}")
+            settings = await self.session.admin.get(f"/admin/clients/{name}")
         except AdminError as error:
             self.notify(str(error), severity="error")
             return
@@ -142,37 +152,51 @@ class ServerTab(Vertical):
     # --- actions ----------------------------------------------------------------------------
 
     def action_copy_key(self) -> None:
-        self.app.copy_to_clipboard(self.app.admin.key)
+        self.app.copy_to_clipboard(self.session.admin.key)
         self.notify("The server key is on the clipboard (OSC 52: your terminal must allow it).")
+
+    def _config(self, what: str) -> ConfigStore | None:
+        """The config file, to change `what` in; None, with a note, when attached (it is read-only then)."""
+        if self.session.config is None:
+            self.notify(read_only_note(what), severity="warning")
+        return self.session.config
 
     @work(exclusive=True, group="server-key")
     async def action_new_key(self) -> None:
-        if not self.app.editable("the server key"):
+        if self._config("the server key") is None:
             return
         if not await self.app.push_screen_wait(ConfirmScreen(
                 "Make a new server key? Every client using the old one stops working.")):
             return
         key = new_server_key()
-        if self.app.edit_config({"server.api_key": key}, "the new server key"):
-            self.app.admin.key = key
-            await asyncio.sleep(0.3)  # the server reloads the file
-            await self.refresh_state()
+        self.post_message(ConfigEdit({"server.api_key": key}, "the new server key",
+                                     on_saved=lambda: self._use_key(key)))
+
+    @work(group="server-key-use")
+    async def _use_key(self, key: str) -> None:
+        """The new key, saved: ask with it from now on, and show the server with it."""
+        self.session.admin.key = key
+        await asyncio.sleep(0.3)  # the server reloads the file
+        await self.refresh_state()
 
     def action_copy_tui_settings(self) -> None:
-        if not self.app.editable("the TUI settings on client 'server'"):
+        what = "the TUI settings on client 'server'"
+        if (config := self._config(what)) is None:
             return
-        document = self.app.load_document()
-        if document is None:
+        try:
+            document = config.load()
+        except ConfigError as error:
+            self.notify(str(error), severity="error")
             return
         changes = {f"clients.server.{key}": document.get(f"clients.tui.{key}") for key in COPIED_CLIENT_KEYS}
-        self.app.edit_config(changes, "the TUI settings on client 'server'")
+        self.post_message(ConfigEdit(changes, what))
 
     @work(thread=True, exclusive=True, group="server-control")
     def action_stop_server(self) -> None:
-        if supervisor := self.app.supervisor:  # None when attached (the key is off then)
-            self.app.call_from_thread(setattr, self.app, "state", "stopping")
+        if supervisor := self.session.supervisor:  # None when attached (the key is off then)
+            self.post_message(ServerStateChanged("stopping"))
             supervisor.hold()
-            self.app.call_from_thread(setattr, self.app, "state", "stopped")
+            self.post_message(ServerStateChanged("stopped"))
 
     @work(thread=True, exclusive=True, group="server-control")
     def action_start_server(self) -> None:
@@ -183,8 +207,7 @@ class ServerTab(Vertical):
         self._start(restart=True)
 
     def _start(self, restart: bool) -> None:
-        if supervisor := self.app.supervisor:
-            self.app.call_from_thread(setattr, self.app, "state", "restarting" if restart else "starting")
+        if supervisor := self.session.supervisor:
+            self.post_message(ServerStateChanged("restarting" if restart else "starting"))
             healthy = supervisor.restart() if restart else supervisor.release()
-            self.app.call_from_thread(setattr, self.app, "state", "running" if healthy else "stopped")
-            self.app.call_from_thread(self.app.action_refresh)
+            self.post_message(ServerStateChanged("running" if healthy else "stopped"))

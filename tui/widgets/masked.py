@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 
 class SecretInput(Input):
     """Shows dots instead of the secret; ctrl+r reveals it (and hides it again)."""
 
-    BINDINGS = [Binding("ctrl+r", "reveal", "Show/hide secret")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+r", "reveal", "Show/hide secret")]
 
     def __init__(self, value: str = "", **kwargs) -> None:
         super().__init__(value, password=True, compact=True, select_on_focus=False, **kwargs)
