@@ -72,7 +72,7 @@ def upstream_dialect(provider: Provider) -> Dialect:
 def plan(endpoint: Endpoint, body: dict, provider: Provider) -> Exchange:
     """The exchange for a request to `endpoint` whose `body` names a model of `provider`; a 400 ApiError when
     the provider cannot serve the endpoint or the request cannot be translated for it."""
-    client, upstream = CLIENT_DIALECTS[endpoint], upstream_dialect(provider)
+    client, upstream = CLIENT_DIALECTS[endpoint], provider.dialect
     if client == "anthropic":
         if upstream == "anthropic":
             path = "/messages/count_tokens" if endpoint == "count_tokens" else "/messages"

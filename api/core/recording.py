@@ -16,75 +16,64 @@ from api.wire.errors import Dialect
 from api.wire.usage import StreamUsage, body_usage
 
 
-class Recording:
-    """A request's activity `Record`, as the relay's observer and the edge's account of the request."""
+class Recording(Record):
+    """A request's activity `Record` that fills itself in: for the edge (who asked, how it was answered), the
+    routes (where it went) and the relay, whose observer it is. A subclass rather than a wrapper: the record is
+    written to on every request, and a wrapper would add a call to each write."""
 
-    __slots__ = ("record",)
+    __slots__ = ()
     follows_streams = True
 
-    def __init__(self, record: Record) -> None:
-        self.record = record
-
-    # --- the edge and the routes ---------------------------------------------------------------------
+    # --- the edge and the routes (`routed` is the Record's own) ------------------------------------------
 
     def identified(self, client: str, key_id: str) -> None:
-        self.record.client, self.record.key_id = client, key_id
+        self.client, self.key_id = client, key_id
 
     def refused_key(self, key: bytes) -> None:
         """A request whose key was not accepted is named by that key's fingerprint (never the key)."""
-        if self.record.key_id is None:
-            self.record.key_id = fingerprint(key)
-
-    def routed(self, provider: str, model: str, dialect_out: str, stream: bool) -> None:
-        self.record.routed(provider, model, dialect_out, stream)
+        if self.key_id is None:
+            self.key_id = fingerprint(key)
 
     def answered(self, status: int, body_bytes: int) -> None:
         """The response is handed over; a stream finishes its record when it ends (`stream_ended`)."""
-        record = self.record
-        record.status = status
-        if not record.pending:
-            record.finish(body_bytes)
+        self.status = status
+        if not self.pending:
+            self.finish(body_bytes)
 
-    # --- the relay's observer ------------------------------------------------------------------------
+    # --- the relay's observer (`tokens` is the Record's own) ---------------------------------------------
 
     def streaming(self) -> None:
-        self.record.stream = self.record.pending = True
+        self.stream = self.pending = True
 
     def first_byte(self) -> None:
-        record = self.record
-        record.ttfb_ms = (time.perf_counter() - record.started) * 1000
+        self.ttfb_ms = (time.perf_counter() - self.started) * 1000
 
     def whole_answer(self, dialect: Dialect, body: bytes) -> None:
-        self.record.tokens(*body_usage(dialect, body))
-
-    def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
-        self.record.tokens(input_tokens, output_tokens, estimated)
+        self.tokens(*body_usage(dialect, body))
 
     def failed(self, message: str | None) -> None:
-        record = self.record
-        record.error = record.error or message
+        self.error = self.error or message
 
     def stream_usage(self, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
         """The usage the stream reported; else the estimate a translator gave the client; else about 4 bytes
         a token in and one event a token out."""
-        record = self.record
         if translator is not None:
             (inputs, outputs), estimate = translator.usage, translator.estimated_usage
         elif usage is not None:
             inputs, outputs = usage.input_tokens, usage.output_tokens
-            estimate = (-(-record.request_bytes // 4), usage.estimated_output())
+            estimate = (-(-self.request_bytes // 4), usage.estimated_output())
         else:
             return
         if outputs is not None:
-            record.tokens(inputs, outputs)
+            self.tokens(inputs, outputs)
         elif estimate is not None:
-            record.tokens(*estimate, estimated=True)
+            self.tokens(*estimate, estimated=True)
 
     def stream_ended(self, sent: int, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
         # an error event that ended the stream makes it a failure too
         self.failed(translator.failure if translator is not None else usage.error if usage is not None else None)
         self.stream_usage(usage, translator)
-        self.record.finish(sent)
+        self.finish(sent)
 
 
 class NotRecorded(NotObserved):

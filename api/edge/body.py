@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import overload
+from typing import cast, overload
 
 import orjson
 from blacksheep import Request
@@ -19,18 +19,12 @@ def too_large(limit: int) -> ApiError:
 
 def receive_of(request: Request) -> Receive:
     """The request's ASGI receive channel (BlackSheep gives every request one, with or without a body)."""
-    content = request.content
-    assert isinstance(content, ASGIContent)
-    return content.receive
+    return cast(ASGIContent, request.content).receive
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing with 413 anything over `limit` bytes before buffering it."""
-    return await receive_body(receive_of(request), request.get_first_header(b"content-length"), limit)
-
-
-async def receive_body(receive, declared: bytes | None, limit: int) -> bytes:
-    """The body from the ASGI channel `receive`, given its Content-Length header value `declared`.
+async def receive_body(receive: Receive, declared: bytes | None, limit: int) -> bytes:
+    """The body from the ASGI channel `receive`, given its Content-Length header value `declared`, refusing
+    with 413 anything over `limit` bytes before buffering it.
 
     Read only until the declared length has arrived: Granian ends every body with an empty message
     of its own, and waiting for it costs a round trip through its I/O thread on every request
@@ -59,9 +53,9 @@ async def receive_body(receive, declared: bytes | None, limit: int) -> bytes:
             return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-async def read_json_object(request: Request, limit: int) -> dict:
-    """The body as a JSON object, or a 400/413 ApiError."""
-    raw = await read_body(request, limit)
+async def read_json_object(receive: Receive, declared: bytes | None, limit: int) -> dict:
+    """The body (see `receive_body`) as a JSON object, or a 400/413 ApiError."""
+    raw = await receive_body(receive, declared, limit)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
 
 from blacksheep import Request
 
@@ -28,9 +27,9 @@ class RequestContext:
 
 
 def attach(request: Request, context: RequestContext) -> None:
-    cast(dict[str, Any], request.scope)[_SCOPE_KEY] = context
+    request.scope[_SCOPE_KEY] = context  # type: ignore[literal-required]  # the one key of ours in the scope
 
 
 def context_of(request: Request) -> RequestContext:
-    context: RequestContext = cast(dict[str, Any], request.scope)[_SCOPE_KEY]
+    context: RequestContext = request.scope[_SCOPE_KEY]  # type: ignore[literal-required]
     return context

@@ -9,11 +9,11 @@ import orjson
 from blacksheep import Request, Response
 
 from api.core.client_settings import apply_client_settings
-from api.core.exchange import Endpoint, Exchange, count_input_tokens, plan, upstream_dialect
+from api.core.exchange import Endpoint, count_input_tokens, plan, upstream_dialect
 from api.core.relay import relay
 from api.core.worker import State
 from api.edge.body import optional_model, read_json_object, receive_of, require
-from api.edge.context import RequestContext, context_of
+from api.edge.context import context_of
 from api.edge.responding import answer_response, json_response
 
 REQUIRED: dict[Endpoint, tuple[str, type | tuple[type, ...]]] = {
@@ -33,31 +33,26 @@ def _model(_state: State, body: dict) -> str:
     return body["model"]
 
 
-async def routed(request: Request, context: RequestContext, endpoint: Endpoint,
-                 model_name: Callable[[State, dict], str] = _model) -> Exchange:
-    """The request read, completed with its client's settings, and routed; `model_name` gives the name to
-    resolve (default: the body's model)."""
-    state = context.state
-    body = await read_json_object(request, state.config.server.max_body_bytes)
+async def forward(request: Request, endpoint: Endpoint,
+                  model_name: Callable[[State, dict], str] = _model) -> Response:
+    """Serve a model endpoint: read the request, complete it with its client's settings, resolve the model
+    (`model_name` gives the name to resolve; default: the body's model), plan the exchange, send it upstream,
+    relay the answer."""
+    context = context_of(request)
+    state, receive = context.state, receive_of(request)
+    body = await read_json_object(receive, request.get_first_header(b"content-length"),
+                                  state.config.server.max_body_bytes)
     require(body, *REQUIRED[endpoint])
     optional_model(body)
     apply_client_settings(body, state.config, context.identity.client, endpoint)
     provider, body["model"] = await state.catalog.resolve(model_name(state, body))
     context.recording.routed(provider.id, body["model"], upstream_dialect(provider), body.get("stream") is True)
-    return plan(endpoint, body, provider)
-
-
-async def forward(request: Request, endpoint: Endpoint,
-                  model_name: Callable[[State, dict], str] = _model) -> Response:
-    """Serve a model endpoint: route the request, send it upstream, relay the answer."""
-    context = context_of(request)
-    exchange = await routed(request, context, endpoint, model_name)
+    exchange = plan(endpoint, body, provider)
     if exchange.path is None:
         return json_response(200, {"input_tokens": await count_input_tokens(exchange)})
     headers = _client_headers(request) if exchange.client_headers else None
     upstream = await exchange.provider.post(exchange.path, orjson.dumps(exchange.body), context.request_id, headers)
-    answer = await relay(upstream, exchange, receive_of(request), context.recording)
-    return answer_response(answer)
+    return answer_response(await relay(upstream, exchange, receive, context.recording))
 
 
 def _client_headers(request: Request) -> dict[str, str]:

@@ -16,7 +16,6 @@ from api.core.worker import Worker
 from api.edge.context import RequestContext, attach
 from api.edge.cors import add_headers, allowed_origin, is_preflight, preflight
 from api.edge.responding import error_response
-from api.store.activity import Record
 from api.wire.errors import ApiError, Dialect
 
 log = logging.getLogger("gatehouse")
@@ -70,13 +69,13 @@ class RequestMiddleware:
     def _recording(self, request: Request, request_id: str, path: str, client: bytes | None) -> Recording:
         length = request.get_first_header(b"content-length")
         assert self.worker.recorder is not None  # asked by the caller
-        return Recording(Record(
+        return Recording(
             request_id=request_id, ts=time.time(), started=time.perf_counter(),
             client=client.decode("utf-8", "replace")[:64] if client else "server",
             key_id=None, method=request.method, path=path,
             dialect_in=dialect_of(request, path), request_bytes=int(length) if length and length.isdigit() else 0,
             worker=self.pid, sink=self.worker.recorder.add,
-        ))
+        )
 
     async def __call__(self, request: Request, handler: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = _request_id(request)
@@ -88,9 +87,10 @@ class RequestMiddleware:
         path = request.path
         key = presented_key(request.get_first_header(b"authorization"), request.get_first_header(b"x-api-key"))
         client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
-        recording = self._recording(request, request_id.decode(), path, client) \
+        request_id_text = request_id.decode()
+        recording = self._recording(request, request_id_text, path, client) \
             if state.config.activity.enabled and self.worker.recorder is not None and recorded(path) else NOT_RECORDED
-        context = RequestContext(request_id.decode(), state, recording)
+        context = RequestContext(request_id_text, state, recording)
         attach(request, context)
         try:
             if not public(path):
