@@ -12,8 +12,7 @@ from api.core.auth import fingerprint
 from api.core.relay import NotObserved
 from api.store.activity import Record
 from api.translate.translation import StreamTranslator
-from api.wire.errors import Dialect
-from api.wire.usage import StreamUsage, body_usage
+from api.wire.usage import StreamUsage
 
 
 class Recording(Record):
@@ -22,7 +21,7 @@ class Recording(Record):
     written to on every request, and a wrapper would add a call to each write."""
 
     __slots__ = ()
-    follows_streams = True
+    wants_usage = True
 
     # --- the edge and the routes (`routed` is the Record's own) ------------------------------------------
 
@@ -47,9 +46,6 @@ class Recording(Record):
 
     def first_byte(self) -> None:
         self.ttfb_ms = (time.perf_counter() - self.started) * 1000
-
-    def whole_answer(self, dialect: Dialect, body: bytes) -> None:
-        self.tokens(*body_usage(dialect, body))
 
     def failed(self, message: str | None) -> None:
         self.error = self.error or message

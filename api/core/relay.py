@@ -29,7 +29,7 @@ from api.upstream.providers import Provider
 from api.upstream.providers.base import UpstreamResponse
 from api.wire.errors import JSON, ApiError, Dialect
 from api.wire.sse import SSE, SSE_HEADERS
-from api.wire.usage import StreamUsage, asks_for_usage, usage_counts
+from api.wire.usage import StreamUsage, asks_for_usage, body_usage, usage_counts
 
 PASSED_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
 PASSED_ERROR_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
@@ -54,17 +54,14 @@ class Answer:
 class RelayObserver(Protocol):
     """Told what the relay sees; the activity record is one (api/core/recording.py)."""
 
-    follows_streams: bool
-    """Whether the relay should follow a passed-through stream's usage for it."""
+    wants_usage: bool
+    """Whether the relay should read the usage of what it relays for it (a passed-through answer's, a stream's)."""
 
     def streaming(self) -> None:
         """The answer is a stream: it ends after the response has been handed over (`stream_ended`)."""
 
     def first_byte(self) -> None:
         """The first bytes of a stream are on their way to the client."""
-
-    def whole_answer(self, dialect: Dialect, body: bytes) -> None:
-        """A whole answer passed through as it came (its usage is in it, in `dialect`)."""
 
     def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
         """The answer's token counts."""
@@ -82,15 +79,12 @@ class RelayObserver(Protocol):
 class NotObserved:
     """The observer when activity recording is off: it wants nothing and keeps nothing."""
 
-    follows_streams = False
+    wants_usage = False
 
     def streaming(self) -> None:
         pass
 
     def first_byte(self) -> None:
-        pass
-
-    def whole_answer(self, dialect: Dialect, body: bytes) -> None:
         pass
 
     def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
@@ -131,7 +125,8 @@ async def relay(upstream: UpstreamResponse, exchange: Exchange, receive: Receive
     if translation is None:
         if streaming and (answer := _readable(body, exchange.upstream_dialect)) is not None:
             return _streamed_whole(answer, exchange, None, observer, upstream.status, asks_for_usage(exchange.body))
-        observer.whole_answer(exchange.upstream_dialect, body)
+        if observer.wants_usage:
+            observer.tokens(*body_usage(exchange.upstream_dialect, body))
         return Answer(upstream.status, content_type, body)
     try:
         document = read_answer(body, exchange.upstream_dialect)
@@ -219,7 +214,7 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
     """
     provider, responses = exchange.provider, exchange.native_responses
     usage = StreamUsage(exchange.upstream_dialect) \
-        if (observer.follows_streams or responses) and translator is None else None
+        if (observer.wants_usage or responses) and translator is None else None
 
     async def chunks() -> AsyncIterator[bytes]:
         watcher = _closed_when_client_leaves(upstream, receive)

@@ -12,7 +12,7 @@ from api.core.client_settings import apply_client_settings
 from api.core.exchange import Endpoint, count_input_tokens, plan, upstream_dialect
 from api.core.relay import relay
 from api.core.worker import State
-from api.edge.body import optional_model, read_json_object, receive_of, require
+from api.edge.body import optional_model, read_json_object, require
 from api.edge.context import context_of
 from api.edge.responding import answer_response, json_response
 
@@ -39,7 +39,8 @@ async def forward(request: Request, endpoint: Endpoint,
     (`model_name` gives the name to resolve; default: the body's model), plan the exchange, send it upstream,
     relay the answer."""
     context = context_of(request)
-    state, receive = context.state, receive_of(request)
+    state = context.state
+    receive = request.content.receive  # type: ignore[union-attr]  # receive_of(request), minus two calls
     body = await read_json_object(receive, request.get_first_header(b"content-length"),
                                   state.config.server.max_body_bytes)
     require(body, *REQUIRED[endpoint])
