@@ -3,11 +3,12 @@ to its provider, then carry out the exchange (api/core/exchange.py) and relay th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import orjson
 from blacksheep import Request, Response
 
+from api.core.catalog import under_provider
 from api.core.client_settings import apply_client_settings
 from api.core.exchange import Endpoint, count_input_tokens, plan, upstream_dialect
 from api.core.relay import relay
@@ -54,6 +55,22 @@ async def forward(request: Request, endpoint: Endpoint,
     headers = _client_headers(request) if exchange.client_headers else None
     upstream = await exchange.provider.post(exchange.path, orjson.dumps(exchange.body), context.request_id, headers)
     return answer_response(await relay(upstream, exchange, receive, context.recording))
+
+
+def serving(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of a model endpoint's path."""
+    async def serve(request: Request) -> Response:
+        return await forward(request, endpoint)
+    return serve
+
+
+def serving_under_provider(endpoint: Endpoint) -> Callable[[Request, str], Awaitable[Response]]:
+    """The handler of a model endpoint under `/{provider_id}/`: the provider from the path, the model id without
+    its prefix (`provider-id:model` when it is left out)."""
+    async def serve(request: Request, provider_id: str) -> Response:
+        return await forward(request, endpoint,
+                             lambda state, body: under_provider(state.providers, provider_id, body["model"]))
+    return serve
 
 
 def _client_headers(request: Request) -> dict[str, str]:

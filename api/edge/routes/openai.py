@@ -8,24 +8,19 @@ upstream, relay the answer's bytes untouched (translated only when the provider 
 
 from __future__ import annotations
 
-from blacksheep import Application, Request, Response
+from blacksheep import Application
 
-from api.edge.forwarding import forward
+from api.core.exchange import Endpoint
+from api.edge.forwarding import serving
+
+PATHS: dict[str, Endpoint] = {
+    "/v1/chat/completions": "chat",
+    "/v1/completions": "completions",
+    "/v1/embeddings": "embeddings",
+    "/v1/responses": "responses",
+}
 
 
 def register(app: Application) -> None:
-    @app.router.post("/v1/chat/completions")
-    async def chat_completions(request: Request) -> Response:
-        return await forward(request, "chat")
-
-    @app.router.post("/v1/completions")
-    async def completions(request: Request) -> Response:
-        return await forward(request, "completions")
-
-    @app.router.post("/v1/embeddings")
-    async def embeddings(request: Request) -> Response:
-        return await forward(request, "embeddings")
-
-    @app.router.post("/v1/responses")
-    async def responses(request: Request) -> Response:
-        return await forward(request, "responses")
+    for path, endpoint in PATHS.items():
+        app.router.add_post(path, serving(endpoint))
