@@ -1,4 +1,4 @@
-"""Modal screens: the key map, a yes/no question, a name to type, one record in full."""
+"""Modal screens: the key map, a yes/no question, a name to type, one record in full, the server key."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ KEY_MAP = """\
   ctrl+r     show/hide secret   space  fold/unfold a list
 
 [b]2 Server[/b]
-  c  copy the server key (OSC 52)   g  new server key (asks)
+  k  show the server key (asks)     g  new server key (asks)
+  c  copy the server key (OSC 52: tmux and some terminals drop it)
   x  stop    t  start    R  restart    r  refresh
   u  copy the TUI's settings to the 'server' client
 
@@ -96,4 +97,25 @@ class RecordScreen(_Modal):
         with VerticalScroll(classes="dialog", id="record"):
             yield Static(Content.from_markup("[b]Request $id[/b]", id=str(self.record.get("request_id", ""))))
             yield Static(orjson.dumps(self.record, option=orjson.OPT_INDENT_2).decode(), markup=False)
+            yield Static("[b]escape[/b] close", classes="dialog-keys")
+
+
+def key_command(config_path: str) -> str:
+    """A shell line that prints the server key from the config file at `config_path`."""
+    return f"python3 -c \"import tomllib;print(tomllib.load(open('{config_path}','rb'))['server']['api_key'])\""
+
+
+class KeyScreen(_Modal):
+    """The server key in full, where it is kept and a line that reads it (OSC 52 may not reach the clipboard)."""
+
+    def __init__(self, key: str, config_path: str) -> None:
+        super().__init__()
+        self.key, self.config_path = key, config_path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="server-key"):
+            yield Static("[b]The server key[/b] (select it with the mouse, shift+drag in tmux)")
+            yield Static(self.key, id="key-value", markup=False)
+            yield Static(f"It is [server].api_key in {self.config_path}; this reads it:", markup=False)
+            yield Static(f"KEY=$({key_command(self.config_path)})", id="key-command", markup=False)
             yield Static("[b]escape[/b] close", classes="dialog-keys")

@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import signal
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -120,7 +121,7 @@ async def test_attached_app_shows_status_client_settings_and_live_activity(gatew
         assert "attached" in static_text(app, "#status-line")
         await until(pilot, lambda: "id='fake:gpt-fake'" in tree_text(app, "#client-tree"))
         footer = screen_lines(app)[-1]
-        assert "c Copy key" in footer and not any(key in footer for key in ("Stop", "Start", "Restart"))
+        assert "k Show key" in footer and not any(key in footer for key in ("Stop", "Start", "Restart"))
 
         await pilot.press("3")
         table = app.query_one("#activity-table", DataTable)
@@ -454,7 +455,7 @@ async def test_the_status_line_follows_the_supervisor_bringing_a_dead_server_bac
 
 async def test_the_footer_shows_each_tabs_main_keys_help_and_quit_at_80_columns(upstreams, tmp_path):
     async with supervised(upstreams, tmp_path, size=(80, 24)) as (app, pilot):
-        for tab, keys in (("1", ["^s Save"]), ("2", ["c Copy key", "x Stop", "t Start", "R Restart"]),
+        for tab, keys in (("1", ["^s Save"]), ("2", ["k Show key", "x Stop", "t Start", "R Restart"]),
                           ("3", ["p Live on/off", "f Status", "m Model"])):
             await pilot.press(tab)
             await pilot.pause()
@@ -593,6 +594,23 @@ async def test_a_new_server_key_after_a_yes_replaces_the_old_one(upstreams, tmp_
         assert status(new_key) == 200
         await until(pilot, lambda: new_key[:4] in static_text(app, "#server-status"))
         assert new_key not in static_text(app, "#server-status")  # masked
+
+
+async def test_the_server_key_is_shown_after_a_yes_with_its_file_and_a_line_that_reads_it(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path, size=(80, 24)) as (app, pilot):
+        await pilot.press("2")
+        app.query_one("#client-tree", Tree).focus()
+        await pilot.press("k", "n")  # asked, and refused: nothing shown
+        assert not app.screen.query("#key-value")
+        await pilot.press("k", "y")
+        await until(pilot, lambda: bool(app.screen.query("#key-value")))
+        assert SERVER_KEY in "\n".join(screen_lines(app))
+        command = str(app.screen.query_one("#key-command", Static).render()).removeprefix("KEY=$(").removesuffix(")")
+        assert str(config_file(app)) in command
+        shown = await asyncio.to_thread(subprocess.run, command, shell=True, capture_output=True, text=True)
+        assert shown.stdout.strip() == SERVER_KEY
+        await pilot.press("escape")
+        assert not app.screen.query("#key-value")
 
 
 async def test_secrets_are_masked_until_revealed_and_entries_renamed_and_deleted(upstreams, tmp_path):

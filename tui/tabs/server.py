@@ -18,7 +18,7 @@ from textual.widgets import Button, Select, Static, Tree
 from api.config.settings import ConfigError
 from tui.admin_client import AdminError
 from tui.messages import ConfigEdit, ServerStateChanged
-from tui.screens import ConfirmScreen
+from tui.screens import ConfirmScreen, KeyScreen
 from tui.session import ConfigStore, Session, read_only_note
 
 COPIED_CLIENT_KEYS = ("model", "prompt", "temperature", "top_p", "max_tokens", "collections")
@@ -42,9 +42,10 @@ def new_server_key() -> str:
 
 
 class ServerTab(Vertical):
-    # the rare g and u are left to the help (?), so the footer fits 80 columns
+    # c, g and u are left to the help (?) and the palette (ctrl+p), so the footer fits 80 columns
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy_key", "Copy key"),
+        Binding("k", "show_key", "Show key"),
+        Binding("c", "copy_key", "Copy key", show=False),
         Binding("g", "new_key", "New key", show=False),
         Binding("x", "stop_server", "Stop"),
         Binding("t", "start_server", "Start"),
@@ -59,12 +60,14 @@ class ServerTab(Vertical):
         super().__init__(id="server-tab")
         self.session = session
         self.client_names: list[str] = ["server"]
+        self.config_path = str(session.config.path) if session.config else "the server's config file"
+        """The config file, as the server says once read (attached, this TUI has none of its own)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="server-status", markup=False)
         with Horizontal(id="server-actions"):
-            for label, action in (("Copy key", "copy_key"), ("New key", "new_key"), ("Stop", "stop_server"),
-                                  ("Start", "start_server"), ("Restart", "restart_server"),
+            for label, action in (("Show key", "show_key"), ("Copy key", "copy_key"), ("New key", "new_key"),
+                                  ("Stop", "stop_server"), ("Start", "start_server"), ("Restart", "restart_server"),
                                   ("TUI settings → server", "copy_tui_settings")):
                 yield Button(label, id=f"do-{action}", compact=True)
         yield Select([("server", "server")], value="server", allow_blank=False, id="client-select", compact=True)
@@ -113,6 +116,7 @@ class ServerTab(Vertical):
         except AdminError as error:
             self._show_status(f"Cannot read the server's state: {error}")
             return None
+        self.config_path = status["config_path"]
         self._show_status("\n".join([
             f"URL           {admin.base_url}",
             f"pid, workers  {status['pid']}, {status['workers']}",
@@ -153,7 +157,15 @@ class ServerTab(Vertical):
 
     def action_copy_key(self) -> None:
         self.app.copy_to_clipboard(self.session.admin.key)
-        self.notify("The server key is on the clipboard (OSC 52: your terminal must allow it).")
+        self.notify("The server key is on the clipboard if your terminal allows OSC 52 (tmux and many SSH "
+                    "terminals drop it): k shows the key.")
+
+    @work(exclusive=True, group="server-key")
+    async def action_show_key(self) -> None:
+        """The key on screen, after a yes, with its file and a line that reads it: works where OSC 52 does not."""
+        if not await self.app.push_screen_wait(ConfirmScreen("Show the server key on screen?")):
+            return
+        await self.app.push_screen(KeyScreen(self.session.admin.key, self.config_path))
 
     def _config(self, what: str) -> ConfigStore | None:
         """The config file, to change `what` in; None, with a note, when attached (it is read-only then)."""
