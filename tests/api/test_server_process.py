@@ -38,7 +38,8 @@ def test_a_server_killed_abruptly_takes_its_workers_along_and_loses_no_record(up
     for i in range(10):
         sdk.chat.completions.create(model="fake:gpt-fake", messages=[{"role": "user", "content": "hi"}],
                                     extra_headers={"X-Request-Id": f"killed-{i}"})
-    assert len(processes_using(tmp_path)) >= 5  # main, two workers, two activity writers
+    # main, two workers, two activity writers (a worker /health did not reach may still be starting its writer)
+    wait_until(lambda: len(processes_using(tmp_path)) >= 5, 20, "both workers and their activity writers")
     tail_ended = threading.Event()
 
     def tail() -> None:  # a live tail never ends by itself: it must not hold its worker up
