@@ -16,7 +16,8 @@ from api.core import stopping
 from api.store import activity
 
 
-def _port_problem(host: str, port: int) -> str | None:
+def port_problem(host: str, port: int) -> str | None:
+    """Why a server could not listen on host:port (taken, not allowed), or None when it could."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gatehouse: {exc}", file=sys.stderr)
         return 2
     server = config.server
-    problem = _port_problem(server.host, server.port)
+    problem = port_problem(server.host, server.port)
     if problem:
         print(f"gatehouse: {problem}; change [server].port in {path}", file=sys.stderr)
         return 2

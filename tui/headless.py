@@ -27,7 +27,11 @@ def run_headless(config_path: Path, config: Config) -> int:
         if not supervisor.start():
             if supervisor.stopping.is_set():
                 return 0
+            if supervisor.problem:
+                return 2  # said by the supervisor's event
             code = supervisor.server.exit_code() if supervisor.server is not None else None
+            if code == 2:
+                return 2  # a problem the server explained (python -m api's usage status)
             reason = f"exited with code {code}" if code is not None else f"was not healthy after {START_TIMEOUT_S}s"
             print(f"gatehouse: the server {reason}; see its messages above", file=sys.stderr, flush=True)
             return 1

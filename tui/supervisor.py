@@ -23,6 +23,7 @@ from typing import IO, Literal
 
 from watchfiles import watch
 
+from api.__main__ import port_problem
 from api.config.locations import LOG_REQUESTS_ENV
 from api.config.settings import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
 from api.core.reload import WATCH_OPTIONS, ChangeDetector, only
@@ -144,6 +145,8 @@ class Supervisor:
         self._backoff = BACKOFF_START_S
         self.held = False
         """Stopped on purpose (`hold`): not restarted until `release`."""
+        self.problem: str | None = None
+        """Why the last `start` could not even try (the port is taken): nothing to restart then."""
         self._lock = threading.RLock()
         """Held while the server process is being replaced, so two replacements never overlap."""
 
@@ -153,7 +156,13 @@ class Supervisor:
 
     def start(self) -> bool:
         """Start the server and wait until it is healthy (watching the config from the first start on);
-        False at once once `stop` was called, which a server started after it would outlive."""
+        False at once once `stop` was called, which a server started after it would outlive, and when
+        the port is taken (`problem`): another process answering /health there is not our server."""
+        self.problem = port_problem(self.config.server.host, self.config.server.port)
+        if self.problem:
+            self.server = None
+            self._report("stopped", f"{self.problem}; change [server].port in {self.config_path}")
+            return False
         return self._start() is not None
 
     def run(self) -> None:

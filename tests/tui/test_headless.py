@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import signal
 import subprocess
@@ -179,3 +180,33 @@ def test_attach_needs_the_server_key(tmp_path):
                             capture_output=True, text=True, timeout=30, env={**os.environ, "GATEHOUSE_KEY": ""})
     assert result.returncode == 2
     assert "--attach needs the server key: --key KEY or $GATEHOUSE_KEY" in result.stderr
+
+
+def test_a_taken_port_at_start_is_one_clear_error(config_path):
+    """Issue 21 item 20: another server holds the port (its /health answers ok): one message, exit status 2,
+    and that server is not taken for ours (no 'serving at', no restart loop)."""
+    port = int(base_url_of(config_path).rsplit(":", 1)[1])
+
+    class Healthy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"status": "ok"}')
+
+        def log_message(self, *args) -> None:
+            pass
+
+    holder = http.server.ThreadingHTTPServer(("127.0.0.1", port), Healthy)
+    threading.Thread(target=holder.serve_forever, daemon=True).start()
+    try:
+        result = subprocess.run([sys.executable, "-m", "tui", "--no-tui", "--config", str(config_path)], cwd=ROOT,
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        holder.shutdown()
+        holder.server_close()
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert output.count(f"port {port} on 127.0.0.1 is already in use") == 1, output
+    assert "serving at" not in output and "restarting" not in output and "is back" not in output
+    assert processes_using(config_path) == []
