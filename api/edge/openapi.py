@@ -532,7 +532,9 @@ _SCHEMAS: Schema = {
         "id": _str("`provider-id:model-id`.", examples=["anthropic:claude-sonnet-4-5"]),
         "display_name": _str("The name its Anthropic-type provider gives it; else its id."),
         "created_at": _str("When the model was created (RFC 3339).", format="date-time"),
-    }, "type", "id", "display_name", "created_at",
+        "lifecycle": _str("The model's lifecycle stage; Gatehouse lists only models in use, so `active`.",
+                          enum=["active", "deprecated", "retired"]),
+    }, "type", "id", "display_name", "created_at", "lifecycle",
         description="A model in Anthropic's format (asked for with `anthropic-version`)."),
     "AnthropicModelList": _obj({
         "data": _arr(_ref("AnthropicModel")),
@@ -1101,7 +1103,7 @@ def _base_paths() -> Schema:
             "list shape with Gatehouse's extra fields. Optionally filtered by provider "
             "type and paged with `limit`/`offset` (in Anthropic's format also with the "
             "`after_id`/`before_id` cursors). " + _ANTHROPIC_FORMAT.format(
-                '`{"data": [{"type": "model", "id", "display_name", "created_at"}], '
+                '`{"data": [{"type": "model", "id", "display_name", "created_at", "lifecycle"}], '
                 '"has_more", "first_id", "last_id"}` (`AnthropicModelList`)'),
             _json_ok("The models, in OpenAI's or (with `anthropic-version`) Anthropic's "
                      "format.", _one_of(_ref("ModelList"), _ref("AnthropicModelList"))),

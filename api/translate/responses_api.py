@@ -272,21 +272,30 @@ def echoed(body: dict) -> dict:
         "temperature": body.get("temperature"),
         "text": body.get("text") or {"format": {"type": "text"}},
         "tool_choice": body.get("tool_choice") or "auto",
-        "tools": body.get("tools") or [],
+        "tools": [_echoed_tool(tool) for tool in body.get("tools") or []],
         "top_p": body.get("top_p"),
         "truncation": body.get("truncation") or "disabled",
-        "user": body.get("user"),
+        **({"user": body["user"]} if body.get("user") is not None else {}),
     }
+
+
+def _echoed_tool(tool: dict) -> dict:
+    """A tool as a `response` repeats it: a function tool always with `strict` and `parameters` (OpenAI's
+    schema requires both; absent, the chat side is not strict)."""
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        return tool
+    return {**tool, "strict": bool(tool.get("strict")), "parameters": tool.get("parameters")}
 
 
 def response_object(response_id: str, created_at: int, model: str, echo: dict, status: str, output: list[dict],
                     usage: dict | None = None, error: dict | None = None, finish_reason: str | None = None) -> dict:
-    """A `response` object; `finish_reason` (the chat answer's) says why an incomplete one stopped."""
+    """A `response` object; `finish_reason` (the chat answer's) says why an incomplete one stopped. Without
+    `usage` (the events before the last) it has none, not `null`."""
     incomplete = {"reason": "content_filter" if finish_reason == "content_filter" else "max_output_tokens"} \
         if status == "incomplete" else None
     return {"id": response_id, "object": "response", "created_at": created_at, "status": status,
-            "error": error, "incomplete_details": incomplete, "model": model, "output": output, "usage": usage,
-            **echo}
+            "error": error, "incomplete_details": incomplete, "model": model, "output": output,
+            **({"usage": usage} if usage is not None else {}), **echo}
 
 
 def status_of(finish_reason: str | None) -> str:

@@ -36,10 +36,10 @@ def model_object(provider: Provider, model_id: str, info: dict) -> dict:
 
 
 def anthropic_model_object(model: dict) -> dict:
-    """The same model in Anthropic's format."""
+    """The same model in Anthropic's format; a provider's model list names no retirements, so it is `active`."""
     created = datetime.fromtimestamp(model["created"], UTC).isoformat().replace("+00:00", "Z")
     return {"type": "model", "id": model["id"], "display_name": model.get("display_name") or model["id"],
-            "created_at": created}
+            "created_at": created, "lifecycle": "active"}
 
 
 ANTHROPIC_PAGE = 20
