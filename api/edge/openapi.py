@@ -14,6 +14,8 @@ from __future__ import annotations
 import copy
 from typing import Any, NamedTuple
 
+from api.config.settings import PROVIDER_TYPES
+from api.edge.routes.admin import PAGE_MAX
 from api.wire.errors import ApiError, Dialect
 
 Schema = dict[str, Any]
@@ -321,7 +323,8 @@ _PARAMETERS: Schema = {
     },
     "ProviderType": {
         "name": "provider_type", "in": "query", "required": False,
-        "schema": _ref("ProviderType"), "description": "Only models of this provider type.",
+        "schema": _ref("ProviderType"),
+        "description": "Only models of this provider type (another value answers 400).",
     },
     "ProviderTypeAlias": {
         "name": "providerType", "in": "query", "required": False,
@@ -372,8 +375,9 @@ _PARAMETERS: Schema = {
         "name": "provider_id", "in": "path", "required": True, "schema": _str(),
         "description": "A provider id (`[providers.ID]`).", "example": "openai",
     },
-    "Refresh": _query("refresh", _bool("true: ask the provider now."),
-                      "Ask the provider again now instead of using the cached list."),
+    "Refresh": _query("refresh", _str(examples=["true"]),
+                      "`1`, `true` or `yes` (any case): ask the provider again now instead of using the "
+                      "cached list; any other value: use the cached list."),
     "ClientName": {
         "name": "name", "in": "path", "required": True, "schema": _str(),
         "description": "A client name. A name with no `[clients.NAME]` section gets the "
@@ -397,8 +401,8 @@ _PARAMETERS: Schema = {
         "Only records before this one (a smaller `id`): pass `next_before_id` to get the "
         "next, older page."),
     "ActivityLimit": _query(
-        "limit", _int(minimum=1, maximum=1000, default=100),
-        "Return at most this many records (more than 1000 counts as 1000)."),
+        "limit", _int(minimum=0, default=100),
+        f"Return at most this many records (0 counts as 1, more than {PAGE_MAX} as {PAGE_MAX})."),
     "ActivitySince": _query("since", _ref("Moment"), "Only records of requests that "
                                                      "arrived at or after this time."),
     "ActivityUntil": _query("until", _ref("Moment"), "Only records of requests that "
@@ -436,8 +440,9 @@ _STOP_SEQUENCE = _nullable(_str("The stop sequence that ended generation, if any
 
 # A prompt or embedding input: text, texts, tokens, or token lists (anyOf: `[]` fits all).
 _TEXT_OR_TOKENS = [
-    _str(), _arr(_str()), _arr(_int()), _arr(_arr(_int())),
+    _str(), _arr(_str(), minItems=1), _arr(_int(), minItems=1), _arr(_arr(_int()), minItems=1),
 ]
+"""A prompt or embedding input; an empty list is refused."""
 
 
 def _chat_message(role: str, content: Schema, *required: str, **extra: Schema) -> Schema:
@@ -505,7 +510,7 @@ _SCHEMAS: Schema = {
         "uptime_s": _num("Seconds since the server started."),
     }, "status", "version", "uptime_s"),
     # -- models ---------------------------------------------------------------
-    "ProviderType": _enum("openai", "anthropic", "ollama", "llamacpp", description="Kind of provider."),
+    "ProviderType": _enum(*PROVIDER_TYPES, description="Kind of provider."),
     "Model": _obj({
         "id": _str("`provider-id:model-id`.", examples=["openai:gpt-4o-mini"]),
         "object": _const("model"),
@@ -737,7 +742,7 @@ _SCHEMAS: Schema = {
     "ResponseRequest": _obj({
         "model": _MODEL_FIELD,
         "input": _one_of(_str("One user message."), _arr(
-            {"type": "object", "additionalProperties": True},
+            {"type": "object", "additionalProperties": True}, minItems=1,
             description="Input items: messages (`role`, `content` as a string or `input_text`, "
                         "`output_text`, `input_image` (by URL) and `refusal` parts), `function_call`, "
                         "`function_call_output` and `reasoning` items.")),

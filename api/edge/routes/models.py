@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from blacksheep import Application, Request, Response
 
+from api.config.settings import PROVIDER_TYPES
 from api.core.catalog import model_not_found, no_such_provider, under_provider
 from api.edge.body import query_int
 from api.edge.context import context_of
@@ -78,6 +79,9 @@ def register(app: Application) -> None:
             raise no_such_provider(provider_id)
         kinds = request.query.get("provider_type") or request.query.get("providerType")
         kind = kinds[0] if kinds else None
+        if kind is not None and kind not in PROVIDER_TYPES:
+            raise ApiError(400, f"Invalid value for 'provider_type': expected one of {', '.join(PROVIDER_TYPES)}.",
+                           param="provider_type", code="invalid_value")
         data = [
             model_object(entry.provider, model_id, info)
             for entry in await state.catalog.everything()
