@@ -60,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     class Server(Granian):  # type: ignore[valid-type,misc]  # granian picks its server class at import
         """Granian, announcing a stop to its workers before it waits for them (see api.core.stopping)."""
 
+        stop_signalled = False
+
         def signal_handler_interrupt(self, *args, **kwargs):
+            if self.stop_signalled:  # Granian's handler takes a lock: a second signal inside it would deadlock
+                return
+            self.stop_signalled = True
             stopping.announce()
             super().signal_handler_interrupt(*args, **kwargs)
 
@@ -74,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         workers=server.workers,
         loop=Loops.uvloop,
         workers_kill_timeout=stopping.WORKERS_KILL_TIMEOUT_S,
+        respawn_failed_workers=True,  # a worker that dies is replaced; the socket and the other workers stay
         log_access=False,
     )
+    stopping.prepare()
     try:
         server.serve()
     finally:

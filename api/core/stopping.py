@@ -4,10 +4,15 @@ Granian sends a worker's ASGI lifespan shutdown only after its open connections
 end, so a never-ending stream (the admin activity tail) would hold a stop until
 the kill timeout. The main process therefore leaves a marker file when told to
 stop; long-lived streams look for it and end promptly.
+
+Signal handlers here take no lock and touch no file (a second signal can arrive while the
+first one's handler runs): the main process's handler writes one byte to a pipe and a thread
+leaves the marker; a worker passes only its first stop signal on to Granian.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import tempfile
@@ -27,9 +32,31 @@ def _marker(main_pid: int) -> Path:
     return Path(tempfile.gettempdir()) / f"gatehouse-stopping-{main_pid}"
 
 
+_wake: int | None = None
+"""In the main process: the pipe end `announce` writes to (see `prepare`)."""
+
+
+def prepare() -> None:
+    """In the main process, before signals can arrive: the marker's path and the thread that leaves it."""
+    global _wake
+    read, _wake = os.pipe()
+    os.set_blocking(_wake, False)
+    marker = _marker(os.getpid())
+    threading.Thread(target=_leave_marker, args=(read, marker), name="stop-marker", daemon=True).start()
+
+
+def _leave_marker(read: int, marker: Path) -> None:
+    os.read(read, 1)
+    marker.touch()
+
+
 def announce() -> None:
-    """In the main process: the server is stopping."""
-    _marker(os.getpid()).touch()
+    """In the main process's signal handler: the server is stopping (one byte to `_leave_marker`)."""
+    assert _wake is not None, "prepare() first"
+    try:
+        os.write(_wake, b"!")
+    except BlockingIOError:
+        pass  # announced many times over already
 
 
 def clear() -> None:
@@ -54,6 +81,7 @@ def end_with_parent() -> None:
     """
     global _main_pid
     _main_pid = os.getppid()
+    _first_signal_only()
     threading.Thread(target=_watch_main, args=(_main_pid,), name="main-process-watch", daemon=True).start()
 
 
@@ -63,3 +91,28 @@ def _watch_main(main_pid: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(WORKERS_KILL_TIMEOUT_S)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _first_signal_only() -> None:
+    """In a worker, before Granian sets its stop handlers: they pass on the first SIGINT/SIGTERM only.
+
+    Granian's handler sets a native event that runs callbacks under a lock; a second signal during
+    that re-enters it and deadlocks the worker until the kill timeout (a signal storm at stop).
+    """
+    from granian import _signals  # the worker function imports set_loop_signals from here when it starts
+
+    def set_loop_signals(loop: asyncio.AbstractEventLoop) -> object:
+        event = _signals.WorkerSignal()
+        fired = False
+
+        def handler(_signum: int, _frame: object) -> None:
+            nonlocal fired
+            if not fired:
+                fired = True
+                event.set()
+
+        for sig in _signals._get_signals():
+            loop.add_signal_handler(sig, handler, sig, None)
+        return event
+
+    _signals.set_loop_signals = set_loop_signals
