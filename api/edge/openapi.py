@@ -140,7 +140,7 @@ def _openai_events(chunk: str) -> tuple[str, str]:
 
 def _error_responses(*statuses: int, dialect: str = "openai") -> Schema:
     """References to the shared error responses for `statuses`, in `dialect`'s shape."""
-    prefix = _DIALECTS[dialect].prefix
+    prefix = _EITHER_PREFIX if dialect == "either" else _DIALECTS[dialect].prefix
     return {str(s): _ref(prefix + _ERRORS[s][0], "responses") for s in statuses}
 
 
@@ -257,6 +257,9 @@ _DIALECTS: dict[str, _Dialect] = {
     "anthropic": _Dialect("anthropic", "Anthropic", "AnthropicErrorResponse",
                           (400, 401, 403, 404, 413, 429, 500, 502, 504, 529)),
 }
+_EITHER_PREFIX = "OpenAIOrAnthropic"
+"""Of the error responses of the endpoints both dialects share (`/v1/models`): OpenAI's shape, or Anthropic's when
+asked with `anthropic-version` (`dialect="either"`)."""
 _ALL_ERRORS = _DIALECTS["openai"].statuses
 _ALL_ANTHROPIC_ERRORS = _DIALECTS["anthropic"].statuses
 
@@ -1114,7 +1117,7 @@ def _base_paths() -> Schema:
                      "format.", _one_of(_ref("ModelList"), _ref("AnthropicModelList"))),
             parameters=("ProviderType", "ProviderTypeAlias", "Limit", "Offset", "ModelAfterId",
                         "ModelBeforeId", "AnthropicVersion"),
-            errors=(400, 401, 500, 502, 504))},
+            errors=(400, 401, 500, 502, 504), dialect="either")},
         "/v1/models/{model_id}": {"get": _v1_op(
             "getModel", "models", "Get a model",
             "One model by its `provider-id:model-id` id. " + _ANTHROPIC_FORMAT.format(
@@ -1122,7 +1125,7 @@ def _base_paths() -> Schema:
             _json_ok("The model, in OpenAI's or (with `anthropic-version`) Anthropic's "
                      "format.", _one_of(_ref("Model"), _ref("AnthropicModel"))),
             parameters=("ModelId", "AnthropicVersion"),
-            errors=(400, 401, 404, 500, 502, 504))},
+            errors=(400, 401, 404, 500, 502, 504), dialect="either")},
         "/v1/chat/completions": {"post": _v1_op(
             "createChatCompletion", "openai", "Create a chat completion",
             "OpenAI-compatible chat completions, routed to the model's provider. "
@@ -1282,8 +1285,23 @@ def _error_components() -> Schema:
            for dialect in _DIALECTS.values()
            for status in dialect.statuses
            for name, description, message in [_ERRORS[status]]},
+        **{_EITHER_PREFIX + name: _either_error_response(status, description)
+           for status, (name, description, _) in _ERRORS.items() if status in _DIALECTS["openai"].statuses},
         **{name: _error_response(description, "ErrorResponse", error.body())
            for name, description, error in _ADMIN_ERRORS.values()},
+    }
+
+
+def _either_error_response(status: int, description: str) -> Schema:
+    """An error in OpenAI's shape, or in Anthropic's when the request carried `anthropic-version`."""
+    message = _ERRORS[status][2]
+    return {
+        "description": f"{description} In Anthropic's shape when the request carries `anthropic-version`.",
+        "headers": _REQUEST_ID_HEADER,
+        "content": {"application/json": {
+            "schema": _any_of(_ref("ErrorResponse"), _ref("AnthropicErrorResponse")),
+            "examples": {dialect.name: {"value": ApiError(status, message).body(dialect.name)}
+                         for dialect in _DIALECTS.values()}}},
     }
 
 

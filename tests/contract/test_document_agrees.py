@@ -72,3 +72,23 @@ def test_bodies(http, document, path, body):
     answer = http.post(path, json=body, headers=KEY)
     assert answer.status_code in (200, 400), answer.text
     assert accepts(document, body_schema(document, path), body) == (answer.status_code == 200), answer.text
+
+
+def response_schema(document: dict, path: str, method: str, status: int) -> dict:
+    response = document["paths"][path][method]["responses"][str(status)]
+    if "$ref" in response:
+        response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return response["content"]["application/json"]["schema"]
+
+
+@pytest.mark.parametrize("headers", [KEY, {**KEY, "anthropic-version": "2023-06-01"}], ids=["openai", "anthropic"])
+@pytest.mark.parametrize(("path", "url", "params"), [
+    ("/v1/models/{model_id}", "/v1/models/fake:no-such-model", {}),
+    ("/v1/models", "/v1/models", {"provider_type": "AAA"}),
+    ("/{provider_id}/v1/models/{model_id}", "/fake/v1/models/no-such-model", {}),
+])
+def test_model_errors_as_declared(http, document, headers, path, url, params):
+    """The models endpoints answer errors in either dialect's shape; the document declares both."""
+    answer = http.get(url, params=params, headers=headers)
+    assert answer.status_code in (400, 404), answer.text
+    assert accepts(document, response_schema(document, path, "get", answer.status_code), answer.json()), answer.text
