@@ -914,6 +914,17 @@ _SCHEMAS: Schema = {
                                                format="date-time")),
         "activity_recording": _bool("`[activity].enabled`: requests are recorded. When "
                                     "false, the records already stored can still be read."),
+        "activity": _fixed({
+            "recording": _bool("Whether the answering worker's records reach the activity file now: false "
+                               "while it cannot be written (read-only, full). A deleted file is created again "
+                               "by itself; records that could not be written are kept (up to 100,000) and "
+                               "written once it can be."),
+            "problem": _nullable(_str("Why records are not written; while `recording` is true, the last "
+                                      "such problem, since resolved; null if there was none.")),
+            "since": _nullable(_str("When `recording` or `problem` last changed.", format="date-time")),
+            "lost_records": _int("Records dropped for good because more were waiting than are kept, as of "
+                                 "the last change.", minimum=0),
+        }, description="Whether activity really reaches the activity file."),
         "providers": _arr(_obj({
             "id": _str("Provider id."),
             "type": _ref("ProviderType"),

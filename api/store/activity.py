@@ -4,11 +4,19 @@ Records are buffered in memory and handed in batches to a writer process per
 worker (`python -m api.store.activity_writer`), so no SQLite work competes with the
 worker's event loop for the GIL; several writers share the file safely (WAL,
 busy timeout, short transactions). A graceful stop flushes what is buffered.
+
+Nothing is lost silently: each writer checks, before every batch, that the file at the path is still
+the one it has open (same device and inode), re-creates it (schema, WAL) when it was deleted or
+replaced, keeps rows it cannot write (bounded) to retry them, and reports every change of its state
+as one JSON line on its stdout, which the worker's `Recorder` reads into `Recorder.health` (shown by
+`/admin/status`) and logs. The admin readers re-open the file the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
 import sys
 import threading
@@ -28,6 +36,10 @@ FLUSH_S = 0.25
 """Longest a record waits in memory before it is written."""
 PRUNE_EVERY_S = 2.0
 """How often each worker applies the retention limits (two indexed deletes)."""
+WAL_LIMIT = 4 * 1024 * 1024
+"""Size the WAL file is brought back to after a reader held it open and let it grow."""
+
+log = logging.getLogger("gatehouse")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS activity (
@@ -148,35 +160,78 @@ def connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA busy_timeout=10000")  # first: several workers open the file at once
     _switch_to_wal(connection)
     connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
     connection.row_factory = sqlite3.Row
     return connection
 
 
 def prepare(data_dir: Path) -> None:
     """Create the activity file (WAL mode, schema) before the workers start, so a data dir
-    that cannot hold it stops the server with one clear error. Raises OSError or sqlite3.Error."""
+    that cannot hold it stops the server with one clear error. Raises OSError or sqlite3.Error.
+
+    An existing file that cannot be written (read-only mount, immutable) opens read-only without
+    complaint, so a real write is tried too (the schema version set to itself, then rolled back)."""
     connection = connect(data_dir / FILE_NAME)
     try:
         connection.executescript(SCHEMA)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            connection.execute(f"PRAGMA user_version={int(version)}")
+        finally:
+            connection.execute("ROLLBACK")
     finally:
         connection.close()
 
 
+class StoreUnavailable(Exception):
+    """The activity file cannot be read now (deleted and not yet re-created, unreadable)."""
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at `path` (device, inode), None when there is none."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 class ActivityStore:
-    """The activity table of one SQLite file: writes in batches, pruning, and the admin queries."""
+    """The activity table of one SQLite file: writes in batches, pruning, and the admin queries.
+
+    One connection per thread (the writer process's, the worker's reader thread), opened again
+    when the file at `path` is no longer the one it has open."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        with self._connection() as connection:
-            connection.executescript(SCHEMA)
+        self.ensure()
+
+    def _open(self, identity: tuple[int, int] | None) -> sqlite3.Connection:
+        self.close()
+        connection = self._local.connection = connect(self.path)
+        self._local.identity = identity or _identity(self.path)
+        return connection
 
     def _connection(self) -> sqlite3.Connection:
-        """One connection per thread (the writer thread, the reader thread)."""
+        return self._local.connection
+
+    def close(self) -> None:
+        """Close this thread's connection; the next use opens the file again."""
         connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = connect(self.path)
-        return connection
+        self._local.connection = self._local.identity = None
+        if connection is not None:
+            connection.close()
+
+    def ensure(self) -> bool:
+        """For a writer: make sure the file exists with its schema and this thread's connection is to it
+        (re-created after it was deleted or replaced); True when it had to be opened again."""
+        identity = _identity(self.path)
+        if identity is not None and identity == getattr(self._local, "identity", None):
+            return False
+        self._open(identity).executescript(SCHEMA)
+        return True
 
     def write(self, rows: list[list]) -> None:
         """Insert rows (values in COLUMNS order) in one transaction."""
@@ -200,8 +255,33 @@ class ActivityStore:
         connection.execute("DELETE FROM activity WHERE id <= (SELECT MAX(id) FROM activity) - ?", (max_rows,))
         return connection.total_changes - before
 
+    def shrink_wal(self) -> None:
+        """Checkpoint the WAL and truncate it once it has grown past WAL_LIMIT (a reader held a transaction
+        while rows were written, so the checkpoints could not reach its end); skipped, not waited for,
+        while a reader or another writer is busy: tried again at the next prune."""
+        try:
+            if os.stat(f"{self.path}-wal").st_size <= WAL_LIMIT:
+                return
+        except FileNotFoundError:
+            return
+        connection = self._connection()
+        connection.execute("PRAGMA busy_timeout=100")
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            connection.execute("PRAGMA busy_timeout=10000")
+
     def query(self, sql: str, parameters: tuple = ()) -> list[dict]:
-        return [dict(row) for row in self._connection().execute(sql, parameters).fetchall()]
+        """Rows of one read (its transaction ends with it); StoreUnavailable when the file cannot be read."""
+        identity = _identity(self.path)
+        if identity is None:
+            raise StoreUnavailable("the activity file is missing; it is re-created with the next records")
+        try:
+            if identity != getattr(self._local, "identity", None):
+                self._open(identity)
+            return [dict(row) for row in self._connection().execute(sql, parameters).fetchall()]
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the activity file cannot be read: {exc}") from exc
 
 
 def as_json(row: dict) -> dict:
@@ -224,11 +304,25 @@ def summary_line(record: Record) -> str:
             f"{record.latency_ms:.1f} ms {tokens}{error}")
 
 
+@dataclass(slots=True)
+class Health:
+    """Whether a worker's records reach the file, as its writer last reported (one JSON line of these fields)."""
+
+    recording: bool = True
+    problem: str | None = None
+    """Why records are not written now; while recording, the last problem, since resolved."""
+    since: float | None = None
+    """When `recording` or `problem` last changed (epoch seconds)."""
+    lost: int = 0
+    """Records dropped for good: more than the writer keeps while the file cannot take them."""
+
+
 class Recorder:
     """Buffers a worker's records and hands them in batches to its writer process.
 
     Frames on the writer's stdin: a 4-byte big-endian length, then a JSON array
     `[max_age_s, max_rows, rows]` (rows in COLUMNS order; an empty batch only prunes).
+    The writer's stdout carries its `Health` reports, read into `health` and logged.
     """
 
     def __init__(self, store: ActivityStore, *, max_age_s: float, max_rows: int, echo: bool) -> None:
@@ -243,6 +337,8 @@ class Recorder:
         memory arenas behind (the worker's RSS is 1-1.5 MB lower and steadier than with row tuples)."""
         self._lines: list[str] = []
         self._writer: asyncio.subprocess.Process | None = None
+        self.health = Health()
+        self._listening: asyncio.Task | None = None
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="activity-reader")
         self._pruned = 0.0
 
@@ -254,7 +350,19 @@ class Recorder:
 
     async def start(self) -> None:
         self._writer = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "api.store.activity_writer", str(self.store.path), stdin=asyncio.subprocess.PIPE)
+            sys.executable, "-m", "api.store.activity_writer", str(self.store.path),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        self._listening = asyncio.create_task(self._listen(self._writer.stdout))
+
+    async def _listen(self, reports: asyncio.StreamReader | None) -> None:
+        """Take in the writer's reports (one per change, so each is logged once)."""
+        assert reports is not None  # started with stdout=PIPE
+        while line := await reports.readline():
+            self.health = Health(**orjson.loads(line), since=time.time())
+            if not self.health.recording:
+                log.error("worker %d: activity is not being recorded: %s", os.getpid(), self.health.problem)
+            elif self.health.problem:
+                log.warning("worker %d: activity recording resumed after: %s", os.getpid(), self.health.problem)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Flush every FLUSH_S until `stopping` is set."""
@@ -296,6 +404,8 @@ class Recorder:
             assert self._writer.stdin is not None  # started with stdin=PIPE
             self._writer.stdin.close()
             await self._writer.wait()
+        if self._listening is not None:
+            await self._listening
         self._reader.shutdown(wait=False)
 
     async def query(self, sql: str, parameters: tuple = ()) -> list[dict]:

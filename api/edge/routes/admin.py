@@ -19,7 +19,7 @@ from api.core.worker import State, Worker
 from api.edge.body import query_int, receive_of
 from api.edge.context import context_of
 from api.edge.responding import json_response
-from api.store.activity import as_json
+from api.store.activity import StoreUnavailable, as_json
 from api.wire.errors import ApiError
 from api.wire.sse import SSE, SSE_HEADERS
 
@@ -115,6 +115,15 @@ def _activity_filters(request: Request) -> tuple[list[str], list]:
     return conditions, parameters
 
 
+def _health(worker: Worker) -> dict:
+    """Whether this worker's records reach the activity file (see api.store.activity.Health)."""
+    if worker.recorder is None:
+        return {"recording": False, "problem": "not started", "since": None, "lost_records": 0}
+    health = worker.recorder.health
+    return {"recording": health.recording, "problem": health.problem, "since": _iso(health.since),
+            "lost_records": health.lost}
+
+
 def _where(conditions: list[str]) -> str:
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
@@ -134,6 +143,13 @@ def register(app: Application, worker: Worker) -> None:
             raise ApiError(503, "Activity recording is not running.")
         return worker.recorder
 
+    async def read(sql: str, parameters: tuple = ()) -> list[dict]:
+        """Rows of the activity file, or a 503 while it cannot be read (deleted, not yet created again)."""
+        try:
+            return await recorder().query(sql, parameters)
+        except StoreUnavailable as exc:
+            raise ApiError(503, f"Activity cannot be read right now: {exc}.", code="activity_unavailable") from None
+
     @app.router.get("/admin/status")
     async def status(request: Request) -> Response:
         require_server_key(request)
@@ -150,6 +166,7 @@ def register(app: Application, worker: Worker) -> None:
             "last_reload_error": reloads.last_error,
             "last_reload_error_at": _iso(reloads.last_error_at),
             "activity_recording": state.config.activity.enabled,
+            "activity": _health(worker),
             "providers": [{"id": entry.provider.id, "type": entry.provider.type,
                            "reachable": entry.reachable if entry.checked else None,
                            "error": entry.problem, "models": len(entry.models or ()), **entry.provider.status()}
@@ -199,7 +216,7 @@ def register(app: Application, worker: Worker) -> None:
         require_server_key(request)
         conditions, parameters = _activity_filters(request)
         limit = max(1, query_int(request, "limit", 100, PAGE_MAX))
-        rows = await recorder().query(f"SELECT * FROM activity {_where(conditions)} ORDER BY id DESC LIMIT ?",
+        rows = await read(f"SELECT * FROM activity {_where(conditions)} ORDER BY id DESC LIMIT ?",
                                       (*parameters, limit + 1))
         page = rows[:limit]
         return json_response(200, {"data": [as_json(row) for row in page],
@@ -210,10 +227,9 @@ def register(app: Application, worker: Worker) -> None:
         """New records as they are written, by any worker (they share the file), as SSE."""
         require_server_key(request)
         conditions, parameters = _activity_filters(request)
-        source = recorder()
         last = query_int(request, "since_id")
         if last is None:  # from now on
-            last = (await source.query("SELECT COALESCE(MAX(id), 0) AS id FROM activity"))[0]["id"]
+            last = (await read("SELECT COALESCE(MAX(id), 0) AS id FROM activity"))[0]["id"]
         newer = f"SELECT * FROM activity {_where([*conditions, 'id > ?'])} ORDER BY id LIMIT 500"
         receive = receive_of(request)
 
@@ -224,7 +240,10 @@ def register(app: Application, worker: Worker) -> None:
             try:
                 yield b": activity tail\n\n"
                 while not gone.done() and not worker.stopping:
-                    rows = await source.query(newer, (*parameters, last))
+                    try:
+                        rows = await read(newer, (*parameters, last))
+                    except ApiError:  # the file is being created again: nothing new yet
+                        rows = []
                     if rows:
                         last = rows[-1]["id"]
                         quiet_since = time.monotonic()
@@ -249,12 +268,11 @@ def register(app: Application, worker: Worker) -> None:
             ("output_tokens", "output_tokens"), ("total_tokens", "total_tokens"),
             ("estimated_requests", "tokens_estimated")))
         window = "WHERE ts >= ? AND ts < ?"
-        source = recorder()
 
         async def grouped(columns: str) -> list[dict]:
             group = f"GROUP BY {columns} ORDER BY requests DESC" if columns else ""
             select = f"{columns}, " if columns else ""
-            return await source.query(f"SELECT {select}{sums} FROM activity {window} {group}", (since, until))
+            return await read(f"SELECT {select}{sums} FROM activity {window} {group}", (since, until))
 
         return json_response(200, {
             "since": _iso(since), "until": _iso(until),
