@@ -8,7 +8,7 @@ from pathlib import Path
 from types import FrameType
 
 from api.config.settings import Config
-from tui.supervisor import START_TIMEOUT_S, Supervisor
+from tui.supervisor import START_TIMEOUT_S, Supervisor, exit_reason
 
 
 def say(line: str) -> None:
@@ -32,7 +32,7 @@ def run_headless(config_path: Path, config: Config) -> int:
             code = supervisor.server.exit_code() if supervisor.server is not None else None
             if code == 2:
                 return 2  # a problem the server explained (python -m api's usage status)
-            reason = f"exited with code {code}" if code is not None else f"was not healthy after {START_TIMEOUT_S}s"
+            reason = exit_reason(code) if code is not None else f"was not healthy after {START_TIMEOUT_S}s"
             print(f"gatehouse: the server {reason}; see its messages above", file=sys.stderr, flush=True)
             return 1
         say(f"serving at {supervisor.base_url} (OpenAI base URL {supervisor.base_url}/v1); "

@@ -56,6 +56,16 @@ class SupervisorEvent:
     """What happened, in words (headless mode prints it as it is)."""
 
 
+def exit_reason(code: int) -> str:
+    """How a process ended, from its exit status: "died (SIGSEGV)" for a signal, else "exited with code N"."""
+    if code < 0:
+        try:
+            return f"died ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"died (signal {-code})"
+    return f"exited with code {code}"
+
+
 def local_url(config: Config) -> str:
     """The base URL this machine reaches the server on (wildcard hosts become loopback)."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.server.host, config.server.host)
@@ -247,7 +257,7 @@ class Supervisor:
         The backoff is waited without the lock, so `hold`, `release` and `restart` act at once."""
         if time.monotonic() - dead.started > STABLE_AFTER_S:
             self._backoff = BACKOFF_START_S
-        self._report("restarting", f"the server exited with code {code}; restarting it in {self._backoff:g}s")
+        self._report("restarting", f"the server {exit_reason(code)}; restarting it in {self._backoff:g}s")
         dead.stop_leftovers()
         deadline = time.monotonic() + self._backoff
         while time.monotonic() < deadline:

@@ -448,7 +448,7 @@ async def test_the_status_line_follows_the_supervisor_bringing_a_dead_server_bac
         supervisor._backoff = 2  # long enough to be seen
         os.kill(supervisor.server.pid, signal.SIGKILL)
         await until(pilot, lambda: "● restarting" in static_text(app, "#status-line"))
-        assert "the server exited with code -9; restarting it in 2s" in notes(app)
+        assert "the server died (SIGKILL); restarting it in 2s" in notes(app)
         await until(pilot, lambda: "● running" in static_text(app, "#status-line"), 30)
         assert "the server is back" in notes(app)
 

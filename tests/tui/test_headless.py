@@ -134,7 +134,7 @@ def test_a_killed_server_is_brought_back(config_path):
     for pid in processes_using(config_path):
         if pid != headless.process.pid:
             os.kill(pid, signal.SIGKILL)
-    headless.wait_for("restarting it in")
+    headless.wait_for("the server died (SIGKILL); restarting it in")
     headless.wait_for("the server is back")
     assert server_pid(base_url) != first
     headless.process.send_signal(signal.SIGTERM)

@@ -121,7 +121,7 @@ def test_each_event_says_the_servers_state_url_and_pid(supervisor):
     wait_until(lambda: supervisor.events[-1].state == "running", 30, "the new server")
     back = supervisor.server.pid
     assert supervisor.events == [
-        SupervisorEvent("restarting", url, None, "the server exited with code -9; restarting it in 0.5s"),
+        SupervisorEvent("restarting", url, None, "the server died (SIGKILL); restarting it in 0.5s"),
         SupervisorEvent("running", url, back, f"the server is back (pid {back}) at {url}"),
     ]
     assert back != dead
