@@ -52,6 +52,7 @@ from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Summary
                            free_port, add_run_options, interrupt_on_sigterm, machine_facts, measure, names_of,
                            parse_run_options, run_notes, run_wrk, warn_if_busy)
 from bench.profile import py_spy
+from bench.slow_readers import slow_readers
 from bench.ttfc import StreamTimes, percentile, time_streams
 
 API_KEY = "bench-key-0123456789"
@@ -67,6 +68,12 @@ MEMORY_RUN_MAX_S = 10
 change of rate from carrying the count far past a checkpoint."""
 MEMORY_SETTLE_S = 1
 """Pause between the end of a load and reading RSS: in-flight requests end, the recorder flushes."""
+SLOW_READERS = 400
+"""Streams read slowly at once in the `slow-readers` scenario, each of SLOW_READER_CHUNKS chunks."""
+SLOW_READER_CHUNKS = 5_000
+SLOW_READERS_HOLD_S = 20
+SLOW_READERS_AFTER_S = 30
+"""How long after the slow readers left the worker's RSS is read again."""
 UVICORN_SKIPPED = "uvicorn: skipped, not installed (.venv/bin/pip install uvicorn)"
 
 GATEHOUSE_CONFIG = """\
@@ -381,6 +388,27 @@ class Bench:
                            worker_rss[-1] - worker_rss[0]),
                 Row(name, f"activity writer RSS at {last:,} requests", "MB", None, writer_rss)]
 
+    def slow_readers(self) -> list[Row]:
+        """RSS of a fresh Gatehouse's worker before, during and SLOW_READERS_AFTER_S after SLOW_READERS streams
+        read slowly at once (their sends back up in the gateway)."""
+        name = f"{SLOW_READERS} slow-reading streams of {SLOW_READER_CHUNKS:,} chunks"
+        server, base = self.launch("gatehouse-slow-readers")
+        with server:
+            target = Target("slow-readers", base + CHAT_PATH, self.gateway.model, self.gateway.auth)
+            check_reply(target.url, target.body(), target.auth)
+            worker, _ = _worker_and_writer(server)
+            time.sleep(MEMORY_SETTLE_S)
+            before = _rss_mb(worker)
+            slow_readers(target.url, target.body(SLOW_READER_CHUNKS), target.auth, SLOW_READERS, SLOW_READERS_HOLD_S)
+            during = _rss_mb(worker)  # read as the readers leave, before the worker has let go of them
+            time.sleep(SLOW_READERS_AFTER_S)
+            after = _rss_mb(worker)
+        print(f"  {name}: worker RSS {before:.1f} MB before, {during:.1f} MB with them, {after:.1f} MB "
+              f"{SLOW_READERS_AFTER_S} s after", file=sys.stderr, flush=True)
+        return [Row(name, "worker RSS before", "MB", None, before),
+                Row(name, "worker RSS as they leave", "MB", None, during),
+                Row(name, f"worker RSS {SLOW_READERS_AFTER_S} s after", "MB", None, after)]
+
     def ttfc(self) -> list[Row]:
         name = f"stream {STREAM_CHUNKS} chunks, 1 conn"
         direct, gateway = self._stream_times(name, (self.direct, self.gateway))
@@ -435,6 +463,7 @@ def _throughput_rows(scenario: str, direct: Summary, gateway: Summary) -> list[R
 
 SCENARIOS = {"chat": Bench.chat, "latency": Bench.latency, "stream": Bench.stream, "ttfc": Bench.ttfc,
              "floor": Bench.floor, "activity": Bench.activity, "translated": Bench.translated, "memory": Bench.memory,
+             "slow-readers": Bench.slow_readers,
              "workers": Bench.workers, "litellm": Bench.litellm, "uvicorn": Bench.uvicorn}
 
 
