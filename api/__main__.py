@@ -69,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
             stopping.announce()
             super().signal_handler_interrupt(*args, **kwargs)
 
+        def _respawn_workers(self, workers, *args, **kwargs):
+            for idx in workers:
+                ended = self.wrks[idx].inner
+                if ended.exitcode is not None:  # it died (not a reload's respawn of a live worker)
+                    print(f"gatehouse: worker-{idx + 1} (pid {ended.pid}) {stopping.exit_reason(ended.exitcode)}; "
+                          "respawning it", file=sys.stderr, flush=True)
+            super()._respawn_workers(workers, *args, **kwargs)
+
     os.environ[locations.CONFIG_ENV] = str(path)
     server = Server(
         "api.edge.app:create_app",

@@ -27,7 +27,7 @@ from api.__main__ import port_problem
 from api.config.locations import LOG_REQUESTS_ENV
 from api.config.settings import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
 from api.core.reload import WATCH_OPTIONS, ChangeDetector, only
-from api.core.stopping import WORKERS_KILL_TIMEOUT_S
+from api.core.stopping import WORKERS_KILL_TIMEOUT_S, exit_reason
 
 STOP_GRACE_S = WORKERS_KILL_TIMEOUT_S + 5
 """How long a stopping server may take before it is killed."""
@@ -54,16 +54,6 @@ class SupervisorEvent:
     """The serving process's id, while one serves."""
     text: str
     """What happened, in words (headless mode prints it as it is)."""
-
-
-def exit_reason(code: int) -> str:
-    """How a process ended, from its exit status: "died (SIGSEGV)" for a signal, else "exited with code N"."""
-    if code < 0:
-        try:
-            return f"died ({signal.Signals(-code).name})"
-        except ValueError:
-            return f"died (signal {-code})"
-    return f"exited with code {code}"
 
 
 def local_url(config: Config) -> str:

@@ -28,6 +28,16 @@ _main_pid: int | None = None
 """In a worker: the pid of its main process, noted at start (see `end_with_parent`)."""
 
 
+def exit_reason(code: int) -> str:
+    """How a process ended, from its exit status: "died (SIGSEGV)" for a signal, else "exited with code N"."""
+    if code < 0:
+        try:
+            return f"died ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"died (signal {-code})"
+    return f"exited with code {code}"
+
+
 def _marker(main_pid: int) -> Path:
     return Path(tempfile.gettempdir()) / f"gatehouse-stopping-{main_pid}"
 

@@ -43,7 +43,8 @@ def test_a_killed_worker_is_respawned_by_the_same_main_process(upstreams, tmp_pa
         wait_until(lambda: not Path(f"/proc/{writer}").exists(), 5, "the dead worker's activity writer to end")
         wait_until(lambda: children(children(main)[0]) != [], 10, "the new worker's own activity writer")
     finally:
-        server.stop()
+        output = server.stop()
+    assert f"gatehouse: worker-1 (pid {worker}) died (SIGKILL); respawning it" in output  # item 21
     assert processes_using(tmp_path) == []
 
 
