@@ -40,6 +40,7 @@ from watchfiles import awatch
 from api.config.settings import ConfigError, load_config
 from api.core.reload import WATCH_OPTIONS, only
 from tui.admin_client import AdminClient
+from tui.commands import GatehouseCommands
 from tui.config_document import SaveConflict, SaveResult
 from tui.messages import ConfigEdit, ConfigSaved, ServerStateChanged, SupervisorReported, ThemeSaved
 from tui.screens import ConfirmScreen, HelpScreen
@@ -67,6 +68,7 @@ def _uptime(seconds: float) -> str:
 class GatehouseApp(App):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Gatehouse"
+    COMMANDS = App.COMMANDS | {GatehouseCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(number), f"show_tab('{tab}')", tab.capitalize(), show=False)
           for number, tab in enumerate(TABS, 1)),
@@ -257,8 +259,8 @@ class GatehouseApp(App):
                 self.status = status
             self._show_status_line()
             playground = self.query_one(PlaygroundTab)
-            if not playground.settings:
-                await playground.load()
+            if not playground.settings or playground.generation != self.status.get("config_generation"):
+                await playground.load(self.status.get("config_generation"))
         except NoMatches:  # the app closed while the server was being asked
             return
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Select, Static, Switch, TabbedContent, Tree
 
 from api.config.settings import load_config
@@ -22,6 +23,7 @@ from tests.fixtures.raw_server import raw_server, read_request
 from tests.gateway import SERVER_KEY, answers, free_port, start_gateway, write_config
 from tests.tui.test_headless import processes_using
 from tui.app import GatehouseApp
+from tui.commands import GatehouseCommands
 from tui.messages import SupervisorReported
 from tui.screens import ConfirmScreen
 from tui.supervisor import Supervisor, SupervisorEvent
@@ -237,6 +239,8 @@ async def test_attached_app_shows_the_config_read_only_and_refuses_edits(gateway
         await until(pilot, lambda: app.query("#input-base_url"))
         assert app.query_one("#input-base_url", Input).disabled
         assert app.query_one("#input-api_key", Input).value == "<redacted>"
+        footer = screen_lines(app)[-1]  # saving and dropping edits do nothing here: not offered
+        assert "? Help" in footer and "Save" not in footer and "Drop edits" not in footer
         await pilot.press("a", "ctrl+s", "d")
         await pilot.press("2", "g")
         await pilot.pause(0.2)
@@ -465,6 +469,52 @@ async def test_the_footer_shows_each_tabs_main_keys_help_and_quit_at_80_columns(
         await pilot.press("question_mark")  # the keys left out of the footer are in the help
         help_text = str(app.screen.query_one(Static).render())
         assert all(key in help_text for key in ("a  add", "d  delete", "g  new server key", "u  copy", "r  reload"))
+
+
+async def palette_run(pilot, command: str) -> None:
+    """Open the command palette, type `command` and run the best match."""
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+    await pilot.press(*command)
+    await pilot.pause(0.5)  # the palette searches
+    await pilot.press("enter")
+    await pilot.pause(0.2)
+
+
+async def test_every_tabs_actions_are_in_the_command_palette(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path, size=(80, 24)) as (app, pilot):
+        names = [name for name, _, _ in GatehouseCommands(app.screen).commands()]
+        for name in ("Configuration: Save", "Configuration: Test provider", "Server: New key", "Server: Show key",
+                     "Server: Copy key", "Server: Stop", "Server: Restart", "Server: Copy the TUI settings to client "
+                     "server", "Activity: Reload", "Playground: New chat", "Activity: show the tab", "Refresh"):
+            assert name in names, f"{name!r} not in the palette: {names}"
+        await palette_run(pilot, "Server: New key")  # a key that is not in the footer, from the palette
+        assert isinstance(app.screen, ConfirmScreen) and app.query_one(TabbedContent).active == "server"
+        await pilot.press("n")
+
+
+async def test_the_palette_leaves_out_what_does_nothing_when_attached(gateway):
+    app = GatehouseApp(gateway.base_url, SERVER_KEY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        names = [name for name, _, _ in GatehouseCommands(app.screen).commands()]
+        assert "Server: Show key" in names and "Configuration: Test provider" in names
+        assert not {"Configuration: Save", "Configuration: Drop edits", "Server: Stop", "Server: Start"} & set(names)
+
+
+async def test_the_playground_lists_a_provider_added_while_it_runs(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        await pilot.press("4")
+        select = app.query_one("#play-model", Select)
+
+        def options() -> list[str]:
+            return [str(value) for _, value in select._options]
+        await until(pilot, lambda: "fake:gpt-fake" in options())
+        assert not any(name.startswith("later:") for name in options())
+        with config_file(app).open("a") as file:  # as an editor would: the server reloads it
+            file.write(f'\n[providers.later]\ntype = "openai"\nbase_url = "{upstreams[0]}/v1"\n'
+                       f'api_key = "{UPSTREAM_KEY}"\n')
+        await until(pilot, lambda: "later:gpt-fake" in options(), 15)
 
 
 async def test_the_playground_streams_an_answer_as_client_tui(upstreams, tmp_path):

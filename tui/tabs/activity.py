@@ -83,6 +83,12 @@ class Trend:
         return [bucket[0] for bucket in window], [bucket[1] for bucket in window]
 
 
+def figures(requests: list[int], tokens: list[int]) -> str:
+    """The header's rates: each an average over the whole window (the last TREND_S seconds of records'
+    times, those read at the start too), not the last second alone, which is mostly 0 between requests."""
+    return f"{sum(requests) / TREND_S:>5.2f} req/s {sum(tokens) / TREND_S:>6.1f} tok/s"
+
+
 class ActivityTab(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "toggle_live", "Live on/off"),
@@ -153,8 +159,7 @@ class ActivityTab(Vertical):
         requests, tokens = self.trend.series(time.time())
         self.query_one("#trend-requests", Sparkline).data = requests
         self.query_one("#trend-tokens", Sparkline).data = tokens
-        self.query_one("#trend-figures", Static).update(  # the last whole second
-            f"{requests[-2]:>4} req/s {tokens[-2]:>6} tok/s")
+        self.query_one("#trend-figures", Static).update(figures(requests, tokens))
 
     def _shown(self, record: dict) -> bool:
         return ((not self.server_only or record["client"] == "server")

@@ -67,6 +67,11 @@ class ConfigTab(Horizontal):
         self.unreachable: dict[RowKey, tuple[str, str]] = {}
         """Models (all): the provider (its id and error) of each row whose provider is not reachable."""
 
+    def check_action(self, action: str, parameters: tuple) -> bool:
+        """Attached, the configuration is read-only: save and drop edits do nothing, so they are off and
+        gone from the footer (add, delete, rename still say why they refuse)."""
+        return not (self.session.read_only and action in ("save", "revert"))
+
     def compose(self) -> ComposeResult:
         yield Tree("config", id="config-nav")
         with Vertical(id="config-pane"):

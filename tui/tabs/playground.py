@@ -37,6 +37,8 @@ class PlaygroundTab(Vertical):
         self.settings: dict = {}
         """The `tui` client's model, prompt and temperature as last read."""
         self.answering: Worker | None = None
+        self.generation: int | None = None
+        """The server's config generation the model list was read at: a new one (a provider added) reads it again."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="playground-settings"):
@@ -50,8 +52,8 @@ class PlaygroundTab(Vertical):
                                     classes="field-help"), id="chat")
         yield Input(placeholder="Message (enter sends; escape stops the answer; ctrl+n new chat)", id="play-input")
 
-    async def load(self) -> None:
-        """The models the gateway serves and the `tui` client's settings."""
+    async def load(self, generation: int | None = None) -> None:
+        """The models the gateway serves and the `tui` client's settings, as of config `generation`."""
         try:
             models = await self.session.admin.get("/v1/models")
             client = await self.session.admin.get("/admin/clients/tui")
@@ -59,19 +61,23 @@ class PlaygroundTab(Vertical):
         except AdminError as error:
             self.notify(f"Playground: {error}", severity="error")
             return
+        self.generation = generation
         self.settings = {"model": client["model"]["id"], "prompt": (client["prompt"] or {}).get("name"),
                          "temperature": client["temperature"]}
         ids = [model["id"] for model in models["data"]]
         model = self.query_one("#play-model", Select)
-        model.set_options([(name, name) for name in ids])
-        if self.settings["model"] in ids:
-            model.value = self.settings["model"]
         prompt = self.query_one("#play-prompt", Select)
-        prompt.set_options([(name, name) for name in config.get("prompts") or {}])
-        if self.settings["prompt"]:
-            prompt.value = self.settings["prompt"]
-        temperature = self.settings["temperature"]
-        self.query_one("#play-temperature", Input).value = "" if temperature is None else f"{temperature:g}"
+        with self.prevent(Select.Changed):  # shown as read, not a choice of the user's to save
+            model.set_options([(name, name) for name in ids])
+            if self.settings["model"] in ids:
+                model.value = self.settings["model"]
+            prompt.set_options([(name, name) for name in config.get("prompts") or {}])
+            if self.settings["prompt"]:
+                prompt.value = self.settings["prompt"]
+        temperature = self.query_one("#play-temperature", Input)
+        if not temperature.has_focus:  # what is being typed there stays
+            value = self.settings["temperature"]
+            temperature.value = "" if value is None else f"{value:g}"
 
     # --- the tui client's settings --------------------------------------------------------
 

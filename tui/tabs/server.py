@@ -50,7 +50,7 @@ class ServerTab(Vertical):
         Binding("x", "stop_server", "Stop"),
         Binding("t", "start_server", "Start"),
         Binding("R", "restart_server", "Restart"),
-        Binding("u", "copy_tui_settings", "TUI→server", show=False),
+        Binding("u", "copy_tui_settings", "Copy the TUI settings to client server", show=False),
     ]
 
     state: reactive[str] = reactive("starting")
