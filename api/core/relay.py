@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from api.core import stopping
 from api.core.exchange import Exchange
 from api.translate import UntranslatableAnswer
 from api.translate.answers import read_answer, upstream_error
@@ -218,7 +219,14 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
 
     async def chunks() -> AsyncIterator[bytes]:
         watcher = _closed_when_client_leaves(upstream, receive)
-        finished, sent = False, 0
+        finished, sent, cut = False, 0, False
+
+        def cut_now() -> None:  # the server is stopping and its grace period nearly over
+            nonlocal cut
+            cut = True
+            upstream.close()
+
+        stopping.cut_at_stop(cut_now)
         try:
             async for chunk in upstream.content.iter_any():
                 if usage is not None:
@@ -230,6 +238,8 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
                         observer.first_byte()
                     sent += len(chunk)
                     yield chunk
+            if cut:
+                raise SHUTTING_DOWN
             finished = True
             tail = b""
             if translator is not None:
@@ -242,11 +252,11 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
                 sent += len(tail)
                 yield tail
         except Exception as exc:
-            failure = provider.failure(exc)
+            failure = SHUTTING_DOWN if cut else provider.failure(exc)
             if not isinstance(failure, ApiError):
                 raise
             if not watcher.done():  # a client that left needs no error event: its leaving ended the stream
-                observer.failed(failure.message)
+                observer.failed(f"cut: {failure.message}" if cut else failure.message)
                 if translator is not None:
                     yield translator.failed(failure)
                 else:
@@ -256,6 +266,7 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
             if watcher.done() and not watcher.cancelled():
                 observer.failed("client disconnected")
             watcher.cancel()
+            stopping.forget(cut_now)
             if finished:
                 upstream.release()
             else:
@@ -263,6 +274,10 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
             observer.stream_ended(sent, usage, translator)
 
     return chunks
+
+
+SHUTTING_DOWN = ApiError(503, "server shutting down", code="server_shutting_down")
+"""What ends a stream the server cut because it is stopping."""
 
 
 def _ended_early(provider: Provider) -> ApiError:

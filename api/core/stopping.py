@@ -18,12 +18,15 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 WORKERS_KILL_TIMEOUT_S = 10
 """Grace period for a worker's open requests and streams when the server stops."""
 WATCH_S = 0.5
 """How often a worker checks that its main process is still there."""
+CUT_BEFORE_KILL_S = 2.0
+"""How long before the kill timeout a stopping worker cuts its open streams, for their last event and record."""
 _main_pid: int | None = None
 """In a worker: the pid of its main process, noted at start (see `end_with_parent`)."""
 
@@ -101,6 +104,31 @@ def _watch_main(main_pid: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(WORKERS_KILL_TIMEOUT_S)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+_open_streams: set[Callable[[], None]] = set()
+_cutter: asyncio.Task[None] | None = None
+
+
+def cut_at_stop(cut: Callable[[], None]) -> None:
+    """In a worker: call `cut` shortly before the kill timeout once the server stops (`forget` it when done)."""
+    global _cutter
+    loop = asyncio.get_running_loop()
+    if _cutter is None or _cutter.get_loop() is not loop:  # one per worker (tests run several loops in turn)
+        _cutter = loop.create_task(_cut_before_kill())
+    _open_streams.add(cut)
+
+
+def forget(cut: Callable[[], None]) -> None:
+    _open_streams.discard(cut)
+
+
+async def _cut_before_kill() -> None:
+    while not announced():
+        await asyncio.sleep(WATCH_S)
+    await asyncio.sleep(WORKERS_KILL_TIMEOUT_S - WATCH_S - CUT_BEFORE_KILL_S)
+    for cut in list(_open_streams):
+        cut()
 
 
 def _first_signal_only() -> None:
