@@ -119,14 +119,23 @@ def _json_ok(description: str, schema: Schema) -> Schema:
     return _ok(description, {"application/json": {"schema": schema}})
 
 
+def _sse(description: str, example: str) -> Schema:
+    """A `text/event-stream` body as its events (`event`, `data`, ...), the way readers of the document
+    (schemathesis, generators) parse it; `description` tells what `data` holds, `example` shows a stream."""
+    return {"type": "object", "description": f"{description}\n\nFor example:\n\n```\n{example}```",
+            "properties": {"event": _str("The event's name, where the stream names its events."),
+                           "data": _str("The event's data (JSON, unless said otherwise)."),
+                           "id": _str(), "retry": _int(minimum=0)}}
+
+
 def _json_or_sse_ok(description: str, body: str, events: tuple[str, str]) -> Schema:
     """A 200 answered as JSON `body`, or as server-sent events when `stream` is true;
     `events` is (how the events look, an example stream)."""
     framing, example = events
     return _ok(description, {
         "application/json": {"schema": _ref(body)},
-        "text/event-stream": {"schema": _str(
-            f"Server-sent events, sent when `stream` is true. {framing}", examples=[example])},
+        "text/event-stream": {"schema": _sse(f"Server-sent events, sent when `stream` is true. {framing}",
+                                             example)},
     })
 
 
@@ -902,6 +911,12 @@ _SCHEMAS: Schema = {
         "pid": _int("Pid of the worker that answered; the fields below are its own."),
         "uptime_s": _num("Seconds since the worker started."),
         "workers": _int("Worker processes (`[server].workers`).", minimum=1),
+        "workers_restarted": _arr(_fixed({
+            "pid": _int("The worker that died."),
+            "exit_code": _nullable(_int("Its exit code, when it exited.")),
+            "signal": _nullable(_str("The signal that killed it, e.g. `SIGSEGV`, `SIGKILL`.")),
+            "at": _str("When the server process replaced it.", format="date-time"),
+        }), description="Workers that died since the server started and were replaced (the last 20)."),
         "config_path": _str("The config file."),
         "config_generation": _int("1 for the config the worker started with, +1 for every "
                                   "accepted reload.", minimum=1),
@@ -1166,10 +1181,10 @@ def _base_paths() -> Schema:
             "`response.completed`, `response.incomplete` or, when the provider fails, `response.failed`.",
             _ok("The response (JSON), or a stream of events (SSE).", {
                 "application/json": {"schema": _ref("ResponseObject")},
-                "text/event-stream": {"schema": _str(
+                "text/event-stream": {"schema": _sse(
                     "Server-sent events, sent when `stream` is true.",
-                    examples=["event: response.created\ndata: {...}\n\nevent: response.output_text.delta\n"
-                              "data: {...}\n\nevent: response.completed\ndata: {...}\n\n"])},
+                    "event: response.created\ndata: {...}\n\nevent: response.output_text.delta\n"
+                    "data: {...}\n\nevent: response.completed\ndata: {...}\n\n")},
             }),
             body=_json_body(_ref("ResponseRequest")), errors=_ALL_ERRORS)},
         "/v1/completions": {"post": _v1_op(
@@ -1262,13 +1277,12 @@ def _base_paths() -> Schema:
             "streamActivity", "Follow activity records",
             "Each new record as server-sent events as it is written, by whichever worker, "
             "filtered as on `/admin/activity`; from now on, or after `since_id`.",
-            _ok("A stream of records.", {"text/event-stream": {"schema": _str(
+            _ok("A stream of records.", {"text/event-stream": {"schema": _sse(
                 "Server-sent events, after an opening comment line `: activity tail`: "
                 "each record a line `data: <JSON>` holding one `ActivityRecord`, followed "
                 "by a blank line, oldest first. A comment line `: keep-alive` comes after "
                 "15 seconds without records. The stream ends when the server stops.",
-                examples=[(': activity tail\n\ndata: {"id":42,...}\n\n'
-                           ': keep-alive\n\n')])}}),
+                ': activity tail\n\ndata: {"id":42,...}\n\n: keep-alive\n\n')}}),
             parameters=_ACTIVITY_FILTERS, errors=(400, 503))},
         "/admin/usage": {"get": _admin_op(
             "getUsage", "Usage over a window",

@@ -1,4 +1,4 @@
-"""`/api-docs` (Swagger UI, assets served from the installed swagger-ui-bundle, works offline)
+"""`/api-docs` (Swagger UI 5, assets served from the installed swagger-ui-bundle-v2, works offline)
 and `/api-docs.json` (the OpenAPI document)."""
 
 from __future__ import annotations

@@ -79,7 +79,8 @@ def register(app: Application) -> None:
             raise no_such_provider(provider_id)
         kinds = request.query.get("provider_type") or request.query.get("providerType")
         kind = kinds[0] if kinds else None
-        if kind is not None and kind not in PROVIDER_TYPES:
+        if any(value not in PROVIDER_TYPES for name in ("provider_type", "providerType")
+               for value in request.query.get(name, ())):
             raise ApiError(400, f"Invalid value for 'provider_type': expected one of {', '.join(PROVIDER_TYPES)}.",
                            param="provider_type", code="invalid_value")
         data = [
