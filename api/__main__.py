@@ -12,7 +12,7 @@ import sys
 from api import __version__
 from api.config import locations
 from api.config.settings import ConfigError, open_config
-from api.core import stopping
+from api.core import crashes, stopping
 from api.store import activity
 
 
@@ -75,9 +75,11 @@ def main(argv: list[str] | None = None) -> int:
                 if ended.exitcode is not None:  # it died (not a reload's respawn of a live worker)
                     print(f"gatehouse: worker-{idx + 1} (pid {ended.pid}) {stopping.exit_reason(ended.exitcode)}; "
                           "respawning it", file=sys.stderr, flush=True)
+                    crashes.note(data_dir, ended.pid, ended.exitcode)
             super()._respawn_workers(workers, *args, **kwargs)
 
     os.environ[locations.CONFIG_ENV] = str(path)
+    data_dir = server.data_dir
     server = Server(
         "api.edge.app:create_app",
         factory=True,
@@ -91,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         log_access=False,
     )
     stopping.prepare()
+    crashes.reset(data_dir)
     try:
         server.serve()
     finally:

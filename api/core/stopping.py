@@ -31,14 +31,20 @@ _main_pid: int | None = None
 """In a worker: the pid of its main process, noted at start (see `end_with_parent`)."""
 
 
+def signal_name(code: int) -> str | None:
+    """The signal that ended a process, from its exit status (negative for a signal), e.g. "SIGSEGV"."""
+    if code >= 0:
+        return None
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
 def exit_reason(code: int) -> str:
     """How a process ended, from its exit status: "died (SIGSEGV)" for a signal, else "exited with code N"."""
-    if code < 0:
-        try:
-            return f"died ({signal.Signals(-code).name})"
-        except ValueError:
-            return f"died (signal {-code})"
-    return f"exited with code {code}"
+    name = signal_name(code)
+    return f"died ({name})" if name else f"exited with code {code}"
 
 
 def _marker(main_pid: int) -> Path:

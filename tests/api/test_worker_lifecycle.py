@@ -39,7 +39,10 @@ def test_a_killed_worker_is_respawned_by_the_same_main_process(upstreams, tmp_pa
 
         wait_until(lambda: children(main) not in ([], [worker]) and answers_again(), 10, "a new worker", server.process)
         assert server.process.poll() is None
-        assert httpx.get(f"{server.base_url}/admin/status", headers=headers).json()["pid"] == children(main)[0]
+        status = httpx.get(f"{server.base_url}/admin/status", headers=headers).json()
+        assert status["pid"] == children(main)[0]
+        [died] = status["workers_restarted"]  # item 21
+        assert (died["pid"], died["exit_code"], died["signal"]) == (worker, None, "SIGKILL") and died["at"]
         wait_until(lambda: not Path(f"/proc/{writer}").exists(), 5, "the dead worker's activity writer to end")
         wait_until(lambda: children(children(main)[0]) != [], 10, "the new worker's own activity writer")
     finally:

@@ -13,6 +13,7 @@ from blacksheep import Application, Request, Response, StreamedContent
 
 from api import __version__
 from api.config.redact import redacted
+from api.core import crashes
 from api.core.catalog import ProviderModels, no_such_provider
 from api.core.relay import until_disconnect
 from api.core.worker import State, Worker
@@ -160,6 +161,7 @@ def register(app: Application, worker: Worker) -> None:
             "pid": os.getpid(),
             "uptime_s": round(time.time() - worker.started, 3),
             "workers": state.config.server.workers,
+            "workers_restarted": crashes.recent(state.config.server.data_dir),
             "config_path": str(worker.config_path),
             "config_generation": state.generation,
             "last_reload": _iso(reloads.last_reload),
