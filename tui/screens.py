@@ -16,7 +16,7 @@ KEY_MAP = """\
 [b]Everywhere[/b]
   1 2 3 4    tabs (from a text field: escape first) ?  this help
   tab        next field        escape  leave a field / close
-  ctrl+p     command palette: themes, keys, …
+  ctrl+p     command palette: every action, themes
   q, ctrl+c  quit (stops the server Gatehouse started)
 
 [b]1 Configuration[/b]
