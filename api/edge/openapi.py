@@ -917,12 +917,6 @@ _SCHEMAS: Schema = {
             "signal": _nullable(_str("The signal that killed it, e.g. `SIGSEGV`, `SIGKILL`.")),
             "at": _str("When the server process replaced it.", format="date-time"),
         }), description="Workers that died since the server started and were replaced (the last 20)."),
-        "workers_restarted": _arr(_fixed({
-            "pid": _int("The worker that died."),
-            "exit_code": _nullable(_int("Its exit code, when it exited.")),
-            "signal": _nullable(_str("The signal that killed it, e.g. `SIGSEGV`, `SIGKILL`.")),
-            "at": _str("When the server process replaced it.", format="date-time"),
-        }), description="Workers that died since the server started and were replaced (the last 20)."),
         "config_path": _str("The config file."),
         "config_generation": _int("1 for the config the worker started with, +1 for every "
                                   "accepted reload.", minimum=1),
