@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import os
 import re
 import secrets
@@ -344,13 +345,37 @@ def _origin_problem(origin: str) -> str | None:
     return None
 
 
+EXAMPLE_KEY = "change-me-please"
+"""The placeholder server key in config.example.toml, refused so a hand-copied config is not served with it."""
+
+
+def _server_key_problem(key: str, host: str) -> str | None:
+    """Why `key` may not be the server key: the example's placeholder, too short, or short on a non-loopback host."""
+    if key == EXAMPLE_KEY:
+        return "is the placeholder from config.example.toml"
+    if len(key) < 8:
+        return "must be at least 8 characters"
+    if len(key) < 16 and not _loopback(host):
+        return f"must be at least 16 characters when server.host ({host}) is not a loopback address"
+    return None
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _server(r: _Reader, data: dict) -> ServerSettings:
     path = "server"
     r.known_keys(data, keys(ServerSettings), path)
     values = r.settings(data, path, ServerSettings)
     api_key = values["api_key"]
-    if api_key is not None and len(api_key) < 8:
-        r.fail(f"{path}.api_key", "must be at least 8 characters (a fresh config gets a generated one)")
+    if api_key is not None and (problem := _server_key_problem(api_key, values["host"])):
+        r.fail(f"{path}.api_key", problem + "; make one with: "
+               "python -c \"import secrets; print('gh-' + secrets.token_urlsafe(32))\" "
+               "(or delete the config file and let the first run create one)")
     for origin in values["cors_origins"]:
         if problem := _origin_problem(origin):
             r.fail(f"{path}.cors_origins", problem)

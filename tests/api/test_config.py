@@ -210,7 +210,8 @@ def test_a_problem_of_the_whole_file_has_an_empty_key_path(tmp_path, text, messa
 
 
 def test_tui_theme_defaults_and_is_checked(tmp_path):
-    assert load_config(ROOT / "config.example.toml", environ={}).tui.theme == "gatehouse-dark"
+    example = (ROOT / "config.example.toml").read_text().replace("change-me-please", "0123456789abcdef")
+    assert parse_config(tomllib.loads(example), path=None, environ={}).tui.theme == "gatehouse-dark"
     config = parse_config(tomllib.loads(GOOD), path=None, environ={})
     assert config.tui.theme == "gatehouse-dark"
     config = parse_config(tomllib.loads(GOOD + '[tui]\ntheme = "nord"\n'), path=None, environ={})
@@ -240,3 +241,15 @@ def test_without_an_old_config_every_key_is_changed():
     new = parse_config(tomllib.loads(GOOD), path=None, environ={})
     changed = changed_keys(None, new)
     assert {"server.port", "providers.openai.base_url", "clients.server.model", "tui.theme"} <= set(changed)
+
+
+def test_server_key_placeholder_and_short_keys_off_loopback(tmp_path):
+    """Issue 21 item 25: the example's placeholder is refused; short keys only on a loopback host."""
+    placeholder = problems('[server]\napi_key = "change-me-please"\n', tmp_path)
+    assert "placeholder" in placeholder and "secrets.token_urlsafe" in placeholder
+    short_public = problems('[server]\nhost = "0.0.0.0"\napi_key = "short-key-123"\n', tmp_path)
+    assert "at least 16 characters" in short_public and "0.0.0.0" in short_public
+    for host in ("127.0.0.1", "::1", "localhost"):
+        path = tmp_path / "ok.toml"
+        path.write_text(f'[server]\nhost = "{host}"\napi_key = "short-key-123"\n')
+        assert load_config(path, environ={}).server.api_key == "short-key-123"

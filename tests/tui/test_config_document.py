@@ -12,7 +12,7 @@ from api.config.settings import ConfigError, load_config
 from tests.gateway import ROOT
 from tui.config_document import ConfigDocument, SaveConflict
 
-EXAMPLE = (ROOT / "config.example.toml").read_text()
+EXAMPLE = (ROOT / "config.example.toml").read_text().replace("change-me-please", "0123456789abcdef")  # refused as a key
 
 HAND_WRITTEN = """\
 # my gateway, by hand
