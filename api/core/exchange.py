@@ -72,6 +72,10 @@ def upstream_dialect(provider: Provider) -> Dialect:
 def plan(endpoint: Endpoint, body: dict, provider: Provider) -> Exchange:
     """The exchange for a request to `endpoint` whose `body` names a model of `provider`; a 400 ApiError when
     the provider cannot serve the endpoint or the request cannot be translated for it."""
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):  # the gateway decides streaming on it: not 1 or "yes"
+        raise ApiError(400, f"'stream' must be a boolean (true or false), not {orjson.dumps(stream).decode()}.",
+                       param="stream")
     client, upstream = CLIENT_DIALECTS[endpoint], provider.dialect
     if client == "anthropic":
         if upstream == "anthropic":

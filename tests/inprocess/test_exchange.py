@@ -71,3 +71,12 @@ def test_what_an_anthropic_provider_cannot_serve_is_a_400(endpoint):
         plan(endpoint, dict(BODIES[endpoint]), _provider("anthropic"))
     assert refused.value.status == 400
     assert "speaks Anthropic's Messages API" in refused.value.message
+
+
+@pytest.mark.parametrize("endpoint", ["chat", "completions", "responses", "messages"])
+@pytest.mark.parametrize("stream", ["yes", 1, 0])
+def test_a_stream_that_is_not_a_boolean_is_a_400_naming_it(endpoint, stream):
+    """Issue 21 item 9: the gateway decides streaming on `stream`, so it checks its type in every dialect."""
+    with pytest.raises(ApiError) as caught:
+        plan(endpoint, BODIES[endpoint] | {"stream": stream}, _provider("openai"))
+    assert (caught.value.status, caught.value.param) == (400, "stream")
