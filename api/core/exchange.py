@@ -21,7 +21,7 @@ from api.translate.answers import anthropic_to_openai_response, openai_to_anthro
 from api.translate.requests import anthropic_to_openai, openai_to_anthropic
 from api.translate.responses_api import chat_to_response, echoed, responses_to_chat
 from api.translate.responses_api_stream import ChatToResponsesStream
-from api.translate.shapes import check
+from api.translate.shapes import check, check_boolean
 from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
 from api.translate.translation import Translation, chained
 from api.upstream.providers import Provider
@@ -72,11 +72,11 @@ def upstream_dialect(provider: Provider) -> Dialect:
 def plan(endpoint: Endpoint, body: dict, provider: Provider) -> Exchange:
     """The exchange for a request to `endpoint` whose `body` names a model of `provider`; a 400 ApiError when
     the provider cannot serve the endpoint or the request cannot be translated for it."""
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):  # the gateway decides streaming on it: not 1 or "yes"
-        raise ApiError(400, f"'stream' must be a boolean (true or false), not {orjson.dumps(stream).decode()}.",
-                       param="stream")
     client, upstream = CLIENT_DIALECTS[endpoint], provider.dialect
+    try:
+        check_boolean(body, "stream", client)  # the gateway decides streaming on it: 1 or "yes" is not an answer
+    except TranslationError as exc:
+        raise ApiError(400, str(exc), param=exc.param, code=exc.code) from None
     if client == "anthropic":
         if upstream == "anthropic":
             path = "/messages/count_tokens" if endpoint == "count_tokens" else "/messages"

@@ -170,6 +170,13 @@ def check(body: dict, dialect: Dialect) -> None:
         raise _mistyped(mismatch.path, mismatch.kinds, mismatch.value, dialect) from None
 
 
+def check_boolean(body: dict, name: str, dialect: Dialect) -> None:
+    """Raise TranslationError when `body[name]` is there, not null and not a boolean, as `dialect` words it."""
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise _mistyped((name,), ("boolean",), value, dialect)
+
+
 def check_answer(answer: object, dialect: Dialect) -> None:
     """Raise UntranslatableAnswer for the first field of a provider's whole answer (in `dialect`) that its
     translation cannot read."""
