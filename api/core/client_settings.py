@@ -6,7 +6,8 @@ from api.config.settings import ClientSettings, Config
 from api.translate import claude
 from api.wire.errors import ApiError
 
-DEFAULT_MODEL_NAMES = (None, "", "default")
+DEFAULT_MODEL_NAMES = (None, "default")
+"""A `model` that asks for the client's default; an empty string is refused, not guessed at."""
 MAX_TOKENS = ("max_tokens", "max_completion_tokens")
 """Where a chat, messages or completions request sets its token limit."""
 
@@ -20,6 +21,9 @@ def apply_client_settings(body: dict, config: Config, client_name: str, endpoint
     (Anthropic's count_tokens refuses them), the default model to all.
     """
     client = config.client(client_name)
+    if body.get("model") == "":
+        raise ApiError(400, "'model' is empty: give a model id, or leave 'model' out (or send \"default\") for "
+                            f"client '{client.name}''s default model.", param="model", code="invalid_value")
     if body.get("model") in DEFAULT_MODEL_NAMES:
         if not client.model:
             raise ApiError(400, f"No model given, and client '{client.name}' has no default model: "

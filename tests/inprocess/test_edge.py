@@ -92,3 +92,12 @@ async def test_the_admin_api_needs_the_server_key(served):
     assert response.status == 403
     response, body = await served.request("GET", "/admin/status", key=SERVER_KEY)
     assert orjson.loads(body)["activity_recording"] is True
+
+
+@pytest.mark.parametrize(("path", "payload"), [("/v1/chat/completions", CHAT), ("/v1/messages", MESSAGE)])
+async def test_an_empty_model_is_a_400_not_the_default(served, path, payload):
+    """Issue 21 item 11: `"model": ""` is refused; only a missing model, null and "default" mean the default."""
+    response, body = await served.request("POST", path, payload | {"model": ""}, headers={"x-api-key": SERVER_KEY})
+    assert response.status == 400
+    text = body.decode()
+    assert "'model' is empty" in text and "default" in text
