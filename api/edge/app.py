@@ -12,7 +12,8 @@ from api.config import locations
 from api.config.settings import Config, load_config
 from api.core import stopping
 from api.core.worker import Worker
-from api.edge.middleware import RequestMiddleware
+from api.edge.middleware import RequestMiddleware, dialect_of
+from api.edge.responding import error_response
 from api.edge.routes import admin, anthropic, docs, health, models, openai
 from api.wire.errors import ApiError
 
@@ -25,6 +26,10 @@ UNSERVED = {
     "/v1/assistants": "OpenAI's Assistants API",
 }
 """Well-known endpoints of the two APIs that clients may try, by path prefix: their 404 says so."""
+
+
+SERVED_METHODS = (b"GET", b"POST")
+"""The methods Gatehouse's routes are registered for."""
 
 
 def configure_application(config: Config) -> Application:
@@ -41,9 +46,12 @@ def configure_application(config: Config) -> Application:
     docs.register(app)
 
     async def not_found(request: Request):
-        other = b"POST" if request.method == "GET" else b"GET"
-        if app.router.get_matching_route(other, request.path.encode()):
-            raise ApiError(405, f"Method not allowed ({request.method} {request.path})", code="method_not_allowed")
+        allowed = [method for method in SERVED_METHODS if app.router.get_matching_route(method, request.path.encode())]
+        if allowed:  # any other method on a served path, TRACE and PUT included, is a 405 naming them (RFC 9110)
+            error = ApiError(405, f"Method not allowed ({request.method} {request.path})", code="method_not_allowed")
+            response = error_response(error, dialect_of(request, request.path))
+            response.add_header(b"allow", b", ".join(allowed))
+            return response
         unserved = next((what for path, what in UNSERVED.items() if request.path.startswith(path)), None)
         if unserved:
             raise ApiError(404, f"{unserved} is not served by Gatehouse ({request.method} {request.path}); "

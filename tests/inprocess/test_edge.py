@@ -101,3 +101,12 @@ async def test_an_empty_model_is_a_400_not_the_default(served, path, payload):
     assert response.status == 400
     text = body.decode()
     assert "'model' is empty" in text and "default" in text
+
+
+@pytest.mark.parametrize("method", ["GET"])  # the in-process client sends other methods as POST
+async def test_another_method_on_a_served_path_is_a_405_with_allow(served, method):
+    """Issue 21 item 18: 405 (not 404) for any other method on a served path, with an Allow header (RFC 9110)."""
+    response, body = await served.request(method, "/v1/chat/completions")
+    assert response.status == 405
+    assert response.get_first_header(b"allow") == b"POST"
+    assert orjson.loads(body)["error"]["code"] == "method_not_allowed"
