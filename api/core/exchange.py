@@ -77,11 +77,14 @@ def plan(endpoint: Endpoint, body: dict, provider: Provider) -> Exchange:
         check_boolean(body, "stream", client)  # the gateway decides streaming on it: 1 or "yes" is not an answer
     except TranslationError as exc:
         raise ApiError(400, str(exc), param=exc.param, code=exc.code) from None
+    if endpoint == "messages":
+        _check_max_tokens(body)
     if client == "anthropic":
         if upstream == "anthropic":
             path = "/messages/count_tokens" if endpoint == "count_tokens" else "/messages"
             return Exchange(provider, client, upstream, path, body, client_headers=True)
         if endpoint == "count_tokens":
+            _check_messages(body)
             return Exchange(provider, client, upstream, None, body)
         sent, translation = anthropic_request_to_openai(body, provider.openai_itself)
         return Exchange(provider, client, upstream, "/chat/completions", sent, translation)
@@ -100,6 +103,29 @@ def plan(endpoint: Endpoint, body: dict, provider: Provider) -> Exchange:
                             f"{OPENAI_PATHS[endpoint]} endpoint; {hint}.", param="model")
     sent, translation = openai_request_to_anthropic(body)
     return Exchange(provider, client, upstream, "/messages", sent, translation)
+
+
+def _check_max_tokens(body: dict) -> None:
+    """Messages requests need `max_tokens` ≥ 1, whichever provider serves them (Anthropic's own words)."""
+    value = body.get("max_tokens")
+    if value is None:
+        raise ApiError(400, "max_tokens: Field required", param="max_tokens")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, "max_tokens: Input should be a valid integer", param="max_tokens")
+    if value < 1:
+        raise ApiError(400, "max_tokens: Input should be greater than or equal to 1", param="max_tokens")
+
+
+def _check_messages(body: dict) -> None:
+    """The messages of a count_tokens request the gateway counts itself, checked as Anthropic checks them."""
+    try:
+        check(body, "anthropic")
+    except TranslationError as exc:
+        raise ApiError(400, str(exc), param=exc.param) from None
+    for number, message in enumerate(body["messages"]):
+        if message.get("role") not in ("user", "assistant"):
+            raise ApiError(400, f"messages.{number}.role: Input should be 'user' or 'assistant'",
+                           param=f"messages[{number}].role")
 
 
 async def count_input_tokens(exchange: Exchange) -> int:

@@ -849,8 +849,8 @@ _SCHEMAS: Schema = {
     }, "type", extra=True),
     "AnthropicMessagesRequest": _anthropic_request(
         "Anthropic Messages request. Unknown fields are passed through to the provider.",
-        max_tokens=_int("Most tokens to generate. Anthropic-type providers require it "
-                        "(a client's `max_tokens` setting fills it in when absent).",
+        max_tokens=_int("Most tokens to generate, required on every route (as Anthropic requires it); a "
+                        "client's `max_tokens` setting fills it in when absent, else the answer is 400.",
                         minimum=1),
         stream=_STREAM),
     "AnthropicCountTokensRequest": _anthropic_request(

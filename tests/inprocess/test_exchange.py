@@ -80,3 +80,30 @@ def test_a_stream_that_is_not_a_boolean_is_a_400_naming_it(endpoint, stream):
     with pytest.raises(ApiError) as caught:
         plan(endpoint, BODIES[endpoint] | {"stream": stream}, _provider("openai"))
     assert (caught.value.status, caught.value.param) == (400, "stream")
+
+
+@pytest.mark.parametrize("pid", ["anthropic", "compatible"])
+@pytest.mark.parametrize(("max_tokens", "message"), [
+    (None, "max_tokens: Field required"),
+    (0, "max_tokens: Input should be greater than or equal to 1"),
+    (-5, "max_tokens: Input should be greater than or equal to 1"),
+    ("10", "max_tokens: Input should be a valid integer"),
+])
+def test_messages_need_max_tokens_of_at_least_one_on_every_route(pid, max_tokens, message):
+    body = {**BODIES["messages"], "max_tokens": max_tokens}
+    if max_tokens is None:
+        del body["max_tokens"]
+    with pytest.raises(ApiError) as refused:
+        plan("messages", body, _provider(pid))
+    assert (refused.value.status, refused.value.message, refused.value.param) == (400, message, "max_tokens")
+
+
+@pytest.mark.parametrize(("messages", "param"), [
+    ([None], "messages[0]"),
+    ([{"role": "robot", "content": "hi"}], "messages[0].role"),
+    ([{"role": "user", "content": 123}], "messages[0].content"),
+])
+def test_count_tokens_counted_here_refuses_malformed_messages(messages, param):
+    with pytest.raises(ApiError) as refused:
+        plan("count_tokens", {"model": "m", "messages": messages}, _provider("compatible"))
+    assert (refused.value.status, refused.value.param) == (400, param)
