@@ -81,6 +81,10 @@ def optional_model(body: dict) -> None:
         raise ApiError(400, "Invalid value for 'model': expected a string.", param="model", code="invalid_type")
 
 
+LARGEST_INT = (1 << 63) - 1
+"""The largest integer SQLite stores, and so the largest a query parameter may be."""
+
+
 @overload
 def query_int(request: Request, name: str, default: int, maximum: int | None = None) -> int: ...
 
@@ -94,8 +98,10 @@ def query_int(request: Request, name: str, default: int | None = None, maximum: 
     values = request.query.get(name)
     if not values:
         return default
-    if not values[0].isdigit():
+    if not (values[0].isascii() and values[0].isdigit()):  # not '²', which isdigit() takes and int() refuses
         raise ApiError(400, f"Invalid value for '{name}': expected a non-negative integer.", param=name,
                        code="invalid_type")
     value = int(values[0])
+    if value > LARGEST_INT:
+        raise ApiError(400, f"Invalid value for '{name}': at most {LARGEST_INT}.", param=name, code="invalid_value")
     return min(value, maximum) if maximum else value

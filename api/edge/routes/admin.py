@@ -69,6 +69,10 @@ async def client_settings(state: State, name: str) -> dict:
     }
 
 
+EARLIEST_S, LATEST_S = -62135596800, 253402300799
+"""Epoch seconds of 0001-01-01 and 9999-12-31: the times Python's datetime can show."""
+
+
 def _time_param(request: Request, name: str) -> float | None:
     """Epoch seconds or an ISO 8601 time."""
     values = request.query.get(name)
@@ -84,7 +88,7 @@ def _time_param(request: Request, name: str) -> float | None:
         except ValueError:
             raise invalid from None
         return (moment if moment.tzinfo else moment.astimezone()).timestamp()
-    if not math.isfinite(seconds):  # nan, inf
+    if not (math.isfinite(seconds) and EARLIEST_S <= seconds <= LATEST_S):  # nan, inf, before year 1, after 9999
         raise invalid
     return seconds
 

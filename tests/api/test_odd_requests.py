@@ -1,0 +1,36 @@
+"""Odd requests over a real socket: methods a path does not serve (405 with `Allow`, RFC 9110, whatever the method)
+and admin query values out of range (400, never 500)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gateway import SERVER_KEY
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "DELETE", "PATCH", "GET"])
+def test_another_method_on_a_post_path_is_a_405_naming_the_allowed_one(http, method):
+    response = http.request(method, "/v1/chat/completions", headers={"x-api-key": SERVER_KEY})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    if method != "TRACE":
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_get_path_names_get_in_allow(http):
+    response = http.request("DELETE", "/v1/models", headers={"x-api-key": SERVER_KEY})
+    assert response.status_code == 405
+    assert "GET" in response.headers["allow"]
+
+
+@pytest.mark.parametrize("query", [
+    {"since_id": str(1 << 70)},  # beyond SQLite's integers
+    {"limit": "²"},  # a digit to str.isdigit(), not to int()
+    {"since": "5235890346941608.0"},  # after the year 9999
+])
+def test_admin_query_values_out_of_range_are_a_400_not_a_500(http, query):
+    for path in ("/admin/activity", "/admin/usage"):
+        response = http.get(path, params=query, headers={"x-api-key": SERVER_KEY})
+        assert response.status_code in (200, 400), (path, query, response.text)
+    response = http.get("/admin/activity", params=query, headers={"x-api-key": SERVER_KEY})
+    assert response.status_code == 400
