@@ -62,6 +62,8 @@ class Exchange:
     """The answer is the provider's own Responses API answer, passed through (the relay follows its events)."""
     client_headers: bool = False
     """The client's `anthropic-version` / `anthropic-beta` go upstream (Anthropic to Anthropic)."""
+    operator: bool = False
+    """The caller holds the server key: it may read what a provider says about Gatehouse's credentials."""
 
 
 def upstream_dialect(provider: Provider) -> Dialect:

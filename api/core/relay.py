@@ -37,6 +37,10 @@ PASSED_ERROR_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 """An upstream error's headers that reach the client: whether and when to retry (both SDKs honour them,
 `x-should-retry` over their own rules) and the provider's rate limits, in either dialect's names."""
 
+CREDENTIAL_STATUSES = (401, 403)
+"""Upstream statuses whose messages may quote the provider's key (OpenAI's "Incorrect API key provided: sk-ab***yz"):
+only a caller with the server key reads them; the activity record keeps them."""
+
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 """A request's ASGI receive channel."""
 
@@ -302,6 +306,10 @@ async def _error(upstream: UpstreamResponse, exchange: Exchange, observer: Relay
     else:
         payload = upstream_error(dialect, upstream.status, raw, note)
     observer.failed(payload["error"]["message"])
+    if upstream.status in CREDENTIAL_STATUSES and not exchange.operator:
+        payload["error"]["message"] = (f"Provider '{provider.id}' refused Gatehouse's credentials for it (upstream "
+                                       f"status {upstream.status}); the server's operator can read its message in "
+                                       "the activity.")
     headers = [(name.encode(), value.encode("latin-1")) for name, value in upstream.headers.items()
                if name in PASSED_ERROR_HEADERS or name.startswith(PASSED_ERROR_HEADER_PREFIXES)]
     return Answer(upstream.status, JSON, orjson.dumps(payload), headers=headers or None)

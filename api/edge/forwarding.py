@@ -50,6 +50,7 @@ async def forward(request: Request, endpoint: Endpoint,
     provider, body["model"] = await state.catalog.resolve(model_name(state, body))
     context.recording.routed(provider.id, body["model"], upstream_dialect(provider), body.get("stream") is True)
     exchange = plan(endpoint, body, provider)
+    exchange.operator = context.identity.server_key
     if exchange.path is None:
         return json_response(200, {"input_tokens": await count_input_tokens(exchange)})
     headers = _client_headers(request) if exchange.client_headers else None
