@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import cast, overload
+from urllib.parse import unquote
 
 import orjson
 from blacksheep import Request
@@ -79,6 +80,13 @@ def optional_model(body: dict) -> None:
     """400 unless `model`, if given, is a string."""
     if body.get("model") is not None and not isinstance(body["model"], str):
         raise ApiError(400, "Invalid value for 'model': expected a string.", param="model", code="invalid_type")
+
+
+def first_path_segment(request: Request) -> str:
+    """The first segment of the request's path (`/{provider_id}/...`), percent-decoded once. BlackSheep matches
+    routes on the path decoded once and decodes route values again, so `/an%2561/...` would name `ana`."""
+    raw: bytes = request.scope["raw_path"]
+    return unquote(raw.split(b"/", 2)[1].decode("utf-8", "replace"))
 
 
 LARGEST_INT = (1 << 63) - 1

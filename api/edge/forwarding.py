@@ -13,7 +13,7 @@ from api.core.client_settings import apply_client_settings
 from api.core.exchange import Endpoint, count_input_tokens, plan, upstream_dialect
 from api.core.relay import relay
 from api.core.worker import State
-from api.edge.body import optional_model, read_json_object, require
+from api.edge.body import first_path_segment, optional_model, read_json_object, require
 from api.edge.context import context_of
 from api.edge.responding import answer_response, json_response
 
@@ -65,10 +65,11 @@ def serving(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     return serve
 
 
-def serving_under_provider(endpoint: Endpoint) -> Callable[[Request, str], Awaitable[Response]]:
+def serving_under_provider(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     """The handler of a model endpoint under `/{provider_id}/`: the provider from the path, the model id without
     its prefix (`provider-id:model` when it is left out)."""
-    async def serve(request: Request, provider_id: str) -> Response:
+    async def serve(request: Request) -> Response:
+        provider_id = first_path_segment(request)
         return await forward(request, endpoint,
                              lambda state, body: under_provider(state.providers, provider_id, body["model"]))
     return serve

@@ -34,3 +34,16 @@ def test_admin_query_values_out_of_range_are_a_400_not_a_500(http, query):
         assert response.status_code in (200, 400), (path, query, response.text)
     response = http.get("/admin/activity", params=query, headers={"x-api-key": SERVER_KEY})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(("path", "named"), [
+    ("/an%2561/v1/messages", "an%61"),
+    ("/%252e%252e/v1/messages", "%2e%2e"),
+    ("/an%2561/v1/models", "an%61"),
+])
+def test_the_provider_in_the_path_is_percent_decoded_once(http, path, named):
+    body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    method = "GET" if path.endswith("models") else "POST"
+    response = http.request(method, path, headers={"x-api-key": SERVER_KEY}, json=None if method == "GET" else body)
+    assert response.status_code == 404
+    assert f"No provider '{named}'" in response.text

@@ -13,7 +13,7 @@ from blacksheep import Application, Request, Response
 
 from api.config.settings import PROVIDER_TYPES
 from api.core.catalog import model_not_found, no_such_provider, under_provider
-from api.edge.body import query_int
+from api.edge.body import first_path_segment, query_int
 from api.edge.context import context_of
 from api.edge.middleware import speaks_anthropic
 from api.edge.responding import json_response
@@ -114,9 +114,10 @@ def register(app: Application) -> None:
 
     # Under /{provider-id}/, where Anthropic's SDK lists models when its base URL names a provider.
     @app.router.get("/{provider_id}/v1/models")
-    async def list_provider_models(request: Request, provider_id: str) -> Response:
-        return await list_of(request, provider_id)
+    async def list_provider_models(request: Request) -> Response:
+        return await list_of(request, first_path_segment(request))
 
     @app.router.get("/{provider_id}/v1/models/{path:model_id}")
-    async def get_provider_model(request: Request, provider_id: str, model_id: str) -> Response:
+    async def get_provider_model(request: Request, model_id: str) -> Response:
+        provider_id = first_path_segment(request)
         return await one(request, under_provider(context_of(request).state.providers, provider_id, unquote(model_id)))
