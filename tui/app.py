@@ -247,8 +247,10 @@ class GatehouseApp(App):
 
     def _show_status_line(self) -> None:
         uptime = f"  up {_uptime(self.status['uptime_s'])}" if self.status and self.state == "running" else ""
+        activity = self.status.get("activity") or {} if self.status else {}
+        lost = "  ⚠ activity not recorded" if activity.get("recording") is False else ""
         for line in self.query("#status-line").results(Static):  # none while the app closes
-            line.update(f"Gatehouse ● {self.state}  {self.session.admin.base_url}{uptime}   ? help")
+            line.update(f"Gatehouse ● {self.state}  {self.session.admin.base_url}{uptime}{lost}   ? help")
 
     async def action_refresh(self) -> None:
         if self.state in ("starting", "stopped", "stopping"):

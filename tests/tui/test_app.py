@@ -766,3 +766,27 @@ async def test_enter_on_a_provider_goes_into_its_form_and_space_folds_its_models
         nav.move_cursor(section)
         await pilot.press("enter")
         assert not section.is_expanded and app.focused is nav
+
+
+async def test_the_status_line_says_when_activity_is_not_recorded(upstreams, tmp_path):
+    """The server reports that it cannot write its activity (here: a data dir made immutable, which stops root
+    too): the status line says so until it can again."""
+    gateway = start_gateway(gateway_config(upstreams), tmp_path)
+    data = tmp_path / "data"
+    try:
+        app = GatehouseApp(gateway.base_url, SERVER_KEY)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: "attached" in static_text(app, "#status-line"))
+            assert "not recorded" not in static_text(app, "#status-line")
+            data.rename(tmp_path / "old-data")
+            data.mkdir()
+            subprocess.run(["chattr", "+i", str(data)], check=True)
+            try:
+                httpx.post(f"{gateway.base_url}/v1/chat/completions", headers={"x-api-key": SERVER_KEY},
+                           json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]})
+                await until(pilot, lambda: "activity not recorded" in static_text(app, "#status-line"), 15)
+            finally:
+                subprocess.run(["chattr", "-i", str(data)], check=True)
+            await until(pilot, lambda: "not recorded" not in static_text(app, "#status-line"), 15)
+    finally:
+        gateway.stop()
