@@ -75,6 +75,9 @@ class ServerSettings:
     cors_origins: tuple[str, ...] = setting((), kind="list",
                                             help="browser origins allowed by CORS (http://host:port, or *), "
                                                  "comma-separated; empty: off")
+    body_timeout_s: float = setting(60.0, kind="float", minimum=0.1, maximum=3600,
+                                    help="wait for a request's body to arrive before 408")
+    """Longest wait for a request body to arrive in full; a slower or stalled one gets 408."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from api.config import locations
 from api.config.settings import Config, load_config
 from api.core import stopping
 from api.core.worker import Worker
+from api.edge.body_deadlines import BodyDeadlines
 from api.edge.middleware import RequestMiddleware, dialect_of
 from api.edge.responding import error_response
 from api.edge.routes import admin, anthropic, docs, health, models, openai
@@ -37,7 +38,10 @@ def configure_application(config: Config) -> Application:
     worker = Worker(config)
     app.on_start += worker.start
     app.on_stop += worker.stop
-    app.middlewares.append(RequestMiddleware(worker))
+    body_deadlines = BodyDeadlines()
+    app.on_start += body_deadlines.start
+    app.on_stop += body_deadlines.stop
+    app.middlewares.append(RequestMiddleware(worker, body_deadlines))
     health.register(app, worker)
     models.register(app)
     openai.register(app)

@@ -9,6 +9,7 @@ from blacksheep import Request
 from api.core.auth import Identity
 from api.core.recording import NotRecorded, Recording
 from api.core.worker import State
+from api.edge.body_deadlines import BodyDeadlines
 
 NOBODY = Identity(client="server", key_id="", server_key=False)
 """Who sent a request that needs no key (health, the API docs), which therefore presents none."""
@@ -22,6 +23,8 @@ class RequestContext:
     """The config state the request is served with from start to end (a reload meanwhile does not change it)."""
     recording: Recording | NotRecorded
     """Its activity record (NOT_RECORDED when it is not recorded)."""
+    body_deadlines: BodyDeadlines
+    """The worker's watch over body reads (api/edge/body_deadlines.py)."""
     identity: Identity = NOBODY
     """Who sent it: set once its key is accepted."""
 

@@ -42,8 +42,10 @@ async def forward(request: Request, endpoint: Endpoint,
     context = context_of(request)
     state = context.state
     receive = request.content.receive  # type: ignore[union-attr]  # receive_of(request), minus two calls
-    body = await read_json_object(receive, request.get_first_header(b"content-length"),
-                                  state.config.server.max_body_bytes)
+    server = state.config.server
+    body = await context.body_deadlines.read(
+        read_json_object(receive, request.get_first_header(b"content-length"), server.max_body_bytes),
+        server.body_timeout_s)
     require(body, *REQUIRED[endpoint])
     optional_model(body)
     apply_client_settings(body, state.config, context.identity.client, endpoint)

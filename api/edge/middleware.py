@@ -13,6 +13,7 @@ from blacksheep import Request, Response
 from api.core.auth import presented_key
 from api.core.recording import NOT_RECORDED, Recording
 from api.core.worker import Worker
+from api.edge.body_deadlines import BodyDeadlines
 from api.edge.context import RequestContext, attach
 from api.edge.cors import add_headers, allowed_origin, is_preflight, preflight
 from api.edge.responding import error_response
@@ -62,8 +63,9 @@ def _request_id(request: Request) -> bytes:
 
 
 class RequestMiddleware:
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Worker, body_deadlines: BodyDeadlines) -> None:
         self.worker = worker
+        self.body_deadlines = body_deadlines
         self.pid = os.getpid()
 
     def _recording(self, request: Request, request_id: str, path: str, client: bytes | None) -> Recording:
@@ -90,7 +92,7 @@ class RequestMiddleware:
         request_id_text = request_id.decode()
         recording = self._recording(request, request_id_text, path, client) \
             if state.config.activity.enabled and self.worker.recorder is not None and recorded(path) else NOT_RECORDED
-        context = RequestContext(request_id_text, state, recording)
+        context = RequestContext(request_id_text, state, recording, self.body_deadlines)
         attach(request, context)
         try:
             if not public(path):

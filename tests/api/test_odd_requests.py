@@ -3,9 +3,13 @@ and admin query values out of range (400, never 500)."""
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 
-from tests.gateway import SERVER_KEY
+from tests.conftest import gateway_config
+from tests.gateway import SERVER_KEY, start_gateway
 
 
 @pytest.mark.parametrize("method", ["TRACE", "PUT", "DELETE", "PATCH", "GET"])
@@ -47,3 +51,23 @@ def test_the_provider_in_the_path_is_percent_decoded_once(http, path, named):
     response = http.request(method, path, headers={"x-api-key": SERVER_KEY}, json=None if method == "GET" else body)
     assert response.status_code == 404
     assert f"No provider '{named}'" in response.text
+
+
+@pytest.fixture(scope="module")
+def impatient(upstreams, tmp_path_factory):
+    server = start_gateway(gateway_config(upstreams, body_timeout_s=1), tmp_path_factory.mktemp("impatient"))
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("sent", [b"", b'{"model": "fake:gpt-fake", '])
+def test_a_body_that_stops_arriving_ends_with_408(impatient, sent):
+    host, port = impatient.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Authorization: Bearer " + SERVER_KEY.encode() + b"\r\nContent-Length: 1000\r\n\r\n" + sent)
+        started = time.monotonic()
+        answer = connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"server.body_timeout_s" in answer
+    assert time.monotonic() - started < 5
