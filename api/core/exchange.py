@@ -118,6 +118,10 @@ def _check_max_tokens(body: dict) -> None:
         raise ApiError(400, "max_tokens: Input should be greater than or equal to 1", param="max_tokens")
 
 
+MESSAGE_ROLES = ("user", "assistant", "system")
+"""Roles of Anthropic messages; `system` mid-conversation too (Claude Code sends it, Claude Opus 4.8 takes it)."""
+
+
 def _check_messages(body: dict) -> None:
     """The messages of a count_tokens request the gateway counts itself, checked as Anthropic checks them."""
     try:
@@ -125,8 +129,8 @@ def _check_messages(body: dict) -> None:
     except TranslationError as exc:
         raise ApiError(400, str(exc), param=exc.param) from None
     for number, message in enumerate(body["messages"]):
-        if message.get("role") not in ("user", "assistant"):
-            raise ApiError(400, f"messages.{number}.role: Input should be 'user' or 'assistant'",
+        if message.get("role") not in MESSAGE_ROLES:
+            raise ApiError(400, f"messages.{number}.role: Input should be 'user', 'assistant' or 'system'",
                            param=f"messages[{number}].role")
 
 

@@ -107,3 +107,8 @@ def test_count_tokens_counted_here_refuses_malformed_messages(messages, param):
     with pytest.raises(ApiError) as refused:
         plan("count_tokens", {"model": "m", "messages": messages}, _provider("compatible"))
     assert (refused.value.status, refused.value.param) == (400, param)
+
+
+def test_count_tokens_counted_here_takes_a_system_message_mid_conversation():
+    messages = [{"role": "user", "content": "hi"}, {"role": "system", "content": "Answer in French."}]
+    assert plan("count_tokens", {"model": "m", "messages": messages}, _provider("compatible")).path is None
