@@ -243,7 +243,7 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
                     sent += len(chunk)
                     yield chunk
             if cut:
-                raise SHUTTING_DOWN
+                raise _shutting_down()
             finished = True
             tail = b""
             if translator is not None:
@@ -256,7 +256,7 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
                 sent += len(tail)
                 yield tail
         except Exception as exc:
-            failure = SHUTTING_DOWN if cut else provider.failure(exc)
+            failure = _shutting_down() if cut else provider.failure(exc)
             if not isinstance(failure, ApiError):
                 raise
             if not watcher.done():  # a client that left needs no error event: its leaving ended the stream
@@ -280,8 +280,10 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
     return chunks
 
 
-SHUTTING_DOWN = ApiError(503, "server shutting down", code="server_shutting_down")
-"""What ends a stream the server cut because it is stopping."""
+def _shutting_down() -> ApiError:
+    """What ends a stream the server cut because it is stopping: a fresh error each time (a shared instance,
+    raised again and again, would keep every cut stream's traceback and frames alive)."""
+    return ApiError(503, "server shutting down", code="server_shutting_down")
 
 
 def _ended_early(provider: Provider) -> ApiError:
