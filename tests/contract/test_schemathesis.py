@@ -23,11 +23,13 @@ OPEN = {
 
 
 def test_server_keeps_its_document(gateway, tmp_path):
+    # One worker: CPython 3.11's `ast` is not thread-safe ("AST constructor recursion depth mismatch",
+    # cpython#106905), and Hypothesis parses lambda sources while two schemathesis threads generate.
     st = Path(sys.executable).with_name("st")
     run = subprocess.run(
         [str(st), "run", f"{gateway.base_url}/api-docs.json", "--url", gateway.base_url, "--checks", "all",
          "--exclude-checks", ",".join(OPEN),
-         "--max-examples", str(EXAMPLES), "--header", f"Authorization: Bearer {SERVER_KEY}", "--workers", "2",
+         "--max-examples", str(EXAMPLES), "--header", f"Authorization: Bearer {SERVER_KEY}", "--workers", "1",
          "--exclude-path", "/admin/activity/stream", "--request-timeout", "30", "--seed", "21",
          "--report-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
