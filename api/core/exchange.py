@@ -21,7 +21,7 @@ from api.translate.answers import anthropic_to_openai_response, openai_to_anthro
 from api.translate.requests import anthropic_to_openai, openai_to_anthropic
 from api.translate.responses_api import chat_to_response, echoed, responses_to_chat
 from api.translate.responses_api_stream import ChatToResponsesStream
-from api.translate.shapes import check, check_boolean
+from api.translate.shapes import as_integer, check, check_boolean
 from api.translate.streams import AnthropicToOpenAIStream, OpenAIToAnthropicStream
 from api.translate.translation import Translation, chained
 from api.upstream.providers import Provider
@@ -109,11 +109,12 @@ def plan(endpoint: Endpoint, body: dict, provider: Provider) -> Exchange:
 
 def _check_max_tokens(body: dict) -> None:
     """Messages requests need `max_tokens` ≥ 1, whichever provider serves them (Anthropic's own words)."""
-    value = body.get("max_tokens")
-    if value is None:
+    if body.get("max_tokens") is None:
         raise ApiError(400, "max_tokens: Field required", param="max_tokens")
-    if isinstance(value, bool) or not isinstance(value, int):
+    value = as_integer(body["max_tokens"])
+    if value is None:
         raise ApiError(400, "max_tokens: Input should be a valid integer", param="max_tokens")
+    body["max_tokens"] = value
     if value < 1:
         raise ApiError(400, "max_tokens: Input should be greater than or equal to 1", param="max_tokens")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import cast, overload
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 import orjson
 from blacksheep import Request
@@ -93,23 +93,36 @@ LARGEST_INT = (1 << 63) - 1
 """The largest integer SQLite stores, and so the largest a query parameter may be."""
 
 
-@overload
-def query_int(request: Request, name: str, default: int, maximum: int | None = None) -> int: ...
+Query = dict[str, list[str]]
+
+
+def query_of(request: Request) -> Query:
+    """The query parameters, blank values kept: `?limit=` is a value, and a wrong one (BlackSheep's
+    `request.query` drops it and parses again at every use)."""
+    return parse_qs((request.url.query or b"").decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def first(query: Query, name: str) -> str | None:
+    """The first value of a query parameter, None when absent."""
+    values = query.get(name)
+    return values[0] if values else None
 
 
 @overload
-def query_int(request: Request, name: str, default: None = None, maximum: int | None = None) -> int | None: ...
+def query_int(query: Query, name: str, default: int, maximum: int | None = None) -> int: ...
 
 
-def query_int(request: Request, name: str, default: int | None = None, maximum: int | None = None) -> int | None:
-    """A non-negative integer query parameter (capped at `maximum`), `default` when absent, else 400."""
-    values = request.query.get(name)
-    if not values:
+@overload
+def query_int(query: Query, name: str, default: None = None, maximum: int | None = None) -> int | None: ...
+
+
+def query_int(query: Query, name: str, default: int | None = None, maximum: int | None = None) -> int | None:
+    """A non-negative integer query parameter (capped at `maximum`, and at the largest integer SQLite stores),
+    `default` when absent, else 400."""
+    value = first(query, name)
+    if value is None:
         return default
-    if not (values[0].isascii() and values[0].isdigit()):  # not '²', which isdigit() takes and int() refuses
+    if not (value.isascii() and value.isdigit()):  # not '²', which isdigit() takes and int() refuses
         raise ApiError(400, f"Invalid value for '{name}': expected a non-negative integer.", param=name,
                        code="invalid_type")
-    value = int(values[0])
-    if value > LARGEST_INT:
-        raise ApiError(400, f"Invalid value for '{name}': at most {LARGEST_INT}.", param=name, code="invalid_value")
-    return min(value, maximum) if maximum else value
+    return min(int(value), maximum or LARGEST_INT)

@@ -15,7 +15,8 @@ import copy
 from typing import Any, NamedTuple
 
 from api.config.settings import PROVIDER_TYPES
-from api.edge.routes.admin import PAGE_MAX
+from api.edge.body import LARGEST_INT
+from api.edge.routes.admin import EARLIEST_S, LATEST_S, PAGE_MAX
 from api.wire.errors import ApiError, Dialect
 
 Schema = dict[str, Any]
@@ -336,7 +337,7 @@ _PARAMETERS: Schema = {
     "ProviderType": {
         "name": "provider_type", "in": "query", "required": False,
         "schema": _ref("ProviderType"),
-        "description": "Only models of this provider type (another value answers 400).",
+        "description": "Only models of this provider type (another value, blank included, answers 400).",
     },
     "ProviderTypeAlias": {
         "name": "providerType", "in": "query", "required": False,
@@ -350,9 +351,10 @@ _PARAMETERS: Schema = {
     "ModelAfterId": _query(
         "after_id", _str(),
         "Anthropic's format: the page right after the model with this id (its SDK passes the "
-        "previous page's `last_id`). An id not in the list answers 400."),
+        "previous page's `last_id`). An id not in the list answers 404; a blank one is ignored."),
     "ModelBeforeId": _query(
-        "before_id", _str(), "Anthropic's format: the page right before the model with this id."),
+        "before_id", _str(), "Anthropic's format: the page right before the model with this id; with "
+                             "`after_id` too, the first page of the models between the two."),
     "Offset": {
         "name": "offset", "in": "query", "required": False,
         "schema": _int(minimum=0, default=0), "description": "Skip this many models first.",
@@ -435,8 +437,10 @@ _ACTIVITY_FILTERS = ("ActivityClient", "ActivityModel", "ActivityProvider", "Act
 
 
 def _model_field(alternative: str = "", example: str = "openai:gpt-4o-mini") -> Schema:
-    return _str(f"Model id, `provider-id:model-id`{alternative}. Omitted or `default` uses "
-                "the client's default model.", examples=[example])
+    return _any_of(_str(minLength=1), {"type": "null"},
+                   description=f"Model id, `provider-id:model-id`{alternative}. Omitted, null or `default` "
+                               "uses the client's default model; an empty string answers 400.",
+                   examples=[example])
 
 
 _MODEL_FIELD = _model_field()
@@ -451,8 +455,9 @@ _INDEX = _int("Position of the content block in the message.", minimum=0)
 _STOP_SEQUENCE = _nullable(_str("The stop sequence that ended generation, if any."))
 
 # A prompt or embedding input: text, texts, tokens, or token lists (anyOf: `[]` fits all).
+_TOKEN = _int("A token id.", minimum=0, maximum=LARGEST_INT)
 _TEXT_OR_TOKENS = [
-    _str(), _arr(_str(), minItems=1), _arr(_int(), minItems=1), _arr(_arr(_int()), minItems=1),
+    _str(), _arr(_str(), minItems=1), _arr(_TOKEN, minItems=1), _arr(_arr(_TOKEN, minItems=1), minItems=1),
 ]
 """A prompt or embedding input; an empty list is refused."""
 
@@ -463,8 +468,8 @@ def _chat_message(role: str, content: Schema, *required: str, **extra: Schema) -
                 "role", *required, extra=True)
 
 
-def _anthropic_request(description: str, **more: Schema) -> Schema:
-    """An Anthropic request body: the fields of count_tokens, plus `more`."""
+def _anthropic_request(description: str, *required: str, **more: Schema) -> Schema:
+    """An Anthropic request body: the fields of count_tokens, plus `more` (of which `required`)."""
     return _obj({
         "model": _model_field(", or the bare model id at the provider when the path names "
                               "it (`/{provider_id}/v1/...`)", "anthropic:claude-sonnet-4-5"),
@@ -482,7 +487,7 @@ def _anthropic_request(description: str, **more: Schema) -> Schema:
         "metadata": _obj({"user_id": _nullable(_USER)}, extra=True),
         "tools": _arr(_ref("AnthropicTool")),
         "tool_choice": _ref("AnthropicToolChoice"),
-    }, "messages", extra=True, description=description)
+    }, "messages", *required, extra=True, description=description)
 
 
 _USAGE_SUMS: Schema = {
@@ -751,13 +756,35 @@ _SCHEMAS: Schema = {
                       "prompt_tokens", "total_tokens", extra=True),
     }, "object", "data", "model", "usage", extra=True),
     # -- responses API --------------------------------------------------------
+    "ResponseInputText": _one_of(_typed("input_text", {"text": _str()}, "text"),
+                                 _typed("output_text", {"text": _str()}, "text")),
+    "ResponseInputPart": _one_of(
+        _ref("ResponseInputText"),
+        _typed("refusal", {"refusal": _str()}, "refusal"),
+        _typed("input_image", {"image_url": _str("A URL or a data URL (no `file_id`: there is no Files API).",
+                                                 minLength=1),
+                               "detail": _enum("auto", "low", "high")}, "image_url")),
+    "ResponseInputItem": _any_of(
+        _obj({"type": _const("message"), "role": _enum("user", "system", "developer"),
+              "content": _one_of(_str(), _arr(_ref("ResponseInputPart")))}, "role", "content", extra=True),
+        _obj({"type": _const("message"), "role": _const("assistant"),
+              "content": _one_of(_str(), _arr(_one_of(_ref("ResponseInputText"), _typed(
+                  "refusal", {"refusal": _str()}, "refusal"))))}, "role", "content", extra=True),
+        _typed("function_call", {"call_id": _str(), "name": _str(), "arguments": _str(),
+                                 "namespace": _str()}, "call_id", "name", "arguments"),
+        _typed("custom_tool_call", {"call_id": _str(), "name": _str(), "input": _str(),
+                                    "namespace": _str()}, "call_id", "name", "input"),
+        *(_typed(kind, {"call_id": _str(), "output": _one_of(_str(), _arr(_ref("ResponseInputText")))},
+                 "call_id", "output") for kind in ("function_call_output", "custom_tool_call_output")),
+        _typed("reasoning", {"summary": _arr(_typed("summary_text", {"text": _str()}, "text"))}, "summary"),
+        description="A message (`type` may be left out), a tool call, a tool call's output, or reasoning."),
     "ResponseRequest": _obj({
         "model": _MODEL_FIELD,
         "input": _one_of(_str("One user message."), _arr(
-            {"type": "object", "additionalProperties": True}, minItems=1,
+            _ref("ResponseInputItem"), minItems=1,
             description="Input items: messages (`role`, `content` as a string or `input_text`, "
-                        "`output_text`, `input_image` (by URL) and `refusal` parts), `function_call`, "
-                        "`function_call_output` and `reasoning` items.")),
+                        "`output_text`, `input_image` (by URL) and `refusal` parts), function and custom "
+                        "tool calls, their outputs, and `reasoning` items.")),
         "instructions": _str("Sent as a leading system message."),
         "tools": _arr(_typed("function", {
             "name": _str(), "description": _str(), "strict": _nullable({"type": "boolean"}),
@@ -848,7 +875,7 @@ _SCHEMAS: Schema = {
         "disable_parallel_tool_use": _bool("Call at most one tool."),
     }, "type", extra=True),
     "AnthropicMessagesRequest": _anthropic_request(
-        "Anthropic Messages request. Unknown fields are passed through to the provider.",
+        "Anthropic Messages request. Unknown fields are passed through to the provider.", "max_tokens",
         max_tokens=_int("Most tokens to generate, required on every route (as Anthropic requires it); a "
                         "client's `max_tokens` setting fills it in when absent, else the answer is 400.",
                         minimum=1),
@@ -902,8 +929,9 @@ _SCHEMAS: Schema = {
                              "providers, else an estimate.", minimum=0),
     }, "input_tokens", extra=True),
     # -- admin ----------------------------------------------------------------
-    "Moment": _any_of(_num("Epoch seconds."),
-                      _str("ISO 8601; without an offset, the server's local time."),
+    "Moment": _any_of(_num("Epoch seconds.", minimum=EARLIEST_S, maximum=LATEST_S),
+                      _str("RFC 3339 (ISO 8601 with an offset). Also taken: a date, or a time without an offset "
+                           "(the server's local time).", format="date-time"),
                       examples=[1735689600, "2025-01-01T00:00:00Z"],
                       description="A time: epoch seconds or ISO 8601."),
     "AdminStatus": _fixed({
@@ -1143,7 +1171,7 @@ def _base_paths() -> Schema:
                      "format.", _one_of(_ref("ModelList"), _ref("AnthropicModelList"))),
             parameters=("ProviderType", "ProviderTypeAlias", "Limit", "Offset", "ModelAfterId",
                         "ModelBeforeId", "AnthropicVersion"),
-            errors=(400, 401, 500, 502, 504), dialect="either")},
+            errors=(400, 401, 404, 500, 502, 504), dialect="either")},
         "/v1/models/{model_id}": {"get": _v1_op(
             "getModel", "models", "Get a model",
             "One model by its `provider-id:model-id` id. " + _ANTHROPIC_FORMAT.format(

@@ -186,10 +186,24 @@ def check_answer(answer: object, dialect: Dialect) -> None:
         raise UntranslatableAnswer(_plainly(mismatch)) from None
 
 
+def as_integer(value: object) -> int | None:
+    """`value` as an integer if it is one: JSON's `5.0` is the integer 5 (as JSON Schema and Anthropic's API
+    read it), but not `true`, nor a number past 64 bits that no JSON encoder here could write back."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 63:
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
 def _check_fields(value: dict, fields: dict[str, Shape], path: tuple) -> None:
     for name, shape in fields.items():
         if name in value:
-            _check(value[name], shape, (*path, name))
+            field_value = value[name]
+            whole = as_integer(field_value) if type(field_value) is float and "integer" in shape.kinds else None
+            if whole is not None:
+                value[name] = field_value = whole  # sent on as the integer it is
+            _check(field_value, shape, (*path, name))
         elif shape.required:
             raise _Mismatch((*path, name))
 

@@ -837,7 +837,7 @@ def test_model_errors_reach_anthropic_clients_in_their_dialect(claude, gpt, gate
     for failing, error_class, error_type in (
             (lambda: claude.models.retrieve("anth:claude-nope"), anthropic.NotFoundError, "not_found_error"),
             (lambda: under_anth.models.retrieve("gpt-fake"), anthropic.NotFoundError, "not_found_error"),
-            (lambda: claude.models.list(after_id="anth:gone"), anthropic.BadRequestError, "invalid_request_error"),
+            (lambda: claude.models.list(after_id="anth:gone"), anthropic.NotFoundError, "not_found_error"),
             (lambda: stranger.models.list(), anthropic.AuthenticationError, "authentication_error")):
         with pytest.raises(error_class) as caught:
             failing()
@@ -866,7 +866,7 @@ def test_anthropic_model_pages_follow_their_cursors(claude, gateway):
     assert [m.id for m in second.data] == everything[2:4] and second.has_more and second.last_id == everything[3]
     first = claude.models.list(limit=2, before_id=everything[2])
     assert [m.id for m in first.data] == everything[:2] and not first.has_more
-    with pytest.raises(anthropic.BadRequestError, match="no model has the id 'anth:gone'"):
+    with pytest.raises(anthropic.NotFoundError, match="no model has the id 'anth:gone'"):
         claude.models.list(after_id="anth:gone")
 
 

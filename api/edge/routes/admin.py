@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import re
 import time
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ from api.core import crashes
 from api.core.catalog import ProviderModels, no_such_provider
 from api.core.relay import until_disconnect
 from api.core.worker import State, Worker
-from api.edge.body import query_int, receive_of
+from api.edge.body import Query, first, query_int, query_of, receive_of
 from api.edge.context import context_of
 from api.edge.responding import json_response
 from api.store.activity import StoreUnavailable, as_json
@@ -34,7 +35,7 @@ that left)."""
 
 
 def _iso(moment: float | None) -> str | None:
-    return datetime.fromtimestamp(moment, UTC).isoformat() if moment else None
+    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
 
 
 def require_server_key(request: Request) -> None:
@@ -73,18 +74,20 @@ EARLIEST_S, LATEST_S = -62135596800, 253402300799
 """Epoch seconds of 0001-01-01 and 9999-12-31: the times Python's datetime can show."""
 
 
-def _time_param(request: Request, name: str) -> float | None:
-    """Epoch seconds or an ISO 8601 time."""
-    values = request.query.get(name)
-    if not values:
+def _time_param(query: Query, name: str) -> float | None:
+    """Epoch seconds or an ISO 8601 time (RFC 3339's lower-case `t`/`z` and fractions finer than
+    microseconds taken too)."""
+    value = first(query, name)
+    if value is None:
         return None
     invalid = ApiError(400, f"Invalid value for '{name}': expected epoch seconds or an ISO 8601 time.",
                        param=name, code="invalid_value")
     try:
-        seconds = float(values[0])
+        seconds = float(value)
     except ValueError:
+        iso = _FINER_THAN_MICROSECONDS.sub(r"\1", value.upper()).replace("Z", "+00:00")
         try:
-            moment = datetime.fromisoformat(values[0].replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(iso)
         except ValueError:
             raise invalid from None
         return (moment if moment.tzinfo else moment.astimezone()).timestamp()
@@ -93,27 +96,30 @@ def _time_param(request: Request, name: str) -> float | None:
     return seconds
 
 
-def _activity_filters(request: Request) -> tuple[list[str], list]:
+_FINER_THAN_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
+
+
+def _activity_filters(query: Query) -> tuple[list[str], list]:
     """SQL conditions and parameters for the filters client, model, status, since_id, since, until."""
     conditions: list[str] = []
     parameters: list[object] = []
     for name in ("client", "model", "provider"):
-        if request.query.get(name):
+        if text := first(query, name):  # blank: no filter
             conditions.append(f"{name} = ?")
-            parameters.append(request.query[name][0])
-    status = request.query["status"][0] if request.query.get("status") else None
+            parameters.append(text)
+    status = first(query, "status")
     if status in ("ok", "error"):
         conditions.append(f"NOT {FAILED}" if status == "ok" else FAILED)
     elif status is not None:
         conditions.append("status = ?")
-        parameters.append(query_int(request, "status"))
+        parameters.append(query_int(query, "status"))
     for name, condition in (("since_id", "id > ?"), ("before_id", "id < ?")):
-        value = query_int(request, name)
+        value = query_int(query, name)
         if value is not None:
             conditions.append(condition)
             parameters.append(value)
     for name, condition in (("since", "ts >= ?"), ("until", "ts < ?")):
-        moment = _time_param(request, name)
+        moment = _time_param(query, name)
         if moment is not None:
             conditions.append(condition)
             parameters.append(moment)
@@ -193,7 +199,7 @@ def register(app: Application, worker: Worker) -> None:
         catalog = context_of(request).state.catalog
         if provider_id not in catalog.providers:
             raise no_such_provider(provider_id)
-        refresh = (request.query.get("refresh") or [""])[0].lower() in ("1", "true", "yes")
+        refresh = (first(query_of(request), "refresh") or "").lower() in ("1", "true", "yes")
         entry = await (catalog.rediscover(provider_id) if refresh else catalog.of(provider_id))
         body = provider_models(entry)
         if refresh and body["models_configured"]:
@@ -220,8 +226,9 @@ def register(app: Application, worker: Worker) -> None:
     @app.router.get("/admin/activity")
     async def activity(request: Request) -> Response:
         require_server_key(request)
-        conditions, parameters = _activity_filters(request)
-        limit = max(1, query_int(request, "limit", 100, PAGE_MAX))
+        query = query_of(request)
+        conditions, parameters = _activity_filters(query)
+        limit = max(1, query_int(query, "limit", 100, PAGE_MAX))
         rows = await read(f"SELECT * FROM activity {_where(conditions)} ORDER BY id DESC LIMIT ?",
                                       (*parameters, limit + 1))
         page = rows[:limit]
@@ -232,8 +239,9 @@ def register(app: Application, worker: Worker) -> None:
     async def activity_stream(request: Request) -> Response:
         """New records as they are written, by any worker (they share the file), as SSE."""
         require_server_key(request)
-        conditions, parameters = _activity_filters(request)
-        last = query_int(request, "since_id")
+        query = query_of(request)
+        conditions, parameters = _activity_filters(query)
+        last = query_int(query, "since_id")
         if last is None:  # from now on
             last = (await read("SELECT COALESCE(MAX(id), 0) AS id FROM activity"))[0]["id"]
         newer = f"SELECT * FROM activity {_where([*conditions, 'id > ?'])} ORDER BY id LIMIT 500"
@@ -267,8 +275,11 @@ def register(app: Application, worker: Worker) -> None:
     async def usage(request: Request) -> Response:
         """Requests and tokens per client and model over a window (default: the last 24 hours)."""
         require_server_key(request)
-        until = _time_param(request, "until") or time.time()
-        since = _time_param(request, "since") or until - 86400
+        query = query_of(request)
+        until = _time_param(query, "until")
+        until = time.time() if until is None else until
+        since = _time_param(query, "since")
+        since = max(until - 86400, EARLIEST_S) if since is None else since
         sums = ", ".join(f"COALESCE(SUM({expression}), 0) AS {name}" for name, expression in (
             ("requests", "1"), ("errors", FAILED), ("input_tokens", "input_tokens"),
             ("output_tokens", "output_tokens"), ("total_tokens", "total_tokens"),

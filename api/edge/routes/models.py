@@ -13,7 +13,7 @@ from blacksheep import Application, Request, Response
 
 from api.config.settings import PROVIDER_TYPES
 from api.core.catalog import model_not_found, no_such_provider, under_provider
-from api.edge.body import first_path_segment, query_int
+from api.edge.body import Query, first, first_path_segment, query_int, query_of
 from api.edge.context import context_of
 from api.edge.middleware import speaks_anthropic
 from api.edge.responding import json_response
@@ -47,29 +47,36 @@ ANTHROPIC_PAGE = 20
 """Anthropic's default `limit` (its maximum is 1000)."""
 
 
-def anthropic_page(request: Request, data: list[dict]) -> dict:
-    """One page of the list in Anthropic's format: `limit` models after `after_id`, or before `before_id`
-    (the ids are cursors, as in Anthropic's API and its SDK's auto-pagination)."""
-    limit = query_int(request, "limit", ANTHROPIC_PAGE, maximum=1000) or ANTHROPIC_PAGE
-    after, before = (request.query.get(name, [None])[0] for name in ("after_id", "before_id"))
-    if after and before:
-        raise ApiError(400, "Give either after_id or before_id, not both.", param="before_id")
+def anthropic_page(query: Query, data: list[dict]) -> dict:
+    """One page of the list in Anthropic's format: `limit` models after `after_id`, or before `before_id`,
+    or the first `limit` between them when both are given (the ids are cursors, as in Anthropic's API and
+    its SDK's auto-pagination). An id not in the list answers 404."""
+    limit = query_int(query, "limit", ANTHROPIC_PAGE, maximum=1000) or ANTHROPIC_PAGE
     ids = [model["id"] for model in data]
-    cursor = after or before
-    if cursor and cursor not in ids:
-        raise ApiError(400, f"Invalid value for '{'after_id' if after else 'before_id'}': no model has the id "
-                            f"'{cursor}'.", param="after_id" if after else "before_id", code="invalid_value")
-    if before:
-        end = ids.index(before)
+    after, before = (_cursor(query, name, ids) for name in ("after_id", "before_id"))
+    if before is not None and after is None:
+        end = before
         start = max(end - limit, 0)
         has_more = start > 0
     else:
-        start = ids.index(after) + 1 if after else query_int(request, "offset") or 0
-        end = start + limit
-        has_more = end < len(data)
+        start = after + 1 if after is not None else query_int(query, "offset") or 0
+        bound = len(data) if before is None else before
+        end = min(start + limit, bound)
+        has_more = end < bound
     page = [anthropic_model_object(model) for model in data[start:end]]
     return {"data": page, "has_more": has_more,
             "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
+
+
+def _cursor(query: Query, name: str, ids: list[str]) -> int | None:
+    """The position of the model a cursor parameter names; a blank one names none."""
+    cursor = first(query, name)
+    if not cursor:
+        return None
+    if cursor not in ids:
+        raise ApiError(404, f"Invalid value for '{name}': no model has the id '{cursor}'.", param=name,
+                       code="model_not_found")
+    return ids.index(cursor)
 
 
 def register(app: Application) -> None:
@@ -77,21 +84,20 @@ def register(app: Application) -> None:
         state = context_of(request).state
         if provider_id is not None and provider_id not in state.providers:
             raise no_such_provider(provider_id)
-        kinds = request.query.get("provider_type") or request.query.get("providerType")
-        kind = kinds[0] if kinds else None
-        if any(value not in PROVIDER_TYPES for name in ("provider_type", "providerType")
-               for value in request.query.get(name, ())):
+        query = query_of(request)
+        kinds = {kind for name in ("provider_type", "providerType") for kind in query.get(name, ())}
+        if not kinds <= set(PROVIDER_TYPES):
             raise ApiError(400, f"Invalid value for 'provider_type': expected one of {', '.join(PROVIDER_TYPES)}.",
                            param="provider_type", code="invalid_value")
         data = [
             model_object(entry.provider, model_id, info)
             for entry in await state.catalog.everything()
-            if (kind is None or entry.provider.type == kind) and provider_id in (None, entry.provider.id)
+            if kinds <= {entry.provider.type} and provider_id in (None, entry.provider.id)
             for model_id, info in (entry.models or {}).items()
         ]
         if speaks_anthropic(request):
-            return json_response(200, anthropic_page(request, data))
-        limit, offset = query_int(request, "limit"), query_int(request, "offset") or 0
+            return json_response(200, anthropic_page(query, data))
+        limit, offset = query_int(query, "limit"), query_int(query, "offset") or 0
         return json_response(200, {"object": "list", "data": data[offset:] if limit is None
                                    else data[offset:offset + limit]})
 
