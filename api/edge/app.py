@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from blacksheep import Application, Request
+from blacksheep.server.routing import Router
 
 from api.config import locations
 from api.config.settings import Config, load_config
@@ -34,7 +35,9 @@ SERVED_METHODS = (b"GET", b"POST")
 
 
 def configure_application(config: Config) -> Application:
-    app = Application(show_error_details=False)
+    # Its own router: BlackSheep's default one is shared by every Application in the process, so a second app
+    # (the in-process tests make one per module) would be served by the first one's routes and worker.
+    app = Application(show_error_details=False, router=Router())
     worker = Worker(config)
     app.on_start += worker.start
     app.on_stop += worker.stop
