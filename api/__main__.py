@@ -14,6 +14,7 @@ from api.config import locations
 from api.config.settings import ConfigError, open_config
 from api.core import crashes, stopping
 from api.store import activity
+from api.upstream import instance
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             super()._respawn_workers(workers, *args, **kwargs)
 
     os.environ[locations.CONFIG_ENV] = str(path)
+    instance.adopt(instance.new_id())  # this server's own, never one inherited: its workers share it
     data_dir = server.data_dir
     server = Server(
         "api.edge.app:create_app",

@@ -27,12 +27,14 @@ class AdminClient:
     def _headers(self) -> dict[str, str]:
         return {"X-API-Key": self.key, "X-Client-Id": "tui"}
 
-    async def get(self, path: str, **params) -> dict:
+    async def get(self, path: str, *, timeout_s: float = 15.0, **params) -> dict:
         try:
             async with self._http().get(self.base_url + path, params=params, headers=self._headers,
-                                        timeout=aiohttp.ClientTimeout(total=15)) as response:
+                                        timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
                 body = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except TimeoutError as exc:
+            raise AdminError(f"{self.base_url} did not answer within {timeout_s:g} s") from exc
+        except aiohttp.ClientError as exc:
             raise AdminError(f"{self.base_url} is not answering ({exc.__class__.__name__})") from exc
         return _document(path, response.status, body)
 

@@ -17,6 +17,7 @@ from api.edge.body_deadlines import BodyDeadlines
 from api.edge.context import RequestContext, attach
 from api.edge.cors import add_headers, allowed_origin, is_preflight, preflight
 from api.edge.responding import error_response
+from api.upstream import instance
 from api.wire.errors import ApiError, Dialect
 
 log = logging.getLogger("gatehouse")
@@ -67,6 +68,8 @@ class RequestMiddleware:
         self.worker = worker
         self.body_deadlines = body_deadlines
         self.pid = os.getpid()
+        self.instance_id = instance.INSTANCE_ID_BYTES
+        """This Gatehouse's id, which every request it sends upstream carries (api/upstream/instance.py)."""
 
     def _recording(self, request: Request, request_id: str, path: str, client: bytes | None) -> Recording:
         length = request.get_first_header(b"content-length")
@@ -94,7 +97,11 @@ class RequestMiddleware:
             if state.config.activity.enabled and self.worker.recorder is not None and recorded(path) else NOT_RECORDED
         context = RequestContext(request_id_text, state, recording, self.body_deadlines)
         attach(request, context)
+        came_back = False
         try:
+            if request.get_first_header(instance.HEADER_BYTES) == self.instance_id:  # sent by this Gatehouse
+                came_back = True  # refused before anything else: its key may not even be one of ours
+                raise instance.came_back()
             if not public(path):
                 identity = context.identity = state.keys.identify(key, client)
                 recording.identified(identity.client, identity.key_id)
@@ -102,6 +109,10 @@ class RequestMiddleware:
         except ApiError as error:
             response = error_response(error, dialect_of(request, path))
             recording.failed(error.message)
+            if error.code == instance.LOOP_DETECTED:  # answered the same however often it is asked again
+                response.add_header(b"x-should-retry", b"false")
+                if came_back:  # tells the Gatehouse that sent it (only it knows the id) that it is itself
+                    response.add_header(instance.HEADER_BYTES, self.instance_id)
             if key:  # a rejected key is named by its fingerprint too
                 recording.refused_key(key)
         except Exception:

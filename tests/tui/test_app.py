@@ -397,6 +397,19 @@ async def test_adding_a_provider_from_the_keyboard(upstreams, tmp_path):
         assert "the provider does not list gpt-fak" in static_text(app, "#config-message")
 
 
+async def test_testing_a_provider_that_points_back_at_the_gateway_says_so_at_once(upstreams, tmp_path):
+    loop = f'\n[providers.loop]\ntype = "openai"\nbase_url = "http://127.0.0.1:{{port}}/v1"\napi_key = "{SERVER_KEY}"\n'
+    async with supervised(upstreams, tmp_path, extra=loop) as (app, pilot):
+        nav = app.query_one("#config-nav", Tree)
+        nav.focus()
+        await until(pilot, lambda: any(node.data == ("providers", "loop") for node in _nodes(nav.root)))
+        nav.move_cursor(next(node for node in _nodes(nav.root) if node.data == ("providers", "loop")))
+        await pilot.press("t")
+        await until(pilot, lambda: "✗" in static_text(app, "#config-message"), 5)  # not model discovery's 10 s
+        message = static_text(app, "#config-message")
+        assert "provider 'loop' points back at this Gatehouse" in message and "request_timeout_s" not in message
+
+
 async def test_copying_the_tui_settings_to_the_server_client(upstreams, tmp_path):
     async with supervised(upstreams, tmp_path) as (app, pilot):
         await pilot.press("2")

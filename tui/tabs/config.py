@@ -29,6 +29,9 @@ from tui.session import Edited, Session, read_only_note
 from tui.themes import DEFAULT_THEME
 from tui.widgets.form import Field, Form
 
+TEST_TIMEOUT_S = 30.0
+"""How long `t` (test a provider) waits for the gateway: longer than model discovery's own limits (5 s to
+connect, 10 s for the list), so that the gateway's answer, naming the limit that fired, comes first."""
 LISTS = {"providers": "provider", "prompts": "prompt", "clients": "client"}
 """Sections holding named tables, and what one of them is called."""
 NEW_ENTRY: dict[str, dict[str, object]] = {
@@ -387,7 +390,7 @@ class ConfigTab(Horizontal):
             return
         self._message(f"Asking '{name}' for its models through the gateway…")
         try:
-            result = await self.session.admin.get(f"/admin/providers/{name}", refresh="true")
+            result = await self.session.admin.get(f"/admin/providers/{name}", refresh="true", timeout_s=TEST_TIMEOUT_S)
         except AdminError as error:
             self._message(f"✗ {error}", "error")
             return

@@ -9,10 +9,13 @@ from typing import Protocol, runtime_checkable
 import orjson
 
 from api.config.settings import ProviderSettings, ServerSettings
+from api.upstream import instance
 from api.upstream.http_client import ConnectError, HttpClient, HttpError, ReadTimeout, header_lines
 from api.wire.errors import ApiError, Dialect
 
 USER_AGENT = "gatehouse/0.1"
+DISCOVERY_READ_TIMEOUT_S = 10.0
+"""Model discovery waits this long for a model list at most (less when request_timeout_s is shorter)."""
 
 
 class UpstreamBody(Protocol):
@@ -72,16 +75,20 @@ class Provider:
         self.type = settings.type
         self.http = http
         self.headers = {"content-type": "application/json", "user-agent": USER_AGENT, **self.auth_headers(),
-                        **{name.lower(): value for name, value in settings.headers.items()}}
-        """The headers sent with every request (names in lower case)."""
+                        **{name.lower(): value for name, value in settings.headers.items()},
+                        instance.HEADER: instance.INSTANCE_ID}
+        """The headers sent with every request (names in lower case); `gatehouse-instance` names this
+        Gatehouse, which refuses a request carrying it (a provider pointing back at it: api/upstream/instance.py)."""
         self.header_lines = header_lines(self.headers)
         """The same, as the lines of a request head."""
         self.connect_timeout_s = server.connect_timeout_s
         self.discovery_connect_timeout_s = min(5.0, server.connect_timeout_s)
-        self.discovery_read_timeout_s = min(10.0, server.request_timeout_s)
+        self.discovery_read_timeout_s = min(DISCOVERY_READ_TIMEOUT_S, server.request_timeout_s)
         self.request_timeout_s = server.request_timeout_s
         self.unreachable: str | None = None
         """Why the last request could not connect to the provider, until one does (what this worker saw)."""
+        self.points_here = instance.addresses_server(settings.base_url, server.host, server.port)
+        """Whether base_url is this server's own address (a loop, refused without a request)."""
         self.responses_native = settings.responses == "native"
         """Whether a /v1/responses request is passed through to the provider's own /responses (else translated)."""
 
@@ -105,7 +112,10 @@ class Provider:
     async def post(self, path: str, body: bytes, request_id: str,
                    extra_headers: dict[str, str] | None = None) -> UpstreamResponse:
         """Send a request upstream, with `extra_headers` (a client's, in lower case) in place of the
-        provider's own of those names; connection failures and timeouts become 502/504."""
+        provider's own of those names; connection failures and timeouts become 502/504, and this
+        Gatehouse's refusal of its own request (the provider is this Gatehouse) 508."""
+        if self.points_here:
+            raise self.loops()
         try:
             head = header_lines(self.with_headers(extra_headers)) if extra_headers else self.header_lines
             headers = f"{head}x-request-id: {request_id}\r\n"
@@ -118,10 +128,25 @@ class Provider:
                 self.unreachable = failure.message
             raise failure from exc
         self.unreachable = None
+        if response.status == instance.LOOP_STATUS and self._came_back(response):
+            response.close()
+            raise self.loops()
         return response
+
+    def _came_back(self, response: UpstreamResponse) -> bool:
+        """Whether an answer is this Gatehouse refusing a request it sent itself."""
+        return response.headers.get(instance.HEADER) == instance.INSTANCE_ID
+
+    def loops(self) -> ApiError:
+        """The error for a provider that is this Gatehouse itself (also what /admin/status shows of it)."""
+        error = instance.loops(self.id, self.settings.base_url)
+        self.unreachable = error.message
+        return error
 
     async def get_json(self, url: str) -> object:
         """GET a JSON document from the provider (model discovery)."""
+        if self.points_here:
+            raise self.loops()
         try:
             response = await self.http.request("GET", url, headers=self.header_lines,
                                                connect_timeout=self.discovery_connect_timeout_s,
@@ -131,6 +156,8 @@ class Provider:
             finally:
                 response.release()
             if response.status != 200:
+                if response.status == instance.LOOP_STATUS and self._came_back(response):
+                    raise self.loops()
                 raise ApiError(502, f"provider '{self.id}' answered {response.status} to GET {url}: "
                                     f"{body[:200].decode('utf-8', 'replace')}")
             return orjson.loads(body)
@@ -139,14 +166,20 @@ class Provider:
         except orjson.JSONDecodeError:
             raise ApiError(502, f"provider '{self.id}' sent invalid JSON for GET {url}") from None
         except BaseException as exc:
+            if isinstance(exc, ReadTimeout):
+                raise self._timed_out(self.discovery_read_timeout_s, f"model discovery: at most "
+                                      f"{DISCOVERY_READ_TIMEOUT_S:g} s, request_timeout_s if shorter") from exc
             raise self.failure(exc) from exc
 
+    def _timed_out(self, seconds: float, limit: str) -> ApiError:
+        return ApiError(504, f"provider '{self.id}' did not answer in time: nothing within {seconds:g} s ({limit}) "
+                             f"from {self.settings.base_url}", code="upstream_timeout")
+
     def failure(self, exc: BaseException) -> BaseException:
-        """The client-facing error for a failed upstream exchange (or `exc` itself if not ours)."""
+        """The client-facing error for a failed upstream exchange (or `exc` itself if not ours); a timeout
+        names the limit that fired (model discovery has its own: `get_json`)."""
         if isinstance(exc, ReadTimeout):
-            return ApiError(504, f"provider '{self.id}' did not answer in time "
-                                 f"({self.settings.base_url}; request_timeout_s={self.request_timeout_s:g})",
-                            code="upstream_timeout")
+            return self._timed_out(self.request_timeout_s, "request_timeout_s")
         if isinstance(exc, ConnectError):
             return ApiError(502, f"provider '{self.id}' is unreachable at {self.settings.base_url}: {exc}",
                             code="upstream_unreachable")
