@@ -390,24 +390,29 @@ class Bench:
 
     def slow_readers(self) -> list[Row]:
         """RSS of a fresh Gatehouse's worker before, during and SLOW_READERS_AFTER_S after SLOW_READERS streams
-        read slowly at once (their sends back up in the gateway)."""
+        read slowly at once (their sends back up in the gateway), in three waves: what a later wave adds is
+        memory the worker did not reuse, so a bounded worker levels off."""
         name = f"{SLOW_READERS} slow-reading streams of {SLOW_READER_CHUNKS:,} chunks"
         server, base = self.launch("gatehouse-slow-readers")
+        rows = []
         with server:
             target = Target("slow-readers", base + CHAT_PATH, self.gateway.model, self.gateway.auth)
             check_reply(target.url, target.body(), target.auth)
             worker, _ = _worker_and_writer(server)
             time.sleep(MEMORY_SETTLE_S)
             before = _rss_mb(worker)
-            slow_readers(target.url, target.body(SLOW_READER_CHUNKS), target.auth, SLOW_READERS, SLOW_READERS_HOLD_S)
-            during = _rss_mb(worker)  # read as the readers leave, before the worker has let go of them
-            time.sleep(SLOW_READERS_AFTER_S)
-            after = _rss_mb(worker)
-        print(f"  {name}: worker RSS {before:.1f} MB before, {during:.1f} MB with them, {after:.1f} MB "
-              f"{SLOW_READERS_AFTER_S} s after", file=sys.stderr, flush=True)
-        return [Row(name, "worker RSS before", "MB", None, before),
-                Row(name, "worker RSS as they leave", "MB", None, during),
-                Row(name, f"worker RSS {SLOW_READERS_AFTER_S} s after", "MB", None, after)]
+            rows.append(Row(name, "worker RSS before", "MB", None, before))
+            for wave in (1, 2, 3):
+                slow_readers(target.url, target.body(SLOW_READER_CHUNKS), target.auth, SLOW_READERS,
+                             SLOW_READERS_HOLD_S)
+                during = _rss_mb(worker)  # read as the readers leave, before the worker has let go of them
+                time.sleep(SLOW_READERS_AFTER_S)
+                after = _rss_mb(worker)
+                print(f"  {name}, wave {wave}: worker RSS {before:.1f} MB before, {during:.1f} MB with them, "
+                      f"{after:.1f} MB {SLOW_READERS_AFTER_S} s after", file=sys.stderr, flush=True)
+                rows += [Row(name, f"wave {wave}: worker RSS as they leave", "MB", None, during),
+                         Row(name, f"wave {wave}: worker RSS {SLOW_READERS_AFTER_S} s after", "MB", None, after)]
+        return rows
 
     def ttfc(self) -> list[Row]:
         name = f"stream {STREAM_CHUNKS} chunks, 1 conn"
