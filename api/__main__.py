@@ -7,6 +7,7 @@ import errno
 import os
 import socket
 import sqlite3
+import subprocess
 import sys
 
 from api import __version__
@@ -96,10 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     stopping.prepare()
     crashes.reset(data_dir)
+    indexer = subprocess.Popen([sys.executable, "-m", "api.localdocs.indexer", str(path)])  # one for all workers
     try:
         server.serve()
     finally:
         stopping.clear()
+        indexer.terminate()
+        try:
+            indexer.wait(5)
+        except subprocess.TimeoutExpired:
+            indexer.kill()
     return 0
 
 

@@ -180,7 +180,30 @@ class ClientSettings:
     api_key: str = setting("", kind="secret",
                            help="a key of this client's own: it identifies the client (ctrl+r shows it)")
     """Requests made with it are this client's."""
-    collections: tuple[str, ...] = setting((), kind="list", help="LocalDocs collections (reserved)")
+    collections: tuple[str, ...] = setting((), kind="list",
+                                           help="LocalDocs collections whose snippets go with this client's requests")
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionSettings:
+    """One `[collections.NAME]`: local folders and files indexed for LocalDocs."""
+
+    name: str
+    paths: tuple[str, ...] = setting((), kind="list", required=True,
+                                     help="folders and files to index, comma-separated (~ expanded; relative to "
+                                          "the config file's folder)")
+    include: tuple[str, ...] = setting((), kind="list",
+                                       help="glob patterns of files to index (e.g. *.md); empty: every supported type")
+    exclude: tuple[str, ...] = setting((), kind="list", help="glob patterns of files and folders to leave out")
+    embedding_model: str | None = setting(None, help="a provider:model serving /v1/embeddings through Gatehouse; "
+                                                     "empty: the built-in offline embedder")
+    chunk_chars: int = setting(1000, kind="int", minimum=200, maximum=20_000,
+                               help="characters per indexed chunk (changing it re-indexes)")
+    top_k: int = setting(5, kind="int", minimum=1, maximum=100, help="snippets added to a chat request")
+
+    def folders(self, config_path: Path) -> tuple[Path, ...]:
+        """`paths` as absolute paths: `~` expanded, relative ones under the config file's folder."""
+        return tuple((config_path.parent / Path(path).expanduser()).absolute() for path in self.paths)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +219,7 @@ class Config:
     providers: dict[str, ProviderSettings]
     prompts: dict[str, PromptSettings]
     clients: dict[str, ClientSettings]
+    collections: dict[str, CollectionSettings] = field(default_factory=dict)
     activity: ActivitySettings = ActivitySettings()
     tui: TuiSettings = TuiSettings()
     stamp: tuple = ()
@@ -480,7 +504,24 @@ def _prompt(r: _Reader, name: str, data: Any) -> PromptSettings | None:
     return PromptSettings(name=name, text=r.settings(data, path, PromptSettings)["text"] or "")
 
 
-def _client(r: _Reader, name: str, data: Any, prompts: dict) -> ClientSettings | None:
+def _collection(r: _Reader, name: str, data: Any) -> CollectionSettings | None:
+    path = f"collections.{name}"
+    if not isinstance(data, dict):
+        r.fail(path, "must be a table with `paths`")
+        return None
+    if not _ID_RE.match(name) or ":" in name:
+        r.fail(path, "collection names use letters, digits, '-', '_' and '.'")
+    r.known_keys(data, keys(CollectionSettings), path)
+    values = r.settings(data, path, CollectionSettings)
+    if not values["paths"]:
+        r.fail(f"{path}.paths", "name at least one folder or file")
+    if values["embedding_model"] is not None and ":" not in values["embedding_model"]:
+        r.fail(f"{path}.embedding_model", "a provider:model id (or leave it out for the built-in embedder)")
+    return CollectionSettings(name=name, **values)
+
+
+def _client(r: _Reader, name: str, data: Any, prompts: dict,
+            collections: dict[str, CollectionSettings]) -> ClientSettings | None:
     path = f"clients.{name}"
     if not isinstance(data, dict):
         r.fail(path, "must be a table")
@@ -493,6 +534,10 @@ def _client(r: _Reader, name: str, data: Any, prompts: dict) -> ClientSettings |
         r.fail(f"{path}.prompt", f"no [prompts.{prompt}] (known prompts: {known})")
     if values["api_key"] and len(values["api_key"]) < 8:
         r.fail(f"{path}.api_key", "must be at least 8 characters")
+    for collection in values["collections"]:
+        if collection not in collections:
+            known = ", ".join(sorted(collections)) or "none defined"
+            r.fail(f"{path}.collections", f"no [collections.{collection}] (known collections: {known})")
     return ClientSettings(name=name, **values)
 
 
@@ -521,7 +566,8 @@ def parse_config(data: dict, path: Path, environ: Mapping[str, str] | None = Non
     server = _server(r, r.table(data, "server", "server"))
     prompts = _named(r, data, "prompts", lambda name, value: _prompt(r, name, value))
     providers = _named(r, data, "providers", lambda pid, value: _provider(r, pid, value, environ))
-    clients = _named(r, data, "clients", lambda name, value: _client(r, name, value, prompts))
+    collections = _named(r, data, "collections", lambda name, value: _collection(r, name, value))
+    clients = _named(r, data, "clients", lambda name, value: _client(r, name, value, prompts, collections))
     _unique_keys(r, server, clients)
     activity = _activity(r, r.table(data, "activity", "activity"))
     tui = _tui(r, r.table(data, "tui", "tui"))
@@ -529,7 +575,7 @@ def parse_config(data: dict, path: Path, environ: Mapping[str, str] | None = Non
         lines = (f"{key_path}: {message}" for key_path, message in r.errors)
         raise ConfigError(f"{path}: invalid configuration\n  " + "\n  ".join(lines), r.errors)
     return Config(path=path, server=server, providers=providers, prompts=prompts, clients=clients,
-                  activity=activity, tui=tui)
+                  collections=collections, activity=activity, tui=tui)
 
 
 def file_stamp(path: Path) -> tuple:

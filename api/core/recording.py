@@ -84,6 +84,9 @@ class NotRecorded(NotObserved):
     def routed(self, provider: str, model: str, dialect_out: str, stream: bool) -> None:
         pass
 
+    def searched(self, collections: list[str], snippets: int, chars: int) -> None:
+        pass
+
     def answered(self, status: int, body_bytes: int) -> None:
         pass
 

@@ -18,6 +18,7 @@ from api.core import stopping as server_stop
 from api.core.auth import KeyRing
 from api.core.catalog import Catalog
 from api.core.reload import watch_config
+from api.localdocs.search import Searcher
 from api.store.activity import FILE_NAME as ACTIVITY_FILE
 from api.store.activity import ActivityStore, Recorder
 from api.upstream.http_client import HttpClient
@@ -36,6 +37,8 @@ class State:
     catalog: Catalog
     generation: int
     """1 for the config the worker started with, +1 for every accepted reload."""
+    searcher: Searcher
+    """The worker's LocalDocs searcher (the same across reloads: it keeps the collections' vectors)."""
 
 
 @dataclass(slots=True)
@@ -58,6 +61,7 @@ class Worker:
         """Set by `start`, replaced by each accepted reload."""
         self.reloads = ReloadStatus()
         self.recorder: Recorder | None = None
+        self.searcher = Searcher(config.server.data_dir)
         self._initial = config
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
@@ -69,7 +73,7 @@ class Worker:
             if provider.settings.api_key_env and not provider.settings.api_key:
                 log.warning("provider '%s': environment variable %s is not set; requests go out without a key",
                             provider.id, provider.settings.api_key_env)
-        return State(config, KeyRing(config), providers, Catalog(providers), generation)
+        return State(config, KeyRing(config), providers, Catalog(providers), generation, self.searcher)
 
     def _background(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -103,6 +107,7 @@ class Worker:
             task.cancel()
         if self.recorder is not None:
             await self.recorder.close()
+        self.searcher.close()
         await self.http.close()
 
     def reload(self) -> None:

@@ -16,6 +16,8 @@ from api.core.worker import State
 from api.edge.body import first_path_segment, optional_model, read_json_object, require
 from api.edge.context import context_of
 from api.edge.responding import answer_response, json_response
+from api.localdocs import augment
+from api.localdocs.selection import FIELD, HEADER, asked_for, select
 
 REQUIRED: dict[Endpoint, tuple[str, type | tuple[type, ...]]] = {
     "chat": ("messages", list),
@@ -26,6 +28,8 @@ REQUIRED: dict[Endpoint, tuple[str, type | tuple[type, ...]]] = {
     "count_tokens": ("messages", list),
 }
 """The parameter each endpoint cannot do without, and its JSON type."""
+LOCALDOCS_ENDPOINTS = frozenset({"chat", "responses", "messages"})
+"""The chat endpoints, whose requests get LocalDocs snippets."""
 CLIENT_HEADERS = (b"anthropic-version", b"anthropic-beta")
 """Client headers that reach an Anthropic provider as they are."""
 
@@ -48,6 +52,11 @@ async def forward(request: Request, endpoint: Endpoint,
         server.body_timeout_s)
     require(body, *REQUIRED[endpoint])
     optional_model(body)
+    localdocs = body.pop(FIELD, None)  # Gatehouse's own field: never sent upstream
+    if localdocs is not None or state.config.collections:
+        hits = await _localdocs(request, endpoint, body, localdocs)
+    else:
+        hits = None
     apply_client_settings(body, state.config, context.identity.client, endpoint)
     provider, body["model"] = await state.catalog.resolve(model_name(state, body))
     context.recording.routed(provider.id, body["model"], upstream_dialect(provider), body.get("stream") is True)
@@ -55,9 +64,38 @@ async def forward(request: Request, endpoint: Endpoint,
     exchange.operator = context.identity.server_key
     if exchange.path is None:
         return json_response(200, {"input_tokens": await count_input_tokens(exchange)})
+    if hits:
+        augment.augment(exchange.body, exchange.path, hits)
     headers = _client_headers(request) if exchange.client_headers else None
     upstream = await exchange.provider.post(exchange.path, orjson.dumps(exchange.body), context.request_id, headers)
-    return answer_response(await relay(upstream, exchange, receive, context.recording))
+    answer = await relay(upstream, exchange, receive, context.recording)
+    if hits and answer.status < 400:
+        found = augment.sources(hits)
+        if answer.stream is not None:
+            dialect = "responses" if endpoint == "responses" else exchange.client_dialect
+            answer.stream = augment.with_sources_stream(answer.stream, found, dialect)
+        else:
+            answer.body = augment.with_sources_body(answer.body, found)
+    return answer_response(answer)
+
+
+async def _localdocs(request: Request, endpoint: Endpoint, body: dict, field: object) -> list | None:
+    """The snippets for a chat request (None when it searches no collection), fitted to the prompt budget."""
+    context = context_of(request)
+    names, top_k = asked_for(field, request.get_first_header(HEADER))
+    if endpoint not in LOCALDOCS_ENDPOINTS:
+        return None
+    selection = select(context.state.config, context.identity.client, context.identity.server_key, names, top_k)
+    if selection is None:
+        return None
+    query = augment.question(body, endpoint)
+    if not query.strip():
+        return None
+    hits = augment.fitted(await context.state.searcher.search(query, selection.collections, context.state.config,
+                                                              selection.top_k))
+    context.recording.searched([collection.name for collection in selection.collections], len(hits),
+                               sum(len(hit.text) for hit in hits))
+    return hits
 
 
 def serving(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:

@@ -392,6 +392,10 @@ _PARAMETERS: Schema = {
     "Refresh": _query("refresh", _str(examples=["true"]),
                       "`1`, `true` or `yes` (any case): ask the provider again now instead of using the "
                       "cached list; any other value: use the cached list."),
+    "CollectionName": {
+        "name": "name", "in": "path", "required": True, "schema": _str(),
+        "description": "A collection name (`[collections.NAME]`).", "example": "notes",
+    },
     "ClientName": {
         "name": "name", "in": "path", "required": True, "schema": _str(),
         "description": "A client name. A name with no `[clients.NAME]` section gets the "
@@ -628,6 +632,7 @@ _SCHEMAS: Schema = {
     # -- chat: request and replies --------------------------------------------
     "ChatCompletionRequest": _obj({
         "model": _MODEL_FIELD,
+        "localdocs": _ref("LocalDocsChoice"),
         "messages": _arr(_ref("ChatMessage"), minItems=1),
         "temperature": _TEMPERATURE,
         "top_p": _TOP_P,
@@ -780,6 +785,7 @@ _SCHEMAS: Schema = {
         description="A message (`type` may be left out), a tool call, a tool call's output, or reasoning."),
     "ResponseRequest": _obj({
         "model": _MODEL_FIELD,
+        "localdocs": _ref("LocalDocsChoice"),
         "input": _one_of(_str("One user message."), _arr(
             _ref("ResponseInputItem"), minItems=1,
             description="Input items: messages (`role`, `content` as a string or `input_text`, "
@@ -876,6 +882,7 @@ _SCHEMAS: Schema = {
     }, "type", extra=True),
     "AnthropicMessagesRequest": _anthropic_request(
         "Anthropic Messages request. Unknown fields are passed through to the provider.", "max_tokens",
+        localdocs=_ref("LocalDocsChoice"),
         max_tokens=_int("Most tokens to generate, required on every route (as Anthropic requires it); a "
                         "client's `max_tokens` setting fills it in when absent, else the answer is 400.",
                         minimum=1),
@@ -984,6 +991,39 @@ _SCHEMAS: Schema = {
                                       "embedding instances)."},
         }, "id", "type", "reachable", "error", "models")),
     }, description="The answering worker's view of the server."),
+    # -- localdocs --------------------------------------------------------------
+    "LocalDocsSearchRequest": _obj({
+        "query": _str("What to search for.", minLength=1),
+        "collections": _arr(_str(minLength=1), description="Collections to search; default: the client's own "
+                                                           "(with the server key and none of its own: every one)."),
+        "top_k": _int("How many chunks to return.", minimum=1, maximum=100, default=10),
+    }, "query", extra=True, description="A LocalDocs search. An unknown collection answers 400, one outside a client "
+                                        "key's own collections 403."),
+    "LocalDocsChoice": _obj({
+        "collections": _arr(_str(minLength=1), description="Collections to search instead of the client's own; "
+                                                           "`[]` switches LocalDocs off for this request."),
+        "top_k": _int("Snippets to add.", minimum=1, maximum=100),
+    }, description="Gatehouse's own field, never sent upstream: the LocalDocs collections whose best snippets for "
+                   "the last user turn go into the prompt. The answer then holds a top-level `localdocs` object "
+                   "(`{\"sources\": [{\"id\", \"collection\", \"path\", \"title\", \"page\", \"text\", "
+                   "\"score\"}]}`), or a stream one `localdocs.sources` event before its end."),
+    "LocalDocsHit": _fixed({
+        "collection": _str(), "path": _str("The file, an absolute path."), "title": _str(),
+        "page": _nullable(_int("The PDF page (from 1).")), "text": _str("The chunk's text."),
+        "score": _num("Fused rank score (reciprocal rank fusion of BM25 and vector similarity); higher is better."),
+        "chunk_id": _int(),
+    }),
+    "LocalDocsSearchResult": _fixed({"object": _const("list"),
+                                     "data": _arr(_ref("LocalDocsHit"), description="Best first.")}),
+    "CollectionStatus": _fixed({
+        "name": _str(), "state": _enum("indexing", "ready", "error"),
+        "problem": _nullable(_str("Why the collection cannot be indexed (state `error`); it keeps its last index.")),
+        "paths": _arr(_str()), "files": _int(minimum=0), "files_indexed": _int(minimum=0),
+        "chunks": _int(minimum=0),
+        "embedding_model": _nullable(_str("The collection's `embedding_model`, else the built-in embedder's name.")),
+        "last_indexed": _nullable(_str("When the last full scan ended.", format="date-time")),
+        "errors": _arr(_fixed({"path": _str(), "reason": _str()}), description="Files that could not be indexed."),
+    }),
     "ProviderModels": _obj({
         "id": _str("Provider id."),
         "type": _ref("ProviderType"),
@@ -1094,6 +1134,10 @@ _SCHEMAS: Schema = {
                               "one).", minimum=0),
         "response_bytes": _int("Bytes of the answer's body sent.", minimum=0),
         "worker": _int("Pid of the worker that served it."),
+        "localdocs_collections": _nullable(_str("LocalDocs collections searched for it, comma-separated.")),
+        "localdocs_snippets": _nullable(_int("LocalDocs snippets added to its prompt.", minimum=0)),
+        "localdocs_tokens": _nullable(_int("Tokens of LocalDocs snippets added to its prompt (estimated).",
+                                           minimum=0)),
     }, description="One API request (`/v1/...`; health, docs and admin requests are not "
                    "recorded)."),
     "ActivityPage": _fixed({
@@ -1223,6 +1267,12 @@ def _base_paths() -> Schema:
             _json_or_sse_ok("The completion (JSON), or a stream of pieces (SSE).",
                             "Completion", _openai_events("Completion")),
             body=_json_body(_ref("CompletionRequest")), errors=_ALL_ERRORS)},
+        "/v1/localdocs/search": {"post": _v1_op(
+            "searchLocalDocs", "localdocs", "Search LocalDocs collections",
+            "Hybrid search (BM25 and vectors, fused) over indexed local documents. A client key searches only "
+            "its client's collections.",
+            _json_ok("The best chunks.", _ref("LocalDocsSearchResult")),
+            body=_json_body(_ref("LocalDocsSearchRequest")), errors=(400, 401, 403, 413, 500))},
         "/v1/embeddings": {"post": _v1_op(
             "createEmbeddings", "openai", "Create embeddings",
             "OpenAI-compatible embeddings for one or more inputs. " + _NOT_ANTHROPIC,
@@ -1289,6 +1339,11 @@ def _base_paths() -> Schema:
             "The settings that apply to `server` and to every configured client.",
             _json_ok("The clients, `server` first.",
                      _fixed({"data": _arr(_ref("ClientSettings"))})))},
+        "/admin/collections": {"get": _admin_op(
+            "listCollections", "List LocalDocs collections",
+            "Every configured collection with its indexing state, counts and per-file errors.",
+            _json_ok("The collections, in config order.", _fixed({"data": _arr(_ref("CollectionStatus"))})))},
+        "/admin/collections/{name}/reindex": {"post": _reindex_op()},
         "/admin/clients/{name}": {"get": _admin_op(
             "getAdminClient", "Get a client's settings",
             "The settings that apply to the requests of one client, its default model "
@@ -1320,6 +1375,19 @@ def _base_paths() -> Schema:
             _json_ok("The usage.", _ref("UsageReport")),
             parameters=("UsageSince", "UsageUntil"), errors=(400, 503))},
     }
+
+
+def _reindex_op() -> Schema:
+    op = _admin_op("reindexCollection", "Index a collection again",
+                   "Read every file of the collection again (an unchanged file is not embedded again). Requests "
+                   "made while one runs are one.",
+                   {"202": {"description": "Requested.", "headers": _REQUEST_ID_HEADER, "content": {
+                       "application/json": {"schema": _fixed({"name": _str(), "reindex": _const("requested")})}}}},
+                   errors=(404,), parameters=("CollectionName",))
+    op["responses"]["404"] = _error_response(
+        "No collection with this name in the config. `code` is `collection_not_found`.", "ErrorResponse",
+        ApiError(404, "No collection 'nope'.", code="collection_not_found").body("openai"))
+    return op
 
 
 def _error_response(description: str, schema: str, example: dict) -> Schema:
@@ -1395,6 +1463,8 @@ def build_spec(version: str) -> dict:
             {"name": "openai", "description": "OpenAI-compatible endpoints."},
             {"name": "anthropic", "description": "Anthropic Messages API; any provider, "
                                                  "translated when it speaks OpenAI's API."},
+            {"name": "localdocs", "description": "Your own documents: search, and snippets in every chat "
+                                                 "endpoint (a `localdocs` request field, sources in answers)."},
             {"name": "admin", "description": "Server state for operators and the TUI; "
                                              "server key only — client keys get 403."},
             {"name": "docs", "description": "This documentation."},

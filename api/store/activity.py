@@ -65,7 +65,10 @@ CREATE TABLE IF NOT EXISTS activity (
     tokens_estimated INTEGER NOT NULL,
     request_bytes INTEGER NOT NULL,
     response_bytes INTEGER NOT NULL,
-    worker INTEGER NOT NULL
+    worker INTEGER NOT NULL,
+    localdocs_collections TEXT,
+    localdocs_snippets INTEGER,
+    localdocs_tokens INTEGER
 );
 CREATE INDEX IF NOT EXISTS activity_ts ON activity (ts);
 CREATE INDEX IF NOT EXISTS activity_client ON activity (client, id);
@@ -106,6 +109,12 @@ class Record:
     response_bytes: int = 0
     worker: int = 0
     """Pid of the worker that served it."""
+    localdocs_collections: str | None = None
+    """The LocalDocs collections searched for it, comma-separated; None when none was."""
+    localdocs_snippets: int | None = None
+    """Snippets added to its prompt."""
+    localdocs_tokens: int | None = None
+    """Tokens of snippet text added to its prompt (estimated: 4 characters a token)."""
     pending: bool = False
     """True while a stream is still being relayed (it finishes the record itself); not stored."""
     sink: Callable[[Record], None] | None = None
@@ -113,6 +122,10 @@ class Record:
 
     def routed(self, provider: str, model: str, dialect_out: str, stream: bool) -> None:
         self.provider, self.model, self.dialect_out, self.stream = provider, f"{provider}:{model}", dialect_out, stream
+
+    def searched(self, collections: list[str], snippets: int, chars: int) -> None:
+        self.localdocs_collections, self.localdocs_snippets = ",".join(collections), snippets
+        self.localdocs_tokens = -(-chars // 4)
 
     def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
         self.input_tokens, self.output_tokens, self.tokens_estimated = input_tokens, output_tokens, estimated
@@ -174,6 +187,7 @@ def prepare(data_dir: Path) -> None:
     connection = connect(data_dir / FILE_NAME)
     try:
         connection.executescript(SCHEMA)
+        _add_new_columns(connection)
         connection.execute("BEGIN IMMEDIATE")
         try:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
@@ -182,6 +196,15 @@ def prepare(data_dir: Path) -> None:
             connection.execute("ROLLBACK")
     finally:
         connection.close()
+
+
+def _add_new_columns(connection: sqlite3.Connection) -> None:
+    """Columns added since a file was made (the LocalDocs ones), added to it: old records hold NULL there."""
+    present = {row[1] for row in connection.execute("PRAGMA table_info(activity)")}
+    for line in SCHEMA.split("CREATE TABLE IF NOT EXISTS activity (")[1].split(");")[0].strip().splitlines():
+        name = line.split()[0]
+        if name not in present:
+            connection.execute(f"ALTER TABLE activity ADD COLUMN {line.strip().rstrip(',')}")
 
 
 class StoreUnavailable(Exception):

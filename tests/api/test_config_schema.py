@@ -22,6 +22,7 @@ TABLES = {
     settings.LocalModelSettings: "providers.ID.models.NAME",
     settings.PromptSettings: "prompts.NAME",
     settings.ClientSettings: "clients.NAME",
+    settings.CollectionSettings: "collections.NAME",
     settings.ActivitySettings: "activity",
     settings.TuiSettings: "tui",
 }
@@ -49,6 +50,7 @@ EXAMPLE_PARTS = {
     settings.ActivitySettings: "[activity]",
     settings.PromptSettings: "# Prompts:",
     settings.ClientSettings: "# Clients:",
+    settings.CollectionSettings: "# LocalDocs:",
     settings.TuiSettings: "[tui]",
 }
 """Where config.example.toml documents each table: from this line up to the next part."""

@@ -1,0 +1,71 @@
+"""LocalDocs over HTTP: `POST /v1/localdocs/search` (any key: a client key searches its client's collections),
+`GET /admin/collections` and `POST /admin/collections/{name}/reindex` (server key)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from blacksheep import Application, Request, Response
+
+from api.edge.body import read_json_object, receive_of
+from api.edge.context import context_of
+from api.edge.responding import json_response
+from api.edge.routes.admin import require_server_key
+from api.localdocs.selection import MAX_TOP_K, asked_for, select
+from api.wire.errors import ApiError
+
+
+def _iso(moment: float | None) -> str | None:
+    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
+
+
+def register(app: Application) -> None:
+    @app.router.post("/v1/localdocs/search")
+    async def search(request: Request) -> Response:
+        context = context_of(request)
+        state = context.state
+        body = await context.body_deadlines.read(
+            read_json_object(receive_of(request), request.get_first_header(b"content-length"),
+                             state.config.server.max_body_bytes), state.config.server.body_timeout_s)
+        query = body.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise ApiError(400, "'query' must be a non-empty string.", param="query", code="invalid_value")
+        names, top_k = asked_for({key: body[key] for key in ("collections", "top_k") if key in body}, None)
+        selection = select(state.config, context.identity.client, context.identity.server_key, names, top_k or 10,
+                           everything_by_default=True)
+        hits = [] if selection is None else await state.searcher.search(
+            query, selection.collections, state.config, min(selection.top_k, MAX_TOP_K))
+        return json_response(200, {"object": "list", "data": [
+            {"collection": hit.collection, "path": hit.path, "title": hit.title, "page": hit.page,
+             "text": hit.text, "score": round(hit.score, 6), "chunk_id": hit.chunk_id} for hit in hits]})
+
+    @app.router.get("/admin/collections")
+    async def collections(request: Request) -> Response:
+        require_server_key(request)
+        state = context_of(request).state
+        indexed = await state.searcher.status()
+        data = []
+        for name, settings in state.config.collections.items():
+            found = indexed.get(name)
+            data.append({
+                "name": name,
+                "state": found["state"] if found else "indexing",
+                "problem": found["problem"] if found else None,
+                "paths": [str(path) for path in settings.folders(state.config.path)],
+                "files": found["files"] if found else 0,
+                "files_indexed": found["files_indexed"] if found else 0,
+                "chunks": found["chunks"] if found else 0,
+                "embedding_model": settings.embedding_model or (found["embedder"] if found else None),
+                "last_indexed": _iso(found["last_indexed"]) if found else None,
+                "errors": found["errors"] if found else [],
+            })
+        return json_response(200, {"data": data})
+
+    @app.router.post("/admin/collections/{name}/reindex")
+    async def reindex(request: Request, name: str) -> Response:
+        require_server_key(request)
+        state = context_of(request).state
+        if name not in state.config.collections:
+            raise ApiError(404, f"No collection '{name}'.", code="collection_not_found")
+        await state.searcher.reindex(name)
+        return json_response(202, {"name": name, "reindex": "requested"})
