@@ -1267,12 +1267,7 @@ def _base_paths() -> Schema:
             _json_or_sse_ok("The completion (JSON), or a stream of pieces (SSE).",
                             "Completion", _openai_events("Completion")),
             body=_json_body(_ref("CompletionRequest")), errors=_ALL_ERRORS)},
-        "/v1/localdocs/search": {"post": _v1_op(
-            "searchLocalDocs", "localdocs", "Search LocalDocs collections",
-            "Hybrid search (BM25 and vectors, fused) over indexed local documents. A client key searches only "
-            "its client's collections.",
-            _json_ok("The best chunks.", _ref("LocalDocsSearchResult")),
-            body=_json_body(_ref("LocalDocsSearchRequest")), errors=(400, 401, 403, 413, 500))},
+        "/v1/localdocs/search": {"post": _search_op()},
         "/v1/embeddings": {"post": _v1_op(
             "createEmbeddings", "openai", "Create embeddings",
             "OpenAI-compatible embeddings for one or more inputs. " + _NOT_ANTHROPIC,
@@ -1375,6 +1370,19 @@ def _base_paths() -> Schema:
             _json_ok("The usage.", _ref("UsageReport")),
             parameters=("UsageSince", "UsageUntil"), errors=(400, 503))},
     }
+
+
+def _search_op() -> Schema:
+    op = _v1_op("searchLocalDocs", "localdocs", "Search LocalDocs collections",
+                "Hybrid search (BM25 and vectors, fused) over indexed local documents. A client key searches only "
+                "its client's collections.",
+                _json_ok("The best chunks.", _ref("LocalDocsSearchResult")),
+                body=_json_body(_ref("LocalDocsSearchRequest")), errors=(400, 401, 413, 500))
+    op["responses"]["403"] = _error_response(
+        "A client key asked for a collection that is not one of its client's. `code` is `collection_not_allowed`.",
+        "ErrorResponse", ApiError(403, "Collection 'other' is not one of client 'writer''s collections.",
+                                  param="localdocs.collections", code="collection_not_allowed").body("openai"))
+    return op
 
 
 def _reindex_op() -> Schema:
