@@ -63,6 +63,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
     text, title, heading, collection UNINDEXED, content='chunks', content_rowid='id',
     tokenize='porter unicode61 remove_diacritics 2'
 );
+INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 0.5, 0.5)');
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text, title, heading, collection)
     VALUES (new.id, new.text, new.title, new.heading, new.collection);
@@ -120,10 +121,23 @@ def vector_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further had has have having he her here
+hers him his how i if in into is it its itself just me more most must my no nor not now of off on once only or
+other our ours out over own same shall she should so some such than that the their theirs them then there these
+they this those through to too under until up very was we were what when where which while who whom why will
+with would you your yours
+""".split())
+"""English words too common to tell documents apart: left out of a BM25 query, where every one of them would
+match (and rank) nearly every chunk, which at 100,000 chunks costs more than the rest of the search."""
+
+
 def fts_query(text: str) -> str | None:
-    """An FTS5 query matching any word of `text` (each quoted, so no punctuation is read as syntax); None
-    when it has no words."""
-    words = [word for word in "".join(c if c.isalnum() else " " for c in text.lower()).split() if len(word) > 1]
+    """An FTS5 query matching any word of `text` but the stop words (each quoted, so no punctuation is read as
+    syntax); None when it has no words."""
+    words = [word for word in "".join(c if c.isalnum() else " " for c in text.lower()).split()
+             if len(word) > 1 and word not in STOPWORDS]
     if not words:
         return None
     return " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
@@ -137,8 +151,8 @@ def bm25(connection: sqlite3.Connection, query: str, collections: Iterable[str],
         return []
     marks = ",".join("?" * len(names))
     rows = connection.execute(
-        f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND collection IN ({marks}) "
-        "ORDER BY bm25(chunks_fts, 1.0, 0.5, 0.5) LIMIT ?", (match, *names, limit))
+        f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND collection IN ({marks}) ORDER BY rank LIMIT ?",
+        (match, *names, limit))
     return [row[0] for row in rows]
 
 
