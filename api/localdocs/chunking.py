@@ -1,22 +1,30 @@
-"""Documents into chunks for LocalDocs: within each section (a heading's text, a PDF page), paragraphs packed up to
-`chunk_chars`, a paragraph too long for one chunk split at sentences, a sentence too long at spaces (else
-anywhere). Consecutive chunks of a section overlap by about `overlap` characters of whole sentences, so a
-passage cut at a boundary is still found whole in one of them.
+"""Documents into chunks for LocalDocs.
 
-Offsets index the document's text: its sections' texts joined with a blank line ("\\n\\n"), so that
-`text[chunk.start:chunk.end] == chunk.text`.
+Each section (the text under one heading, or one PDF page) is cut on its own: into paragraphs (blank lines),
+paragraphs into sentences, a sentence too long for a chunk into lines, then at spaces, and a run with no space
+at all hard at `chunk_chars`. The sentences are packed into chunks of at most `chunk_chars`, ending at a
+paragraph's end where one falls in a chunk's second half. Each chunk after the first of a section starts with
+the last whole sentences of the one before, about `overlap` characters (or, when its last sentence is longer,
+that many characters from a word boundary), so a passage cut at a boundary is still found whole in one of them.
+
+Offsets index the document's text: its sections' texts joined with a blank line (`SEPARATOR`, "\\n\\n"), so that
+`SEPARATOR.join(s.text for s in document.sections)[chunk.start:chunk.end] == chunk.text`. The heading is in
+`Chunk.heading`, not repeated in the text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from api.localdocs.extract import Document
 
 SEPARATOR = "\n\n"
-_PARAGRAPH = re.compile(r"\n\s*\n")
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+_SENTENCE = re.compile(r"(?<=[.!?][\"'”’)\]])\s+|(?<=[.!?])\s+|(?<=[。！？])\s*")
+_LINE = re.compile(r"\n\s*")
+_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,55 +37,76 @@ class Chunk:
     end: int
 
 
+class _Unit(NamedTuple):
+    """A sentence (or a piece of one too long for a chunk) as a span of the section's text."""
+
+    start: int
+    end: int
+    paragraph: bool
+    """The first unit of a paragraph: a chunk may end before it."""
+
+
 def chunk(document: Document, chunk_chars: int = 1000, overlap: int = 150) -> list[Chunk]:
     """The document's chunks, in order; none empty, none longer than `chunk_chars`."""
+    if chunk_chars < 1:
+        raise ValueError("chunk_chars must be at least 1")
+    overlap = max(0, min(overlap, chunk_chars // 2))
     chunks: list[Chunk] = []
     offset = 0
     for section in document.sections:
-        for start, end in _windows(section.text, chunk_chars, min(overlap, chunk_chars // 3)):
-            text = section.text[start:end]
-            if text.strip():
-                chunks.append(Chunk(text, document.title, section.heading, section.page, offset + start, offset + end))
+        for start, end in _windows(section.text, chunk_chars, overlap):
+            chunks.append(Chunk(section.text[start:end], document.title, section.heading, section.page,
+                                offset + start, offset + end))
         offset += len(section.text) + len(SEPARATOR)
     return chunks
 
 
-def _pieces(text: str, limit: int) -> list[tuple[int, int]]:
-    """Spans of `text` no longer than `limit`: paragraphs, else sentences, else words, else characters."""
-    spans: list[tuple[int, int]] = []
-    for start, end in _split(text, 0, len(text), _PARAGRAPH):
-        if end - start <= limit:
-            spans.append((start, end))
-            continue
-        for s_start, s_end in _split(text, start, end, _SENTENCE_END):
-            if s_end - s_start <= limit:
-                spans.append((s_start, s_end))
-                continue
-            spans.extend(_words(text, s_start, s_end, limit))
-    return spans
-
-
-def _split(text: str, start: int, end: int, boundary: re.Pattern[str]) -> list[tuple[int, int]]:
-    """The spans between `boundary` matches within text[start:end], leading and trailing space left out."""
+def _spans(text: str, start: int, end: int, boundary: re.Pattern[str]) -> list[tuple[int, int]]:
+    """The spans between `boundary` matches within text[start:end], without surrounding space, none empty."""
     spans = []
     position = start
     for match in boundary.finditer(text, start, end):
-        spans.append((position, match.start()))
-        position = match.end()
+        if match.end() > match.start() or match.start() > position:
+            spans.append((position, match.start()))
+            position = match.end()
     spans.append((position, end))
-    return [(a + len(text[a:b]) - len(text[a:b].lstrip()), b - (len(text[a:b]) - len(text[a:b].rstrip())))
-            for a, b in spans if text[a:b].strip()]
+    out = []
+    for a, b in spans:
+        piece = text[a:b]
+        stripped = piece.strip()
+        if stripped:
+            a += len(piece) - len(piece.lstrip())
+            out.append((a, a + len(stripped)))
+    return out
+
+
+def _units(text: str, limit: int) -> list[_Unit]:
+    units: list[_Unit] = []
+    for p_start, p_end in _spans(text, 0, len(text), _PARAGRAPH):
+        first = True
+        for s_start, s_end in _spans(text, p_start, p_end, _SENTENCE):
+            if s_end - s_start <= limit:
+                units.append(_Unit(s_start, s_end, first))
+            else:
+                for l_start, l_end in _spans(text, s_start, s_end, _LINE):
+                    pieces = [(l_start, l_end)] if l_end - l_start <= limit else _words(text, l_start, l_end, limit)
+                    units.extend(_Unit(a, b, first and a == s_start) for a, b in pieces)
+            first = False
+    return units
 
 
 def _words(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
     """text[start:end] cut at the last space before each `limit`, or at `limit` where there is none."""
     spans = []
     while end - start > limit:
-        cut = text.rfind(" ", start + 1, start + limit + 1)
+        cut = max(text.rfind(" ", start + 1, start + limit + 1), text.rfind("\t", start + 1, start + limit + 1))
         cut = cut if cut > start else start + limit
-        spans.append((start, cut))
+        piece_end = cut
+        while piece_end > start and text[piece_end - 1].isspace():
+            piece_end -= 1
+        spans.append((start, piece_end))
         start = cut
-        while start < end and text[start] == " ":
+        while start < end and text[start].isspace():
             start += 1
     if start < end:
         spans.append((start, end))
@@ -85,22 +114,41 @@ def _words(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]
 
 
 def _windows(text: str, limit: int, overlap: int) -> list[tuple[int, int]]:
-    """Chunks of text as spans: pieces packed up to `limit`, each chunk after the first starting with the
-    last pieces of the one before that fit in `overlap`."""
-    pieces = _pieces(text, limit)
+    """The chunks of one section's text, as spans."""
+    units = _units(text, limit)
     windows: list[tuple[int, int]] = []
-    first = 0
-    while first < len(pieces):
-        last = first
-        while last + 1 < len(pieces) and pieces[last + 1][1] - pieces[first][0] <= limit:
-            last += 1
-        windows.append((pieces[first][0], pieces[last][1]))
-        if last + 1 >= len(pieces):
-            break
-        following = last + 1
-        back = following
-        while back - 1 > first and pieces[following][1] - pieces[back - 1][0] <= limit \
-                and pieces[last][1] - pieces[back - 1][0] <= overlap:
-            back -= 1
-        first = back
+    i, start, first = 0, units[0].start if units else 0, 0
+    while i < len(units):
+        j = i
+        while j + 1 < len(units) and units[j + 1].end - start <= limit:
+            j += 1
+        if j + 1 < len(units) and not units[j + 1].paragraph:
+            paragraph = next((k for k in range(j, i, -1) if units[k].paragraph), None)
+            if paragraph is not None and units[paragraph - 1].end - start >= limit // 2:
+                j = paragraph - 1  # end with a paragraph rather than in the middle of the next one
+        windows.append((start, units[j].end))
+        i = j + 1
+        if i < len(units):
+            start = _overlap_start(text, units, first, j, i, start, limit, overlap)
+            first = next(k for k in range(first, i + 1) if units[k].start >= start)
     return windows
+
+
+def _overlap_start(text: str, units: list[_Unit], first: int, last: int, following: int, window_start: int,
+                   limit: int, overlap: int) -> int:
+    """Where the chunk after the window of units first..last starts: its last whole sentences within `overlap`,
+    else the tail of its last one from a word boundary, else (no room) the next unit itself."""
+    end = units[last].end
+    ceiling = units[following].end
+    best = None
+    for b in range(last, first, -1):
+        if end - units[b].start > overlap or ceiling - units[b].start > limit:
+            break
+        best = units[b].start
+    if best is not None:
+        return best
+    if overlap:
+        space = _SPACE.search(text, max(end - overlap, window_start + 1), end)
+        if space is not None and space.end() < end and ceiling - space.end() <= limit:
+            return space.end()
+    return units[following].start
