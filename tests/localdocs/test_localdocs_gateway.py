@@ -47,6 +47,10 @@ paths = ["{notes}"]
 [collections.other]
 paths = ["{other}"]
 
+[collections.remote]
+paths = ["{other}"]
+embedding_model = "fake:gpt-fake"
+
 [clients.limited]
 api_key = "{LIMITED_KEY}"
 model = "fake:gpt-fake"
@@ -77,7 +81,7 @@ def gateway(upstreams, folders, tmp_path_factory):
     server = start_gateway(_config(upstreams, *folders), tmp_path_factory.mktemp("localdocs"),
                            env={"TEST_FIXED_KEY": UPSTREAM_KEY})
     with httpx.Client(base_url=server.base_url, timeout=30, headers={"x-api-key": SERVER_KEY}) as http:
-        _wait_ready(http, {"notes", "other"})
+        _wait_ready(http, {"notes", "other", "remote"})
     yield server
     print(server.stop())
 
@@ -107,6 +111,27 @@ def test_admin_collections_report_files_chunks_and_per_file_errors(http):
     assert notes["chunks"] >= 3 and notes["last_indexed"]
     assert [Path(error["path"]).name for error in notes["errors"]] == ["broken.pdf"]
     assert notes["errors"][0]["reason"]
+
+
+def test_a_gateway_model_can_embed_a_collection(http):
+    data = {entry["name"]: entry for entry in http.get("/admin/collections").json()["data"]}
+    assert data["remote"]["embedding_model"] == "fake:gpt-fake" and data["remote"]["errors"] == []
+    assert data["notes"]["embedding_model"] == "wordllama-l2-supercat-256"
+    found = http.post("/v1/localdocs/search", json={"query": "vault code", "collections": ["remote"]}).json()
+    assert _paths(found["data"]) == ["secret.md"]
+
+
+def test_the_activity_record_says_what_was_searched(gateway, http):
+    client = openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY, max_retries=0)
+    client.chat.completions.create(model="fake:gpt-fake", messages=[{"role": "user", "content": QUESTION}],
+                                   extra_headers={"x-request-id": "localdocs-activity-1"})
+    deadline = time.monotonic() + 10
+    while not (rows := [row for row in http.get("/admin/activity").json()["data"]
+                        if row["request_id"] == "localdocs-activity-1"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert rows[0]["localdocs_collections"] == "notes"
+    assert rows[0]["localdocs_snippets"] >= 1 and rows[0]["localdocs_tokens"] > 0
 
 
 def test_chat_gets_the_snippet_and_says_its_sources(gateway):
