@@ -80,7 +80,7 @@ def _spans(text: str, start: int, end: int, boundary: re.Pattern[str]) -> list[t
     return out
 
 
-def _units(text: str, limit: int) -> list[_Unit]:
+def _units(text: str, limit: int, overlap: int) -> list[_Unit]:
     units: list[_Unit] = []
     for p_start, p_end in _spans(text, 0, len(text), _PARAGRAPH):
         first = True
@@ -89,18 +89,28 @@ def _units(text: str, limit: int) -> list[_Unit]:
                 units.append(_Unit(s_start, s_end, first))
             else:
                 for l_start, l_end in _spans(text, s_start, s_end, _LINE):
-                    pieces = [(l_start, l_end)] if l_end - l_start <= limit else _words(text, l_start, l_end, limit)
+                    pieces = [(l_start, l_end)] if l_end - l_start <= limit else \
+                        _words(text, l_start, l_end, limit, max(1, limit - overlap))
                     units.extend(_Unit(a, b, first and a == s_start) for a, b in pieces)
             first = False
     return units
 
 
-def _words(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
-    """text[start:end] cut at the last space before each `limit`, or at `limit` where there is none."""
+def _words(text: str, start: int, end: int, limit: int, room: int) -> list[tuple[int, int]]:
+    """text[start:end] cut at the last space within `room` (so that an overlap fits beside each piece), else
+    within `limit`, else hard at `limit`."""
     spans = []
-    while end - start > limit:
-        cut = max(text.rfind(" ", start + 1, start + limit + 1), text.rfind("\t", start + 1, start + limit + 1))
-        cut = cut if cut > start else start + limit
+    while end - start > room:
+        cut = -1
+        for reach in (room, limit):
+            bound = min(start + reach + 1, end)
+            cut = max(text.rfind(" ", start + 1, bound), text.rfind("\t", start + 1, bound))
+            if cut > start:
+                break
+        if cut <= start:
+            if end - start <= limit:
+                break
+            cut = start + limit
         piece_end = cut
         while piece_end > start and text[piece_end - 1].isspace():
             piece_end -= 1
@@ -115,7 +125,7 @@ def _words(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]
 
 def _windows(text: str, limit: int, overlap: int) -> list[tuple[int, int]]:
     """The chunks of one section's text, as spans."""
-    units = _units(text, limit)
+    units = _units(text, limit, overlap)
     windows: list[tuple[int, int]] = []
     i, start, first = 0, units[0].start if units else 0, 0
     while i < len(units):

@@ -10,6 +10,7 @@ front matter `title:` counts as one), else the file name without its suffix.
 
 from __future__ import annotations
 
+import logging
 import re
 import stat
 import zipfile
@@ -290,6 +291,7 @@ def _pdf(path: Path) -> Document:
     import pypdf
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # its complaints about a broken file: the reason says it
     try:
         reader = pypdf.PdfReader(path)
         if reader.is_encrypted:
