@@ -121,14 +121,15 @@ def vector_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-STOPWORDS = frozenset("""
+_STOPWORD_TEXT = """
 a about above after again against all also am an and any are as at be because been before being below between
 both but by can could did do does doing down during each few for from further had has have having he her here
 hers him his how i if in into is it its itself just me more most must my no nor not now of off on once only or
 other our ours out over own same shall she should so some such than that the their theirs them then there these
 they this those through to too under until up very was we were what when where which while who whom why will
 with would you your yours
-""".split())
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 """English words too common to tell documents apart: left out of a BM25 query, where every one of them would
 match (and rank) nearly every chunk, which at 100,000 chunks costs more than the rest of the search."""
 

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISREG
 
 import orjson
 import watchfiles
@@ -32,7 +33,7 @@ from api.config.settings import CollectionSettings, Config, ConfigError, load_co
 from api.localdocs import index
 from api.localdocs.chunking import chunk
 from api.localdocs.embedding import Embedder, embedder_for
-from api.localdocs.extract import SUFFIXES, ExtractError, extract
+from api.localdocs.extract import MAX_FILE_BYTES, SUFFIXES, ExtractError, extract
 
 log = logging.getLogger("gatehouse.localdocs")
 
@@ -196,6 +197,12 @@ class Indexer:
         row = self.db.execute("SELECT id, size, mtime, hash, error FROM documents WHERE collection = ? AND path = ?",
                               (collection.name, str(path))).fetchone()
         if row is not None and not force and row["size"] == stat.st_size and row["mtime"] == stat.st_mtime:
+            return
+        if not S_ISREG(stat.st_mode) or stat.st_size > MAX_FILE_BYTES:  # refused unread (a pipe would block)
+            try:
+                extract(path)
+            except ExtractError as exc:
+                self._record_error(collection.name, path, stat, str(exc))
             return
         try:
             digest = _hash(path)
