@@ -426,13 +426,21 @@ def _tui(r: _Reader, data: dict) -> TuiSettings:
     return TuiSettings(theme=theme or TuiSettings().theme)
 
 
+def _named_table(r: _Reader, path: str, name: str, data: Any, names: str, not_a_table: str) -> bool:
+    """Whether `data`, the table `[path]`, is a table (else the problem `not_a_table`); a `name` that is not an id
+    is a problem too (`names` says of what)."""
+    if not isinstance(data, dict):
+        r.fail(path, not_a_table)
+        return False
+    if not _ID_RE.match(name) or ":" in name:
+        r.fail(path, f"{names} use letters, digits, '-', '_' and '.' (no ':')")
+    return True
+
+
 def _provider(r: _Reader, pid: str, data: Any, environ: Mapping[str, str]) -> ProviderSettings | None:
     path = f"providers.{pid}"
-    if not isinstance(data, dict):
-        r.fail(path, "must be a table")
+    if not _named_table(r, path, pid, data, "provider ids", "must be a table"):
         return None
-    if not _ID_RE.match(pid) or ":" in pid:
-        r.fail(path, "provider ids use letters, digits, '-', '_' and '.' (no ':')")
     kind = r.key(data, path, ProviderSettings, "type")
     if kind == "llamacpp":
         r.known_keys(data, ("type", *keys(LocalSettings)), path)
@@ -506,11 +514,8 @@ def _prompt(r: _Reader, name: str, data: Any) -> PromptSettings | None:
 
 def _collection(r: _Reader, name: str, data: Any) -> CollectionSettings | None:
     path = f"collections.{name}"
-    if not isinstance(data, dict):
-        r.fail(path, "must be a table with `paths`")
+    if not _named_table(r, path, name, data, "collection names", "must be a table with `paths`"):
         return None
-    if not _ID_RE.match(name) or ":" in name:
-        r.fail(path, "collection names use letters, digits, '-', '_' and '.'")
     r.known_keys(data, keys(CollectionSettings), path)
     values = r.settings(data, path, CollectionSettings)
     if not values["paths"]:

@@ -135,3 +135,30 @@ def test_a_wrong_field_names_itself(field, param):
 def test_the_header_is_read_when_the_field_says_nothing():
     assert asked_for(None, b"notes, other") == (["notes", "other"], None)
     assert asked_for({"collections": []}, b"notes") == ([], None)
+
+
+def test_collection_config_problems_are_named():
+    import tomllib
+
+    from api.config.settings import ConfigError
+    text = """
+[server]
+api_key = "server-key-0123456789"
+[collections."bad:name"]
+paths = ["x"]
+[collections.empty]
+paths = []
+embedding_model = "no-provider-here"
+[collections.typo]
+path = ["x"]
+[clients.c]
+collections = ["nope"]
+"""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(tomllib.loads(text), Path("/c/config.toml"))
+    problems = dict(caught.value.problems)
+    assert "collection names use" in problems['collections.bad:name']
+    assert problems["collections.empty.paths"] == "name at least one folder or file"
+    assert "provider:model" in problems["collections.empty.embedding_model"]
+    assert any(key.startswith("collections.typo") and "path" in message for key, message in problems.items())
+    assert problems["clients.c.collections"].startswith("no [collections.nope]")
