@@ -9,6 +9,7 @@ can be chosen per collection (`embedding_model`).
 
 from __future__ import annotations
 
+import logging
 import threading
 import urllib.error
 import urllib.request
@@ -48,10 +49,17 @@ class WordLlamaEmbedder:
     dimensions = 256
 
     def __init__(self) -> None:
-        import wordllama
+        # wordllama.inference calls logging.basicConfig(level=INFO) on import: the root logger is put back after.
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level
+        try:
+            import wordllama
+            from wordllama.inference import WordLlamaInference
+        finally:
+            root.handlers[:] = handlers
+            root.setLevel(level)
         from safetensors import safe_open
         from tokenizers import Tokenizer
-        from wordllama.inference import WordLlamaInference
 
         package = Path(wordllama.__file__).parent
         tokenizer = Tokenizer.from_file(str(package / "tokenizers" / "l2_supercat_tokenizer_config.json"))

@@ -5,6 +5,8 @@ the same for the same text."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -97,3 +99,12 @@ def test_similar_texts_are_nearer_than_unrelated_ones():
     a, b, c = default_embedder().embed(["supersonic flow over a swept wing", "airflow around wings at mach 2",
                                         "a recipe for chocolate cake"])
     assert float(a @ b) > float(a @ c)
+
+
+def test_loading_leaves_the_root_logger_as_it_was():
+    """wordllama's inference module calls logging.basicConfig(level=INFO) when imported."""
+    code = ("import logging; r = logging.getLogger(); before = (list(r.handlers), r.level)\n"
+            "from api.localdocs.embedding import WordLlamaEmbedder; WordLlamaEmbedder().embed(['x'])\n"
+            "print((list(r.handlers), r.level) == before)")
+    answer = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert answer.stdout.strip() == "True", answer.stderr
