@@ -619,7 +619,9 @@ async def test_a_theme_picked_is_remembered_and_a_broken_one_reported(upstreams,
         nav = app.query_one("#config-nav", Tree)  # a theme saved in tab 1 is shown at once too
         nav.focus()
         nav.move_cursor(next(node for node in _nodes(nav.root) if node.data == ("tui", None)))
-        await until(pilot, lambda: app.query("#input-theme"))
+        # the whole form is mounted (a Select sets its value through its overlay, composed last)
+        await until(pilot, lambda: app.query("#error-theme") and app.query("#input-theme SelectOverlay"))
+        await pilot.pause()
         app.query_one("#input-theme", Select).value = "gatehouse-contrast"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.theme == "gatehouse-contrast")
