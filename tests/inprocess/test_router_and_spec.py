@@ -10,8 +10,9 @@ from api.config.settings import parse_config
 from api.edge.app import configure_application
 from api.edge.openapi import build_spec
 
-UNDOCUMENTED = {("GET", "/api-docs/{name}"), ("HEAD", "/health")}
-"""The Swagger UI's own assets, and HEAD, which the document leaves implicit as OpenAPI documents do."""
+UNDOCUMENTED = {("GET", "/api-docs/{name}"), ("HEAD", "/health"), ("POST", "/mcp")}
+"""The Swagger UI's own assets, HEAD, which the document leaves implicit as OpenAPI documents do, and the MCP
+endpoint, whose JSON-RPC messages the MCP specification describes (docs/mcp.md), not an OpenAPI document."""
 METHODS = ("get", "post", "put", "patch", "delete")
 
 

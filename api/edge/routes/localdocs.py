@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 from blacksheep import Application, Request, Response
 
+from api.config.settings import CollectionSettings
+from api.core.auth import Identity
+from api.core.worker import State
 from api.edge.body import read_json_object, receive_of
 from api.edge.context import context_of
 from api.edge.responding import json_response
@@ -19,9 +22,51 @@ def _iso(moment: float | None) -> str | None:
     return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
 
 
+async def search(state: State, identity: Identity, query: str, names: list[str] | None,
+                 top_k: int | None) -> list[dict]:
+    """The ranked snippets of `query` in the collections `names` (None: the caller's own, or every one for the
+    server key), as POST /v1/localdocs/search and the MCP tool `search_documents` answer; ApiError 400/403 for a
+    collection unknown or not the caller's."""
+    selection = select(state.config, identity.client, identity.server_key, names, top_k or 10,
+                       everything_by_default=True)
+    hits = [] if selection is None else await state.searcher.search(
+        query, selection.collections, state.config, min(selection.top_k, MAX_TOP_K))
+    return [{"collection": hit.collection, "path": hit.path, "title": hit.title, "page": hit.page,
+             "text": hit.text, "score": round(hit.score, 6), "chunk_id": hit.chunk_id} for hit in hits]
+
+
+def visible(state: State, identity: Identity) -> list[CollectionSettings]:
+    """The collections a caller may search and read: the server key's are every one, a client key's its client's."""
+    selection = select(state.config, identity.client, identity.server_key,
+                       list(state.config.collections) if identity.server_key else None, None)
+    return [] if selection is None else selection.collections
+
+
+async def collections_shown(state: State, names: list[str]) -> list[dict]:
+    """The collections `names` as GET /admin/collections (and the MCP tool `list_collections`) show them."""
+    indexed = await state.searcher.status()
+    data = []
+    for name in names:
+        settings = state.config.collections[name]
+        found = indexed.get(name)
+        data.append({
+            "name": name,
+            "state": found["state"] if found else "indexing",
+            "problem": found["problem"] if found else None,
+            "paths": [str(path) for path in settings.folders(state.config.path)],
+            "files": found["files"] if found else 0,
+            "files_indexed": found["files_indexed"] if found else 0,
+            "chunks": found["chunks"] if found else 0,
+            "embedding_model": settings.embedding_model or (found["embedder"] if found else None),
+            "last_indexed": _iso(found["last_indexed"]) if found else None,
+            "errors": found["errors"] if found else [],
+        })
+    return data
+
+
 def register(app: Application) -> None:
     @app.router.post("/v1/localdocs/search")
-    async def search(request: Request) -> Response:
+    async def search_route(request: Request) -> Response:
         context = context_of(request)
         state = context.state
         body = await context.body_deadlines.read(
@@ -31,35 +76,14 @@ def register(app: Application) -> None:
         if not isinstance(query, str) or not query.strip():
             raise ApiError(400, "'query' must be a non-empty string.", param="query", code="invalid_value")
         names, top_k = asked_for({key: body[key] for key in ("collections", "top_k") if key in body}, None)
-        selection = select(state.config, context.identity.client, context.identity.server_key, names, top_k or 10,
-                           everything_by_default=True)
-        hits = [] if selection is None else await state.searcher.search(
-            query, selection.collections, state.config, min(selection.top_k, MAX_TOP_K))
-        return json_response(200, {"object": "list", "data": [
-            {"collection": hit.collection, "path": hit.path, "title": hit.title, "page": hit.page,
-             "text": hit.text, "score": round(hit.score, 6), "chunk_id": hit.chunk_id} for hit in hits]})
+        found = await search(state, context.identity, query, names, top_k)
+        return json_response(200, {"object": "list", "data": found})
 
     @app.router.get("/admin/collections")
-    async def collections(request: Request) -> Response:
+    async def collections_route(request: Request) -> Response:
         require_server_key(request)
         state = context_of(request).state
-        indexed = await state.searcher.status()
-        data = []
-        for name, settings in state.config.collections.items():
-            found = indexed.get(name)
-            data.append({
-                "name": name,
-                "state": found["state"] if found else "indexing",
-                "problem": found["problem"] if found else None,
-                "paths": [str(path) for path in settings.folders(state.config.path)],
-                "files": found["files"] if found else 0,
-                "files_indexed": found["files_indexed"] if found else 0,
-                "chunks": found["chunks"] if found else 0,
-                "embedding_model": settings.embedding_model or (found["embedder"] if found else None),
-                "last_indexed": _iso(found["last_indexed"]) if found else None,
-                "errors": found["errors"] if found else [],
-            })
-        return json_response(200, {"data": data})
+        return json_response(200, {"data": await collections_shown(state, list(state.config.collections))})
 
     @app.router.post("/admin/collections/{name}/reindex")
     async def reindex(request: Request, name: str) -> Response:
