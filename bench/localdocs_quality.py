@@ -70,17 +70,20 @@ def _build(directory: Path, corpus: dict[str, str]) -> tuple[float, int]:
         db.execute("INSERT INTO collections (name, fingerprint, state) VALUES ('bench', '', 'ready')")
         for doc_id, text in corpus.items():
             pieces = chunk(Document(doc_id, [Section(text)]), 1000) or []
-            cursor = db.execute("INSERT INTO documents (collection, path, size, mtime, hash) VALUES "
-                                "('bench', ?, 0, 0, '')", (doc_id,))
-            vectors = embedder.embed([piece.text for piece in pieces])
-            db.executemany("INSERT INTO chunks (document, collection, path, title, heading, page, start, end, text, "
-                           "vector) VALUES (?, 'bench', ?, ?, NULL, NULL, ?, ?, ?, ?)",
-                           [(cursor.lastrowid, doc_id, doc_id, p.start, p.end, p.text, index.vector_blob(v))
-                            for p, v in zip(pieces, vectors, strict=True)])
+            index.add_document(db, "bench", doc_id, 0, 0, "", None, pieces,
+                               list(embedder.embed([piece.text for piece in pieces])))
             count += len(pieces)
     rate = count / (time.perf_counter() - started)
     db.close()
     return rate, count
+
+
+def _searcher(directory: Path) -> tuple[search.Searcher, CollectionSettings, Config]:
+    """The server's searcher over collection `bench` of the index in `directory`."""
+    collection = CollectionSettings(name="bench", paths=("x",))
+    config = Config(path=directory / "config.toml", server=ServerSettings(api_key="bench-key-0123456789"),
+                    providers={}, prompts={}, clients={}, collections={"bench": collection})
+    return search.Searcher(directory), collection, config
 
 
 def _docs(hits: list[index.Hit]) -> list[str]:
@@ -90,21 +93,17 @@ def _docs(hits: list[index.Hit]) -> list[str]:
 
 def quality(directory: Path, corpus: dict[str, str], queries: dict[str, str], qrels: dict[str, set[str]],
             rrf_k: int) -> dict[str, tuple[float, float]]:
-    searcher = search.Searcher(directory)
-    collection = CollectionSettings(name="bench", paths=("x",))
-    config = Config(path=directory / "config.toml", server=ServerSettings(api_key="bench-key-0123456789"),
-                    providers={}, prompts={}, clients={}, collections={"bench": collection})
+    searcher, collection, config = _searcher(directory)
     db = searcher._connection()
     assert db is not None
-    scores: dict[str, list[tuple[float, float]]] = {"BM25 (FTS5, Porter)": [], "vectors (WordLlama 256)": [],
+    scores: dict[str, list[tuple[float, float]]] = {"BM25 (Snowball English)": [], "vectors (WordLlama 256)": [],
                                                     f"hybrid (RRF, k={rrf_k})": []}
     for query_id, text in queries.items():
         relevant = qrels.get(query_id, set())
         if not relevant:
             continue
-        bm25 = index.bm25(db, text, ["bench"], search.CANDIDATES)
-        dense = searcher._dense(db, text, [collection], config)
-        rankings = {"BM25 (FTS5, Porter)": [(i, 0.0) for i in bm25],
+        bm25, dense = searcher.rankings(db, text, [collection], config)
+        rankings = {"BM25 (Snowball English)": [(i, 0.0) for i in bm25],
                     "vectors (WordLlama 256)": [(i, 0.0) for i in dense],
                     f"hybrid (RRF, k={rrf_k})": reciprocal_rank_fusion([bm25, dense], k=rrf_k)}
         for name, ranked in rankings.items():
@@ -114,10 +113,12 @@ def quality(directory: Path, corpus: dict[str, str], queries: dict[str, str], qr
             for name, values in scores.items()}
 
 
-def latency_at_scale(directory: Path, corpus: dict[str, str], queries: dict[str, str]) -> tuple[float, float, int]:
-    """Search p50/p99 (ms) over SCALE_CHUNKS chunks: the corpus's chunks repeated with varied vectors."""
+def latency_at_scale(directory: Path, corpus: dict[str, str], queries: dict[str, str]) -> list[str]:
+    """Search p50/p99 over SCALE_CHUNKS chunks (the corpus's chunks repeated with varied vectors), what loading
+    them into a worker takes, and what they take in its memory."""
     db = index.connect(directory)
-    rows = db.execute("SELECT document, path, title, start, end, text, vector FROM chunks").fetchall()
+    rows = db.execute("SELECT document, path, title, start, end, text, vector, term_hashes, term_counts "
+                      "FROM chunks").fetchall()
     rng = np.random.default_rng(1)
     with index.transaction(db):
         for n in range(SCALE_CHUNKS - len(rows)):
@@ -125,25 +126,32 @@ def latency_at_scale(directory: Path, corpus: dict[str, str], queries: dict[str,
             vector = np.frombuffer(row["vector"], dtype=np.float32) + rng.normal(0, 0.05, 256).astype(np.float32)
             vector /= np.linalg.norm(vector) or 1
             db.execute("INSERT INTO chunks (document, collection, path, title, heading, page, start, end, text, "
-                       "vector) VALUES (?, 'bench', ?, ?, NULL, NULL, ?, ?, ?, ?)",
+                       "vector, term_hashes, term_counts) VALUES (?, 'bench', ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?)",
                        (row["document"], row["path"], row["title"], row["start"], row["end"], row["text"],
-                        index.vector_blob(vector)))
+                        index.vector_blob(vector), row["term_hashes"], row["term_counts"]))
         db.execute("UPDATE collections SET generation = generation + 1")
     total = db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    started = time.perf_counter()
+    loaded = index.load(db, "bench")
+    load_s = time.perf_counter() - started
+    postings = loaded.postings
+    postings_mb = sum(array.nbytes for array in (postings.vocabulary, postings.starts, postings.rows,
+                                                  postings.weights)) / 1e6
     db.close()
-    searcher = search.Searcher(directory)
-    collection = CollectionSettings(name="bench", paths=("x",))
-    config = Config(path=directory / "config.toml", server=ServerSettings(api_key="bench-key-0123456789"),
-                    providers={}, prompts={}, clients={}, collections={"bench": collection})
+    searcher, collection, config = _searcher(directory)
     texts = list(queries.values())
-    searcher.search_now(texts[0], [collection], config, 10)  # loads the vectors once
+    searcher.search_now(texts[0], [collection], config, 10)  # loads the collection once
     times = []
     for text in random.Random(1).choices(texts, k=LATENCY_QUERIES):
         started = time.perf_counter()
         searcher.search_now(text, [collection], config, 10)
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
-    return times[len(times) // 2], times[int(len(times) * 0.99) - 1], total
+    return [f"Search at {total:,} chunks (query embedding, BM25, vectors, fusion, reading the hits): "
+            f"p50 {times[len(times) // 2]:.1f} ms, p99 {times[int(len(times) * 0.99) - 1]:.1f} ms",
+            f"Loading them into a worker (after the indexer changed the collection): {load_s:.2f} s; held: vectors "
+            f"{loaded.vectors.nbytes / 1e6:.0f} MB, BM25 postings {postings_mb:.0f} MB "
+            f"({len(postings.rows):,} postings of {len(postings.vocabulary):,} terms)"]
 
 
 class _Truncated:
@@ -260,7 +268,8 @@ def compare(directory: Path, queries: dict[str, str], qrels: dict[str, set[str]]
              "chunks/s, 1 core | chunks/s, default | vectors at 100,000 chunks |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     judged = [(query_id, text) for query_id, text in queries.items() if qrels.get(query_id)]
-    bm25 = {query_id: index.bm25(db, text, ["bench"], search.CANDIDATES) for query_id, text in judged}
+    searcher, collection, config = _searcher(directory)
+    bm25 = {query_id: searcher.rankings(db, text, [collection], config)[0] for query_id, text in judged}
     for embedder in _embedders(minilm):
         matrix = embedder.embed(texts)
         questions = embedder.embed([text for _, text in judged])
@@ -344,9 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             v50, v99 = vector_latency(queries)
             lines.append(f"Vector half of a search at {SCALE_CHUNKS:,} chunks x 256 (query embedding, dot product, "
                          f"top 100; synthetic matrix): p50 {v50:.1f} ms, p99 {v99:.1f} ms")
-            p50, p99, total = latency_at_scale(directory, corpus, queries)
-            lines.append(f"Search at {total:,} chunks (query embedding, BM25, vectors, fusion, reading the hits): "
-                         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+            lines += latency_at_scale(directory, corpus, queries)
     text = "\n".join(lines)
     print(text)
     if args.markdown:

@@ -3,23 +3,29 @@
 
 Per collection: its state, per file: size, mtime, content hash and the reason it could not be read, per chunk:
 its text, place (path, title, heading, page, character offsets) and vector (float32, L2-normalised, of the
-collection's embedder). `chunks_fts` (FTS5, Porter stemming) gives BM25. `collections.generation` grows with
-every change to a collection's chunks, so a reader knows when its vectors in memory are stale.
+collection's embedder) and terms (`api.localdocs.bm25`). `collections.generation` grows with every change to a
+collection's chunks, so a reader knows when what it holds in memory is stale. The index is a cache of the
+files: a file of another `SCHEMA_VERSION` is emptied and everything indexed again.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from api.localdocs import bm25
+from api.localdocs.chunking import Chunk
+
 FILE_NAME = "localdocs.sqlite3"
 """The index, in `[server].data_dir`."""
 BUSY_TIMEOUT_MS = 10_000
+SCHEMA_VERSION = 2
+"""`PRAGMA user_version` of the current schema (1 kept BM25 in an FTS5 table)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -55,23 +61,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     text TEXT NOT NULL,
-    vector BLOB
+    vector BLOB,
+    term_hashes BLOB NOT NULL,
+    term_counts BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_of_document ON chunks (document);
 CREATE INDEX IF NOT EXISTS chunks_of_collection ON chunks (collection);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
-    text, title, heading, collection UNINDEXED, content='chunks', content_rowid='id',
-    tokenize='porter unicode61 remove_diacritics 2'
-);
-INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 0.5, 0.5)');
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts (rowid, text, title, heading, collection)
-    VALUES (new.id, new.text, new.title, new.heading, new.collection);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts (chunks_fts, rowid, text, title, heading, collection)
-    VALUES ('delete', old.id, old.text, old.title, old.heading, old.collection);
-END;
 """
 
 
@@ -99,11 +94,31 @@ def connect(data_dir: Path, *, readonly: bool = False) -> sqlite3.Connection:
     else:
         data_dir.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         connection.execute("PRAGMA journal_mode=WAL")
-        connection.executescript(SCHEMA)
+        _prepare(connection)
     connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     connection.row_factory = sqlite3.Row
     return connection
+
+
+def current(connection: sqlite3.Connection) -> bool:
+    """Whether the index is of this version's schema (a reader waits for the indexer to redo an old one)."""
+    return connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def _prepare(connection: sqlite3.Connection) -> None:
+    """The schema, created; an index of another version emptied first."""
+    with transaction(connection):
+        if not current(connection):
+            for kind in ("CREATE VIRTUAL TABLE%", "CREATE TABLE%"):  # virtual ones drop their shadow tables
+                for (table,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE ?",
+                                                   (kind,)).fetchall():
+                    connection.execute(f'DROP TABLE IF EXISTS "{table}"')
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                connection.execute(statement)
 
 
 @contextmanager
@@ -121,40 +136,18 @@ def vector_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-_STOPWORD_TEXT = """
-a about above after again against all also am an and any are as at be because been before being below between
-both but by can could did do does doing down during each few for from further had has have having he her here
-hers him his how i if in into is it its itself just me more most must my no nor not now of off on once only or
-other our ours out over own same shall she should so some such than that the their theirs them then there these
-they this those through to too under until up very was we were what when where which while who whom why will
-with would you your yours
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-"""English words too common to tell documents apart: left out of a BM25 query, where every one of them would
-match (and rank) nearly every chunk, which at 100,000 chunks costs more than the rest of the search."""
-
-
-def fts_query(text: str) -> str | None:
-    """An FTS5 query matching any word of `text` but the stop words (each quoted, so no punctuation is read as
-    syntax); None when it has no words."""
-    words = [word for word in "".join(c if c.isalnum() else " " for c in text.lower()).split()
-             if len(word) > 1 and word not in STOPWORDS]
-    if not words:
-        return None
-    return " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
-
-
-def bm25(connection: sqlite3.Connection, query: str, collections: Iterable[str], limit: int) -> list[int]:
-    """Chunk ids of `collections`, best BM25 match first."""
-    match = fts_query(query)
-    names = list(collections)
-    if match is None or not names:
-        return []
-    marks = ",".join("?" * len(names))
-    rows = connection.execute(
-        f"SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND collection IN ({marks}) ORDER BY rank LIMIT ?",
-        (match, *names, limit))
-    return [row[0] for row in rows]
+def add_document(connection: sqlite3.Connection, collection: str, path: str, size: int, mtime: float, digest: str,
+                 title: str | None, pieces: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
+    """A document read whole, and its chunks, each with its vector and its terms."""
+    document = connection.execute(
+        "INSERT INTO documents (collection, path, size, mtime, hash, title) VALUES (?, ?, ?, ?, ?, ?)",
+        (collection, path, size, mtime, digest, title)).lastrowid
+    connection.executemany(
+        "INSERT INTO chunks (document, collection, path, title, heading, page, start, end, text, vector, "
+        "term_hashes, term_counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(document, collection, path, piece.title, piece.heading, piece.page, piece.start, piece.end, piece.text,
+          vector_blob(vector), *bm25.terms(piece.text, piece.heading, piece.title))
+         for piece, vector in zip(pieces, vectors, strict=True)])
 
 
 def hits(connection: sqlite3.Connection, scored: list[tuple[int, float]]) -> list[Hit]:
@@ -173,24 +166,42 @@ def generations(connection: sqlite3.Connection) -> dict[str, int]:
     return {row["name"]: row["generation"] for row in connection.execute("SELECT name, generation FROM collections")}
 
 
-def vectors(connection: sqlite3.Connection, collection: str) -> tuple[np.ndarray, np.ndarray]:
-    """The chunk ids and the matrix of vectors of a collection (rows L2-normalised), filled row by row so that
-    loading 100,000 vectors never holds them twice."""
-    count, size = connection.execute("SELECT COUNT(*), MAX(LENGTH(vector)) FROM chunks WHERE collection = ? AND "
-                                     "vector IS NOT NULL", (collection,)).fetchone()
-    if not count:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A collection's chunks as a worker holds them: their ids, vectors (L2-normalised rows; none when the
+    collection's embedder changed and the indexer has not redone them all) and BM25 postings."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    postings: bm25.Postings
+
+
+def load(connection: sqlite3.Connection, collection: str) -> Loaded:
+    """Everything of a collection, read in one pass; vectors go straight into their matrix and terms into one
+    buffer each, so that 100,000 chunks are never held twice."""
+    count, size = connection.execute("SELECT COUNT(*), MAX(LENGTH(vector)) FROM chunks WHERE collection = ?",
+                                      (collection,)).fetchone()
     ids = np.zeros(count, dtype=np.int64)
-    matrix = np.zeros((count, size // 4), dtype=np.float32)
-    filled = 0
-    for chunk_id, vector in connection.execute("SELECT id, vector FROM chunks WHERE collection = ? AND vector IS NOT "
-                                               "NULL", (collection,)):
-        if filled == count or len(vector) != size:
-            continue  # written since the count, or of another embedder: the next load has it
+    matrix = np.zeros((count, (size or 0) // 4), dtype=np.float32)
+    per_row = np.zeros(count, dtype=np.int64)
+    hashes, counts = bytearray(), bytearray()
+    filled, vectors_whole = 0, bool(size)
+    for chunk_id, vector, term_hashes, term_counts in connection.execute(
+            "SELECT id, vector, term_hashes, term_counts FROM chunks WHERE collection = ?", (collection,)):
+        if filled == count:
+            break  # written since the count: the next load has it
         ids[filled] = chunk_id
-        matrix[filled] = np.frombuffer(vector, dtype=np.float32)
+        if vector is not None and len(vector) == size:
+            matrix[filled] = np.frombuffer(vector, dtype=np.float32)
+        else:
+            vectors_whole = False  # of another embedder, or none: until the indexer has redone them
+        per_row[filled] = len(term_hashes) // 8
+        hashes += term_hashes
+        counts += term_counts
         filled += 1
-    return ids[:filled], matrix[:filled]
+    postings = bm25.Postings.build(np.frombuffer(hashes, dtype=np.uint64), np.frombuffer(counts, dtype=np.uint16),
+                                   per_row[:filled])
+    return Loaded(ids[:filled], matrix[:filled] if vectors_whole else np.zeros((0, 0), dtype=np.float32), postings)
 
 
 def status(connection: sqlite3.Connection) -> dict[str, dict]:

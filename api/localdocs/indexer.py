@@ -227,16 +227,8 @@ class Indexer:
             return
         with index.transaction(self.db):
             self._forget(collection.name, str(path))
-            cursor = self.db.execute(
-                "INSERT INTO documents (collection, path, size, mtime, hash, title) VALUES (?, ?, ?, ?, ?, ?)",
-                (collection.name, str(path), stat.st_size, stat.st_mtime, digest, document.title))
-            document_id = cursor.lastrowid
-            self.db.executemany(
-                "INSERT INTO chunks (document, collection, path, title, heading, page, start, end, text, vector) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(document_id, collection.name, str(path), piece.title, piece.heading, piece.page, piece.start,
-                  piece.end, piece.text, index.vector_blob(vector))
-                 for piece, vector in zip(pieces, vectors, strict=True)])
+            index.add_document(self.db, collection.name, str(path), stat.st_size, stat.st_mtime, digest,
+                               document.title, pieces, vectors)
             self._changed(collection.name)
 
     @staticmethod
