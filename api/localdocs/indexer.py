@@ -311,15 +311,13 @@ class Indexer:
                     continue
                 if collection.admits(path):
                     self.index_file(collection, path)
-                elif not path.exists():
+                elif not path.exists():  # a file, or a folder with everything in it
+                    inside = raw + os.sep  # compared as text: LIKE would read a '_' in a name as any character
+                    condition = "collection = ? AND (path = ? OR substr(path, 1, ?) = ?)"
+                    values = (collection.name, raw, len(inside), inside)
                     with index.transaction(self.db):
-                        gone = self.db.execute("SELECT COUNT(*) FROM documents WHERE collection = ? AND (path = ? OR "
-                                               "path LIKE ?)", (collection.name, raw, raw + os.sep + "%")).fetchone()[0]
-                        if gone:
-                            self.db.execute("DELETE FROM chunks WHERE collection = ? AND (path = ? OR path LIKE ?)",
-                                            (collection.name, raw, raw + os.sep + "%"))
-                            self.db.execute("DELETE FROM documents WHERE collection = ? AND (path = ? OR path LIKE ?)",
-                                            (collection.name, raw, raw + os.sep + "%"))
+                        if self.db.execute(f"DELETE FROM documents WHERE {condition}", values).rowcount:
+                            self.db.execute(f"DELETE FROM chunks WHERE {condition}", values)
                             self._changed(collection.name)
 
 

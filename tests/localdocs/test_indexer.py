@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import watchfiles
 
 from api.localdocs import index
 from api.localdocs.indexer import Indexer, hold_lock
@@ -135,6 +136,21 @@ def test_files_changed_while_watching_are_indexed_within_seconds(setup):
         time.sleep(0.1)
     indexer.stop.set()
     watcher.join(5)
+
+
+def test_a_deleted_folder_takes_only_its_own_files_along(setup):
+    _, notes, config = setup
+    for folder in ("a_b", "axb"):  # "a_b/%" as a LIKE pattern would match "axb/..." too
+        (notes / folder).mkdir()
+        (notes / folder / "inside.md").write_text(f"# {folder}\n\nA note kept in {folder}.\n")
+    indexer = _indexed(config)
+    for path in (notes / "a_b").iterdir():
+        path.unlink()
+    (notes / "a_b").rmdir()
+    indexer.apply({(watchfiles.Change.deleted, str(notes / "a_b"))})
+    paths = {row[0] for row in indexer.db.execute("SELECT path FROM documents")}
+    assert str(notes / "axb" / "inside.md") in paths
+    assert not any("a_b" in path for path in paths)
 
 
 def test_one_indexer_per_data_dir(tmp_path):
