@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -268,3 +270,17 @@ def test_calls_without_a_session_on_fresh_connections_reach_both_workers(gateway
             assert answer.status_code == 200, answer.text
             assert "Quintaria" in answer.json()["result"]["structuredContent"]["results"][0]["text"]
 
+
+
+def test_a_server_loads_the_sdk_only_when_mcp_is_asked_for():
+    """Starting a worker does not import the SDK (about 0.45 s and 30 MB a worker); the first /mcp request does."""
+    code = ("import asyncio, sys; from pathlib import Path; from api.config.settings import parse_config; "
+            "from api.edge.app import configure_application; from api.edge.routes.mcp import LazyMcp; "
+            "configure_application(parse_config({'server': {'api_key': 'a-server-key-0123'}}, Path('c.toml'))); "
+            "loaded = lambda: [name for name in ('mcp', 'starlette', 'api.edge.mcp_server') if name in sys.modules]; "
+            "print(loaded()); lazy = LazyMcp(); "
+            "asyncio.run(lazy.get()); print(loaded())")
+    started = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                             cwd=Path(__file__).resolve().parents[2])
+    assert started.stdout.split("\n")[:2] == ["[]", "['mcp', 'starlette', 'api.edge.mcp_server']"], \
+        started.stdout + started.stderr

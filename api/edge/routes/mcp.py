@@ -1,189 +1,63 @@
 """LocalDocs collections as an MCP server: `POST /mcp`, the Model Context Protocol's streamable HTTP transport
-(docs/mcp.md), served by the official `mcp` SDK inside this app.
+(docs/mcp.md), served by the official `mcp` SDK inside this app (api/edge/mcp_server.py).
 
-`/mcp` is an ordinary route, not an `app.mount`: a mount is dispatched before the middleware (so it would skip
-the keys, the request id, CORS and the JSON errors) and makes every request of every path try the mount's
-pattern first. As a route it passes the one middleware like every endpoint (no key or a wrong one: 401 before
-the SDK sees anything), its body is read with the server's limit and deadline, and the SDK's session manager
-is handed the request as ASGI with that body, its answer (always one JSON document: `json_response`) collected
-into a BlackSheep response.
+`/mcp` is an ordinary route, not an `app.mount`: BlackSheep dispatches a mount before the middleware (so it would
+skip the keys, the request id, CORS and the JSON errors) and, once any app is mounted, makes every request of
+every path try the mount's pattern first. As a route it passes the one middleware like every endpoint (no key or
+a wrong one: 401 before the SDK sees anything) and costs the chat path nothing.
 
-Stateless (`stateless_http`): a fresh transport per request and no session id, because the next request of the
-same client may land on another Granian worker. So no GET stream (GET and DELETE are 405, which the transport
-allows) and no server-to-client requests, which these tools do not need.
+Stateless: a fresh transport per request and no session id, because a client's next request may land on another
+Granian worker. So GET (the server-to-client stream) and DELETE (ending a session) are 405, as the transport
+allows; the app's fallback answers them, naming POST.
+
+The SDK is loaded on a worker's first `/mcp` request (its import runs on a thread), and its session manager then
+runs until the app stops.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import MutableMapping
-from contextlib import suppress
-from typing import Annotated, Any
+import importlib
+from typing import TYPE_CHECKING
 
-from blacksheep import Application, Content, Request, Response
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import Field
+from blacksheep import Application, Request, Response
 
-from api import __version__
-from api.edge.body import receive_body, receive_of
-from api.edge.context import RequestContext, context_of
-from api.edge.routes.localdocs import collections_shown, search, visible
-from api.localdocs import documents
-from api.localdocs.selection import MAX_TOP_K
-from api.wire.errors import ApiError
+if TYPE_CHECKING:
+    from api.edge.mcp_server import McpEndpoint
 
 PATH = "/mcp"
-_SCOPE_KEY = "gatehouse.mcp"
-"""Where the request's context rides in the scope the SDK is given (its tools see the scope, not the request)."""
-
-INSTRUCTIONS = ("Gatehouse LocalDocs: the user's own documents, indexed in collections. search_documents finds "
-                "ranked snippets (with path and page); read_document reads a whole document (or one PDF page) by "
-                "the path a search returned; list_collections says what this key may search.")
 
 
-def _context(ctx: Context) -> RequestContext:
-    request = ctx.request_context.request
-    scope = getattr(request, "scope", None) or {}
-    context = scope.get(_SCOPE_KEY)
-    if not isinstance(context, RequestContext):  # only reachable through this module's route
-        raise ToolError("No Gatehouse request context: call the tools through POST /mcp.")
-    return context
-
-
-def build_server() -> MCPServer:
-    """The MCP server with Gatehouse's LocalDocs tools (one per worker)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    server: MCPServer = MCPServer("gatehouse", instructions=INSTRUCTIONS, version=__version__)
-    root.handlers[:], root.level = handlers, level  # MCPServer calls logging.basicConfig: the server's stays
-    logging.getLogger("mcp").setLevel(logging.WARNING)  # not a line per request ("Terminating session: None")
-
-    @server.tool(description="Search the user's LocalDocs collections: the best-matching snippets, best first, "
-                             "each with its collection, file path, title, PDF page, score and text.")
-    async def search_documents(
-        query: Annotated[str, Field(description="What to look for, in words.")],
-        ctx: Context,
-        collections: Annotated[list[str] | None, Field(
-            description="Collection names to search (list_collections); default: every one this key may.")] = None,
-        top_k: Annotated[int | None, Field(ge=1, le=MAX_TOP_K, description="How many snippets (default 10).")] = None,
-    ) -> dict[str, Any]:
-        if not query.strip():
-            raise ToolError("'query' must not be empty.")
-        context = _context(ctx)
-        try:
-            found = await search(context.state, context.identity, query, collections, top_k)
-        except ApiError as error:
-            raise ToolError(error.message) from None
-        return {"results": found}
-
-    @server.tool(description="The LocalDocs collections this key may search and read, with their state (ready, "
-                             "indexing, error), folders, files and chunks.")
-    async def list_collections(ctx: Context) -> dict[str, Any]:
-        context = _context(ctx)
-        try:
-            names = [collection.name for collection in visible(context.state, context.identity)]
-        except ApiError as error:
-            raise ToolError(error.message) from None
-        return {"collections": await collections_shown(context.state, names)}
-
-    @server.tool(description="Read one document of a collection (a path as search_documents returns it, or one "
-                             "relative to a collection's folder): its whole text, or one page of a PDF.")
-    async def read_document(
-        path: Annotated[str, Field(description="The document's path, as search_documents returns it.")],
-        ctx: Context,
-        page: Annotated[int | None, Field(ge=1, description="A PDF's page (1-based); default: all of it.")] = None,
-    ) -> dict[str, Any]:
-        context = _context(ctx)
-        state = context.state
-        try:
-            allowed = visible(state, context.identity)
-            text = await asyncio.to_thread(documents.read, state.config.server.data_dir, path, page, allowed,
-                                           state.config)
-        except (ApiError, documents.DocumentError) as error:
-            raise ToolError(error.message if isinstance(error, ApiError) else str(error)) from None
-        return {"collection": text.collection, "path": text.path, "title": text.title, "page": text.page,
-                "pages": text.pages, "text": text.text, "truncated": text.truncated}
-
-    return server
-
-
-class McpEndpoint:
-    """One worker's MCP server and its SDK session manager, run for the app's lifetime."""
+class LazyMcp:
+    """A worker's MCP endpoint, built on first use."""
 
     def __init__(self) -> None:
-        self.server = build_server()
-        # DNS-rebinding protection is off: every request needs a Gatehouse key, which a rebound page does not have.
-        self.server.streamable_http_app(
-            json_response=True, stateless_http=True,
-            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
-        self.manager: StreamableHTTPSessionManager = self.server.session_manager
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self.endpoint: McpEndpoint | None = None
+        self._building: asyncio.Future[McpEndpoint] | None = None
 
-    async def start(self, _app: Application) -> None:
-        """Run the session manager (an anyio task group) in a task of its own, entered and left in that task
-        whichever tasks start and stop the app."""
-        started = asyncio.Event()
+    async def get(self) -> McpEndpoint:
+        if self.endpoint is None:
+            if self._building is None:  # one build, which a request that goes away meanwhile does not cancel
+                self._building = asyncio.ensure_future(self._build())
+            self.endpoint = await asyncio.shield(self._building)
+        return self.endpoint
 
-        async def run() -> None:
-            async with self.manager.run():
-                started.set()
-                await self._stop.wait()
-
-        self._task = asyncio.create_task(run(), name="mcp-session-manager")
-        waiting = asyncio.create_task(started.wait())
-        await asyncio.wait({self._task, waiting}, return_when=asyncio.FIRST_COMPLETED)
-        if not started.is_set():
-            waiting.cancel()
-            self._task.result()  # its error
+    @staticmethod
+    async def _build() -> McpEndpoint:
+        module = await asyncio.to_thread(importlib.import_module, "api.edge.mcp_server")
+        endpoint: McpEndpoint = module.McpEndpoint()
+        await endpoint.start()
+        return endpoint
 
     async def stop(self, _app: Application) -> None:
-        self._stop.set()
-        if self._task is not None:
-            with suppress(asyncio.CancelledError):
-                await self._task
-
-    async def handle(self, request: Request) -> Response:
-        context = context_of(request)
-        settings = context.state.config.server
-        body = await context.body_deadlines.read(
-            receive_body(receive_of(request), request.get_first_header(b"content-length"), settings.max_body_bytes),
-            settings.body_timeout_s)
-        channel = receive_of(request)
-        delivered = False
-
-        async def receive() -> dict:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await channel()  # only a disconnect can follow
-
-        status, headers, parts = 500, [], []
-
-        async def send(message: MutableMapping[str, Any]) -> None:
-            nonlocal status, headers
-            if message["type"] == "http.response.start":
-                status, headers = message["status"], list(message.get("headers", []))
-            elif message["type"] == "http.response.body":
-                parts.append(message.get("body", b""))
-
-        await self.manager.handle_request({**request.scope, _SCOPE_KEY: context}, receive, send)
-        content_type = next((value for name, value in headers if name.lower() == b"content-type"), None)
-        kept = [(name, value) for name, value in headers if name.lower() not in (b"content-type", b"content-length")]
-        payload = b"".join(parts)
-        return Response(status, kept, Content(content_type or b"application/json", payload) if payload else None)
+        if self.endpoint is not None:
+            await self.endpoint.stop()
 
 
 def register(app: Application) -> None:
-    endpoint = McpEndpoint()
-    app.on_start += endpoint.start
-    app.on_stop += endpoint.stop
+    mcp = LazyMcp()
+    app.on_stop += mcp.stop
 
     @app.router.post(PATH)
-    async def mcp(request: Request) -> Response:
-        return await endpoint.handle(request)
+    async def mcp_route(request: Request) -> Response:
+        return await (await mcp.get()).handle(request)
