@@ -87,6 +87,9 @@ class NotRecorded(NotObserved):
     def searched(self, collections: list[str], snippets: int, chars: int) -> None:
         pass
 
+    def called(self, tool: str) -> None:
+        pass
+
     def answered(self, status: int, body_bytes: int) -> None:
         pass
 

@@ -13,6 +13,7 @@ from collections.abc import MutableMapping
 from contextlib import suppress
 from typing import Annotated, Any
 
+import orjson
 from blacksheep import Content, Request, Response
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -66,7 +67,7 @@ def build_server() -> MCPServer:
             raise ToolError("'query' must not be empty.")
         context = _context(ctx)
         try:
-            found = await search(context.state, context.identity, query, collections, top_k)
+            found = await search(context, query, collections, top_k)
         except ApiError as error:
             raise ToolError(error.message) from None
         return {"results": found}
@@ -144,6 +145,8 @@ class McpEndpoint:
         body = await context.body_deadlines.read(
             receive_body(receive_of(request), request.get_first_header(b"content-length"), settings.max_body_bytes),
             settings.body_timeout_s)
+        if (called := _called(body)) is not None:
+            context.recording.called(called)
         channel = receive_of(request)
         delivered = False
 
@@ -169,3 +172,18 @@ class McpEndpoint:
         payload = b"".join(parts)
         return Response(status, kept, Content(content_type or b"application/json", payload) if payload else None)
 
+
+
+def _called(body: bytes) -> str | None:
+    """What an MCP request asks, for its activity record: its JSON-RPC method, and for a tool call the tool."""
+    try:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    method = message.get("method") if isinstance(message, dict) else None
+    if not isinstance(method, str):
+        return None
+    params = message.get("params")
+    if method == "tools/call" and isinstance(params, dict) and isinstance(params.get("name"), str):
+        return f"{method} {params['name']}"[:120]
+    return method[:120]

@@ -17,6 +17,7 @@ from api.edge.body_deadlines import BodyDeadlines
 from api.edge.context import RequestContext, attach
 from api.edge.cors import add_headers, allowed_origin, is_preflight, preflight
 from api.edge.responding import error_response
+from api.edge.routes.mcp import PATH as MCP_PATH
 from api.upstream import instance
 from api.wire.errors import ApiError, Dialect
 
@@ -52,8 +53,8 @@ def public(path: str) -> bool:
 
 
 def recorded(path: str) -> bool:
-    """API requests are recorded; health, docs and admin requests are not."""
-    return path.startswith("/v1/") or path.endswith(ANTHROPIC_PATHS)
+    """API requests (MCP's too) are recorded; health, docs and admin requests are not."""
+    return path.startswith("/v1/") or path.endswith(ANTHROPIC_PATHS) or path == MCP_PATH
 
 
 def _request_id(request: Request) -> bytes:

@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS activity (
     worker INTEGER NOT NULL,
     localdocs_collections TEXT,
     localdocs_snippets INTEGER,
-    localdocs_tokens INTEGER
+    localdocs_tokens INTEGER,
+    tool TEXT
 );
 CREATE INDEX IF NOT EXISTS activity_ts ON activity (ts);
 CREATE INDEX IF NOT EXISTS activity_client ON activity (client, id);
@@ -112,9 +113,11 @@ class Record:
     localdocs_collections: str | None = None
     """The LocalDocs collections searched for it, comma-separated; None when none was."""
     localdocs_snippets: int | None = None
-    """Snippets added to its prompt."""
+    """Snippets added to its prompt (for a search: the results it returned)."""
     localdocs_tokens: int | None = None
-    """Tokens of snippet text added to its prompt (estimated: 4 characters a token)."""
+    """Tokens of that snippet text (estimated: 4 characters a token)."""
+    tool: str | None = None
+    """For /mcp: the MCP method, and for a tool call the tool (`tools/call search_documents`)."""
     pending: bool = False
     """True while a stream is still being relayed (it finishes the record itself); not stored."""
     sink: Callable[[Record], None] | None = None
@@ -126,6 +129,9 @@ class Record:
     def searched(self, collections: list[str], snippets: int, chars: int) -> None:
         self.localdocs_collections, self.localdocs_snippets = ",".join(collections), snippets
         self.localdocs_tokens = -(-chars // 4)
+
+    def called(self, tool: str) -> None:
+        self.tool = tool
 
     def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
         self.input_tokens, self.output_tokens, self.tokens_estimated = input_tokens, output_tokens, estimated
@@ -199,7 +205,7 @@ def prepare(data_dir: Path) -> None:
 
 
 def _add_new_columns(connection: sqlite3.Connection) -> None:
-    """Columns added since a file was made (the LocalDocs ones), added to it: old records hold NULL there."""
+    """Columns added since a file was made (LocalDocs', MCP's), added to it: old records hold NULL there."""
     present = {row[1] for row in connection.execute("PRAGMA table_info(activity)")}
     for line in SCHEMA.split("CREATE TABLE IF NOT EXISTS activity (")[1].split(");")[0].strip().splitlines():
         name = line.split()[0]

@@ -141,6 +141,19 @@ def test_the_activity_record_says_what_was_searched(gateway, http):
     assert rows[0]["localdocs_snippets"] >= 1 and rows[0]["localdocs_tokens"] > 0
 
 
+def test_a_search_is_recorded_with_what_it_searched_and_found(http):
+    found = http.post("/v1/localdocs/search", json={"query": QUESTION, "collections": ["notes"], "top_k": 2},
+                      headers={"x-request-id": "localdocs-search-activity-1"}).json()["data"]
+    deadline = time.monotonic() + 10
+    while not (rows := [row for row in http.get("/admin/activity").json()["data"]
+                        if row["request_id"] == "localdocs-search-activity-1"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert rows[0]["path"] == "/v1/localdocs/search" and rows[0]["status"] == 200
+    assert rows[0]["localdocs_collections"] == "notes" and rows[0]["localdocs_snippets"] == len(found) == 2
+    assert rows[0]["localdocs_tokens"] == -(-sum(len(hit["text"]) for hit in found) // 4)
+
+
 def test_chat_gets_the_snippet_and_says_its_sources(gateway):
     client = openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY, max_retries=0)
     completion = client.chat.completions.create(model="fake:gpt-fake",

@@ -94,10 +94,11 @@ def gateway(folders, tmp_path_factory):
 
 
 @asynccontextmanager
-async def mcp_session(gateway: Gateway, key: str = SERVER_KEY, header: str = "authorization") -> AsyncIterator[
-        ClientSession]:
+async def mcp_session(gateway: Gateway, key: str = SERVER_KEY, header: str = "authorization",
+                      request_id: str | None = None) -> AsyncIterator[ClientSession]:
     value = f"Bearer {key}" if header == "authorization" else key
-    async with (httpx2.AsyncClient(headers={header: value}, timeout=30) as http,
+    headers = {header: value} | ({"x-request-id": request_id} if request_id else {})
+    async with (httpx2.AsyncClient(headers=headers, timeout=30) as http,
                 streamable_http_client(f"{gateway.base_url}/mcp", http_client=http) as (read, write),
                 ClientSession(read, write) as session):
         await session.initialize()
@@ -284,3 +285,23 @@ def test_a_server_loads_the_sdk_only_when_mcp_is_asked_for():
                              cwd=Path(__file__).resolve().parents[2])
     assert started.stdout.split("\n")[:2] == ["[]", "['mcp', 'starlette', 'api.edge.mcp_server']"], \
         started.stdout + started.stderr
+
+
+async def test_each_mcp_call_is_recorded_with_its_method_tool_and_results(gateway):
+    async with mcp_session(gateway, LIMITED_KEY, request_id="mcp-activity-1") as session:
+        found = _structured(await session.call_tool("search_documents", {"query": "capital of Zorblax",
+                                                                         "top_k": 2}))["results"]
+    with httpx.Client(base_url=gateway.base_url, timeout=30, headers={"x-api-key": SERVER_KEY}) as http:
+        deadline = time.monotonic() + 10
+        while True:
+            rows = [row for row in http.get("/admin/activity", params={"limit": 1000}).json()["data"]
+                    if row["request_id"] == "mcp-activity-1"]
+            if any(row["tool"] == "tools/call search_documents" for row in rows):
+                break
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.2)
+    assert {row["tool"] for row in rows} >= {"initialize", "tools/call search_documents"}
+    assert {row["path"] for row in rows} == {"/mcp"} and {row["client"] for row in rows} == {"limited"}
+    call = next(row for row in rows if row["tool"] == "tools/call search_documents")
+    assert call["status"] == 200 and call["localdocs_collections"] == "notes"
+    assert call["localdocs_snippets"] == len(found) == 2

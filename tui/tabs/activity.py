@@ -36,11 +36,19 @@ STATUS_FILTERS = ("all", "ok", "errors")
 
 def activity_cells(record: dict) -> tuple[str | Text, ...]:
     """A record's row; the client and model as plain Text (a client names itself, and '[' is markup)."""
-    tokens = "-" if record["total_tokens"] is None else (
-        f"{'~' if record['tokens_estimated'] else ''}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}")
     status = f"{record['status']}{' ✗' if record['error'] and record['status'] < 400 else ''}"  # failed after a 200
     return (record["time"][11:19], _cut(record["client"], CLIENT_WIDTH), _cut(model_or_path(record), MODEL_WIDTH),
-            status, f"{record['latency_ms']:.0f} ms", tokens)
+            status, f"{record['latency_ms']:.0f} ms", _tokens(record))
+
+
+def _tokens(record: dict) -> str:
+    """The tokens column: input+output (`~` when estimated); for a LocalDocs search, the snippets it found."""
+    if record["total_tokens"] is not None:
+        estimated = "~" if record["tokens_estimated"] else ""
+        return f"{estimated}{record['input_tokens'] or 0}+{record['output_tokens'] or 0}"
+    if not record["model"] and record.get("localdocs_snippets") is not None:
+        return f"{record['localdocs_snippets']} found"
+    return "-"
 
 
 def failed(record: dict) -> bool:
@@ -55,10 +63,17 @@ def _cut(value: str, width: int) -> Text:
     return text
 
 
+PATH_LABELS = {"/v1/localdocs/search": "localdocs search"}
+
+
 def model_or_path(record: dict) -> str:
-    """What the model column shows, and the model filter matches: the model, or for a request that
-    names none (GET /v1/models, …) its path."""
-    return record["model"] or record["path"]
+    """What the model column shows, and the model filter matches: the model; for an MCP request its tool or
+    method (`mcp search_documents`, `mcp initialize`); else a label for its path, or the path (GET /v1/models…)."""
+    if record["model"]:
+        return record["model"]
+    if record.get("tool"):
+        return f"mcp {record['tool'].removeprefix('tools/call ')}"  # a tool by its name, other methods whole
+    return PATH_LABELS.get(record["path"], record["path"])
 
 
 class Trend:

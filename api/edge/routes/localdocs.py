@@ -11,7 +11,7 @@ from api.config.settings import CollectionSettings
 from api.core.auth import Identity
 from api.core.worker import State
 from api.edge.body import read_json_object, receive_of
-from api.edge.context import context_of
+from api.edge.context import RequestContext, context_of
 from api.edge.responding import json_response
 from api.edge.routes.admin import require_server_key
 from api.localdocs.selection import MAX_TOP_K, asked_for, select
@@ -22,15 +22,18 @@ def _iso(moment: float | None) -> str | None:
     return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
 
 
-async def search(state: State, identity: Identity, query: str, names: list[str] | None,
-                 top_k: int | None) -> list[dict]:
+async def search(context: RequestContext, query: str, names: list[str] | None, top_k: int | None) -> list[dict]:
     """The ranked snippets of `query` in the collections `names` (None: the caller's own, or every one for the
-    server key), as POST /v1/localdocs/search and the MCP tool `search_documents` answer; ApiError 400/403 for a
-    collection unknown or not the caller's."""
+    server key), as POST /v1/localdocs/search and the MCP tool `search_documents` answer, recorded in the request's
+    activity; ApiError 400/403 for a collection unknown or not the caller's."""
+    state, identity = context.state, context.identity
     selection = select(state.config, identity.client, identity.server_key, names, top_k or 10,
                        everything_by_default=True)
-    hits = [] if selection is None else await state.searcher.search(
-        query, selection.collections, state.config, min(selection.top_k, MAX_TOP_K))
+    if selection is None:
+        return []
+    hits = await state.searcher.search(query, selection.collections, state.config, min(selection.top_k, MAX_TOP_K))
+    context.recording.searched([collection.name for collection in selection.collections], len(hits),
+                               sum(len(hit.text) for hit in hits))
     return [{"collection": hit.collection, "path": hit.path, "title": hit.title, "page": hit.page,
              "text": hit.text, "score": round(hit.score, 6), "chunk_id": hit.chunk_id} for hit in hits]
 
@@ -76,7 +79,7 @@ def register(app: Application) -> None:
         if not isinstance(query, str) or not query.strip():
             raise ApiError(400, "'query' must be a non-empty string.", param="query", code="invalid_value")
         names, top_k = asked_for({key: body[key] for key in ("collections", "top_k") if key in body}, None)
-        found = await search(state, context.identity, query, names, top_k)
+        found = await search(context, query, names, top_k)
         return json_response(200, {"object": "list", "data": found})
 
     @app.router.get("/admin/collections")
