@@ -8,6 +8,10 @@ import aiohttp
 import orjson
 
 
+class Sources(list):
+    """The LocalDocs sources of an answer, each {"id", "collection", "path", "title", "page", "text", "score"}."""
+
+
 class AdminError(Exception):
     """The server could not be reached or refused; the message is meant for a person."""
 
@@ -38,6 +42,19 @@ class AdminClient:
             raise AdminError(f"{self.base_url} is not answering ({exc.__class__.__name__})") from exc
         return _document(path, response.status, body)
 
+    async def post(self, path: str, body: dict | None = None, *, timeout_s: float = 15.0) -> dict:
+        """POST a JSON body; the JSON answer (any 2xx), or the server's error as an AdminError."""
+        try:
+            async with self._http().post(self.base_url + path, data=orjson.dumps(body or {}),
+                                         headers={**self._headers, "content-type": "application/json"},
+                                         timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+                answer = await response.read()
+        except TimeoutError as exc:
+            raise AdminError(f"{self.base_url} did not answer within {timeout_s:g} s") from exc
+        except aiohttp.ClientError as exc:
+            raise AdminError(f"{self.base_url} is not answering ({exc.__class__.__name__})") from exc
+        return _document(path, 200 if 200 <= response.status < 300 else response.status, answer)
+
     async def tail(self, since_id: int) -> AsyncIterator[dict]:
         """Activity records after `since_id`, then as the server writes them (GET /admin/activity/stream)."""
         try:
@@ -53,6 +70,13 @@ class AdminClient:
 
     async def chat(self, body: dict) -> AsyncIterator[str]:
         """The text of a streamed chat completion, piece by piece, as client `tui`."""
+        async for piece in self.chat_events(body):
+            if isinstance(piece, str):
+                yield piece
+
+    async def chat_events(self, body: dict) -> AsyncIterator[str | Sources]:
+        """A streamed chat completion as client `tui`: its text piece by piece, and the LocalDocs sources
+        the answer used (the stream's `localdocs.sources` event) as one `Sources` when there are any."""
         path = "/v1/chat/completions"
         try:
             async with self._http().post(self.base_url + path, data=orjson.dumps({**body, "stream": True}),
@@ -64,6 +88,10 @@ class AdminClient:
                         event = orjson.loads(line[6:])
                         if "error" in event:
                             raise AdminError(event["error"].get("message") or "the stream failed")
+                        if event.get("object") == "localdocs.sources":
+                            found = event.get("sources") or (event.get("localdocs") or {}).get("sources")
+                            yield Sources(found or [])
+                            continue
                         for choice in event.get("choices") or ():
                             if text := (choice.get("delta") or {}).get("content"):
                                 yield text

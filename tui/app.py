@@ -1,4 +1,5 @@
-"""The Gatehouse terminal UI: configuration, server state, live activity and a playground.
+"""The Gatehouse terminal UI: configuration, server state, live activity, a playground and the LocalDocs
+collections.
 
 It knows the server only through its admin API and the config file. Started by `gatehouse`,
 it runs the server under the supervisor (in a thread) and stops it on quit; with `--attach`
@@ -48,12 +49,14 @@ from tui.session import ConfigStore, Session, Unreadable
 from tui.supervisor import Supervisor
 from tui.tabs.activity import ActivityTab
 from tui.tabs.config import ConfigTab
+from tui.tabs.documents import DocumentsTab
 from tui.tabs.playground import PlaygroundTab
 from tui.tabs.server import ServerTab
 from tui.themes import BUILTIN_THEMES_DIR, DEFAULT_THEME, load_themes, user_themes_dir
 
-TABS = ("config", "server", "activity", "playground")
-FOCUS = {"config": "#config-nav", "server": "#client-tree", "activity": "#activity-table", "playground": "#play-input"}
+TABS = ("config", "server", "activity", "playground", "documents")
+FOCUS = {"config": "#config-nav", "server": "#client-tree", "activity": "#activity-table", "playground": "#play-input",
+         "documents": "#docs-table"}
 """Where the keyboard goes when a tab is shown."""
 HOME = {**FOCUS, "playground": "#chat"}
 """Where escape takes the keyboard from a text field (somewhere digits switch tabs)."""
@@ -120,6 +123,8 @@ class GatehouseApp(App):
                 yield ActivityTab(session)
             with TabPane("4 Playground", id="playground"):
                 yield PlaygroundTab(session)
+            with TabPane("5 Documents", id="documents"):
+                yield DocumentsTab(session)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -263,6 +268,7 @@ class GatehouseApp(App):
             playground = self.query_one(PlaygroundTab)
             if not playground.settings or playground.generation != self.status.get("config_generation"):
                 await playground.load(self.status.get("config_generation"))
+            await self.query_one(DocumentsTab).refresh_collections()
         except NoMatches:  # the app closed while the server was being asked
             return
 

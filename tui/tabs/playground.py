@@ -2,6 +2,9 @@
 
 The model, prompt and temperature chosen here are the `tui` client's settings, saved in
 `[clients.tui]` (what "copy the TUI settings to the server client" moves to `server`).
+"docs" picks the LocalDocs collections searched for each message (sent with the request, not saved):
+the client's own, all, none, or one; an answer that used sources lists them below it, numbered as
+the answer cites them ([1], [2], …).
 """
 
 from __future__ import annotations
@@ -14,14 +17,26 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Input, Label, Select, Static
 from textual.worker import Worker
 
-from tui.admin_client import AdminError
+from tui.admin_client import AdminError, Sources
 from tui.messages import ConfigEdit
 from tui.session import Session
 
 NO_PROMPT = ""
+CLIENTS_DOCS, ALL_DOCS, NO_DOCS = "\x00client", "\x00all", "\x00none"
+"""The "docs" choices that are not one collection: the `tui` client's own collections, every one, none."""
+
+
+def sources_text(sources: list[dict]) -> Content:
+    """An answer's sources, numbered as it cites them; plain text (a path may hold '[')."""
+    lines = [Content.styled("Sources", "bold")]
+    for source in sources:
+        page = f" p.{source['page']}" if source.get("page") else ""
+        lines.append(Content(f"[{source['id']}] {source['path']}{page} ({source['collection']})"))
+    return Content("\n").join(lines)
 
 
 class PlaygroundTab(Vertical):
@@ -38,6 +53,8 @@ class PlaygroundTab(Vertical):
         """The `tui` client's model, prompt and temperature as last read."""
         self.answering: Worker | None = None
         self.generation: int | None = None
+        self.collections: list[str] = []
+        """The server's LocalDocs collections, offered under "docs"."""
         """The server's config generation the model list was read at: a new one (a provider added) reads it again."""
 
     def compose(self) -> ComposeResult:
@@ -48,6 +65,9 @@ class PlaygroundTab(Vertical):
             yield Select([], id="play-prompt", compact=True, prompt="none")
             yield Label("temp.")
             yield Input(id="play-temperature", compact=True, placeholder="-", select_on_focus=False)
+            yield Label("docs")
+            yield Select([("client's", CLIENTS_DOCS), ("all", ALL_DOCS), ("none", NO_DOCS)], id="play-docs",
+                         compact=True, allow_blank=False, value=CLIENTS_DOCS)
         yield VerticalScroll(Static("Type below and press enter. Tab 1 edits the client 'tui' too.",
                                     classes="field-help"), id="chat")
         yield Input(placeholder="Message (enter sends; escape stops the answer; ctrl+n new chat)", id="play-input")
@@ -62,6 +82,17 @@ class PlaygroundTab(Vertical):
             self.notify(f"Playground: {error}", severity="error")
             return
         self.generation = generation
+        try:
+            self.collections = [entry["name"] for entry in
+                                (await self.session.admin.get("/admin/collections")).get("data") or ()]
+        except AdminError:
+            self.collections = []  # a server without LocalDocs: the choice stays the client's own
+        docs = self.query_one("#play-docs", Select)
+        with self.prevent(Select.Changed):
+            chosen = docs.value
+            docs.set_options([("client's", CLIENTS_DOCS), ("all", ALL_DOCS), ("none", NO_DOCS),
+                              *((name, name) for name in self.collections)])
+            docs.value = chosen if chosen in (CLIENTS_DOCS, ALL_DOCS, NO_DOCS, *self.collections) else CLIENTS_DOCS
         self.settings = {"model": client["model"]["id"], "prompt": (client["prompt"] or {}).get("name"),
                          "temperature": client["temperature"]}
         ids = [model["id"] for model in models["data"]]
@@ -144,9 +175,16 @@ class PlaygroundTab(Vertical):
         model = self.query_one("#play-model", Select).value
         body = {"model": "default" if model is Select.NULL else model, "messages": self.messages,
                 "stream_options": {"include_usage": True}}
+        docs = self.query_one("#play-docs", Select).value
+        if docs != CLIENTS_DOCS:
+            chosen = self.collections if docs == ALL_DOCS else [] if docs == NO_DOCS else [docs]
+            body["localdocs"] = {"collections": chosen}
         text = ""
         try:
-            async for piece in self.session.admin.chat(body):
+            async for piece in self.session.admin.chat_events(body):
+                if isinstance(piece, Sources):
+                    await self._show_sources(widget, piece)
+                    continue
                 text += piece
                 widget.update(text)
                 self.query_one("#chat", VerticalScroll).scroll_end(animate=False)
@@ -162,6 +200,13 @@ class PlaygroundTab(Vertical):
                 self.messages.append({"role": "assistant", "content": text})
         if not text:
             widget.update("(no text in the answer)")
+
+    async def _show_sources(self, answer: Static, sources: Sources) -> None:
+        """The sources an answer used, under it."""
+        if sources:
+            chat = self.query_one("#chat", VerticalScroll)
+            await chat.mount(Static(sources_text(sources), classes="chat-sources", markup=False), after=answer)
+            chat.scroll_end(animate=False)
 
     def action_stop(self) -> None:
         """Stop the answer being streamed (the gateway cancels the upstream request); with no
