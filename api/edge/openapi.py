@@ -1135,10 +1135,14 @@ _SCHEMAS: Schema = {
         "response_bytes": _int("Bytes of the answer's body sent.", minimum=0),
         "worker": _int("Pid of the worker that served it."),
         "localdocs_collections": _nullable(_str("LocalDocs collections searched for it, comma-separated.")),
-        "localdocs_snippets": _nullable(_int("LocalDocs snippets added to its prompt.", minimum=0)),
-        "localdocs_tokens": _nullable(_int("Tokens of LocalDocs snippets added to its prompt (estimated).",
+        "localdocs_snippets": _nullable(_int("LocalDocs snippets added to its prompt; for a search "
+                                             "(`/v1/localdocs/search`, MCP `search_documents`), the snippets found.",
+                                             minimum=0)),
+        "localdocs_tokens": _nullable(_int("Tokens of those snippets (estimated: 4 characters a token).",
                                            minimum=0)),
-    }, description="One API request (`/v1/...`; health, docs and admin requests are not "
+        "tool": _nullable(_str("For `/mcp`: the MCP method, and for a tool call the tool "
+                               "(`tools/call search_documents`).")),
+    }, description="One API request (`/v1/...` and `/mcp`; health, docs and admin requests are not "
                    "recorded)."),
     "ActivityPage": _fixed({
         "data": _arr(_ref("ActivityRecord"), description="Newest first."),
