@@ -226,7 +226,8 @@ class DocumentsTab(Vertical):
         elif entry["state"] == "error":
             line = f"{name}: ✗ {entry.get('problem') or 'cannot be indexed'}"
         else:
-            line = f"{name}: {progress_bar(1, 1)} {done}/{files} files · {entry['chunks']:,} chunks · ready"
+            failed = f" · {len(entry['errors'])} not indexed" if entry.get("errors") else ""
+            line = f"{name}: {progress_bar(1, 1)} {done}/{files} files · {entry['chunks']:,} chunks · ready{failed}"
         self._detail(f"{line}\n{paths} · {model}")
         found = entry.get("errors") or []
         errors.display = bool(found)
@@ -237,8 +238,8 @@ class DocumentsTab(Vertical):
             errors.clear_options()
             errors.add_options([Option(Content(f"✗ {error['path']}: {error['reason']}"), id=error["path"])
                                 for error in found])
-            if highlighted_at is not None and found:
-                errors.highlighted = min(highlighted_at, len(found) - 1)
+            if found:
+                errors.highlighted = min(highlighted_at or 0, len(found) - 1)
 
     @on(DataTable.RowHighlighted, "#docs-table")
     def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
