@@ -131,6 +131,9 @@ class LocalModelSettings:
                                        help="empty: the provider's")
     chat_template: str | None = setting(None, kind="multiline",
                                         help="a Jinja chat template instead of the file's own")
+    keep_alive: int | None = setting(None, kind="int", minimum=-1, maximum=1 << 31,
+                                     help="seconds idle before it is unloaded, -1 never; empty: the provider's")
+    preload: bool = setting(False, kind="bool", help="load it when the server starts, not on first use")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +161,9 @@ class LocalSettings:
     """The least recently used idle one is unloaded first."""
     max_memory_mb: int = setting(0, kind="int", minimum=0, maximum=1 << 30,
                                  help="budget for loaded models' file sizes; 0: none")
+    keep_alive: int = setting(300, kind="int", minimum=-1, maximum=1 << 31,
+                              help="seconds a model stays loaded after its last request; -1: until unloaded")
+    """As Ollama's `keep_alive` (5 minutes by default); a request's own `keep_alive` field overrides it."""
 
 
 @dataclass(frozen=True, slots=True)

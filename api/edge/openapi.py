@@ -1015,6 +1015,19 @@ _SCHEMAS: Schema = {
     }),
     "LocalDocsSearchResult": _fixed({"object": _const("list"),
                                      "data": _arr(_ref("LocalDocsHit"), description="Best first.")}),
+    "LoadedModel": _fixed({
+        "model": _str("`provider:model`."), "provider": _str(),
+        "pid": _nullable(_int("The model host process holding it; null for Ollama's.")),
+        "memory_mb": _nullable(_num("Resident memory of its process (local), or Ollama's size.", minimum=0)),
+        "loaded_at": _nullable(_str("When it was loaded.", format="date-time")),
+        "state": _enum("loading", "ready", "restarting"),
+        "active": _int("Requests running on it now.", minimum=0),
+        "requests": _int("Requests it has answered since it was loaded.", minimum=0),
+        "tokens_per_s": _nullable(_num("Generation speed of its last answers; null before any.", minimum=0)),
+        "pinned": _bool("Kept until unloaded (`keep_alive` negative)."),
+        "expires_at": _nullable(_str("When it is unloaded if it stays idle; null while busy or pinned.",
+                                     format="date-time")),
+    }),
     "CollectionStatus": _fixed({
         "name": _str(), "state": _enum("indexing", "ready", "error"),
         "problem": _nullable(_str("Why the collection cannot be indexed (state `error`); it keeps its last index.")),
@@ -1343,6 +1356,22 @@ def _base_paths() -> Schema:
             "Every configured collection with its indexing state, counts and per-file errors.",
             _json_ok("The collections, in config order.", _fixed({"data": _arr(_ref("CollectionStatus"))})))},
         "/admin/collections/{name}/reindex": {"post": _reindex_op()},
+        "/admin/models/loaded": {"get": _admin_op(
+            "listLoadedModels", "List loaded models",
+            "The models in memory now: local GGUF models (each in its model host process, shared by every worker) "
+            "and Ollama's (its /api/ps). Providers that could not say are listed in `problems`.",
+            _json_ok("The loaded models.", _fixed({
+                "data": _arr(_ref("LoadedModel")),
+                "problems": _arr(_fixed({"provider": _str(), "message": _str()}),
+                                 description="Providers that did not say what they hold, and why."),
+            })))},
+        "/admin/models/{model_id}/load": {"post": _load_op()},
+        "/admin/models/{model_id}/unload": {"post": _admin_op(
+            "unloadModel", "Unload a model",
+            "Unload a local or Ollama model once its requests in flight are done.",
+            _json_ok("Whether it was loaded.", _fixed({"model": _str(), "unloaded": _bool(
+                "False when it was not loaded.")})),
+            errors=(400, 404), parameters=("ModelId",))},
         "/admin/clients/{name}": {"get": _admin_op(
             "getAdminClient", "Get a client's settings",
             "The settings that apply to the requests of one client, its default model "
@@ -1386,6 +1415,19 @@ def _search_op() -> Schema:
         "A client key asked for a collection that is not one of its client's. `code` is `collection_not_allowed`.",
         "ErrorResponse", ApiError(403, "Collection 'other' is not one of client 'writer''s collections.",
                                   param="localdocs.collections", code="collection_not_allowed").body("openai"))
+    return op
+
+
+def _load_op() -> Schema:
+    op = _admin_op("loadModel", "Load a model",
+                   "Load a local or Ollama model now (it is loaded on first use otherwise) and keep it `keep_alive` "
+                   "after its last request. A model of another provider type is a 400 (`model_not_loadable`).",
+                   _json_ok("The model, loaded.", _ref("LoadedModel")), errors=(400, 404, 413), parameters=("ModelId",))
+    op["requestBody"] = _json_body(_fixed({"keep_alive": {
+        "oneOf": [_num(), _str(pattern=r"^-?(\d+(\.\d+)?(ms|s|m|h)?)+$")],
+        "description": "Seconds, or a duration as Ollama writes it (`\"10m\"`, `\"1h30m\"`); negative: kept until "
+                       "unloaded (pinned); 0: unloaded when idle. Default: the model's `keep_alive`."}}),
+        required=False)
     return op
 
 

@@ -57,6 +57,28 @@ class CountsTokens(Protocol):
     async def count_tokens(self, body: dict) -> int: ...
 
 
+@runtime_checkable
+class HoldsModels(Protocol):
+    """A provider that keeps models loaded and can say which, and load and unload them on request: local GGUF
+    models (api/local/hosts.py) and Ollama (its /api/ps). An entry of `loaded_models` is what
+    GET /admin/models/loaded shows: `model` ("provider:model"), `provider`, `pid` (the process holding it; None
+    when it is not ours), `memory_mb`, `loaded_at` (ISO 8601), `requests`, `tokens_per_s` (of its last answers;
+    None before any), `pinned`, `expires_at` (ISO 8601 or None)."""
+
+    id: str
+
+    async def loaded_models(self) -> list[dict]: ...
+
+    async def load_model(self, model: str, keep_alive: float | None) -> dict:
+        """Load `model` (a name of this provider) and keep it `keep_alive` seconds after its last request
+        (negative: until unloaded; None: as configured); its entry."""
+        ...
+
+    async def unload_model(self, model: str) -> bool:
+        """Unload `model` once its requests in flight are done; False when it was not loaded."""
+        ...
+
+
 class Provider:
     """One configured upstream, reached through the gateway's shared connection pool."""
 
