@@ -111,6 +111,13 @@ class ProviderSettings:
     """How an `openai` or `ollama` provider serves /v1/responses: "native" (passed through to its own
     /responses) or "translate" (over its /chat/completions); None: native for OpenAI's own API and Azure's,
     else translate (older Ollama versions have no /v1/responses)."""
+    num_ctx: int | None = setting(None, kind="int", minimum=1, maximum=1 << 24,
+                                  help="ollama only: context length its models run with; empty: Ollama's default")
+    """Ollama's `num_ctx` for this provider's models (chat requests then go to Ollama's native /api/chat, whose
+    `options` carry it: its OpenAI-compatible endpoints cannot set it); None: Ollama's own default."""
+    num_ctx_models: dict[str, int] = setting(default_factory=dict, kind="table",
+                                             help="ollama only: num_ctx per model, \"name:tag\" = tokens")
+    """Per-model `num_ctx`, over the provider's (a bare name means `name:latest`)."""
     local: LocalSettings | None = field(default=None, metadata={"inline": True})
     """The in-process models of a `llamacpp` provider (None for the HTTP types); its keys sit in
     the provider's own table, beside `type`."""
@@ -460,8 +467,24 @@ def _provider(r: _Reader, pid: str, data: Any, environ: Mapping[str, str]) -> Pr
         values["api_key"] = environ.get(values["api_key_env"], "")
     if values["responses"] is not None and kind not in ("openai", "ollama"):
         r.fail(f"{path}.responses", "only for types openai and ollama (other types always translate /v1/responses)")
+    for key in ("num_ctx", "num_ctx_models"):
+        if key in data and kind != "ollama":
+            r.fail(f"{path}.{key}", "only for type ollama (Ollama's context length; llamacpp models have n_ctx)")
     return ProviderSettings(**values | {"id": pid, "type": kind or "", "base_url": base_url,
-                                        "headers": _headers(r, values["headers"], f"{path}.headers")})
+                                        "headers": _headers(r, values["headers"], f"{path}.headers"),
+                                        "num_ctx_models": _num_ctx_models(r, values["num_ctx_models"],
+                                                                          f"{path}.num_ctx_models")})
+
+
+def _num_ctx_models(r: _Reader, table: dict, path: str) -> dict[str, int]:
+    """An Ollama provider's context length per model: whole numbers of tokens (others are problems)."""
+    good = {}
+    for name, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1 << 24:
+            r.fail(f"{path}.{name}", f"must be a whole number of tokens from 1 to {1 << 24}")
+        else:
+            good[name] = value
+    return good
 
 
 def _headers(r: _Reader, table: dict, path: str) -> dict[str, str]:
