@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
+from api.config.settings import example_config_text, load_config
 from tests.conftest import gateway_config
 from tests.gateway import SERVER_KEY, start_gateway
 from tests.tui.test_app import config_file, notes, screen_lines, supervised, type_into, until
@@ -17,6 +18,7 @@ from tui.app import GatehouseApp
 from tui.commands import GatehouseCommands
 from tui.screens import AddCollectionScreen, ConfirmScreen, TextScreen
 from tui.session import read_only_note
+from tui.tabs.documents import DocumentsTab, count_files, progress_bar
 
 INDEXED_S = 90
 """The first index of a server: its embedder loads once."""
@@ -65,8 +67,10 @@ async def test_the_tab_lists_a_collection_its_errors_and_a_search_finds_the_righ
         row = rows(app)["notes"]
         assert row[0] == "✓" and row[3] == "3" and "1✗" in row[2]  # 3 files indexed, the broken PDF not
         detail = str(app.query_one("#docs-detail", Static).render())
-        assert "4/4 files" in detail and "ready · 1 not indexed" in detail and str(folder) in detail
+        assert "notes ready: 4/4 files · 3 chunks · 1 ✗" in detail and str(folder) in detail
         assert app.focused is app.query_one("#docs-table")
+        config = load_config(config_file(app))  # the progress bar's total: the files counted by the indexer's rules
+        assert count_files(config.collections["notes"], config.path) == 4
 
         errors = app.query_one("#docs-errors", OptionList)  # the file that could not be read, its reason whole
         assert errors.display and "broken.pdf" in options(app, "#docs-errors")[0]
@@ -210,3 +214,36 @@ async def test_the_playground_lists_the_sources_of_an_answer_numbered_as_cited(u
                     and "echo" in str(app.query(".chat-assistant")[-1].render()))
         await asyncio.sleep(0.3)
         assert len(app.query(".chat-sources")) == 1
+
+
+def test_a_progress_bar_draws_eighths_of_a_cell():
+    assert progress_bar(0, 10, 8) == "░" * 8
+    assert progress_bar(5, 10, 8) == "████░░░░"
+    assert progress_bar(1, 16, 4) == "▎░░░"  # a quarter of a cell
+    assert progress_bar(3, 0, 4) == "░░░░"  # no total yet
+    assert progress_bar(12, 10, 4) == "████"
+
+
+async def test_while_indexing_the_tab_shows_a_bar_files_chunks_and_a_rate_from_successive_reads(tmp_path):
+    """The collections as /admin/collections gives them, read twice ten seconds apart (no server answers: the
+    app's own reads fail and change nothing)."""
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(example_config_text().replace("change-me-please", "a-server-key-0123456789"))
+    app = GatehouseApp("http://127.0.0.1:9", "a-server-key-0123456789", config_path=config_path,
+                       user_themes=tmp_path / "themes")
+    entry = {"name": "books", "state": "indexing", "problem": None, "paths": ["/srv/books"], "files": 100,
+             "files_indexed": 100, "chunks": 1000, "embedding_model": None, "last_indexed": None, "errors": [],
+             "files_total": 400, "files_done": 100}
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        tab = app.query_one(DocumentsTab)
+        tab.show([entry])
+        tab.readings["books"].at -= 10.0  # the first read, ten seconds ago
+        tab.show([{**entry, "files_indexed": 200, "chunks": 2500, "files_done": 200}])
+        detail = str(app.query_one("#docs-detail", Static).render())
+        assert f"books {progress_bar(200, 400)} 200/400 files · 2,500 chunks · 150 chunks/s" in detail
+        assert "/srv/books · the built-in embedder" in detail
+        tab.show([{**entry, "state": "ready", "files_indexed": 400, "chunks": 4000, "files_done": 400,
+                   "last_indexed": "2026-12-04T20:00:00+00:00"}])
+        assert "books ready: 400/400 files · 4,000 chunks" in str(app.query_one("#docs-detail", Static).render())
+        await pilot.pause()

@@ -18,6 +18,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -30,7 +31,7 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from api.config.settings import ConfigError
+from api.config.settings import CollectionSettings, ConfigError, load_config
 from tui.admin_client import AdminError
 from tui.messages import ConfigEdit
 from tui.screens import AddCollectionScreen, ConfirmScreen, TextScreen
@@ -40,13 +41,28 @@ COLUMNS = ("✓", "collection", "state", "files", "chunks", "model", "last index
 """✓: searched (space marks and unmarks)."""
 NAME_WIDTH, MODEL_WIDTH = 14, 14
 """A longer name or model is cut with '…' so that every column fits 80 columns (the detail line has it whole)."""
-BAR_WIDTH = 24
+BAR_WIDTH = 16
 TOP_K = 10
 """Snippets a search shows."""
 SNIPPET_CHARS = 150
 """Characters of a snippet's text shown in the list (enter shows the whole chunk)."""
 WORD = re.compile(r"\w{2,}")
 NAME = re.compile(r"[A-Za-z0-9_-]+")
+COUNT_EVERY_S = 10.0
+"""How often, while a collection is indexed, its files are counted again (the total of its progress bar)."""
+
+
+def count_files(settings: CollectionSettings, config_path: Path) -> int:
+    """How many files the collection has, by the indexer's own rules (paths, include, exclude, file types,
+    symlinks): the total of the progress bar, which /admin/collections does not give while indexing (it
+    counts the files stored so far)."""
+    from api.localdocs.indexer import Collection  # numpy and the extractors: only once a collection is indexed
+
+    class Files(Collection):
+        def __init__(self) -> None:  # no embedder: only the files are wanted
+            self.settings, self.name, self.roots = settings, settings.name, settings.folders(config_path)
+
+    return sum(1 for _ in Files().files())
 
 
 @dataclass(slots=True)
@@ -124,6 +140,8 @@ class DocumentsTab(Vertical):
         """Chunks per second of each collection being indexed, from the last two reads."""
         self.hits: list[dict] = []
         self.query_text = ""
+        self.totals: dict[str, tuple[float, int]] = {}
+        """Each collection being indexed: when its files were counted, and how many there are."""
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="docs-table", cursor_type="row", zebra_stripes=False)
@@ -170,7 +188,13 @@ class DocumentsTab(Vertical):
                     self.rates[name] = max(entry["chunks"] - last.chunks, 0) / (now - last.at)
             elif entry["state"] != "indexing":
                 self.rates.pop(name, None)
+                self.totals.pop(name, None)
             self.readings[name] = Reading(now, entry["files_indexed"], entry["chunks"])
+            counted = self.totals.get(name)
+            if entry["state"] == "indexing" and "files_total" not in entry and self.session.config is not None \
+                    and (counted is None or now - counted[0] > COUNT_EVERY_S):
+                self.totals[name] = (now, counted[1] if counted else -1)
+                self.count(name)
         self.collections = collections
         self.read = True
         table = self.query_one("#docs-table", DataTable)
@@ -212,22 +236,25 @@ class DocumentsTab(Vertical):
             errors.display = False
             return
         name = entry["name"]
+        done = entry["files_indexed"] + len(entry.get("errors") or ())  # read, indexed or not
+        files = entry["files"]
         if entry.get("files_total") is not None:
             files, done = int(entry["files_total"]), int(entry.get("files_done") or 0)
-        else:  # the server says how many files are stored so far, not how many its scan found
-            files, done = entry["files"], entry["files_indexed"] + len(entry.get("errors") or ())
+        elif entry["state"] == "indexing":  # the server counts the files stored so far: the total is counted here
+            counted = self.totals.get(name, (0.0, -1))[1]
+            files = max(counted, done) if counted >= 0 else -1  # -1: not counted (yet)
         paths = ", ".join(entry.get("paths") or ()) or "-"
         model = entry.get("embedding_model") or "the built-in embedder"
         if entry["state"] == "indexing":
             rate = self.rates.get(name)
             speed = f" · {rate:,.0f} chunks/s" if rate is not None else ""
-            line = (f"{name}: indexing {progress_bar(done, files)} {done}/{files} files · "
-                    f"{entry['chunks']:,} chunks{speed}")
+            bar = f"{progress_bar(done, files)} {done}/{files} files" if files >= 0 else f"{done} files so far"
+            line = f"{name} {bar} · {entry['chunks']:,} chunks{speed}"
         elif entry["state"] == "error":
             line = f"{name}: ✗ {entry.get('problem') or 'cannot be indexed'}"
         else:
-            failed = f" · {len(entry['errors'])} not indexed" if entry.get("errors") else ""
-            line = f"{name}: {progress_bar(1, 1)} {done}/{files} files · {entry['chunks']:,} chunks · ready{failed}"
+            failed = f" · {len(entry['errors'])} ✗" if entry.get("errors") else ""
+            line = f"{name} ready: {done}/{files} files · {entry['chunks']:,} chunks{failed}"
         self._detail(f"{line}\n{paths} · {model}")
         found = entry.get("errors") or []
         errors.display = bool(found)
@@ -240,6 +267,19 @@ class DocumentsTab(Vertical):
                                 for error in found])
             if found:
                 errors.highlighted = min(highlighted_at or 0, len(found) - 1)
+
+    @work(thread=True, group="docs-count")
+    def count(self, name: str) -> None:
+        """Count a collection's files (a thread: a large folder takes a while) for its progress bar."""
+        if self.session.config is None:
+            return
+        try:
+            config = load_config(self.session.config.path)
+            total = count_files(config.collections[name], config.path)
+        except (ConfigError, KeyError, OSError):
+            return
+        self.totals[name] = (time.monotonic(), total)
+        self.app.call_from_thread(self._show_selected)
 
     @on(DataTable.RowHighlighted, "#docs-table")
     def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
