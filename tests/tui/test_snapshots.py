@@ -14,7 +14,7 @@ from tui.app import GatehouseApp
 
 SIZES = [(80, 24), (120, 40)]
 THEMES = ["gatehouse-dark", "gatehouse-light"]
-TABS = {"1": "config", "2": "server", "3": "activity", "4": "playground"}
+TABS = {"1": "config", "2": "server", "3": "activity", "4": "playground", "5": "documents"}
 
 
 class StillApp(GatehouseApp):
