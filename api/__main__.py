@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import socket
@@ -14,6 +15,7 @@ from api import __version__
 from api.config import locations
 from api.config.settings import ConfigError, open_config
 from api.core import crashes, stopping
+from api.local import host_protocol
 from api.store import activity
 from api.upstream import instance
 
@@ -98,16 +100,32 @@ def main(argv: list[str] | None = None) -> int:
     stopping.prepare()
     crashes.reset(data_dir)
     indexer = subprocess.Popen([sys.executable, "-m", "api.localdocs.indexer", str(path)])  # one for all workers
+    model_hosts = _start_model_hosts()
     try:
         server.serve()
     finally:
         stopping.clear()
-        indexer.terminate()
-        try:
-            indexer.wait(5)
-        except subprocess.TimeoutExpired:
-            indexer.kill()
+        for helper in (indexer, model_hosts):
+            helper.terminate()
+        for helper in (indexer, model_hosts):
+            try:
+                helper.wait(5)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+        with contextlib.suppress(OSError):  # the sockets' folder, empty once the hosts are gone
+            host_protocol.runtime_dir(instance.INSTANCE_ID).rmdir()
     return 0
+
+
+def _start_model_hosts() -> subprocess.Popen:
+    """The supervisor of the local model hosts (api/local/hosts.py), one for all workers, which find its socket
+    in their environment."""
+    control = host_protocol.runtime_dir(instance.INSTANCE_ID) / "hosts.sock"
+    os.environ[host_protocol.SUPERVISOR_ENV] = str(control)
+    supervisor = subprocess.Popen([sys.executable, "-m", "api.local.hosts", str(control)], stdout=subprocess.PIPE)
+    assert supervisor.stdout is not None
+    supervisor.stdout.readline()  # "ready": its socket is there before any worker asks
+    return supervisor
 
 
 if __name__ == "__main__":

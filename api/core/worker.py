@@ -23,6 +23,7 @@ from api.store.activity import FILE_NAME as ACTIVITY_FILE
 from api.store.activity import ActivityStore, Recorder
 from api.upstream.http_client import HttpClient
 from api.upstream.providers import PROVIDER_CLASSES, Provider
+from api.upstream.providers.base import Preloads
 
 log = logging.getLogger("gatehouse")
 
@@ -91,7 +92,14 @@ class Worker:
             self.recorder.max_age_s = state.config.activity.retention_days * 86400
             self.recorder.max_rows = state.config.activity.max_rows
         # Learn the model lists in the background so the first request does not wait for them.
-        self._background(state.catalog.everything())
+        self._background(self._discover(state))
+
+    @staticmethod
+    async def _discover(state: State) -> None:
+        await state.catalog.everything()
+        for provider in state.providers.values():
+            if isinstance(provider, Preloads):
+                await provider.preload()
 
     async def start(self, _app: object = None) -> None:
         store = ActivityStore(self._initial.server.data_dir / ACTIVITY_FILE)

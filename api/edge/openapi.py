@@ -975,6 +975,13 @@ _SCHEMAS: Schema = {
             "lost_records": _int("Records dropped for good because more were waiting than are kept, as of "
                                  "the last change.", minimum=0),
         }, description="Whether activity really reaches the activity file."),
+        "local_model_crashes": _arr(_fixed({
+            "model": _str("`provider:model`."), "embedding": _bool("Its embeddings host."),
+            "at": _str("When its model host died.", format="date-time"),
+            "how": _str("How it ended, e.g. `was killed by SIGSEGV`."),
+            "pid": _nullable(_int("The model host process that died.")),
+            "restarts": _int("Crashes in a row; after 5 it is started again only by the next request.", minimum=1),
+        }), description="Local model hosts that died since the server started (the last 50); each was restarted."),
         "providers": _arr(_obj({
             "id": _str("Provider id."),
             "type": _ref("ProviderType"),
@@ -1015,8 +1022,9 @@ _SCHEMAS: Schema = {
     }),
     "LocalDocsSearchResult": _fixed({"object": _const("list"),
                                      "data": _arr(_ref("LocalDocsHit"), description="Best first.")}),
-    "LoadedModel": _fixed({
+    "LoadedModel": _obj({
         "model": _str("`provider:model`."), "provider": _str(),
+        "embedding": _bool("A local model's embeddings host (a model serving both has two entries)."),
         "pid": _nullable(_int("The model host process holding it; null for Ollama's.")),
         "memory_mb": _nullable(_num("Resident memory of its process (local), or Ollama's size.", minimum=0)),
         "loaded_at": _nullable(_str("When it was loaded.", format="date-time")),
@@ -1027,7 +1035,8 @@ _SCHEMAS: Schema = {
         "pinned": _bool("Kept until unloaded (`keep_alive` negative)."),
         "expires_at": _nullable(_str("When it is unloaded if it stays idle; null while busy or pinned.",
                                      format="date-time")),
-    }),
+    }, "model", "provider", "pid", "memory_mb", "loaded_at", "state", "active", "requests", "tokens_per_s", "pinned",
+        "expires_at"),
     "CollectionStatus": _fixed({
         "name": _str(), "state": _enum("indexing", "ready", "error"),
         "problem": _nullable(_str("Why the collection cannot be indexed (state `error`); it keeps its last index.")),

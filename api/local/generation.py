@@ -299,8 +299,9 @@ def _calls(loaded: Loaded, job: Job, tokens: list[int], grammar: str, limit: int
     return read_calls(text + decoder.decode(b"", final=True)), produced, False
 
 
-def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callable[[object], None]) -> None:
-    """Run `job` (in a worker thread): emit STARTED, then bytes, then None; or an exception instead.
+def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callable[[object], None]) -> dict | None:
+    """Run `job` (in a thread of its own): emit STARTED, then bytes, then None, and return the usage; or emit an
+    exception instead (and return None).
 
     The answer is text (held to the `response_format`'s grammar, if any), tool calls held to the
     tools' grammar (`tool_choice` "required" or named), or, with "auto", text that may end where the
@@ -366,5 +367,7 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
         else:
             emit(writer.whole(text, finish, usage, calls))
         emit(None)
+        return usage
     except BaseException as exc:
         emit(exc)
+        return None

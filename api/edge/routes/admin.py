@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import re
@@ -21,7 +22,9 @@ from api.core.worker import State, Worker
 from api.edge.body import Query, first, query_int, query_of, receive_of
 from api.edge.context import context_of
 from api.edge.responding import json_response
+from api.local.host_client import model_hosts
 from api.store.activity import StoreUnavailable, as_json
+from api.upstream.providers.base import HoldsModels
 from api.wire.errors import ApiError
 from api.wire.sse import SSE, SSE_HEADERS
 
@@ -166,6 +169,13 @@ def register(app: Application, worker: Worker) -> None:
         require_server_key(request)
         state = context_of(request).state
         reloads = worker.reloads
+        local = [entry.provider for entry in state.catalog.known() if isinstance(entry.provider, HoldsModels)
+                 and entry.provider.in_process]
+        crashed: list[dict] = []
+        if local:  # what the model hosts hold now, and their crashes
+            await asyncio.gather(*(provider.loaded_models() for provider in local), return_exceptions=True)
+            with contextlib.suppress(ApiError):
+                crashed = [{**crash, "at": _iso(crash["at"])} for crash in await model_hosts().crashes()]
         return json_response(200, {
             "version": __version__,
             "pid": os.getpid(),
@@ -179,6 +189,7 @@ def register(app: Application, worker: Worker) -> None:
             "last_reload_error_at": _iso(reloads.last_error_at),
             "activity_recording": state.config.activity.enabled,
             "activity": _health(worker),
+            "local_model_crashes": crashed,
             "providers": [{"id": entry.provider.id, "type": entry.provider.type,
                            "reachable": entry.reachable if entry.checked else None,
                            "error": entry.problem, "models": len(entry.models or ()), **entry.provider.status()}

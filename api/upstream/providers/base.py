@@ -79,6 +79,13 @@ class HoldsModels(Protocol):
         ...
 
 
+@runtime_checkable
+class Preloads(Protocol):
+    """A provider with models to load when the server starts (local models marked `preload`)."""
+
+    async def preload(self) -> None: ...
+
+
 class Provider:
     """One configured upstream, reached through the gateway's shared connection pool."""
 

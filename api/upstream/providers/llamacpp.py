@@ -1,11 +1,12 @@
-"""Provider type `llamacpp`: GGUF models run in-process by llama-cpp-python (the optional extra `local`).
+"""Provider type `llamacpp`: GGUF models run by llama-cpp-python (the optional extra `local`), each in a model
+host process of its own shared by every worker (api/local/host.py, supervised by api/local/hosts.py).
 
 The seam: `post` returns a `LocalAnswer`, which offers the relay the part of an upstream response
 (`api.upstream.http_client.Response`) it uses (status, headers, `content.iter_any()`, `read()`, `release()`,
-`close()`), filled with the OpenAI-shaped bytes a generation thread produces. The relay,
-usage accounting, activity records and the Anthropic translation therefore work unchanged,
-and `close()` (the relay's answer to a client disconnect) stops the generation. `count_tokens`
-(Anthropic's count_tokens) tokenizes the prompt on a lent instance without generating.
+`close()`), filled with the OpenAI-shaped bytes the host streams back. The relay, usage accounting, activity
+records and the Anthropic translation therefore work unchanged, and `close()` (the relay's answer to a client
+disconnect) stops the generation. `count_tokens` (Anthropic's count_tokens) tokenizes the prompt on the host
+without generating. The provider is also a `HoldsModels`: what is loaded, load, unload.
 """
 
 from __future__ import annotations
@@ -15,25 +16,26 @@ import importlib
 import importlib.util
 import logging
 import os
-import threading
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
 
 import orjson
 
 from api.config import locations
 from api.config.settings import LocalModelSettings, ProviderSettings, ServerSettings
-from api.local.generation import STARTED, Cancelled, Job, Loaded, generate
+from api.local import keep_alive
+from api.local.generation import Job
 from api.local.gguf import GGUFError, GGUFInfo, read_gguf
-from api.local.pool import pool_for
+from api.local.host_client import HostJob, model_hosts
+from api.local.host_protocol import Spec
 from api.upstream.providers.base import Provider
 from api.wire.errors import ApiError
 
 log = logging.getLogger("gatehouse")
-T = TypeVar("T")
 
 OWNER = "local"
 """`owned_by` of every in-process model in /v1/models, whatever the provider's id."""
@@ -74,29 +76,27 @@ class ModelFile:
 
 
 class LocalAnswer:
-    """An in-process answer, seen by the relay as an upstream response (see the module docstring)."""
+    """A model host's answer, seen by the relay as an upstream response (see the module docstring)."""
 
     status = 200
 
-    def __init__(self, queue: asyncio.Queue, cancelled: threading.Event, stream: bool) -> None:
+    def __init__(self, job: HostJob, stream: bool) -> None:
         self.headers = {"content-type": "text/event-stream; charset=utf-8" if stream else "application/json"}
         self.content = self
-        self._queue, self._cancelled = queue, cancelled
+        self._job = job
 
-    async def iter_any(self):
-        while (item := await self._queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        async for chunk in self._job.data():
+            yield chunk
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.iter_any()])
 
     def release(self) -> None:
-        """Nothing to give back: the generation thread returns the model to the pool when it ends."""
+        self._job.close()
 
     def close(self) -> None:
-        self._cancelled.set()
+        self._job.close()
 
 
 class LlamaCppProvider(Provider):
@@ -106,7 +106,9 @@ class LlamaCppProvider(Provider):
         super().__init__(settings, server, http)
         assert settings.local is not None  # the settings of every llamacpp provider have it
         self.local = settings.local
-        self.pool = pool_for(self.id, self.local)
+        self.hosts = model_hosts()
+        self.loaded_now: dict[str, int] = {}
+        """Model name (an embeddings host's with " (embeddings)") → 1, as `loaded_models` last saw them."""
         self.package_dir = locations.model_cache_dir()
         self.files: dict[str, ModelFile] = {}
         if importlib.util.find_spec("llama_cpp") is None:
@@ -117,7 +119,7 @@ class LlamaCppProvider(Provider):
                              "(make run installs it)", code="local_runtime_missing")
 
     def status(self) -> dict:
-        return {"loaded": self.pool.loaded()}
+        return {"loaded": self.loaded_now}
 
     # --- discovery --------------------------------------------------------------------------
 
@@ -176,62 +178,52 @@ class LlamaCppProvider(Provider):
                    extra_headers: dict[str, str] | None = None) -> LocalAnswer:
         request = orjson.loads(body)
         endpoint = {"/chat/completions": "chat", "/completions": "completions", "/embeddings": "embeddings"}[path]
-        if endpoint == "embeddings":
-            return _whole(await self._lend(self._usable(request["model"]), True, lambda llm: _embed(llm, request)))
-        job = Job.parse(endpoint, request)
         file = self._usable(request["model"])
-        key, instance = await self._acquire(file, embedding=False)
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        cancelled = threading.Event()
-
-        def emit(item: object) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the event loop has closed: the worker is stopping
-                cancelled.set()
-
-        def work() -> None:
-            try:
-                generate(instance, job, cancelled, emit)
-            finally:
-                try:
-                    loop.call_soon_threadsafe(self.pool.release, key, instance)
-                except RuntimeError:
-                    pass
-        threading.Thread(target=work, name=f"generate {file.settings.name}", daemon=True).start()
-        first = await queue.get()
-        if first is not STARTED:
-            raise self.failure(first)
-        return LocalAnswer(queue, cancelled, job.stream)
+        if endpoint == "embeddings":
+            job = await self._job(file, True, "embed", request)
+            await job.started()
+            return LocalAnswer(job, stream=False)
+        parsed = Job.parse(endpoint, request)  # a 400 here, before the model is loaded
+        job = await self._job(file, False, endpoint, request)
+        await job.started()
+        return LocalAnswer(job, parsed.stream)
 
     async def count_tokens(self, body: dict) -> int:
         """The prompt tokens of the chat completion `body`, formatted and tokenized as its generation
         would be (the `prompt_tokens` it would report); nothing is generated."""
-        job = Job.parse("chat", body)
-        tokens, _stops = await self._lend(self._usable(job.model), False, lambda loaded: loaded.prompt_tokens(job))
-        return len(tokens)
-
-    async def _acquire(self, file: ModelFile, embedding: bool) -> tuple[tuple, Any]:
-        """An instance of the model, lent by the pool, and the key to `self.pool.release` it with."""
-        options = tuple(self._option(file, name) for name in ("n_ctx", "n_threads", "n_gpu_layers"))
-        key = (file.settings.name, file.path, options, file.settings.chat_template, embedding)
-        label = f"{file.settings.name} (embeddings)" if embedding else file.settings.name
-        assert file.info is not None  # a usable file's header was read
-        instance = await self.pool.acquire(key, label, file.info.size_bytes,
-                                           lambda: self._load(file, options, embedding))
-        return key, instance
-
-    async def _lend(self, file: ModelFile, embedding: bool, work: Callable[[Any], T]) -> T:
-        """`work(instance)`, run in a thread on an instance lent by the pool until the thread is done
-        (also when the request is cancelled meanwhile: the instance is never lent twice at once)."""
-        key, instance = await self._acquire(file, embedding)
-        done = asyncio.get_running_loop().run_in_executor(None, work, instance)
-        done.add_done_callback(lambda _: self.pool.release(key, instance))
+        job_request = Job.parse("chat", body)
+        job = await self._job(self._usable(job_request.model), False, "count", body)
         try:
-            return await asyncio.shield(done)
-        except Exception as exc:
-            raise self.failure(exc) from exc
+            await job.started()
+            return int(orjson.loads(b"".join([part async for part in job.data()]))["tokens"])
+        finally:
+            job.close()
+
+    async def _job(self, file: ModelFile, embedding: bool, op: str, request: dict) -> HostJob:
+        """A job sent to the model's host, which is started first if need be; a request's own `keep_alive`
+        (Ollama's field) becomes the model's from then on."""
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise self.missing_runtime()
+        spec = self._spec(file, embedding)
+        asked = request.pop("keep_alive", None)
+        job = await self.hosts.open(spec, op, request)
+        if asked is not None:
+            try:
+                await self.hosts.set_keep_alive(spec, keep_alive.seconds(asked))
+            except ApiError:
+                job.close()
+                raise
+        return job
+
+    def _spec(self, file: ModelFile, embedding: bool, keep: float | None = None) -> Spec:
+        assert file.info is not None and file.path is not None  # a usable file's header was read
+        configured = file.settings.keep_alive if file.settings.keep_alive is not None else self.local.keep_alive
+        return Spec(provider=self.id, name=file.settings.name, path=str(file.path),
+                    n_ctx=self._option(file, "n_ctx"), n_threads=self._option(file, "n_threads"),
+                    n_gpu_layers=self._option(file, "n_gpu_layers"), chat_template=file.settings.chat_template,
+                    embedding=embedding, parallel=self.local.parallel, max_queue=self.local.max_queue,
+                    keep_alive=float(configured) if keep is None else keep, size_bytes=file.info.size_bytes,
+                    max_loaded=self.local.max_loaded, max_memory_mb=self.local.max_memory_mb)
 
     def _usable(self, model: str) -> ModelFile:
         file = self.files.get(model)
@@ -241,47 +233,51 @@ class LlamaCppProvider(Provider):
                            code="model_unavailable")
         return file
 
-    def _load(self, file: ModelFile, options: tuple, embedding: bool):
-        try:
-            import llama_cpp
-        except ImportError:
-            raise self.missing_runtime() from None
+    # --- what is loaded -------------------------------------------------------------------
 
-        n_ctx, n_threads, n_gpu_layers = options
-        log.info("loading local model '%s' from %s", file.settings.name, file.path)
-        extra: dict[str, Any] = ({"embedding": True, "pooling_type": llama_cpp.LLAMA_POOLING_TYPE_MEAN}
-                                 if embedding else {})
-        try:
-            llm = llama_cpp.Llama(model_path=str(file.path), n_ctx=n_ctx, n_threads=n_threads or None,
-                                  n_gpu_layers=n_gpu_layers, verbose=False, **extra)
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ApiError(500, f"provider '{self.id}' could not load {file.path}: {exc}",
-                           code="model_load_failed") from exc
-        return llm if embedding else Loaded(llm, file.settings.chat_template)
+    async def loaded_models(self) -> list[dict]:
+        now = time.time()
+        entries = []
+        for host in await self.hosts.loaded():
+            if host["provider"] != self.id:
+                continue
+            keep = host.get("keep_alive")
+            idle = host.get("idle_s")
+            expires = (now + keep - idle if keep is not None and keep >= 0 and idle is not None
+                       and not host.get("active") else None)
+            entries.append({
+                "model": f"{self.id}:{host['name']}", "provider": self.id, "embedding": host["embedding"],
+                "pid": host["pid"], "memory_mb": host["memory_mb"], "state": host["state"],
+                "loaded_at": _iso(host.get("loaded_at")), "active": host.get("active", 0),
+                "requests": host.get("requests", 0), "tokens_per_s": host.get("tokens_per_s"),
+                "pinned": keep is not None and keep < 0, "expires_at": _iso(expires)})
+        self.loaded_now = {}
+        for entry in entries:
+            name = entry["model"].partition(":")[2] + (" (embeddings)" if entry["embedding"] else "")
+            self.loaded_now[name] = self.loaded_now.get(name, 0) + 1
+        return entries
 
-    def failure(self, exc: BaseException) -> BaseException:
-        if isinstance(exc, ApiError):
-            return exc
-        if isinstance(exc, Cancelled):
-            return ApiError(499, "The client disconnected; the generation was stopped.", code="client_disconnected")
-        if isinstance(exc, Exception):
-            return ApiError(500, f"provider '{self.id}': the local model failed: {exc.__class__.__name__}: {exc}",
-                            code="local_model_error")
-        return exc
+    async def load_model(self, model: str, keep: float | None) -> dict:
+        spec = self._spec(self._usable(model), False, keep)
+        await self.hosts.ensure(spec)
+        if keep is not None:
+            await self.hosts.set_keep_alive(spec, keep)
+        return next(entry for entry in await self.loaded_models()
+                    if entry["model"] == f"{self.id}:{model}" and not entry["embedding"])
+
+    async def unload_model(self, model: str) -> bool:
+        return await self.hosts.unload(self.id, model)
+
+    async def preload(self) -> None:
+        """Load the models marked `preload` (every worker asks; the supervisor starts each host once)."""
+        for file in self.files.values():
+            if file.settings.preload and file.error is None:
+                try:
+                    await self.hosts.ensure(self._spec(file, False))
+                except ApiError as error:
+                    log.warning("provider '%s': preloading '%s' failed: %s", self.id, file.settings.name,
+                                error.message)
 
 
-def _embed(llm, request: dict) -> bytes:
-    texts = request["input"]
-    if isinstance(texts, str):
-        texts = [texts]
-    if not texts or not all(isinstance(text, str) for text in texts):
-        raise ApiError(400, "Local models embed text: 'input' must be a string or a list of strings.",
-                       param="input", code="invalid_value")
-    return orjson.dumps(llm.create_embedding(texts, model=request["model"]))
-
-
-def _whole(body: bytes) -> LocalAnswer:
-    queue: asyncio.Queue = asyncio.Queue()
-    for item in (body, None):
-        queue.put_nowait(item)
-    return LocalAnswer(queue, threading.Event(), stream=False)
+def _iso(moment: float | None) -> str | None:
+    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
