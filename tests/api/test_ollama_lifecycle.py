@@ -195,3 +195,82 @@ def test_a_prompt_longer_than_the_context_is_refused_in_anthropic_words(http, ga
     error = caught.value.body["error"]
     assert error["type"] == "invalid_request_error"
     assert error["message"].startswith("prompt is too long: about 30") and "> 2048 maximum" in error["message"]
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
+def test_an_anthropic_request_runs_with_the_configured_num_ctx_too(http, gateway, fake, streamed):
+    request_id = rid()
+    client = anthropic_sdk(gateway)
+    params = dict(model="ollama_ctx:llama3.2:1b", max_tokens=50, messages=[{"role": "user", "content": "hi"}],
+                  extra_headers={"x-request-id": request_id})
+    if streamed:
+        with client.messages.stream(**params) as stream:
+            text = "".join(stream.text_stream)
+            message = stream.get_final_message()
+    else:
+        message = client.messages.create(**params)
+        text = message.content[0].text
+    assert text == "echo: hi" and message.stop_reason == "end_turn" and message.usage.output_tokens == 3
+    seen = upstream_record(fake, request_id)
+    assert seen["path"] == "/api/chat" and seen["body"]["options"]["num_ctx"] == 8192
+
+
+def test_tool_calls_and_images_cross_to_ollamas_native_chat_and_back():
+    """The conversion both ways, as Ollama's own /v1 layer does it (openai.go), without a server."""
+    import asyncio
+
+    import orjson
+
+    from api.upstream.providers.ollama import ModelStats, NativeChatAnswer, native_chat_request
+
+    body = {"model": "llama3.2:1b", "stream": True, "max_completion_tokens": 9, "stop": "END", "seed": 3,
+            "response_format": {"type": "json_object"}, "reasoning_effort": "none", "keep_alive": "5m",
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
+            "messages": [
+                {"role": "developer", "content": "Be brief."},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Weather here?"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "rain"}]}
+    native = native_chat_request(body, 4096)
+    assert native["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Weather here?", "images": ["AAAA"]},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "call_1", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]},
+        {"role": "tool", "content": "rain", "tool_call_id": "call_1", "tool_name": "get_weather"}]
+    assert native["options"] == {"temperature": 1.0, "top_p": 1.0, "num_ctx": 4096, "num_predict": 9, "seed": 3,
+                                 "stop": ["END"]}
+    assert (native["format"], native["think"], native["keep_alive"], native["stream"]) == ("json", False, 300, True)
+    assert native["tools"] == body["tools"]
+
+    lines = [{"model": "llama3.2:1b", "created_at": "2025-01-01T00:00:00.123456789Z",
+              "message": {"role": "assistant", "content": "", "tool_calls": [
+                  {"function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]}, "done": False},
+             {"model": "llama3.2:1b", "created_at": "2025-01-01T00:00:00Z", "message": {"role": "assistant",
+              "content": ""}, "done": True, "done_reason": "stop", "prompt_eval_count": 20, "eval_count": 8,
+              "eval_duration": 400_000_000}]
+
+    class Upstream:
+        status, headers = 200, {"content-type": "application/x-ndjson"}
+
+        def __init__(self):
+            self.content = self
+
+        async def iter_any(self):
+            for line in lines:
+                yield orjson.dumps(line) + b"\n"
+
+    stats = ModelStats()
+    answer = NativeChatAnswer(Upstream(), "llama3.2:1b", True, True, stats)
+    sse = asyncio.run(answer.read()).decode()
+    events = [orjson.loads(part.removeprefix("data: ")) for part in sse.strip().split("\n\n")[:-1]]
+    assert sse.endswith("data: [DONE]\n\n")
+    [call] = events[0]["choices"][0]["delta"]["tool_calls"]
+    assert call["function"] == {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"} and call["id"]
+    assert events[1]["choices"][0]["finish_reason"] == "tool_calls"
+    assert events[2]["usage"] == {"prompt_tokens": 20, "completion_tokens": 8, "total_tokens": 28}
+    assert events[0]["created"] == 1735689600 and stats.tokens_per_s == 20.0
