@@ -21,6 +21,7 @@ through its native API (docs/ollama.md has the sources):
 from __future__ import annotations
 
 import math
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -439,14 +440,15 @@ def _usage(line: dict) -> dict:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)?")
+
+
 def _created(line: dict) -> int:
+    """Ollama's `created_at` (RFC 3339, nanoseconds and all) in Unix seconds; now when it has none."""
     stamp = line.get("created_at")
-    if isinstance(stamp, str):
-        try:
-            return int(datetime.fromisoformat(stamp[:26].rstrip("Z") + ("" if "+" in stamp[19:] else "+00:00"))
-                       .timestamp())
-        except ValueError:
-            pass
+    if isinstance(stamp, str) and (match := _STAMP.fullmatch(stamp)):
+        offset = match[2] if match[2] and match[2] != "Z" else "+00:00"
+        return int(datetime.fromisoformat(match[1] + offset).timestamp())
     return int(time.time())
 
 
