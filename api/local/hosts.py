@@ -115,7 +115,8 @@ class Supervisor:
         async def one(host: HostProcess) -> dict:
             entry = {"provider": host.spec.provider, "name": host.spec.name, "embedding": host.spec.embedding,
                      "key": host.spec.key, "state": host.state, "size_bytes": host.spec.size_bytes,
-                     "pid": host.process.pid if host.process else None, "memory_mb": _memory_mb(host.process)}
+                     "pid": host.process.pid if host.process else None, "memory_mb": _memory_mb(host.process),
+                     "keep_alive": host.spec.keep_alive}
             if host.state == "ready":
                 with contextlib.suppress(OSError, TimeoutError, ValueError):
                     entry |= await wire.ask(host.socket, {"op": "stats"}, ASK_HOST_S)
