@@ -18,7 +18,7 @@ from tui.app import GatehouseApp
 from tui.commands import GatehouseCommands
 from tui.screens import AddCollectionScreen, ConfirmScreen, TextScreen
 from tui.session import read_only_note
-from tui.tabs.documents import DocumentsTab, count_files, progress_bar
+from tui.tabs.documents import DocumentsTab, count_files, excerpt, progress_bar
 
 INDEXED_S = 90
 """The first index of a server: its embedder loads once."""
@@ -222,6 +222,13 @@ def test_a_progress_bar_draws_eighths_of_a_cell():
     assert progress_bar(1, 16, 4) == "▎░░░"  # a quarter of a cell
     assert progress_bar(3, 0, 4) == "░░░░"  # no total yet
     assert progress_bar(12, 10, 4) == "████"
+
+
+def test_a_snippet_shows_the_text_around_the_querys_first_word():
+    text = "river orchard bell valley willow " * 10 + "The Albatrellus migration was first charted by Odile Ferrand."
+    shown = excerpt(text, "who charted the Albatrellus migration?", width=80)
+    assert shown.startswith("…") and "The Albatrellus migration was first" in shown and len(shown) <= 82
+    assert excerpt("a short text", "the text") == "a short text"
 
 
 async def test_while_indexing_the_tab_shows_a_bar_files_chunks_and_a_rate_from_successive_reads(tmp_path):

@@ -109,6 +109,16 @@ def highlighted(text: str, query: str) -> Content:
     return content
 
 
+def excerpt(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """`width` characters of `text` around the first of the query's words in it (its start if none is)."""
+    words = [word.lower() for word in WORD.findall(query)]
+    words = [word for word in words if len(word) > 3] or words  # "the", "who": found everywhere
+    found = [match.start() for match in re.finditer(r"\w+", text) if match.group().lower().startswith(tuple(words))]
+    start = 0 if not found or found[0] < width - 40 else text.rfind(" ", 0, found[0] - 30) + 1
+    shown = ("…" if start else "") + text[start:start + width]
+    return shown + ("…" if start + width < len(text) else "")
+
+
 def place(hit: dict) -> str:
     """A snippet's file (and page), as it is cited."""
     page = f" p.{hit['page']}" if hit.get("page") else ""
@@ -339,9 +349,7 @@ class DocumentsTab(Vertical):
         results.focus()
 
     def _snippet(self, number: int, hit: dict) -> Content:
-        text = " ".join(hit["text"].split())
-        if len(text) > SNIPPET_CHARS:
-            text = text[:SNIPPET_CHARS - 1] + "…"
+        text = excerpt(" ".join(hit["text"].split()), self.query_text)
         head = Content.assemble((f"{number}. ", "bold"), (hit["collection"], "italic"), " ",
                                 (place(hit), "bold"), f"  {hit['score']:.4f}")
         return Content("\n").join([head, highlighted(text, self.query_text)])
