@@ -1041,6 +1041,10 @@ _SCHEMAS: Schema = {
         "name": _str(), "state": _enum("indexing", "ready", "error"),
         "problem": _nullable(_str("Why the collection cannot be indexed (state `error`); it keeps its last index.")),
         "paths": _arr(_str()), "files": _int(minimum=0), "files_indexed": _int(minimum=0),
+        "files_total": _nullable(_int("Files the current (or last) scan found; null before the first scan.",
+                                      minimum=0)),
+        "files_done": _nullable(_int("Files that scan has looked at so far (unchanged ones count): with "
+                                     "`files_total`, the progress of an indexing.", minimum=0)),
         "chunks": _int(minimum=0),
         "embedding_model": _nullable(_str("The collection's `embedding_model`, else the built-in embedder's name.")),
         "last_indexed": _nullable(_str("When the last full scan ended.", format="date-time")),

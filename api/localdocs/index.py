@@ -24,8 +24,8 @@ from api.localdocs.chunking import Chunk
 FILE_NAME = "localdocs.sqlite3"
 """The index, in `[server].data_dir`."""
 BUSY_TIMEOUT_MS = 10_000
-SCHEMA_VERSION = 2
-"""`PRAGMA user_version` of the current schema (1 kept BM25 in an FTS5 table)."""
+SCHEMA_VERSION = 3
+"""`PRAGMA user_version` of the current schema (1 kept BM25 in an FTS5 table; 2 had no scan progress)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS collections (
     embedder TEXT,
     last_indexed REAL,
     generation INTEGER NOT NULL DEFAULT 0,
-    reindex INTEGER NOT NULL DEFAULT 0
+    reindex INTEGER NOT NULL DEFAULT 0,
+    files_total INTEGER,
+    files_done INTEGER
 );
 CREATE TABLE IF NOT EXISTS documents (
     id INTEGER PRIMARY KEY,
@@ -217,6 +219,7 @@ def status(connection: sqlite3.Connection) -> dict[str, dict]:
             (row["name"],))]
         out[row["name"]] = {"state": row["state"], "problem": row["problem"], "files": counts["files"],
                             "files_indexed": counts["indexed"], "chunks": chunks, "last_indexed": row["last_indexed"],
+                            "files_total": row["files_total"], "files_done": row["files_done"],
                             "errors": errors, "embedder": row["embedder"]}
     return out
 

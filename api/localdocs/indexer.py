@@ -42,6 +42,8 @@ RESCAN_S = 60.0
 POLL_S = 0.5
 """How often the watcher wakes with nothing seen: reindex requests, the parent's death, a stop."""
 EMBED_BATCH = 256
+PROGRESS_S = 0.5
+"""How often a scan writes how far it has come (GET /admin/collections: files_done of files_total)."""
 LOCK_NAME = "localdocs.lock"
 
 
@@ -172,12 +174,19 @@ class Indexer:
             log.warning("localdocs: collection '%s' cannot be indexed: %s", collection.name, problem)
             return
         self._set_state(collection.name, "indexing", None)
+        paths = list(collection.files())
+        self._progress(collection.name, 0, len(paths))
         present: set[str] = set()
-        for path in collection.files():
+        told = time.monotonic()
+        for done, path in enumerate(paths, 1):
             if self.stop.is_set():
                 return
             present.add(str(path))
             self.index_file(collection, path, force=everything)
+            if time.monotonic() - told >= PROGRESS_S:
+                self._progress(collection.name, done, len(paths))
+                told = time.monotonic()
+        self._progress(collection.name, len(paths), len(paths))
         stored = [row["path"] for row in self.db.execute("SELECT path FROM documents WHERE collection = ?",
                                                           (collection.name,))]
         gone = [path for path in stored if path not in present]
@@ -255,6 +264,12 @@ class Indexer:
 
     def _changed(self, collection: str) -> None:
         self.db.execute("UPDATE collections SET generation = generation + 1 WHERE name = ?", (collection,))
+
+    def _progress(self, name: str, done: int, total: int) -> None:
+        """How far a scan has come: files looked at (unchanged ones count) of the files it found."""
+        with index.transaction(self.db):
+            self.db.execute("UPDATE collections SET files_done = ?, files_total = ? WHERE name = ?",
+                            (done, total, name))
 
     def _set_state(self, name: str, state: str, problem: str | None, indexed: bool = False) -> None:
         with index.transaction(self.db):

@@ -157,3 +157,25 @@ def test_one_indexer_per_data_dir(tmp_path):
     held = hold_lock(tmp_path)
     assert held is not None
     assert hold_lock(tmp_path) is None
+
+
+def test_a_scan_says_how_far_it_has_come(setup):
+    _, notes, config = setup
+    for n in range(30):
+        (notes / f"extra{n}.txt").write_text(f"Extra note number {n}.\n")
+    indexer = Indexer(config)
+    indexer.sync_config()
+    seen: list[tuple[int, int]] = []
+    index_file = indexer.index_file
+
+    def watched(collection, path, force=False):  # what a reader of the index sees while the scan goes on
+        row = index.status(index.connect(indexer.config.server.data_dir, readonly=True))["notes"]
+        seen.append((row["files_done"], row["files_total"]))
+        time.sleep(0.03)
+        index_file(collection, path, force)
+    indexer.index_file = watched  # type: ignore[method-assign]
+    indexer.rescan_all()
+    assert seen[0] == (0, 32) and any(0 < done < 32 for done, _ in seen)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    final = index.status(indexer.db)["notes"]
+    assert (final["files_done"], final["files_total"], final["state"]) == (32, 32, "ready")

@@ -59,6 +59,8 @@ async def collections_shown(state: State, names: list[str]) -> list[dict]:
             "paths": [str(path) for path in settings.folders(state.config.path)],
             "files": found["files"] if found else 0,
             "files_indexed": found["files_indexed"] if found else 0,
+            "files_total": found["files_total"] if found else None,
+            "files_done": found["files_done"] if found else None,
             "chunks": found["chunks"] if found else 0,
             "embedding_model": settings.embedding_model or (found["embedder"] if found else None),
             "last_indexed": _iso(found["last_indexed"]) if found else None,
