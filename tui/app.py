@@ -1,5 +1,5 @@
-"""The Gatehouse terminal UI: configuration, server state, live activity, a playground and the LocalDocs
-collections.
+"""The Gatehouse terminal UI: configuration, server state, live activity, a playground, the LocalDocs
+collections and the models (loaded or not).
 
 It knows the server only through its admin API and the config file. Started by `gatehouse`,
 it runs the server under the supervisor (in a thread) and stops it on quit; with `--attach`
@@ -50,13 +50,14 @@ from tui.supervisor import Supervisor
 from tui.tabs.activity import ActivityTab
 from tui.tabs.config import ConfigTab
 from tui.tabs.documents import DocumentsTab
+from tui.tabs.models import ModelsTab, crash_text
 from tui.tabs.playground import PlaygroundTab
 from tui.tabs.server import ServerTab
 from tui.themes import BUILTIN_THEMES_DIR, DEFAULT_THEME, load_themes, user_themes_dir
 
-TABS = ("config", "server", "activity", "playground", "documents")
+TABS = ("config", "server", "activity", "playground", "documents", "models")
 FOCUS = {"config": "#config-nav", "server": "#client-tree", "activity": "#activity-table", "playground": "#play-input",
-         "documents": "#docs-table"}
+         "documents": "#docs-table", "models": "#model-list"}
 """Where the keyboard goes when a tab is shown."""
 HOME = {**FOCUS, "playground": "#chat"}
 """Where escape takes the keyboard from a text field (somewhere digits switch tabs)."""
@@ -100,6 +101,8 @@ class GatehouseApp(App):
         self.user_themes = user_themes if user_themes is not None else user_themes_dir()
         self.status: dict = {}
         """The server's /admin/status as last read."""
+        self.crashes_seen: int | None = None
+        """How many model host crashes the server had reported at the last read (None before the first)."""
         self._saved_theme: str | None = None
         self.theme_problems = self._load_themes()
 
@@ -125,6 +128,8 @@ class GatehouseApp(App):
                 yield PlaygroundTab(session)
             with TabPane("5 Documents", id="documents"):
                 yield DocumentsTab(session)
+            with TabPane("6 Models", id="models"):
+                yield ModelsTab(session)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -254,8 +259,10 @@ class GatehouseApp(App):
         uptime = f"  up {_uptime(self.status['uptime_s'])}" if self.status and self.state == "running" else ""
         activity = self.status.get("activity") or {} if self.status else {}
         lost = "  ⚠ activity not recorded" if activity.get("recording") is False else ""
+        crashes = self.status.get("local_model_crashes") or [] if self.status and self.state != "stopped" else []
+        crashed = f"  ⚠ {crash_text(crashes[-1])}" if crashes else ""  # before the URL: 80 columns cut the end
         for line in self.query("#status-line").results(Static):  # none while the app closes
-            line.update(f"Gatehouse ● {self.state}  {self.session.admin.base_url}{uptime}{lost}   ? help")
+            line.update(f"Gatehouse ● {self.state}{crashed}  {self.session.admin.base_url}{uptime}{lost}   ? help")
 
     async def action_refresh(self) -> None:
         if self.state in ("starting", "stopped", "stopping"):
@@ -264,13 +271,25 @@ class GatehouseApp(App):
             status = await self.query_one(ServerTab).refresh_state()
             if status is not None:
                 self.status = status
+                self._report_crashes(status.get("local_model_crashes") or [])
             self._show_status_line()
             playground = self.query_one(PlaygroundTab)
             if not playground.settings or playground.generation != self.status.get("config_generation"):
                 await playground.load(self.status.get("config_generation"))
             await self.query_one(DocumentsTab).refresh_collections()
+            if self.query_one(TabbedContent).active == "models":
+                await self.query_one(ModelsTab).refresh_models()
         except NoMatches:  # the app closed while the server was being asked
             return
+
+    def _report_crashes(self, crashes: list[dict]) -> None:
+        """Model host crashes: the Models tab lists the last one, and one that is new since the last read is
+        a notification (the server keeps the last 50; a new server starts with none)."""
+        self.query_one(ModelsTab).show_crashes(crashes)
+        seen, self.crashes_seen = self.crashes_seen, len(crashes)
+        if seen is not None and len(crashes) != seen:
+            for crash in crashes[seen:] if len(crashes) > seen else crashes[-1:]:
+                self.notify(crash_text(crash), title="Local model crashed", severity="warning", timeout=10)
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -278,6 +297,8 @@ class GatehouseApp(App):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id is not None:
             self.query_one(FOCUS[event.pane.id]).focus()
+        if event.pane.id == "models" and self.state not in ("starting", "stopped", "stopping"):
+            self.run_worker(self.query_one(ModelsTab).refresh_models(), group="models-shown")
 
     def action_leave_field(self) -> None:
         """escape in a field (text, choice or switch) gives the keys back to the tab (digits switch tabs

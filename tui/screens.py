@@ -18,7 +18,7 @@ from textual.widgets import Input, Static
 
 KEY_MAP = """\
 [b]Everywhere[/b]
-  1 2 3 4 5  tabs (from a text field: escape first) ?  this help
+  1 … 6      tabs (from a text field: escape first) ?  this help
   tab        next field        escape  leave a field / close
   ctrl+p     command palette: every action, themes
   q, ctrl+c  quit (stops the server Gatehouse started)
@@ -48,6 +48,12 @@ KEY_MAP = """\
   r      reindex it         d  delete it (asks)
   space  search it or not   /  type a search (enter runs it)
   enter  a snippet or a file's error in full    tab  next list
+
+[b]6 Models[/b]
+  ↑ ↓  pick a model (every provider's; the loaded ones first)
+  l    load it        u  unload it       r  refresh
+  p    pin it (stays loaded), or un-pin it (its keep_alive again)
+  a crash of a local model shows here, in the status line, tab 2
 """
 
 

@@ -20,6 +20,7 @@ from tui.admin_client import AdminError
 from tui.messages import ConfigEdit, ServerStateChanged
 from tui.screens import ConfirmScreen, KeyScreen
 from tui.session import ConfigStore, Session, read_only_note
+from tui.tabs.models import crash_text
 
 COPIED_CLIENT_KEYS = ("model", "prompt", "temperature", "top_p", "max_tokens", "collections")
 """What "copy the TUI settings to the server client" moves: everything but the key."""
@@ -124,6 +125,7 @@ class ServerTab(Vertical):
             f"config        {status['config_path']} (generation {status['config_generation']})",
             f"last reload   {status['last_reload'] or '-'}",
             f"reload error  {status['last_reload_error'] or '-'}",
+            *[f"model crash   {crash_text(crash)}" for crash in (status.get("local_model_crashes") or [])[-1:]],
         ]))
         select = self.query_one("#client-select", Select)
         names = [client["name"] for client in clients["data"]]
