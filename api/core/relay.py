@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -108,6 +108,29 @@ class NotObserved:
 NOT_OBSERVED = NotObserved()
 
 
+@runtime_checkable
+class EvaluatesPrompt(Protocol):
+    """An in-process answer that knows how far the evaluation of its prompt got (a local model's,
+    `api.upstream.providers.llamacpp.LocalAnswer`)."""
+
+    @property
+    def prompt_progress(self) -> tuple[int, int] | None:
+        """(processed, total) prompt tokens; None when it has not said."""
+
+
+def _client_left(upstream: UpstreamResponse, observer: RelayObserver) -> bool:
+    """Tell the observer that the client left; True when it left while the prompt was being evaluated (then the
+    observer has the prompt's tokens as the input, and nothing more is to be counted)."""
+    progress = upstream.prompt_progress if isinstance(upstream, EvaluatesPrompt) else None
+    if progress is None or progress[0] >= progress[1]:
+        observer.failed("client disconnected")
+        return False
+    processed, total = progress
+    observer.failed(f"the client left after {processed:,} of {total:,} prompt tokens were processed")
+    observer.tokens(total, 0)
+    return True
+
+
 async def relay(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, observer: RelayObserver) -> Answer:
     """The client's answer for an upstream response (which this takes ownership of).
 
@@ -124,7 +147,7 @@ async def relay(upstream: UpstreamResponse, exchange: Exchange, receive: Receive
         observer.streaming()
         chunks = _chunks(upstream, exchange, receive, translator, observer)
         return Answer(upstream.status, SSE if translator else content_type, stream=chunks, headers=[*SSE_HEADERS])
-    body = await (_read_until_disconnect(upstream, provider, receive) if provider.in_process
+    body = await (_read_until_disconnect(upstream, provider, receive, observer) if provider.in_process
                   else _read(upstream, provider))
     streaming = exchange.body.get("stream") is True  # and yet the provider answered whole
     if translation is None:
@@ -179,11 +202,16 @@ async def _read(upstream: UpstreamResponse, provider: Provider) -> bytes:
         upstream.release()
 
 
-async def _read_until_disconnect(upstream: UpstreamResponse, provider: Provider, receive: Receive) -> bytes:
+async def _read_until_disconnect(upstream: UpstreamResponse, provider: Provider, receive: Receive,
+                                 observer: RelayObserver) -> bytes:
     """`_read` for an in-process provider: a client that leaves closes the answer, which stops the generation."""
     watcher = _closed_when_client_leaves(upstream, receive)
     try:
         return await _read(upstream, provider)
+    except ApiError:
+        if watcher.done() and not watcher.cancelled():  # the answer failed because the client left
+            _client_left(upstream, observer)
+        raise
     finally:
         watcher.cancel()
 
@@ -267,15 +295,17 @@ def _chunks(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, tr
                     yield passthrough_failed(failure, usage) if responses and usage is not None else \
                         failure.stream_event(exchange.client_dialect)
         finally:
-            if watcher.done() and not watcher.cancelled():
-                observer.failed("client disconnected")
+            in_prompt = watcher.done() and not watcher.cancelled() and _client_left(upstream, observer)
             watcher.cancel()
             stopping.forget(cut_now)
             if finished:
                 upstream.release()
             else:
                 upstream.close()
-            observer.stream_ended(sent, usage, translator)
+            if in_prompt:  # nothing was generated: the prompt's tokens are the usage
+                observer.stream_ended(sent, None, None)
+            else:
+                observer.stream_ended(sent, usage, translator)
 
     return chunks
 

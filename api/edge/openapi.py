@@ -1035,6 +1035,9 @@ _SCHEMAS: Schema = {
         "pinned": _bool("Kept until unloaded (`keep_alive` negative)."),
         "expires_at": _nullable(_str("When it is unloaded if it stays idle; null while busy or pinned.",
                                      format="date-time")),
+        "prompt_progress": _arr(_fixed({"processed": _int(minimum=0), "total": _int(minimum=0)}),
+                                description="Its requests still evaluating their prompt: tokens processed so far "
+                                            "of the prompt's total (local models; empty for Ollama's)."),
     }, "model", "provider", "pid", "memory_mb", "loaded_at", "state", "active", "requests", "tokens_per_s", "pinned",
         "expires_at"),
     "CollectionStatus": _fixed({

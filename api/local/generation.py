@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import random
+import re
 import threading
 import time
 import uuid
@@ -39,8 +40,30 @@ TRANSCRIPT_TEMPLATE = (
 )
 """The chat template used when a GGUF file has none and the config gives no `chat_template`: a plain
 transcript ("User: ...", "Assistant:"), which base models (the usual files without a template) continue
-best. The answer stops where the model starts another turn."""
-TRANSCRIPT_STOPS = ["\nUser:", "\nAssistant:"]
+best. The answer stops where the model starts another turn: at "User:" or "Assistant:", at an echoed
+`<tool_response>` line, and at any other speaker's line (`speaker_at`)."""
+TRANSCRIPT_STOPS = ["\nUser:", "\nAssistant:", "\n<tool_response>"]
+
+SPEAKER_NAME_MAX = 20
+"""The longest name of a speaker (`speaker_at`), in characters."""
+_SPEAKER = re.compile(r"\n([A-Z][A-Za-z0-9_'-]*(?: [A-Z][A-Za-z0-9_'-]*)?):(?=[ \t\n]|\Z)")
+_SPEAKER_START = re.compile(r"\n(?:[A-Z][A-Za-z0-9_'-]*(?: (?:[A-Z][A-Za-z0-9_'-]*)?)?:?)?")
+NOT_SPEAKERS = frozenset((
+    "Note", "Notes", "Example", "Examples", "Answer", "Answers", "Step", "Steps", "Warning", "Caution", "Tip",
+    "Tips", "Hint", "Important", "Output", "Input", "Result", "Results", "Summary", "Solution", "Explanation",
+    "Reason", "Reasoning", "Source", "Sources", "Reference", "References", "Definition", "Conclusion", "Question",
+    "Questions", "Problem", "Task", "Goal", "Pros", "Cons", "Advantages", "Disadvantages", "Benefits", "Features",
+    "Options", "Option", "Usage", "Syntax", "Code", "Error", "Errors", "Fix", "Update", "Edit", "Title", "Subject",
+    "Date", "Time", "Name", "Total", "Price", "Cost", "Status", "Type", "Final", "Key", "Ingredients",
+    "Instructions", "Method", "Methods", "Data", "Table", "Figure", "Chapter", "Section", "Part", "Point", "Rule",
+    "Case", "Scenario", "Context", "Background", "Overview", "Introduction", "Details", "Description", "Translation",
+    "Meaning", "Recommendation", "Recommendations", "Requirements", "Prerequisites", "Q", "A", "TL", "PS", "NB",
+    "Yes", "No", "Also", "However", "Therefore", "Thus", "So", "But", "And", "Or", "Then", "Now", "First", "Second",
+    "Third", "Next", "Finally", "Lastly", "Here", "There", "This", "That", "These", "It", "Why", "How", "What",
+    "When", "Where", "Who", "Which", "Remember", "Bonus", "Caveat", "Disclaimer", "Hello", "Hi", "Dear",
+))
+"""Capitalised words that begin ordinary lines ending in ':' ("Note:", "Step Two:", "However:"): a line that
+starts with one is not a speaker's."""
 
 SAMPLING = {  # OpenAI (or llama.cpp) field → (llama-cpp-python generate() argument, minimum, maximum, default)
     "temperature": ("temp", 0.0, 2.0, 0.8),
@@ -58,6 +81,23 @@ CHAT_ONLY = ("tools", "response_format")
 
 STARTED = object()
 """Emitted once the prompt is accepted (formatted, tokenized, within the context window)."""
+
+PROMPT_BATCH = 256
+"""Prompt tokens evaluated at a time (llama.cpp's n_batch); the cancel flag is checked between batches.
+Measured in docs/perf.md: smaller batches evaluate long prompts more slowly on a CPU."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Emitted while a prompt is evaluated: `processed` of its `total` tokens are in the model's cache
+    (a prefix kept from the instance's previous job counts as processed)."""
+
+    processed: int
+    total: int
+
+    @property
+    def done(self) -> bool:
+        return self.processed >= self.total
 
 
 class Cancelled(Exception):
@@ -209,6 +249,25 @@ class Loaded:
         return tokens, job.stop + self.extra_stop
 
 
+def speaker_at(text: str, start: int = 0) -> int | None:
+    """Where a new speaker's line begins in `text` (at its line break), searching from `start`: a line that
+    starts with a short name (one or two capitalised words, at most SPEAKER_NAME_MAX characters, the first
+    not an ordinary word such as "Note" or "Step", see NOT_SPEAKERS) followed by ':' and a space, a line break
+    or the end of the text ("\nStudent: ...", "\nTeacher A:"). A base model continuing a transcript writes
+    such lines when it answers past its turn."""
+    for found in _SPEAKER.finditer(text, start):
+        name = found.group(1)
+        if len(name) <= SPEAKER_NAME_MAX and name.split(" ", 1)[0] not in NOT_SPEAKERS:
+            return found.start()
+    return None
+
+
+def _speaker_held(text: str) -> int:
+    """How many characters at the end of `text` could be the start of a speaker's line."""
+    at = text.rfind("\n", max(len(text) - SPEAKER_NAME_MAX - 2, 0))
+    return len(text) - at if at >= 0 and _SPEAKER_START.fullmatch(text, at) else 0
+
+
 def _held_back(text: str, stops: list[str]) -> int:
     """How many characters at the end of `text` could be the start of a stop sequence."""
     longest = 0
@@ -270,11 +329,41 @@ class _Writer:
                              "choices": [choice], "usage": usage})
 
 
-def _sampled(loaded: Loaded, job: Job, tokens: list[int], grammar: str | None, cancelled: threading.Event):
+def prefill(llm, tokens: list[int], cancelled: threading.Event, emit: Callable[[object], None],
+            batch: int = PROMPT_BATCH) -> None:
+    """Evaluate all of `tokens` but the last in batches of `batch`, checking `cancelled` between them (raising
+    `Cancelled`) and emitting `Progress`, so that `llm.generate(tokens)` finds them in the cache and evaluates the
+    last one only. The prefix the instance's previous job left in the cache is kept (as `generate` would keep
+    it): only the tokens after it are evaluated, the cache beyond it removed first (`Llama.eval` does)."""
+    target = len(tokens) - 1
+    kept = 0
+    for cached, token in zip(llm.input_ids[:min(llm.n_tokens, target)].tolist(), tokens, strict=False):
+        if cached != token:
+            break
+        kept += 1
+    if kept < llm.n_tokens and not llm._ctx.kv_cache_seq_rm(-1, kept, -1):  # a recurrent model: all or nothing
+        llm.reset()
+        kept = 0
+    llm.n_tokens = kept
+    if kept >= target:
+        return
+    total = len(tokens)
+    emit(Progress(kept, total))
+    for start in range(kept, target, batch):
+        if cancelled.is_set():
+            raise Cancelled
+        llm.eval(tokens[start:min(start + batch, target)])
+        emit(Progress(llm.n_tokens, total))
+    emit(Progress(total, total))
+
+
+def _sampled(loaded: Loaded, job: Job, tokens: list[int], grammar: str | None, cancelled: threading.Event,
+             emit: Callable[[object], None]):
     """The tokens the model samples after `tokens` (held to `grammar`, if any), until it ends its turn."""
     from llama_cpp.llama_grammar import LlamaGrammar
 
     held = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
+    prefill(loaded.llm, tokens, cancelled, emit)
     for token in loaded.llm.generate(tokens, grammar=held, **job.sampling):
         if cancelled.is_set():
             raise Cancelled
@@ -284,12 +373,12 @@ def _sampled(loaded: Loaded, job: Job, tokens: list[int], grammar: str | None, c
 
 
 def _calls(loaded: Loaded, job: Job, tokens: list[int], grammar: str, limit: int,
-           cancelled: threading.Event) -> tuple[list[dict], int, bool]:
+           cancelled: threading.Event, emit: Callable[[object], None]) -> tuple[list[dict], int, bool]:
     """The tool calls the grammar holds the model to after `tokens`, the tokens they took, and whether
     `limit` cut them short (the calls made whole before it are kept). A call that repeats one before it
     ends the answer."""
     decoder, text, produced = codecs.getincrementaldecoder("utf-8")("replace"), "", 0
-    for token in _sampled(loaded, job, tokens, grammar, cancelled):
+    for token in _sampled(loaded, job, tokens, grammar, cancelled, emit):
         produced += 1
         text += decoder.decode(loaded.llm.detokenize([token]))
         if text.endswith(CALL_CLOSE) and repeats_itself(text):
@@ -323,17 +412,20 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
         writer, decoder = _Writer(job), codecs.getincrementaldecoder("utf-8")("replace")
         text, sent, generated, finish, hits = "", 0, [], "length", []
         calling = tools is not None and tools.forced
-        trim = loaded.transcript and job.messages is not None  # the space after "Assistant:" is not the answer's
+        trim = speakers = loaded.transcript and job.messages is not None  # the space after "Assistant:" is not
+        # the answer's; the answer ends at another speaker's line
         if job.stream and (start := writer.start()):
             emit(start)
         llm.set_seed(job.seed & 0xFFFFFFFF if job.seed is not None else random.getrandbits(32))
-        for token in () if calling else _sampled(loaded, job, tokens, text_grammar, cancelled):
+        for token in () if calling else _sampled(loaded, job, tokens, text_grammar, cancelled, emit):
             generated.append(token)
             before = len(text)
             text += decoder.decode(llm.detokenize([token]))
             if trim and not before:
                 text = text.lstrip()
             hits = [(found, stop) for stop in stops if (found := text.find(stop, max(before - len(stop) + 1, 0))) >= 0]
+            if speakers and (speaker := speaker_at(text, max(before - SPEAKER_NAME_MAX - 3, 0))) is not None:
+                hits.append((speaker, text[speaker:]))
             if hits:
                 at, stop = min(hits)
                 text, finish, calling = text[:at], "stop", stop == CALL_TAG and tools is not None
@@ -341,7 +433,7 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
             if len(generated) >= limit:
                 break
             shown = text.rstrip() if text_grammar else text
-            ready = len(shown) - _held_back(shown, stops)
+            ready = len(shown) - max(_held_back(shown, stops), _speaker_held(shown) if speakers else 0)
             if job.stream and ready > sent:
                 emit(writer.piece(text[sent:ready]))
                 sent = ready
@@ -355,7 +447,8 @@ def generate(loaded: Loaded, job: Job, cancelled: threading.Event, emit: Callabl
         calls: list[dict] = []
         if calling:
             assert tools is not None  # a call begins only where tools were given
-            calls, used, cut = (_calls(loaded, job, tokens + generated, tools.grammar(), limit - produced, cancelled)
+            calls, used, cut = (_calls(loaded, job, tokens + generated, tools.grammar(), limit - produced, cancelled,
+                                       emit)
                                 if produced < limit else ([], 0, True))
             produced += used
             finish = "length" if cut else "tool_calls"

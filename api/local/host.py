@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from api.local import host_protocol as wire
-from api.local.generation import STARTED, Cancelled, Job, Loaded, generate
+from api.local.generation import STARTED, Cancelled, Job, Loaded, Progress, generate
 from api.local.host_protocol import Spec
 from api.wire.errors import ApiError
 
@@ -81,6 +81,8 @@ class Host:
         self.used = time.monotonic()
         self.loaded_at = time.time()
         self.speeds: deque[float] = deque(maxlen=SPEEDS_KEPT)
+        self.prompts: dict[int, Progress] = {}
+        """The jobs still evaluating their prompt (by job number): how far they got."""
         self.stopping = asyncio.Event()
 
     # --- lending instances ----------------------------------------------------------------
@@ -190,6 +192,7 @@ class Host:
                 loop.call_soon_threadsafe(give_back)
 
         self.requests += 1
+        number = self.requests
         threading.Thread(target=work, name=f"{op} {self.spec.label}", daemon=True).start()
         gone = asyncio.ensure_future(reader.read(1))  # the worker closing its end cancels the job
         try:
@@ -201,7 +204,14 @@ class Host:
                     cancelled.set()
                     return
                 item = getting.result()
-                if item is STARTED:
+                if isinstance(item, Progress):
+                    if item.done:
+                        self.prompts.pop(number, None)
+                    else:
+                        self.prompts[number] = item
+                    writer.write(wire.frame(wire.PROGRESS, orjson.dumps({"processed": item.processed,
+                                                                         "total": item.total})))
+                elif item is STARTED:
                     writer.write(wire.frame(wire.STARTED))
                 elif isinstance(item, bytes):
                     writer.write(wire.frame(wire.REPLY if op == "count" else wire.DATA, item))
@@ -218,12 +228,15 @@ class Host:
             cancelled.set()
         finally:
             gone.cancel()
+            self.prompts.pop(number, None)
 
     def stats(self) -> dict:
         return {"pid": os.getpid(), "loaded_at": self.loaded_at, "active": self.active, "requests": self.requests,
                 "waiting": len(self.waiters), "instances": self.instances,
                 "tokens_per_s": round(sum(self.speeds) / len(self.speeds), 2) if self.speeds else None,
-                "keep_alive": self.keep_alive, "idle_s": 0.0 if self.active else time.monotonic() - self.used}
+                "keep_alive": self.keep_alive, "idle_s": 0.0 if self.active else time.monotonic() - self.used,
+                "prompt_progress": [{"processed": progress.processed, "total": progress.total}
+                                    for progress in self.prompts.values()]}
 
     async def watch(self, parent: int) -> None:
         """Exit after `keep_alive` seconds idle, or when the supervisor is gone."""

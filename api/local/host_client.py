@@ -37,14 +37,20 @@ class HostJob:
     def __init__(self, spec: Spec, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.spec = spec
         self.reader, self.writer = reader, writer
+        self.prompt_progress: tuple[int, int] | None = None
+        """(processed, total) tokens of the prompt, as the last PROGRESS frame said; None before any."""
 
     async def _next(self) -> tuple[bytes, bytes]:
-        got = await wire.read_frame(self.reader)
-        if got is None:
-            raise crashed(self.spec)
-        if got[0] == wire.ERROR:
-            raise wire.error_of(got[1])
-        return got
+        while True:
+            got = await wire.read_frame(self.reader)
+            if got is None:
+                raise crashed(self.spec)
+            if got[0] == wire.ERROR:
+                raise wire.error_of(got[1])
+            if got[0] != wire.PROGRESS:
+                return got
+            progress = orjson.loads(got[1])
+            self.prompt_progress = (progress["processed"], progress["total"])
 
     async def started(self) -> None:
         """Wait until the prompt is accepted: an ApiError (400, 429, a crash…) instead when it is not."""

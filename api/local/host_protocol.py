@@ -5,7 +5,8 @@ host_client.py), over Unix sockets in a directory only this user can enter.
   running (its `Spec`), list them (`loaded`), `unload` one, set its `keep_alive`, read the `crashes`.
 - A worker asks a model's host for one job per connection: a JSON line (`op`: `generate` | `embed` | `count` |
   `stats` | `keep_alive`), then reads frames — a kind byte, a 4-byte length, the payload — until `END` or `ERROR`.
-  Closing the connection cancels the job: the generation stops before its next token.
+  Closing the connection cancels the job: the generation stops before its next token, or its prompt's evaluation
+  before its next batch (PROGRESS frames say how far that got).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ STARTED = b"S"
 """The prompt was accepted (formatted, tokenized, within the context); the answer follows."""
 DATA = b"D"
 """Bytes of the answer, as an OpenAI upstream would send them."""
+PROGRESS = b"P"
+"""How far the prompt's evaluation got, as JSON (`processed`, `total` tokens); sent after each batch of a prompt
+that needs more than its last token evaluated."""
 REPLY = b"R"
 """A JSON reply (counts, stats)."""
 ERROR = b"E"

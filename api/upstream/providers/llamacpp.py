@@ -92,6 +92,11 @@ class LocalAnswer:
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.iter_any()])
 
+    @property
+    def prompt_progress(self) -> tuple[int, int] | None:
+        """(processed, total) tokens of the prompt as last heard from the host (a long prompt's); None before."""
+        return self._job.prompt_progress
+
     def release(self) -> None:
         self._job.close()
 
@@ -250,7 +255,8 @@ class LlamaCppProvider(Provider):
                 "pid": host["pid"], "memory_mb": host["memory_mb"], "state": host["state"],
                 "loaded_at": _iso(host.get("loaded_at")), "active": host.get("active", 0),
                 "requests": host.get("requests", 0), "tokens_per_s": host.get("tokens_per_s"),
-                "pinned": keep is not None and keep < 0, "expires_at": _iso(expires)})
+                "pinned": keep is not None and keep < 0, "expires_at": _iso(expires),
+                "prompt_progress": host.get("prompt_progress", [])})
         self.loaded_now = {}
         for entry in entries:
             name = entry["model"].partition(":")[2] + (" (embeddings)" if entry["embedding"] else "")
