@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -38,7 +39,14 @@ n_threads = {threads}
 
 [providers.local.models.bench]
 path = "{model}"
+
+[providers.local.models.bench-long]
+path = "{model}"
+n_ctx = 4096
 """
+HISTORY_NUMBERS = 700
+"""A conversation's history for the second-turn figure: "1, 2, ... 700," is about 2,000 tokens."""
+CONCURRENT = 4
 
 
 def direct_run(llm, tokens: int) -> tuple[float, float, int]:
@@ -74,6 +82,42 @@ def gateway_run(client: httpx.Client, tokens: int) -> tuple[float, float, int]:
     return first - started, time.perf_counter() - started, usage["completion_tokens"]
 
 
+def first_token_s(client: httpx.Client, model: str, prompt: str) -> float:
+    """Seconds to the first token of a streamed completion through the gateway."""
+    started = time.perf_counter()
+    with client.stream("POST", "/v1/completions", json={"model": model, "prompt": prompt, "max_tokens": 2,
+                                                         "temperature": 0, "stream": True}) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: {") and json.loads(line[6:])["choices"][0]["text"]:
+                return time.perf_counter() - started
+    raise BenchError("no token came")
+
+
+def second_turn(client: httpx.Client) -> tuple[float, float]:
+    """Time to first token of a ~2,000-token prompt never seen, then of the same prompt grown by a turn (its
+    prefix is in the host's KV cache)."""
+    history = f"Run {time.time_ns()}: " + " ".join(f"{n}," for n in range(1, HISTORY_NUMBERS + 1))
+    first = first_token_s(client, "local:bench-long", history)
+    return first, first_token_s(client, "local:bench-long", history + " And then? 701,")
+
+
+def concurrency(client: httpx.Client, tokens: int) -> tuple[float, float]:
+    """Tokens/s in all of CONCURRENT completions on one model, one after another and at once."""
+    body = {"model": "local:bench", "prompt": PROMPT, "max_tokens": tokens, "temperature": 0}
+
+    def one(_: int) -> int:
+        answer = client.post("/v1/completions", json=body)
+        if answer.status_code != 200:
+            raise BenchError(f"the gateway answered {answer.status_code}: {answer.text[:300]}")
+        return answer.json()["usage"]["completion_tokens"]
+    started = time.perf_counter()
+    serial = sum(one(n) for n in range(CONCURRENT)) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        together = sum(pool.map(one, range(CONCURRENT))) / (time.perf_counter() - started)
+    return serial, together
+
+
 def measure(args: argparse.Namespace) -> tuple[dict[str, list[tuple[float, float, int]]], list[float], Path]:
     """Alternate direct and gateway runs; the runs of each side, the foreign CPU share of each round, the model."""
     import llama_cpp
@@ -100,6 +144,12 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, list[tuple[float, float
                 foreign.append(cpu.share)
                 print(f"round {round_ + 1}/{args.rounds}: direct {rate(results['direct'][-1]):.1f} tok/s, "
                       f"gateway {rate(results['gateway'][-1]):.1f} tok/s", file=sys.stderr, flush=True)
+            first, again = second_turn(client)
+            print(f"second turn: first token after {first * 1000:.0f} ms for a ~2,000-token prompt never seen, "
+                  f"{again * 1000:.0f} ms for the same grown by a turn ({again / first:.0%})", file=sys.stderr)
+            serial, together = concurrency(client, min(args.tokens, 64))
+            print(f"{CONCURRENT} requests on one model (parallel = 1): {serial:.1f} tok/s one after another, "
+                  f"{together:.1f} tok/s at once", file=sys.stderr)
     return results, foreign, model
 
 
