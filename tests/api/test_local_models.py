@@ -134,6 +134,19 @@ def test_a_transcript_answer_starts_with_its_first_word(gpt):
     assert whole == text and whole and not whole[0].isspace()
 
 
+def test_a_transcript_answer_stops_at_another_speakers_line(gpt):
+    """This base model, asked for a dialogue, answers " Hello, I'm the teacher." and goes on with
+    "\n\nStudent: ..." lines: the answer ends before them, streamed or whole."""
+    ask = {"model": MODEL, "messages": [{"role": "user", "content": "Write a dialogue between a Teacher and a "
+                                                                    "Student about rain."}],
+           "max_tokens": 60, **GREEDY}
+    choice = gpt.chat.completions.create(**ask).choices[0]
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in gpt.chat.completions.create(**ask, stream=True)
+                   if chunk.choices)
+    assert choice.finish_reason == "stop" and choice.message.content.strip() == "Hello, I'm the teacher."
+    assert text == choice.message.content
+
+
 def test_a_template_that_writes_the_start_token_gets_it_once(claude):
     def input_tokens(model: str) -> int:
         return claude.messages.count_tokens(model=model, messages=QUESTION).input_tokens
