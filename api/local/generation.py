@@ -82,7 +82,7 @@ CHAT_ONLY = ("tools", "response_format")
 STARTED = object()
 """Emitted once the prompt is accepted (formatted, tokenized, within the context window)."""
 
-PROMPT_BATCH = 256
+PROMPT_BATCH = 512
 """Prompt tokens evaluated at a time (llama.cpp's n_batch); the cancel flag is checked between batches.
 Measured in docs/perf.md: smaller batches evaluate long prompts more slowly on a CPU."""
 
