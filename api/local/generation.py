@@ -330,14 +330,15 @@ class _Writer:
 
 
 def prefill(llm, tokens: list[int], cancelled: threading.Event, emit: Callable[[object], None],
-            batch: int = PROMPT_BATCH) -> None:
-    """Evaluate all of `tokens` but the last in batches of `batch`, checking `cancelled` between them (raising
-    `Cancelled`) and emitting `Progress`, so that `llm.generate(tokens)` finds them in the cache and evaluates the
-    last one only. The prefix the instance's previous job left in the cache is kept (as `generate` would keep
-    it): only the tokens after it are evaluated, the cache beyond it removed first (`Llama.eval` does)."""
-    target = len(tokens) - 1
+            batch: int = PROMPT_BATCH) -> bool:
+    """Evaluate a long prompt's `tokens` in batches of `batch`, checking `cancelled` between them (raising
+    `Cancelled`) and emitting `Progress`, until at most one batch is left: `llm.generate(tokens)` then finds the
+    rest of the prompt in the cache and evaluates that last batch (at least the last token) itself, so the
+    prompt is evaluated in the same batches as by `generate` alone. The prefix the instance's previous job left
+    in the cache is kept (as `generate` would keep it): only the tokens after it are evaluated, the cache beyond
+    it removed first (`Llama.eval` does). True when progress was emitted (the prompt needed more than a batch)."""
     kept = 0
-    for cached, token in zip(llm.input_ids[:min(llm.n_tokens, target)].tolist(), tokens, strict=False):
+    for cached, token in zip(llm.input_ids[:min(llm.n_tokens, len(tokens) - 1)].tolist(), tokens, strict=False):
         if cached != token:
             break
         kept += 1
@@ -345,16 +346,16 @@ def prefill(llm, tokens: list[int], cancelled: threading.Event, emit: Callable[[
         llm.reset()
         kept = 0
     llm.n_tokens = kept
-    if kept >= target:
-        return
     total = len(tokens)
+    if total - kept <= batch:
+        return False
     emit(Progress(kept, total))
-    for start in range(kept, target, batch):
+    while total - llm.n_tokens > batch:
         if cancelled.is_set():
             raise Cancelled
-        llm.eval(tokens[start:min(start + batch, target)])
+        llm.eval(tokens[llm.n_tokens:llm.n_tokens + batch])
         emit(Progress(llm.n_tokens, total))
-    emit(Progress(total, total))
+    return True
 
 
 def _sampled(loaded: Loaded, job: Job, tokens: list[int], grammar: str | None, cancelled: threading.Event,
@@ -363,8 +364,11 @@ def _sampled(loaded: Loaded, job: Job, tokens: list[int], grammar: str | None, c
     from llama_cpp.llama_grammar import LlamaGrammar
 
     held = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
-    prefill(loaded.llm, tokens, cancelled, emit)
+    reporting = prefill(loaded.llm, tokens, cancelled, emit)
     for token in loaded.llm.generate(tokens, grammar=held, **job.sampling):
+        if reporting:  # the prompt's last batch is evaluated too
+            emit(Progress(len(tokens), len(tokens)))
+            reporting = False
         if cancelled.is_set():
             raise Cancelled
         if loaded.is_end(token):
