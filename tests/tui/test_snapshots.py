@@ -46,3 +46,50 @@ def test_tab(snap_compare, still_app, key, theme, size):
 
 def test_help_screen(snap_compare, still_app):
     assert snap_compare(still_app("gatehouse-dark"), press=["question_mark", "_"])
+
+
+MODELS = [{"id": "local:gemma", "provider_type": "llamacpp", "size_bytes": 253113024},
+          {"id": "local:qwen3-coder", "provider_type": "llamacpp", "size_bytes": 1_100_000_000},
+          {"id": "ollama:llama3.2:latest", "provider_type": "ollama"},
+          {"id": "openai:gpt-4.1-mini", "provider_type": "openai"},
+          {"id": "anthropic:claude-sonnet-4-5", "provider_type": "anthropic"}]
+LOADED = [{"model": "local:gemma", "provider": "local", "embedding": False, "pid": 4242, "memory_mb": 359.1,
+           "state": "ready", "active": 0, "requests": 12, "tokens_per_s": 48.6, "pinned": True, "expires_at": None,
+           "loaded_at": "2026-12-04T21:00:00+00:00", "prompt_progress": []},
+          {"model": "local:qwen3-coder", "provider": "local", "embedding": False, "pid": 4250, "memory_mb": 1210.0,
+           "state": "ready", "active": 1, "requests": 3, "tokens_per_s": 9.4, "pinned": False, "expires_at": None,
+           "loaded_at": "2026-12-04T21:02:00+00:00", "prompt_progress": [{"processed": 8192, "total": 19000}]},
+          {"model": "ollama:llama3.2:latest", "provider": "ollama", "embedding": False, "pid": None,
+           "memory_mb": 2900.0, "state": "ready", "active": 0, "requests": 1, "tokens_per_s": 22.0, "pinned": False,
+           "expires_at": "2026-12-04T21:09:30+00:00", "loaded_at": None}]
+CRASHES = [{"model": "local:gemma", "embedding": False, "at": "2026-12-04T21:04:00+00:00",
+            "how": "was killed by SIGKILL", "pid": 4200, "restarts": 1}]
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_models_tab(snap_compare, still_app, monkeypatch, theme):
+    """Tab 6 with loaded local and Ollama models, a long prompt read, cloud models and a crash (fixed content
+    and a fixed clock: no server answers)."""
+    import time
+    from datetime import datetime
+
+    from tui.tabs.models import ModelsTab
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+    async def no_server() -> None:  # showing the tab reads the server: none answers here, at its own pace
+        pass
+    monkeypatch.setattr(ModelsTab, "refresh_models", lambda _tab: no_server())
+
+    async def fill(pilot) -> None:
+        await pilot.press("6")
+        tab = pilot.app.query_one(ModelsTab)
+        tab.now = lambda: datetime.fromisoformat("2026-12-04T21:05:00+00:00").timestamp()
+        tab.show(MODELS, LOADED)
+        tab.show_crashes(CRASHES)
+        await pilot.pause()
+    try:
+        assert snap_compare(still_app(theme), press=["_"], terminal_size=(80, 24), run_before=fill)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
