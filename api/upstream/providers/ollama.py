@@ -435,6 +435,20 @@ def _tool_calls(calls: object) -> list[dict]:
             if isinstance(call, dict) and isinstance(call.get("function"), dict)]
 
 
+def _assistant(line: dict) -> tuple[dict, list[dict]]:
+    """The assistant message (or a stream's delta) of one line of Ollama's /api/chat, and its tool calls."""
+    message = line.get("message")
+    if not isinstance(message, dict):
+        message = {}
+    calls = _tool_calls(message.get("tool_calls"))
+    answer: dict = {"role": "assistant", "content": message.get("content") or ""}
+    if message.get("thinking"):
+        answer["reasoning"] = message["thinking"]
+    if calls:
+        answer["tool_calls"] = calls
+    return answer, calls
+
+
 def _usage(line: dict) -> dict:
     prompt, completion = line.get("prompt_eval_count") or 0, line.get("eval_count") or 0
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
@@ -480,15 +494,7 @@ class NativeChatAnswer:
         return orjson.dumps({"error": {"message": message, "type": kind, "param": None, "code": None}})
 
     def completion(self, line: dict) -> dict:
-        message = line.get("message")
-        if not isinstance(message, dict):
-            message = {}
-        calls = _tool_calls(message.get("tool_calls"))
-        answer: dict = {"role": "assistant", "content": message.get("content") or ""}
-        if message.get("thinking"):
-            answer["reasoning"] = message["thinking"]
-        if calls:
-            answer["tool_calls"] = calls
+        answer, calls = _assistant(line)
         self._speed(line)
         return {"id": self.id, "object": "chat.completion", "created": _created(line), "model": self.model,
                 "system_fingerprint": "fp_ollama",
@@ -497,15 +503,7 @@ class NativeChatAnswer:
                 "usage": _usage(line)}
 
     def chunk(self, line: dict, tool_call_sent: bool) -> tuple[list[dict], bool]:
-        message = line.get("message")
-        if not isinstance(message, dict):
-            message = {}
-        calls = _tool_calls(message.get("tool_calls"))
-        delta: dict = {"role": "assistant", "content": message.get("content") or ""}
-        if message.get("thinking"):
-            delta["reasoning"] = message["thinking"]
-        if calls:
-            delta["tool_calls"] = calls
+        delta, calls = _assistant(line)
         tool_call_sent = tool_call_sent or bool(calls)
         finish = None
         if line.get("done"):
