@@ -128,6 +128,7 @@ async def test_attached_a_model_loads_and_a_host_killed_with_sigkill_shows_as_cr
             await pilot.press("l")  # attached: loading changes what is in memory, not the config file
             await until(pilot, lambda: rows(app)["local:spare"][1] == "ready", LOADED_S)
             pid = loaded(server.base_url)["local:spare"]["pid"]
+            await until(pilot, lambda: app.crashes_seen == 0)  # the server's status read once: no crash so far
             os.kill(pid, signal.SIGKILL)
             await until(pilot, lambda: "local:spare crashed" in static_text(app, "#status-line"), 20)
             line = static_text(app, "#status-line")
