@@ -179,6 +179,9 @@ def test_unload_load_and_pin_through_the_admin_api(hosted, admin):
     assert pinned["pinned"] and pinned["model"] == "local:gemma" and pinned["expires_at"] is None
     kept = admin.post("/admin/models/local:gemma/load", json={"keep_alive": "10m"}).json()
     assert not kept["pinned"] and kept["pid"] == pinned["pid"]  # the same host, kept another way
+    admin.post("/admin/models/local:gemma/load", json={"keep_alive": -1})
+    configured = admin.post("/admin/models/local:gemma/load").json()  # no keep_alive: the configured one again
+    assert not configured["pinned"] and configured["pid"] == pinned["pid"]
     refused = admin.post("/admin/models/cloud:gpt-fake/load")
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "model_not_loadable"
     bad = admin.post("/admin/models/local:gemma/load", json={"keep_alive": "soon"})

@@ -266,8 +266,7 @@ class LlamaCppProvider(Provider):
     async def load_model(self, model: str, keep: float | None) -> dict:
         spec = self._spec(self._usable(model), False, keep)
         await self.hosts.ensure(spec)
-        if keep is not None:
-            await self.hosts.set_keep_alive(spec, keep)
+        await self.hosts.set_keep_alive(spec, spec.keep_alive)  # None: the configured one again (un-pinned)
         return next(entry for entry in await self.loaded_models()
                     if entry["model"] == f"{self.id}:{model}" and not entry["embedding"])
 
