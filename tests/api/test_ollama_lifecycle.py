@@ -33,7 +33,7 @@ base_url = "{fake}/v1"
 models = ["gpt-fake"]
 """
 ADMIN = {"authorization": f"Bearer {SERVER_KEY}"}
-LOADED_FIELDS = {"model", "provider", "pid", "memory_mb", "loaded_at", "state", "active", "requests",
+LOADED_FIELDS = {"model", "provider", "embedding", "pid", "memory_mb", "loaded_at", "state", "active", "requests",
                  "tokens_per_s", "pinned", "expires_at"}
 
 

@@ -28,9 +28,13 @@ def _command(pid: int) -> bytes:
         return b""
 
 
+HELPERS = (b"api.localdocs.indexer", b"api.local.hosts")
+"""The main process's children that are not Granian workers: the LocalDocs indexer, the model hosts' supervisor."""
+
+
 def workers(main: int) -> list[int]:
-    """The main process's Granian workers (not its LocalDocs indexer)."""
-    return [pid for pid in children(main) if b"api.localdocs.indexer" not in _command(pid)]
+    """The main process's Granian workers."""
+    return [pid for pid in children(main) if not any(helper in _command(pid) for helper in HELPERS)]
 
 
 def test_a_killed_worker_is_respawned_by_the_same_main_process(upstreams, tmp_path):

@@ -101,11 +101,12 @@ class Form(VerticalScroll):
         return Input(shown(field, value), id=name, disabled=disabled, compact=True, select_on_focus=False)
 
     def show_problems(self, problems: dict[str, str]) -> None:
-        """Put each key's problem under its input (and clear the others)."""
+        """Put each key's problem under its input (and clear the others). A form whose fields are not mounted
+        (still being built, or being replaced after a save) shows nothing: it is shown again once mounted."""
         for key in self.fields:
-            error = self.query_one(f"#error-{key}", Static)
-            error.update(problems.get(key, ""))
-            error.display = key in problems
+            for error in self.query(f"#error-{key}").results(Static):
+                error.update(problems.get(key, ""))
+                error.display = key in problems
 
     def _edited(self, widget_id: str | None, raw) -> None:
         key = (widget_id or "").removeprefix("input-")

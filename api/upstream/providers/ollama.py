@@ -256,7 +256,7 @@ class OllamaProvider(Provider):
         expires = running.get("expires_at")
         pinned = _far_away(expires)
         size = running.get("size")
-        return {"model": f"{self.id}:{name}", "provider": self.id, "pid": None,
+        return {"model": f"{self.id}:{name}", "provider": self.id, "embedding": False, "pid": None,
                 "memory_mb": round(size / 2**20, 1) if isinstance(size, int | float) and size >= 0 else None,
                 "loaded_at": None, "state": "ready", "active": stats.active, "requests": stats.requests,
                 "tokens_per_s": stats.tokens_per_s, "pinned": pinned,
