@@ -3,7 +3,7 @@ started by `python -m api` beside its workers (or by a worker that finds none), 
 
 Workers ask it for a model's host (`ensure`, with the model's `Spec`); it starts one process per model (the same
 spec from any worker is the same host), waits until the model is loaded, and answers the host's socket. It keeps
-each provider within its `max_loaded` / `max_memory_mb` by unloading the least recently used idle host. A host
+each provider within its `max_loaded` / `max_memory_mb` by unloading the host idle the longest. A host
 that exits by itself (idle past its `keep_alive`, or unloaded) is forgotten; one that dies (a signal, an abort in
 llama.cpp) is noted in `crashes` and started again with backoff (1 s, doubling to 30 s), until it has failed
 `GIVE_UP_AFTER` times in a row without serving: then the next request starts it afresh.
@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -50,7 +50,6 @@ class HostProcess:
     """Resolved when it is ready (None) or could not be (the error); pending while loading or restarting."""
     task: asyncio.Task | None = None
     started: float = 0.0
-    used: float = field(default_factory=time.monotonic)
     failures: int = 0
     stopping: bool = False
 
@@ -103,7 +102,6 @@ class Supervisor:
             await self._make_room(spec)
             host = self.hosts[spec.key] = HostProcess(spec, str(self.folder / f"{spec.key}.sock"))
             self._start(host)
-        host.used = time.monotonic()
         if host.state != "ready":
             assert host.ready is not None  # set by _start, for every state but ready
             error = await asyncio.shield(host.ready)
@@ -117,10 +115,7 @@ class Supervisor:
                      "key": host.spec.key, "state": host.state, "size_bytes": host.spec.size_bytes,
                      "pid": host.process.pid if host.process else None, "memory_mb": _memory_mb(host.process),
                      "keep_alive": host.spec.keep_alive}
-            if host.state == "ready":
-                with contextlib.suppress(OSError, TimeoutError, ValueError):
-                    entry |= await wire.ask(host.socket, {"op": "stats"}, ASK_HOST_S)
-            return entry
+            return entry | await self._stats(host)
         return list(await asyncio.gather(*(one(host) for host in list(self.hosts.values()))))
 
     async def unload(self, provider: str, name: str) -> bool:
@@ -205,28 +200,36 @@ class Supervisor:
         self.hosts.pop(host.spec.key, None)
 
     async def _make_room(self, spec: Spec) -> None:
-        """Unload the provider's least recently used idle hosts until one more fits its budget."""
-        mine = sorted((host for host in self.hosts.values() if host.spec.provider == spec.provider
-                       and not host.stopping), key=lambda host: host.used)
+        """Unload the provider's longest idle hosts until one more fits its budget (workers reach a host without
+        the supervisor, so how long each has been idle is asked of the hosts themselves)."""
+        mine = [host for host in self.hosts.values() if host.spec.provider == spec.provider and not host.stopping]
         limit = spec.max_memory_mb * 1024 * 1024
 
         def over() -> bool:
             memory = spec.size_bytes + sum(host.spec.size_bytes for host in mine)
             return len(mine) + 1 > spec.max_loaded or bool(limit and memory > limit)
 
-        for host in list(mine):
+        if not over():
+            return
+        stats = await asyncio.gather(*(self._stats(host) for host in mine))
+        idle = sorted(zip(mine, stats, strict=True), key=lambda pair: pair[1].get("idle_s", 0.0), reverse=True)
+        for host, said in idle:
             if not over():
                 return
-            stats = {}
-            if host.state == "ready":
-                with contextlib.suppress(OSError, TimeoutError, ValueError):
-                    stats = await wire.ask(host.socket, {"op": "stats"}, ASK_HOST_S)
-            if stats.get("active") or stats.get("keep_alive", 0) < 0:
-                continue  # busy or pinned: never unloaded for room
-            log.info("unloading '%s' (least recently used; max_loaded=%d, max_memory_mb=%d)",
+            if host.state != "ready" or said.get("active") or said.get("keep_alive", 0) < 0:
+                continue  # loading, busy or pinned: never unloaded for room
+            log.info("unloading '%s' (idle the longest; max_loaded=%d, max_memory_mb=%d)",
                      host.spec.label, spec.max_loaded, spec.max_memory_mb)
             await self._retire(host)
             mine.remove(host)
+
+    async def _stats(self, host: HostProcess) -> dict:
+        if host.state != "ready":
+            return {}
+        try:
+            return await wire.ask(host.socket, {"op": "stats"}, ASK_HOST_S)
+        except (OSError, TimeoutError, ValueError):
+            return {}
 
     async def stop(self) -> None:
         for host in list(self.hosts.values()):

