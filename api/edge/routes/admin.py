@@ -8,7 +8,7 @@ import math
 import os
 import re
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 from blacksheep import Application, Request, Response, StreamedContent
@@ -27,6 +27,7 @@ from api.store.activity import StoreUnavailable, as_json
 from api.upstream.providers.base import HoldsModels
 from api.wire.errors import ApiError
 from api.wire.sse import SSE, SSE_HEADERS
+from api.wire.times import iso
 
 TAIL_POLL_S = 0.25
 TAIL_KEEPALIVE_S = 15.0
@@ -35,10 +36,6 @@ PAGE_MAX = 1000
 FAILED = "(status >= 400 OR error IS NOT NULL)"
 """A failed request: an error status, or an error after a 200 (a stream the provider broke off, a client
 that left)."""
-
-
-def _iso(moment: float | None) -> str | None:
-    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
 
 
 def require_server_key(request: Request) -> None:
@@ -88,9 +85,9 @@ def _time_param(query: Query, name: str) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        iso = _FINER_THAN_MICROSECONDS.sub(r"\1", value.upper()).replace("Z", "+00:00")
+        text = _FINER_THAN_MICROSECONDS.sub(r"\1", value.upper()).replace("Z", "+00:00")
         try:
-            moment = datetime.fromisoformat(iso)
+            moment = datetime.fromisoformat(text)
         except ValueError:
             raise invalid from None
         return (moment if moment.tzinfo else moment.astimezone()).timestamp()
@@ -134,7 +131,7 @@ def _health(worker: Worker) -> dict:
     if worker.recorder is None:
         return {"recording": False, "problem": "not started", "since": None, "lost_records": 0}
     health = worker.recorder.health
-    return {"recording": health.recording, "problem": health.problem, "since": _iso(health.since),
+    return {"recording": health.recording, "problem": health.problem, "since": iso(health.since),
             "lost_records": health.lost}
 
 
@@ -175,7 +172,7 @@ def register(app: Application, worker: Worker) -> None:
         if local:  # what the model hosts hold now, and their crashes
             await asyncio.gather(*(provider.loaded_models() for provider in local), return_exceptions=True)
             with contextlib.suppress(ApiError):
-                crashed = [{**crash, "at": _iso(crash["at"])} for crash in await model_hosts().crashes()]
+                crashed = [{**crash, "at": iso(crash["at"])} for crash in await model_hosts().crashes()]
         return json_response(200, {
             "version": __version__,
             "pid": os.getpid(),
@@ -184,9 +181,9 @@ def register(app: Application, worker: Worker) -> None:
             "workers_restarted": crashes.recent(state.config.server.data_dir),
             "config_path": str(worker.config_path),
             "config_generation": state.generation,
-            "last_reload": _iso(reloads.last_reload),
+            "last_reload": iso(reloads.last_reload),
             "last_reload_error": reloads.last_error,
-            "last_reload_error_at": _iso(reloads.last_error_at),
+            "last_reload_error_at": iso(reloads.last_error_at),
             "activity_recording": state.config.activity.enabled,
             "activity": _health(worker),
             "local_model_crashes": crashed,
@@ -303,7 +300,7 @@ def register(app: Application, worker: Worker) -> None:
             return await read(f"SELECT {select}{sums} FROM activity {window} {group}", (since, until))
 
         return json_response(200, {
-            "since": _iso(since), "until": _iso(until),
+            "since": iso(since), "until": iso(until),
             "total": (await grouped(""))[0],
             "by_client": await grouped("client"),
             "by_model": await grouped("model"),

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from blacksheep import Application, Request, Response
 
 from api.config.settings import CollectionSettings
@@ -16,10 +14,7 @@ from api.edge.responding import json_response
 from api.edge.routes.admin import require_server_key
 from api.localdocs.selection import MAX_TOP_K, asked_for, select
 from api.wire.errors import ApiError
-
-
-def _iso(moment: float | None) -> str | None:
-    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
+from api.wire.times import iso
 
 
 async def search(context: RequestContext, query: str, names: list[str] | None, top_k: int | None) -> list[dict]:
@@ -63,7 +58,7 @@ async def collections_shown(state: State, names: list[str]) -> list[dict]:
             "files_done": found["files_done"] if found else None,
             "chunks": found["chunks"] if found else 0,
             "embedding_model": settings.embedding_model or (found["embedder"] if found else None),
-            "last_indexed": _iso(found["last_indexed"]) if found else None,
+            "last_indexed": iso(found["last_indexed"]) if found else None,
             "errors": found["errors"] if found else [],
         })
     return data

@@ -19,7 +19,6 @@ import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from api.local.host_client import HostJob, model_hosts
 from api.local.host_protocol import Spec
 from api.upstream.providers.base import Provider
 from api.wire.errors import ApiError
+from api.wire.times import iso
 
 log = logging.getLogger("gatehouse")
 
@@ -253,9 +253,9 @@ class LlamaCppProvider(Provider):
             entries.append({
                 "model": f"{self.id}:{host['name']}", "provider": self.id, "embedding": host["embedding"],
                 "pid": host["pid"], "memory_mb": host["memory_mb"], "state": host["state"],
-                "loaded_at": _iso(host.get("loaded_at")), "active": host.get("active", 0),
+                "loaded_at": iso(host.get("loaded_at")), "active": host.get("active", 0),
                 "requests": host.get("requests", 0), "tokens_per_s": host.get("tokens_per_s"),
-                "pinned": keep is not None and keep < 0, "expires_at": _iso(expires),
+                "pinned": keep is not None and keep < 0, "expires_at": iso(expires),
                 "prompt_progress": host.get("prompt_progress", [])})
         self.loaded_now = {}
         for entry in entries:
@@ -282,7 +282,3 @@ class LlamaCppProvider(Provider):
                 except ApiError as error:
                     log.warning("provider '%s': preloading '%s' failed: %s", self.id, file.settings.name,
                                 error.message)
-
-
-def _iso(moment: float | None) -> str | None:
-    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
