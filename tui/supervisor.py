@@ -198,6 +198,7 @@ class Supervisor:
         with self._lock:
             if self.server is not None:
                 self.server.stop()
+                self.server.stop_leftovers()  # one that had died: its workers may still answer on the port
             self.held = False
             server = self._start()
         if server is None:
