@@ -27,6 +27,7 @@ from tui.commands import GatehouseCommands
 from tui.messages import SupervisorReported
 from tui.screens import ConfirmScreen
 from tui.supervisor import Supervisor, SupervisorEvent
+from tui.tabs.config import ConfigTab
 from tui.tabs.server import ServerTab
 
 ADMIN = {"X-API-Key": SERVER_KEY}
@@ -293,6 +294,20 @@ async def test_a_broken_file_fixed_outside_the_app_is_shown_again(upstreams, tmp
         await until(pilot, lambda: app.query("#input-port"))
         assert app.query_one("#input-port", Input).value == port
         assert not app.query_one("#config-message").display
+
+
+async def test_moving_in_the_list_while_the_file_is_reloaded_keeps_the_entry_moved_to(upstreams, tmp_path):
+    async with supervised(upstreams, tmp_path) as (app, pilot):
+        await until(pilot, lambda: app.query("#input-port"))
+        config_file(app).write_text(config_file(app).read_text() + "\n# an editor's save\n")
+        nav = app.query_one("#config-nav", Tree)
+        nav.focus()
+        nav.move_cursor(next(node for node in _nodes(nav.root) if node.data == ("tui", None)))
+        await app.query_one(ConfigTab).file_changed()  # the watcher's turn comes before the highlight's
+        await until(pilot, lambda: app.query("#input-theme"))
+        await pilot.pause(0.3)
+        assert app.query("#input-theme") and not app.query("#input-port")
+        assert nav.cursor_node.data == ("tui", None)
 
 
 async def test_every_unreachable_providers_error_can_be_read_in_models_all(upstreams, tmp_path):

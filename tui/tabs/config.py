@@ -107,6 +107,9 @@ class ConfigTab(Horizontal):
                 await self._unreadable(str(error))
                 return
         self.dirty = False
+        cursor = self.query_one("#config-nav", Tree).cursor_node
+        if cursor is not None and cursor.data is not None:  # moved to, its highlight not handled yet
+            self.selected = cursor.data
         await self._fill_nav()
         await self.show(*self.selected)
 
@@ -158,12 +161,15 @@ class ConfigTab(Horizontal):
         self._select_in_nav()
 
     def _select_in_nav(self) -> None:
+        """Put the cursor on what is shown; an entry gone from the file gives way to Server."""
         nav = self.query_one("#config-nav", Tree)
         for line in range(nav.last_line + 1):
             node = nav.get_node_at_line(line)
             if node is not None and node.data == self.selected:
                 nav.move_cursor(node)
                 return
+        self.selected = ("server", None)
+        nav.move_cursor(nav.get_node_at_line(0))
 
     def _local_models(self, provider: str) -> list[str] | None:
         """The model tables of a llamacpp provider; None for the other types."""
@@ -229,7 +235,8 @@ class ConfigTab(Horizontal):
 
     @on(Tree.NodeHighlighted, "#config-nav")
     async def _highlighted(self, event: Tree.NodeHighlighted) -> None:
-        if event.node.data is not None and event.node.data != self.selected:
+        stale = event.node is not event.control.cursor_node  # from before the list was filled again
+        if not stale and event.node.data is not None and event.node.data != self.selected:
             await self.show(*event.node.data)
 
     @on(Tree.NodeSelected, "#config-nav")
