@@ -20,7 +20,7 @@ from api.core.catalog import Catalog
 from api.core.reload import watch_config
 from api.localdocs.search import Searcher
 from api.store.activity import FILE_NAME as ACTIVITY_FILE
-from api.store.activity import ActivityStore, Recorder
+from api.store.activity import ActivityStore, Record, Recorder
 from api.upstream.http_client import HttpClient
 from api.upstream.providers import PROVIDER_CLASSES, Provider
 from api.upstream.providers.base import Preloads
@@ -117,6 +117,11 @@ class Worker:
             await self.recorder.close()
         self.searcher.close()
         await self.http.close()
+
+    def finished(self, record: Record) -> None:
+        """A request's record is complete (a stream's when it ended): settle what it cost, then keep it."""
+        if self.state.config.activity.enabled and self.recorder is not None:
+            self.recorder.add(record)
 
     def reload(self) -> None:
         """Re-read the config file; keep serving the last good config if it is invalid."""

@@ -80,7 +80,7 @@ class RequestMiddleware:
             client=client.decode("utf-8", "replace")[:64] if client else "server",
             key_id=None, method=request.method, path=path,
             dialect_in=dialect_of(request, path), request_bytes=int(length) if length and length.isdigit() else 0,
-            worker=self.pid, sink=self.worker.recorder.add,
+            worker=self.pid, sink=self.worker.finished,
         )
 
     async def __call__(self, request: Request, handler: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -94,8 +94,9 @@ class RequestMiddleware:
         key = presented_key(request.get_first_header(b"authorization"), request.get_first_header(b"x-api-key"))
         client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
         request_id_text = request_id.decode()
+        # recorded even with activity off: limits, costs and metrics are settled from the record (Worker.finished)
         recording = self._recording(request, request_id_text, path, client) \
-            if state.config.activity.enabled and self.worker.recorder is not None and recorded(path) else NOT_RECORDED
+            if self.worker.recorder is not None and recorded(path) else NOT_RECORDED
         context = RequestContext(request_id_text, state, recording, self.body_deadlines)
         attach(request, context)
         came_back = False

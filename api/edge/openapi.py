@@ -1171,6 +1171,20 @@ _SCHEMAS: Schema = {
                                            minimum=0)),
         "tool": _nullable(_str("For `/mcp`: the MCP method, and for a tool call the tool "
                                "(`tools/call search_documents`).")),
+        "route": _nullable(_str("The `[routes.NAME]` the client named as its model; null when it named a model.")),
+        "attempts": _nullable(_arr(_fixed({
+            "target": _str("The route's target tried (`provider-id:model-id`)."),
+            "status": _int("Its HTTP status; 0 when it could not be reached."),
+            "latency_ms": _num("Time the try took."),
+            "error": _nullable(_str("Why it failed; null for the answer.")),
+        }), description="A route's tries in order, the answering one last; null when the model was not a route.")),
+        "usage": _nullable(_obj({}, extra=True, description=(
+            "The usage object the provider reported, as it reported it (cache and reasoning tokens included); "
+            "null when it reported none."))),
+        "cost": _nullable(_num("What the answer cost in USD by the price table (0 for local models); null when "
+                               "its price is unknown.")),
+        "limited": _nullable(_enum("rpm", "tpm", "concurrent", "budget",
+                                   description="The client's limit that refused the request.")),
     }, description="One API request (`/v1/...` and `/mcp`; health, docs and admin requests are not "
                    "recorded)."),
     "ActivityPage": _fixed({

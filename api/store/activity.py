@@ -69,7 +69,12 @@ CREATE TABLE IF NOT EXISTS activity (
     localdocs_collections TEXT,
     localdocs_snippets INTEGER,
     localdocs_tokens INTEGER,
-    tool TEXT
+    tool TEXT,
+    route TEXT,
+    attempts TEXT,
+    usage TEXT,
+    cost REAL,
+    limited TEXT
 );
 CREATE INDEX IF NOT EXISTS activity_ts ON activity (ts);
 CREATE INDEX IF NOT EXISTS activity_client ON activity (client, id);
@@ -118,6 +123,16 @@ class Record:
     """Tokens of that snippet text (estimated: 4 characters a token)."""
     tool: str | None = None
     """For /mcp: the MCP method, and for a tool call the tool (`tools/call search_documents`)."""
+    route: str | None = None
+    """The `[routes.NAME]` the client asked for (the model it named), None when it named a model."""
+    attempts: str | None = None
+    """A route's tries, JSON: `[{"target", "status", "latency_ms", "error"}]`, the answering one last."""
+    usage: str | None = None
+    """The usage object the provider reported, as it reported it (JSON): cache and reasoning tokens included."""
+    cost: float | None = None
+    """What the answer cost in USD by the price table (0 for local models); None when the price is unknown."""
+    limited: str | None = None
+    """The client's limit that refused the request: `rpm`, `tpm`, `concurrent` or `budget`."""
     pending: bool = False
     """True while a stream is still being relayed (it finishes the record itself); not stored."""
     sink: Callable[[Record], None] | None = None
@@ -316,7 +331,13 @@ class ActivityStore:
 def as_json(row: dict) -> dict:
     """A stored row as the admin API shows it."""
     return {**row, "time": datetime.fromtimestamp(row["ts"]).astimezone().isoformat(timespec="milliseconds"),
-            "stream": bool(row["stream"]), "tokens_estimated": bool(row["tokens_estimated"])}
+            "stream": bool(row["stream"]), "tokens_estimated": bool(row["tokens_estimated"]),
+            "attempts": _parsed(row.get("attempts")), "usage": _parsed(row.get("usage"))}
+
+
+def _parsed(text: str | None) -> object:
+    """A JSON column as the value it holds (None stays None)."""
+    return None if text is None else orjson.loads(text)
 
 
 def summary_line(record: Record) -> str:

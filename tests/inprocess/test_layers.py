@@ -7,8 +7,9 @@ from pathlib import Path
 
 API = Path(__file__).resolve().parents[2] / "api"
 LAYERS = {
-    "edge": {"core", "localdocs", "upstream", "store", "local", "translate", "wire", "config"},
-    "core": {"localdocs", "upstream", "store", "local", "translate", "wire", "config"},
+    "edge": {"core", "govern", "localdocs", "upstream", "store", "local", "translate", "wire", "config"},
+    "core": {"govern", "localdocs", "upstream", "store", "local", "translate", "wire", "config"},
+    "govern": {"store", "wire", "config"},
     "localdocs": {"wire", "config"},
     "upstream": {"local", "translate", "wire", "config"},
     "store": {"wire", "config"},
