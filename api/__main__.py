@@ -15,6 +15,7 @@ from api import __version__
 from api.config import locations
 from api.config.settings import ConfigError, open_config
 from api.core import crashes, stopping
+from api.govern import ledger
 from api.local import host_protocol
 from api.store import activity
 from api.upstream import instance
@@ -55,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         activity.prepare(server.data_dir)
     except (OSError, sqlite3.Error) as exc:
         print(f"gatehouse: cannot keep the activity database in {server.data_dir}: {exc}; "
+              f"change [server].data_dir in {path}", file=sys.stderr)
+        return 2
+    try:
+        ledger.prepare(server.data_dir)
+    except OSError as exc:
+        print(f"gatehouse: cannot keep the limits ledger in {server.data_dir}: {exc}; "
               f"change [server].data_dir in {path}", file=sys.stderr)
         return 2
 

@@ -195,6 +195,32 @@ class ClientSettings:
     """Requests made with it are this client's."""
     collections: tuple[str, ...] = setting((), kind="list",
                                            help="LocalDocs collections whose snippets go with this client's requests")
+    rpm: int | None = setting(None, kind="int", minimum=1, maximum=100_000_000,
+                              help="requests per minute, across all workers; empty: no limit")
+    tpm: int | None = setting(None, kind="int", minimum=1, maximum=10**12,
+                              help="tokens per minute (input + output), across all workers; empty: no limit")
+    max_concurrent: int | None = setting(None, kind="int", minimum=1, maximum=1_000_000,
+                                         help="requests in flight at once, across all workers; empty: no limit")
+    budget: BudgetSettings | None = setting(None, kind="table",
+                                            help='what it may spend: { amount, currency = "usd" | "tokens", '
+                                                 'period = "day" | "month" }')
+
+    @property
+    def limited(self) -> bool:
+        """Whether any limit or budget applies to the client's requests."""
+        return bool(self.rpm or self.tpm or self.max_concurrent or self.budget)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSettings:
+    """A client's `budget = { amount, currency, period }`: what it may spend per calendar period (UTC)."""
+
+    amount: float = setting(None, kind="float", minimum=0, maximum=1e15, required=True,
+                            help="how much per period: US dollars by the price table, or tokens")
+    currency: str = setting("usd", kind="choice", choices=("usd", "tokens"),
+                            help='"usd" (costs by the price table) or "tokens" (input + output)')
+    period: str = setting("month", kind="choice", choices=("day", "month"),
+                          help='"day" or "month" (calendar periods in UTC)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,8 +319,8 @@ class _Reader:
         (the problem noted) its default; None for a required key that is missing or wrong."""
         key, default = field.name, default_of(field)
         if described.kind in ("int", "float"):
-            value = self.number(data, key, path, default, minimum=described.minimum, maximum=described.maximum,
-                                integer=described.kind == "int")
+            value = self.number(data, key, path, _MISSING if described.required else default,
+                                minimum=described.minimum, maximum=described.maximum, integer=described.kind == "int")
             # a number with a float default is a float (600 means 600.0); one that is only passed on, such as a
             # client's temperature, stays as written
             return float(value) if isinstance(default, float) else value
@@ -325,12 +351,13 @@ class _Reader:
             return None if default is _MISSING else default
         return value
 
-    def number(self, data: dict, key: str, path: str, default: float | None, *, minimum: Any, maximum: Any,
+    def number(self, data: dict, key: str, path: str, default: Any, *, minimum: Any, maximum: Any,
                integer: bool) -> Any:
+        """A number in its bounds; `default` when it is missing or wrong (`_MISSING`: required, then None)."""
         value = self.value(data, key, path, int if integer else (int, float), default)
         if value is not None and not minimum <= value <= maximum:
             self.fail(f"{path}.{key}", f"must be between {minimum} and {maximum}, not {value}")
-            return default
+            return None if default is _MISSING else default
         return value
 
     def string_list(self, data: dict, key: str, path: str) -> tuple[str, ...] | None:
@@ -572,7 +599,19 @@ def _client(r: _Reader, name: str, data: Any, prompts: dict,
         if collection not in collections:
             known = ", ".join(sorted(collections)) or "none defined"
             r.fail(f"{path}.collections", f"no [collections.{collection}] (known collections: {known})")
-    return ClientSettings(name=name, **values)
+    return ClientSettings(name=name, **values | {"budget": _budget(r, data, f"{path}.budget")})
+
+
+def _budget(r: _Reader, client: dict, path: str) -> BudgetSettings | None:
+    """A client's budget table, when it has one."""
+    data = client.get("budget")
+    if not isinstance(data, dict):
+        return None  # absent; a value of another type is already reported by the key's own check
+    r.known_keys(data, keys(BudgetSettings), path)
+    values = r.settings(data, path, BudgetSettings)
+    if values["amount"] is None:
+        return None
+    return BudgetSettings(**values | {"amount": float(values["amount"])})
 
 
 def _named(r: _Reader, data: dict, section: str, read: Callable[[str, Any], Any]) -> dict:

@@ -18,6 +18,8 @@ from api.core import stopping as server_stop
 from api.core.auth import KeyRing
 from api.core.catalog import Catalog
 from api.core.reload import watch_config
+from api.govern.ledger import Ledger
+from api.govern.limits import ClientLimits, client_limits
 from api.localdocs.search import Searcher
 from api.store.activity import FILE_NAME as ACTIVITY_FILE
 from api.store.activity import ActivityStore, Record, Recorder
@@ -40,6 +42,12 @@ class State:
     """1 for the config the worker started with, +1 for every accepted reload."""
     searcher: Searcher
     """The worker's LocalDocs searcher (the same across reloads: it keeps the collections' vectors)."""
+    limits: dict[str, ClientLimits]
+    """The limits of the clients that have any, by name (api/govern/limits.py)."""
+
+    def limits_of(self, client: str) -> ClientLimits | None:
+        """The limits that apply to a client's requests (an unknown client's are the `server` client's)."""
+        return self.limits.get(self.config.client(client).name) if self.limits else None
 
 
 @dataclass(slots=True)
@@ -62,6 +70,8 @@ class Worker:
         """Set by `start`, replaced by each accepted reload."""
         self.reloads = ReloadStatus()
         self.recorder: Recorder | None = None
+        self.ledger = Ledger(config.server.data_dir)
+        """The counters every worker shares (limits, budgets), opened in this worker's own process."""
         self.searcher = Searcher(config.server.data_dir)
         self._initial = config
         self._stopping = asyncio.Event()
@@ -74,7 +84,8 @@ class Worker:
             if provider.settings.api_key_env and not provider.settings.api_key:
                 log.warning("provider '%s': environment variable %s is not set; requests go out without a key",
                             provider.id, provider.settings.api_key_env)
-        return State(config, KeyRing(config), providers, Catalog(providers), generation, self.searcher)
+        return State(config, KeyRing(config), providers, Catalog(providers), generation, self.searcher,
+                     client_limits(config.clients, self.ledger))
 
     def _background(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -116,10 +127,13 @@ class Worker:
         if self.recorder is not None:
             await self.recorder.close()
         self.searcher.close()
+        self.ledger.close()
         await self.http.close()
 
     def finished(self, record: Record) -> None:
         """A request's record is complete (a stream's when it ended): settle what it cost, then keep it."""
+        if record.settles is not None:
+            record.settles(record)
         if self.state.config.activity.enabled and self.recorder is not None:
             self.recorder.add(record)
 

@@ -11,6 +11,7 @@ from blacksheep import Request, Response
 from api.core.catalog import under_provider
 from api.core.client_settings import apply_client_settings
 from api.core.exchange import Endpoint, count_input_tokens, plan, upstream_dialect
+from api.core.recording import Recording
 from api.core.relay import relay
 from api.core.worker import State
 from api.edge.body import first_path_segment, optional_model, read_json_object, require
@@ -64,6 +65,12 @@ async def forward(request: Request, endpoint: Endpoint,
     exchange.operator = context.identity.server_key
     if exchange.path is None:
         return json_response(200, {"input_tokens": await count_input_tokens(exchange)})
+    limits = state.limits_of(context.identity.client)
+    if limits is not None:
+        assert isinstance(context.recording, Recording)  # model paths always have one (api/edge/middleware.py)
+        windows = limits.admit(context.recording)  # 429 when a limit refuses
+    else:
+        windows = None
     if hits:
         augment.augment(exchange.body, exchange.path, hits)
     headers = _client_headers(request) if exchange.client_headers else None
@@ -76,6 +83,8 @@ async def forward(request: Request, endpoint: Endpoint,
             answer.stream = augment.with_sources_stream(answer.stream, found, dialect)
         else:
             answer.body = augment.with_sources_body(answer.body, found)
+    if windows is not None:
+        answer.headers = [*(answer.headers or ()), *windows.headers(exchange.client_dialect)]
     return answer_response(answer)
 
 

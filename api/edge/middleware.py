@@ -74,7 +74,6 @@ class RequestMiddleware:
 
     def _recording(self, request: Request, request_id: str, path: str, client: bytes | None) -> Recording:
         length = request.get_first_header(b"content-length")
-        assert self.worker.recorder is not None  # asked by the caller
         return Recording(
             request_id=request_id, ts=time.time(), started=time.perf_counter(),
             client=client.decode("utf-8", "replace")[:64] if client else "server",
@@ -95,8 +94,7 @@ class RequestMiddleware:
         client = request.get_first_header(b"x-client-id") or request.get_first_header(b"client")
         request_id_text = request_id.decode()
         # recorded even with activity off: limits, costs and metrics are settled from the record (Worker.finished)
-        recording = self._recording(request, request_id_text, path, client) \
-            if self.worker.recorder is not None and recorded(path) else NOT_RECORDED
+        recording = self._recording(request, request_id_text, path, client) if recorded(path) else NOT_RECORDED
         context = RequestContext(request_id_text, state, recording, self.body_deadlines)
         attach(request, context)
         came_back = False

@@ -236,7 +236,10 @@ _ERRORS: dict[int, tuple[str, str, str]] = {
     413: ("PayloadTooLarge",
           "The request body is larger than `server.max_body_bytes` (10 MiB by default).",
           "Request body too large."),
-    429: ("RateLimited", "The provider is rate limiting; its answer is passed on.",
+    429: ("RateLimited", ("A limit of the client's refused the request (`[clients.NAME]` `rpm`, `tpm`, "
+                          "`max_concurrent`, `budget`: `retry-after`, `retry-after-ms` and the dialect's "
+                          "rate-limit headers say when to try again; a spent budget also says "
+                          "`x-should-retry: false`), or the provider is rate limiting and its answer is passed on."),
           "Rate limit reached."),
     500: ("InternalError", "Something went wrong inside the gateway.", "Internal server error."),
     502: ("BadGateway",
@@ -1128,6 +1131,34 @@ _SCHEMAS: Schema = {
         "own_api_key": _bool("The client has a key of its own (`[clients.NAME].api_key`); "
                              "false when its settings come from `server`."),
     }, description="What applies to the requests of one client."),
+    "ClientLimits": _fixed({
+        "client": _str("The client's name."),
+        "rpm": _nullable(_fixed({
+            "limit": _int("Requests per minute.", minimum=1),
+            "remaining": _int("Requests it may make now.", minimum=0),
+            "reset_s": _num("Seconds until all of them are back.", minimum=0),
+        }, description="Requests per minute; null when it has no such limit.")),
+        "tpm": _nullable(_fixed({
+            "limit": _int("Tokens per minute (input + output).", minimum=1),
+            "remaining": _int("Tokens left this minute.", minimum=0),
+            "reset_s": _num("Seconds until all of them are back.", minimum=0),
+        }, description="Tokens per minute; null when it has no such limit.")),
+        "max_concurrent": _nullable(_fixed({
+            "limit": _int("Requests at once.", minimum=1),
+            "in_flight": _int("Its requests being answered now.", minimum=0),
+        }, description="Requests at once; null when it has no such limit.")),
+        "budget": _nullable(_fixed({
+            "amount": _num("What it may spend per period.", minimum=0),
+            "currency": _enum("usd", "tokens", description="US dollars by the price table, or tokens."),
+            "period": _enum("day", "month", description="Calendar periods in UTC."),
+            "spent": _num("Spent this period.", minimum=0),
+            "remaining": _num("Left this period.", minimum=0),
+            "unpriced_requests": _int("Answers this period whose model has no price: not in `spent`.",
+                                      minimum=0),
+            "period_start": _str("When this period began.", format="date-time"),
+            "resets_at": _str("When the next period begins.", format="date-time"),
+        }, description="Its budget; null when it has none.")),
+    }, description="One client's limits and what is left of them."),
     "ActivityRecord": _fixed({
         "id": _int("Increases with every record, whichever worker wrote it.", minimum=1),
         "request_id": _str("The request's `x-request-id`."),
@@ -1402,6 +1433,11 @@ def _base_paths() -> Schema:
             _json_ok("Whether it was loaded.", _fixed({"model": _str(), "unloaded": _bool(
                 "False when it was not loaded.")})),
             errors=(400, 404), parameters=("ModelId",))},
+        "/admin/limits": {"get": _admin_op(
+            "listClientLimits", "List the clients' limits",
+            "Every client with a limit or a budget (`[clients.NAME]` `rpm`, `tpm`, `max_concurrent`, `budget`) and "
+            "what is left of each now, counted across all workers.",
+            _json_ok("The clients' limits.", _fixed({"data": _arr(_ref("ClientLimits"))})))},
         "/admin/clients/{name}": {"get": _admin_op(
             "getAdminClient", "Get a client's settings",
             "The settings that apply to the requests of one client, its default model "

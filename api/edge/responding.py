@@ -15,7 +15,10 @@ def json_response(status: int, payload: object) -> Response:
 
 
 def error_response(error: ApiError, dialect: Dialect) -> Response:
-    return json_response(error.status, error.body(dialect))
+    response = json_response(error.status, error.body(dialect))
+    for name, value in error.headers(dialect):
+        response.add_header(name, value)
+    return response
 
 
 def answer_response(answer: Answer) -> Response:

@@ -135,6 +135,9 @@ class Record:
     """The client's limit that refused the request: `rpm`, `tpm`, `concurrent` or `budget`."""
     pending: bool = False
     """True while a stream is still being relayed (it finishes the record itself); not stored."""
+    settles: Callable[[Record], None] | None = None
+    """Settles the client's limits when the record ends (api/govern/limits.py: tokens, cost, its place in
+    flight); not stored."""
     sink: Callable[[Record], None] | None = None
     """Where the finished record goes; not stored."""
 
@@ -161,7 +164,7 @@ class Record:
             self.sink(self)
 
 
-_NOT_STORED = ("started", "pending", "sink")
+_NOT_STORED = ("started", "pending", "settles", "sink")
 COLUMNS = tuple(f.name for f in fields(Record) if f.name not in _NOT_STORED)
 _row = attrgetter(*COLUMNS)
 ROWS_PER_INSERT = 256

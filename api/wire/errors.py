@@ -67,6 +67,10 @@ class ApiError(Exception):
         return {"error": {"message": self.message, "type": self.type or openai_type(self.status),
                           "param": self.param, "code": self.code}}
 
+    def headers(self, dialect: Dialect) -> list[tuple[bytes, bytes]]:
+        """Headers the error's response carries (a rate limit's, api/wire/rate_limits.py); none by default."""
+        return []
+
     def stream_event(self, dialect: Dialect = "openai") -> bytes:
         """The error as the last event of a stream that already started."""
         data = orjson.dumps(self.body(dialect))

@@ -22,6 +22,7 @@ TABLES = {
     settings.LocalModelSettings: "providers.ID.models.NAME",
     settings.PromptSettings: "prompts.NAME",
     settings.ClientSettings: "clients.NAME",
+    settings.BudgetSettings: "clients.NAME.budget",
     settings.CollectionSettings: "collections.NAME",
     settings.ActivitySettings: "activity",
     settings.TuiSettings: "tui",
@@ -50,6 +51,7 @@ EXAMPLE_PARTS = {
     settings.ActivitySettings: "[activity]",
     settings.PromptSettings: "# Prompts:",
     settings.ClientSettings: "# Clients:",
+    settings.BudgetSettings: "#     amount     how much per period",
     settings.CollectionSettings: "# LocalDocs:",
     settings.TuiSettings: "[tui]",
 }
@@ -104,7 +106,7 @@ UNKNOWN = {"zzzzzz": 1}
      {"providers": {"x": {"type": "llamacpp", "models": {"m": {"path": "/m.gguf"} | UNKNOWN}}}},
      "providers.x.models.m", []),
     (config_fields.PROMPT, {"prompts": {"p": {"text": "Be brief."} | UNKNOWN}}, "prompts.p", []),
-    (config_fields.client_fields(["p"]), {"clients": {"c": UNKNOWN}}, "clients.c", []),
+    (config_fields.client_fields(["p"]), {"clients": {"c": UNKNOWN}}, "clients.c", ["budget"]),
     (config_fields.ACTIVITY, {"activity": UNKNOWN}, "activity", []),
     (config_fields.tui_fields(["gatehouse-dark"]), {"tui": UNKNOWN}, "tui", []),
 ], ids=["server", "provider", "llamacpp provider", "local model", "prompt", "client", "activity", "tui"])

@@ -1,0 +1,190 @@
+"""Counters every worker of the server shares, kept across restarts: the limits' and budgets' state.
+
+One small file in the data dir, memory-mapped by each worker; every read-change-write happens under an
+exclusive `flock` on it (a few microseconds), so a limit holds exactly however many Granian workers serve,
+with no extra process on the request path and nothing to install. (SQLite, tried first, costs tens of
+microseconds per transaction and serialises the workers on its write lock; see docs/limits.md.)
+
+The file holds:
+- a table of `SLOTS` entries found by a 64-bit hash of their key (open addressing), each with `VALUES`
+  numbers: what `api/govern/limits.py` keeps per client (rate-limit clocks, a budget's period and spend);
+- a row per live worker process with how many requests it holds in flight per entry, so that the places of
+  a worker that died (killed, replaced by Granian) are given back: a row whose process is gone counts for
+  nothing and is taken over by the next worker that starts.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import mmap
+import os
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+FILE_NAME = "limits.ledger"
+"""The ledger file, in `[server].data_dir`."""
+MAGIC = b"GHLEDG01"
+SLOTS = 4096
+"""Entries the table holds (a client with limits takes one)."""
+VALUES = 6
+WORKER_ROWS = 64
+"""Worker processes that can hold requests at once (Granian's workers, and those that replaced them)."""
+
+_HEADER = struct.Struct("<8sII")  # magic, slots, worker rows
+_KEY = struct.Struct("<Q")
+_ENTRY = struct.Struct(f"<Q{VALUES}d")
+_ENTRY_SIZE = 64
+_ROW_PID = struct.Struct("<Q")
+_COUNT = struct.Struct("<I")
+_ROW_SIZE = _ROW_PID.size + _COUNT.size * SLOTS
+_TABLE_AT = 64
+_ROWS_AT = _TABLE_AT + SLOTS * _ENTRY_SIZE
+SIZE = _ROWS_AT + WORKER_ROWS * _ROW_SIZE
+
+
+class LedgerFull(Exception):
+    """Every entry of the table is taken."""
+
+
+def _hash(key: str) -> int:
+    """The key's 64-bit hash, the same in every process (Python's `hash` is not); never 0 (an empty entry)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
+
+
+def prepare(data_dir: Path) -> None:
+    """Before the workers start (`python -m api`): the file made or made right, and nothing held in flight
+    any more (the requests of an earlier run are gone); what clients spent and their rate-limit clocks stay.
+    Raises OSError when the data dir cannot hold it."""
+    fd = _open(data_dir)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.pwrite(fd, bytes(WORKER_ROWS * _ROW_SIZE), _ROWS_AT)
+    finally:
+        os.close(fd)
+
+
+def _open(data_dir: Path) -> int:
+    """The ledger file opened, created (or re-made, when it is not a ledger of this layout) if need be."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / FILE_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        if os.fstat(fd).st_size != SIZE or os.pread(fd, len(MAGIC), 0) != MAGIC:
+            os.ftruncate(fd, 0)
+            os.ftruncate(fd, SIZE)
+            os.pwrite(fd, _HEADER.pack(MAGIC, SLOTS, WORKER_ROWS), 0)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    return fd
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+class Ledger:
+    """One worker's view of the shared file. Open it in the worker process itself (an `flock` taken through
+    a file descriptor inherited across fork would not keep its parent out)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._fd = _open(data_dir)
+        self._map = mmap.mmap(self._fd, SIZE)
+        self._slots: dict[str, int] = {}
+        self.pid = os.getpid()
+        with self.locked():
+            self._row = self._claim_row()
+
+    def close(self) -> None:
+        with self.locked():
+            self._clear_row(self._row)
+        self._map.close()
+        os.close(self._fd)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the ledger for a read-change-write: no other worker reads or changes it meanwhile."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    # --- entries (call under `locked`) ------------------------------------------------------------------
+
+    def slot(self, key: str) -> int:
+        """The entry of `key`, taken now if it has none yet."""
+        found = self._slots.get(key)
+        if found is not None:
+            return found
+        wanted = _hash(key)
+        index = wanted % SLOTS
+        for _ in range(SLOTS):
+            at = _TABLE_AT + index * _ENTRY_SIZE
+            (held,) = _KEY.unpack_from(self._map, at)
+            if held == wanted:
+                break
+            if held == 0:
+                _ENTRY.pack_into(self._map, at, wanted, *([0.0] * VALUES))
+                break
+            index = (index + 1) % SLOTS
+        else:
+            raise LedgerFull(f"the limits ledger holds {SLOTS} entries and all are taken")
+        self._slots[key] = index
+        return index
+
+    def values(self, slot: int) -> list[float]:
+        return list(_ENTRY.unpack_from(self._map, _TABLE_AT + slot * _ENTRY_SIZE)[1:])
+
+    def store(self, slot: int, values: list[float]) -> None:
+        at = _TABLE_AT + slot * _ENTRY_SIZE
+        (key,) = _KEY.unpack_from(self._map, at)
+        _ENTRY.pack_into(self._map, at, key, *values)
+
+    # --- requests in flight (call under `locked`) -----------------------------------------------------
+
+    def in_flight(self, slot: int) -> int:
+        """Requests held for the entry by every live worker (rows of dead workers are cleared on the way)."""
+        total = 0
+        for row in range(WORKER_ROWS):
+            at = self._row_at(row)
+            (pid,) = _ROW_PID.unpack_from(self._map, at)
+            if pid == 0:
+                continue
+            (count,) = _COUNT.unpack_from(self._map, at + _ROW_PID.size + slot * _COUNT.size)
+            if count and pid != self.pid and not _alive(pid):
+                self._clear_row(row)
+                continue
+            total += count
+        return total
+
+    def hold(self, slot: int, change: int) -> None:
+        """This worker holds `change` more (or fewer) requests in flight for the entry."""
+        at = self._row_at(self._row) + _ROW_PID.size + slot * _COUNT.size
+        (count,) = _COUNT.unpack_from(self._map, at)
+        _COUNT.pack_into(self._map, at, max(0, count + change))
+
+    def _row_at(self, row: int) -> int:
+        return _ROWS_AT + row * _ROW_SIZE
+
+    def _clear_row(self, row: int) -> None:
+        at = self._row_at(row)
+        self._map[at:at + _ROW_SIZE] = bytes(_ROW_SIZE)
+
+    def _claim_row(self) -> int:
+        """A row for this worker: a free one, or one whose process is gone (its requests went with it)."""
+        for row in range(WORKER_ROWS):
+            (pid,) = _ROW_PID.unpack_from(self._map, self._row_at(row))
+            if pid == 0 or pid == self.pid or not _alive(pid):
+                self._clear_row(row)
+                _ROW_PID.pack_into(self._map, self._row_at(row), self.pid)
+                return row
+        raise LedgerFull(f"the limits ledger has rows for {WORKER_ROWS} worker processes and all are taken")

@@ -1,0 +1,222 @@
+"""A client's limits and budget, checked before its request goes upstream and settled when it ends.
+
+Kept in the ledger every worker shares (api/govern/ledger.py), so they hold exactly across workers and
+restarts:
+
+- `rpm`: a GCRA clock (the generic cell rate algorithm, a token bucket kept as one number): `rpm` requests
+  at once, then one every 60/rpm seconds; the (rpm+1)-th request within a minute is refused.
+- `tpm`: the same clock counted in tokens, but tokens are only known when the answer ends: a request is let
+  in while the client has tokens left this minute, and its input + output tokens are counted when it ends (so
+  the last one let in may go over; the next waits until the excess is paid back).
+- `max_concurrent`: requests in flight, counted per worker process in the ledger (a dead worker's are given
+  back).
+- `budget`: spend per calendar day or month (UTC), in US dollars by the price table or in tokens, checked
+  before a request and settled with its cost when it ends.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from api.config.settings import BudgetSettings, ClientSettings
+from api.govern.ledger import Ledger
+from api.store.activity import Record
+from api.wire.rate_limits import RateLimited, RateLimits, Window
+from api.wire.times import iso
+
+log = logging.getLogger("gatehouse")
+
+MINUTE = 60.0
+CONCURRENT_RETRY_S = 1.0
+"""The wait a refusal for too many requests in flight suggests."""
+_EPSILON = 1e-9
+# What a client's ledger entry holds, by index.
+_RPM_CLOCK, _TPM_CLOCK, _PERIOD, _SPENT, _UNPRICED = range(5)
+
+
+def period_start(period: str, now: float) -> float:
+    """Epoch seconds at which the calendar day or month (UTC) holding `now` began."""
+    day = time.gmtime(now)
+    if period == "day":
+        return float(calendar.timegm((day.tm_year, day.tm_mon, day.tm_mday, 0, 0, 0)))
+    return float(calendar.timegm((day.tm_year, day.tm_mon, 1, 0, 0, 0)))
+
+
+def period_end(period: str, now: float) -> float:
+    """Epoch seconds at which the period holding `now` ends."""
+    start = period_start(period, now)
+    if period == "day":
+        return start + 86400
+    day = time.gmtime(start)
+    year, month = (day.tm_year + 1, 1) if day.tm_mon == 12 else (day.tm_year, day.tm_mon + 1)
+    return float(calendar.timegm((year, month, 1, 0, 0, 0)))
+
+
+def _window(limit: int | None, clock: float, now: float) -> Window | None:
+    """What a per-minute GCRA clock leaves: whole units left, and the wait until all are back."""
+    if not limit:
+        return None
+    interval = MINUTE / limit
+    ahead = max(clock - now, 0.0)
+    return Window(limit, max(0, min(limit, math.floor((MINUTE - ahead) / interval + _EPSILON))), ahead)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    """A budget in its current period."""
+
+    settings: BudgetSettings
+    spent: float
+    unpriced: int
+    """Answers this period whose cost is unknown (no price for their model): not in `spent`."""
+    starts: float
+    ends: float
+
+    @property
+    def remaining(self) -> float:
+        return max(self.settings.amount - self.spent, 0.0)
+
+
+class ClientLimits:
+    """One client's limits as its settings say, kept in the shared ledger."""
+
+    def __init__(self, settings: ClientSettings, ledger: Ledger) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.key = f"client:{settings.name}"
+
+    # --- on the request path --------------------------------------------------------------------------
+
+    def admit(self, record: Record, now: float | None = None) -> RateLimits:
+        """Let a request in, or raise `RateLimited` (429) naming the limit; nothing is counted for a refused
+        request. What an admitted one holds is given back by `settle` when its record ends."""
+        try:
+            windows = self._admit(time.time() if now is None else now)
+        except RateLimited as refusal:
+            record.limited = refusal.limit
+            raise
+        record.settles = self.settle
+        return windows
+
+    def _admit(self, now: float) -> RateLimits:
+        settings, ledger = self.settings, self.ledger
+        with ledger.locked():
+            slot = ledger.slot(self.key)
+            values = ledger.values(slot)
+            budget = self._budget(values, now)
+            windows = RateLimits(_window(settings.rpm, values[_RPM_CLOCK], now),
+                                 _window(settings.tpm, values[_TPM_CLOCK], now))
+            if budget is not None and budget.spent >= budget.settings.amount:
+                raise self._refused("budget", budget.ends - now, windows, budget)
+            if settings.max_concurrent and ledger.in_flight(slot) >= settings.max_concurrent:
+                raise self._refused("concurrent", CONCURRENT_RETRY_S, windows)
+            if settings.tpm and values[_TPM_CLOCK] - now >= MINUTE - _EPSILON:
+                raise self._refused("tpm", values[_TPM_CLOCK] - now - MINUTE + MINUTE / settings.tpm, windows)
+            if settings.rpm:
+                interval = MINUTE / settings.rpm
+                clock = max(values[_RPM_CLOCK], now)
+                if clock - now > MINUTE - interval + _EPSILON:
+                    raise self._refused("rpm", clock - now - (MINUTE - interval), windows)
+                values[_RPM_CLOCK] = clock + interval
+                windows = RateLimits(_window(settings.rpm, values[_RPM_CLOCK], now), windows.tokens)
+            ledger.store(slot, values)
+            if settings.max_concurrent:
+                ledger.hold(slot, 1)
+        return windows
+
+    def settle(self, record: Record, now: float | None = None) -> None:
+        """The request ended: count its tokens and cost, and give back its place in flight."""
+        now = time.time() if now is None else now
+        settings, ledger = self.settings, self.ledger
+        tokens = record.total_tokens or 0
+        with ledger.locked():
+            slot = ledger.slot(self.key)
+            values = ledger.values(slot)
+            if settings.tpm and tokens:
+                values[_TPM_CLOCK] = max(values[_TPM_CLOCK], now) + tokens * MINUTE / settings.tpm
+            budget = self._budget(values, now)
+            if budget is not None:
+                if budget.settings.currency == "tokens":
+                    values[_SPENT] += tokens
+                elif record.cost is not None:
+                    values[_SPENT] += record.cost
+                elif tokens:
+                    values[_UNPRICED] += 1
+            ledger.store(slot, values)
+            if settings.max_concurrent:
+                ledger.hold(slot, -1)
+        if budget is not None and budget.settings.currency == "usd" and record.cost is None and tokens:
+            log.warning("client '%s' has a budget in USD, but %s has no price: its %d tokens are not counted "
+                        "(set a price for it: docs/costs.md)", settings.name, record.model, tokens)
+
+    # --- what is left (the admin API) --------------------------------------------------------------------
+
+    def state(self, now: float | None = None) -> dict:
+        """The client's limits now: for each, its size and what is left (nothing is changed)."""
+        now = time.time() if now is None else now
+        settings, ledger = self.settings, self.ledger
+        with ledger.locked():
+            slot = ledger.slot(self.key)
+            values = ledger.values(slot)
+            in_flight = ledger.in_flight(slot)
+        budget = self._budget(values, now)
+        rpm, tpm = _window(settings.rpm, values[_RPM_CLOCK], now), _window(settings.tpm, values[_TPM_CLOCK], now)
+        return {
+            "client": settings.name,
+            "rpm": None if rpm is None else {"limit": rpm.limit, "remaining": rpm.remaining,
+                                             "reset_s": round(rpm.reset_s, 3)},
+            "tpm": None if tpm is None else {"limit": tpm.limit, "remaining": tpm.remaining,
+                                             "reset_s": round(tpm.reset_s, 3)},
+            "max_concurrent": None if not settings.max_concurrent else {"limit": settings.max_concurrent,
+                                                                        "in_flight": in_flight},
+            "budget": None if budget is None else {
+                "amount": budget.settings.amount, "currency": budget.settings.currency,
+                "period": budget.settings.period, "spent": round(budget.spent, 6),
+                "remaining": round(budget.remaining, 6), "unpriced_requests": budget.unpriced,
+                "period_start": iso(budget.starts), "resets_at": iso(budget.ends)},
+        }
+
+    # --- helpers -----------------------------------------------------------------------------------------
+
+    def _budget(self, values: list[float], now: float) -> BudgetState | None:
+        """The budget in the period holding `now` (a new period starts from nothing: `values` are reset)."""
+        settings = self.settings.budget
+        if settings is None:
+            return None
+        starts = period_start(settings.period, now)
+        if values[_PERIOD] != starts:
+            values[_PERIOD], values[_SPENT], values[_UNPRICED] = starts, 0.0, 0.0
+        return BudgetState(settings, values[_SPENT], int(values[_UNPRICED]), starts, period_end(settings.period, now))
+
+    def _refused(self, limit: str, wait: float, windows: RateLimits, budget: BudgetState | None = None) -> RateLimited:
+        name, settings = self.settings.name, self.settings
+        if limit == "budget":
+            assert budget is not None
+            unit = "USD" if budget.settings.currency == "usd" else "tokens"
+            return RateLimited(
+                f"Client '{name}' has used its budget of {budget.settings.amount:g} {unit} for this "
+                f"{budget.settings.period} ({budget.spent:.6g} spent); it renews in {_wait(wait)}.",
+                limit=limit, retry_after_s=wait, windows=windows, retry=False,
+                type="insufficient_quota", code="insufficient_quota")
+        what = {"rpm": f"{settings.rpm} requests per minute", "tpm": f"{settings.tpm} tokens per minute",
+                "concurrent": f"{settings.max_concurrent} requests at once"}[limit]
+        return RateLimited(f"Rate limit reached for client '{name}': {what}. Please try again in {_wait(wait)}.",
+                           limit=limit, retry_after_s=wait, windows=windows,
+                           type="tokens" if limit == "tpm" else "requests")
+
+
+def _wait(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(seconds, 0.001):.3g}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def client_limits(clients: dict[str, ClientSettings], ledger: Ledger) -> dict[str, ClientLimits]:
+    """The limits of every client that has any, by client name."""
+    return {name: ClientLimits(settings, ledger) for name, settings in clients.items() if settings.limited}

@@ -1,0 +1,183 @@
+"""Client limits and budgets (`[clients.NAME]` rpm, tpm, max_concurrent, budget) on a real two-worker gateway:
+exact across workers, kept across restarts, refused in each dialect with the headers the SDKs read."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.conftest import gateway_config
+from tests.gateway import SERVER_KEY, start_gateway
+
+KEYS = {name: f"key-of-{name}-0123456789" for name in ("metered", "slow", "tokens", "thrifty", "open")}
+CLIENTS = f"""
+[clients.metered]
+api_key = "{KEYS['metered']}"
+rpm = 10
+
+[clients.slow]
+api_key = "{KEYS['slow']}"
+max_concurrent = 2
+
+[clients.tokens]
+api_key = "{KEYS['tokens']}"
+tpm = 40
+
+[clients.thrifty]
+api_key = "{KEYS['thrifty']}"
+budget = {{ amount = 45, currency = "tokens", period = "day" }}
+
+[clients.open]
+api_key = "{KEYS['open']}"
+"""
+
+
+@pytest.fixture(scope="module")
+def limited(upstreams, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("limits")
+    server = start_gateway(gateway_config(upstreams, workers=2) + CLIENTS, directory)
+    yield server
+    server.stop()
+
+
+def ask(server, client: str, **fake) -> httpx.Response:
+    """One chat request of `client` over a connection of its own (so that either worker may take it)."""
+    body = {"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]}
+    if fake:
+        body["fake"] = fake
+    return httpx.post(f"{server.openai_url}/chat/completions", json=body, timeout=30,
+                      headers={"authorization": f"Bearer {KEYS[client]}"})
+
+
+def activity(server, client: str) -> list[dict]:
+    def records():
+        return httpx.get(f"{server.base_url}/admin/activity", params={"client": client, "limit": 500},
+                         headers={"x-api-key": SERVER_KEY}).json()["data"]
+    time.sleep(0.6)  # records reach the file within FLUSH_S
+    return records()
+
+
+def test_rpm_lets_exactly_its_number_through_across_two_workers(limited):
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda _: ask(limited, "metered"), range(30)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses.count(200) == 10 and statuses.count(429) == 20
+    refused = next(answer for answer in answers if answer.status_code == 429)
+    error = refused.json()["error"]
+    assert error["code"] == "rate_limit_exceeded" and error["type"] == "requests"
+    assert "10 requests per minute" in error["message"]
+    assert refused.headers["x-ratelimit-limit-requests"] == "10"
+    assert refused.headers["x-ratelimit-remaining-requests"] == "0"
+    assert 1 <= int(refused.headers["retry-after"]) <= 6  # one request back every 6 s
+    records = activity(limited, "metered")
+    assert len({record["worker"] for record in records}) == 2  # both workers counted into one limit
+    assert sorted(record["limited"] or "" for record in records).count("rpm") == 20
+
+
+def test_a_refusal_reaches_the_official_sdks_as_their_rate_limit_errors(limited, upstreams):
+    spent = openai.OpenAI(base_url=limited.openai_url, api_key=KEYS["metered"], max_retries=0)
+    for _ in range(12):  # whatever the test before left
+        try:
+            spent.chat.completions.create(model="fake:gpt-fake", messages=[{"role": "user", "content": "hi"}])
+        except openai.RateLimitError as exc:
+            assert exc.response.headers["x-ratelimit-limit-requests"] == "10"
+            break
+    else:
+        pytest.fail("never refused")
+    claude = anthropic.Anthropic(base_url=limited.base_url, api_key=KEYS["metered"], max_retries=0)
+    with pytest.raises(anthropic.RateLimitError) as refused:
+        claude.messages.create(model="anth:claude-fake", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.body["error"]["type"] == "rate_limit_error"
+    headers = refused.value.response.headers
+    assert headers["anthropic-ratelimit-requests-limit"] == "10"
+    assert headers["anthropic-ratelimit-requests-remaining"] == "0"
+    assert headers["anthropic-ratelimit-requests-reset"].endswith("Z") and int(headers["retry-after"]) >= 1
+
+
+def test_answers_within_the_limit_say_what_is_left(limited):
+    first, second = ask(limited, "tokens"), ask(limited, "open")
+    assert first.status_code == 200 and first.headers["x-ratelimit-limit-tokens"] == "40"
+    assert "x-ratelimit-limit-requests" not in first.headers
+    assert not any(name.startswith("x-ratelimit") for name in second.headers)  # a client without limits
+
+
+def test_max_concurrent_counts_requests_in_flight_on_both_workers_and_gives_them_back(limited):
+    results: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def slow() -> None:
+        answer = ask(limited, "slow", delay_ms=1500)
+        with lock:
+            results.append(answer)
+
+    threads = [threading.Thread(target=slow) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.7)  # both in flight
+    third = ask(limited, "slow")
+    for thread in threads:
+        thread.join()
+    assert third.status_code == 429 and "2 requests at once" in third.json()["error"]["message"]
+    assert [answer.status_code for answer in results] == [200, 200]
+    stream = httpx.post(f"{limited.openai_url}/chat/completions", timeout=30,
+                        headers={"authorization": f"Bearer {KEYS['slow']}"},
+                        json={"model": "fake:gpt-fake", "stream": True, "messages": [{"role": "user", "content": "x"}]})
+    assert stream.status_code == 200 and "[DONE]" in stream.text
+    assert [ask(limited, "slow").status_code for _ in range(3)] == [200, 200, 200]  # every place was given back
+    state = httpx.get(f"{limited.base_url}/admin/limits", headers={"x-api-key": SERVER_KEY}).json()["data"]
+    assert next(entry for entry in state if entry["client"] == "slow")["max_concurrent"] == {"limit": 2,
+                                                                                            "in_flight": 0}
+
+
+def test_tpm_counts_the_tokens_of_answers_and_refuses_once_they_are_spent(limited):
+    used = 0
+    for _ in range(10):
+        answer = ask(limited, "tokens", chunks=10)
+        if answer.status_code == 429:
+            break
+        used += answer.json()["usage"]["total_tokens"]
+    else:
+        pytest.fail("never refused")
+    assert used >= 40  # let in while tokens were left, refused after
+    error = answer.json()["error"]
+    assert error["type"] == "tokens" and "40 tokens per minute" in error["message"]
+    assert answer.headers["x-ratelimit-remaining-tokens"] == "0"
+
+
+def test_a_spent_budget_stops_the_client_for_the_period_and_says_not_to_retry(limited):
+    spent = 0
+    for _ in range(10):
+        answer = ask(limited, "thrifty", chunks=10)
+        if answer.status_code != 200:
+            break
+        spent += answer.json()["usage"]["total_tokens"]
+    else:
+        pytest.fail("never refused")
+    assert answer.status_code == 429 and spent >= 45
+    error = answer.json()["error"]
+    assert error["code"] == "insufficient_quota" and "45 tokens for this day" in error["message"]
+    assert answer.headers["x-should-retry"] == "false"
+    assert int(answer.headers["retry-after"]) <= 86400
+    state = httpx.get(f"{limited.base_url}/admin/limits", headers={"x-api-key": SERVER_KEY}).json()["data"]
+    budget = next(entry for entry in state if entry["client"] == "thrifty")["budget"]
+    assert budget["spent"] == spent and budget["remaining"] == 0 and budget["period"] == "day"
+
+
+def test_limits_hold_across_a_restart_of_the_server(upstreams, tmp_path):
+    config = gateway_config(upstreams) + CLIENTS.replace("rpm = 10", "rpm = 3")
+    server = start_gateway(config, tmp_path)
+    try:
+        assert [ask(server, "metered").status_code for _ in range(3)] == [200, 200, 200]
+    finally:
+        server.stop()
+    again = start_gateway(config, tmp_path)
+    try:
+        assert ask(again, "metered").status_code == 429
+    finally:
+        again.stop()
