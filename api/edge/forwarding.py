@@ -101,7 +101,7 @@ async def _localdocs(request: Request, endpoint: Endpoint, body: dict, field: ob
     if not query.strip():
         return None
     hits = augment.fitted(await context.state.searcher.search(query, selection.collections, context.state.config,
-                                                              selection.top_k))
+                                                              selection.top_k, context.identity.client))
     context.recording.searched([collection.name for collection in selection.collections], len(hits),
                                sum(len(hit.text) for hit in hits))
     return hits

@@ -86,12 +86,18 @@ def default_embedder() -> Embedder:
         return _default
 
 
+INDEXER_CLIENT = "localdocs"
+"""The client the indexer's embedding requests count as (its limits and budget, if `[clients.localdocs]` has any)."""
+
+
 class GatewayEmbedder:
     """A model that serves `/v1/embeddings` through this Gatehouse (a local GGUF, Ollama, OpenAI, ...), asked over
-    HTTP with the server key as any client would, whatever provider serves it."""
+    HTTP with the server key as any client would, whatever provider serves it; the requests count as `client`
+    (its limits, budget and activity: a search's query vector is the searching client's)."""
 
-    def __init__(self, model: str, config: Config) -> None:
+    def __init__(self, model: str, config: Config, client: str = INDEXER_CLIENT) -> None:
         self.name = model
+        self.client = client
         self.dimensions = 0
         """Known from the first answer."""
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.server.host, config.server.host)
@@ -103,7 +109,8 @@ class GatewayEmbedder:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         request = urllib.request.Request(self._url, data=orjson.dumps({"model": self.name, "input": texts}),
                                          headers={"content-type": "application/json",
-                                                  "authorization": f"Bearer {self._key}"})
+                                                  "authorization": f"Bearer {self._key}",
+                                                  "x-client-id": self.client})
         try:
             with urllib.request.urlopen(request, timeout=GATEWAY_TIMEOUT_S) as response:
                 answer = orjson.loads(response.read())
@@ -118,6 +125,6 @@ class GatewayEmbedder:
         return vectors
 
 
-def embedder_for(model: str | None, config: Config) -> Embedder:
-    """The embedder a collection's `embedding_model` names: the built-in one when it is None."""
-    return default_embedder() if model is None else GatewayEmbedder(model, config)
+def embedder_for(model: str | None, config: Config, client: str = INDEXER_CLIENT) -> Embedder:
+    """The embedder a collection's `embedding_model` names, asking as `client`: the built-in one when it is None."""
+    return default_embedder() if model is None else GatewayEmbedder(model, config, client)

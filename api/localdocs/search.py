@@ -18,7 +18,7 @@ import numpy as np
 
 from api.config.settings import CollectionSettings, Config
 from api.localdocs import bm25, index
-from api.localdocs.embedding import Embedder, embedder_for
+from api.localdocs.embedding import INDEXER_CLIENT, Embedder, embedder_for
 from api.localdocs.fusion import reciprocal_rank_fusion
 from api.localdocs.index import Hit
 
@@ -39,15 +39,17 @@ class Searcher:
         self._db: sqlite3.Connection | None = None
         self._held: dict[str, tuple[int, index.Loaded]] = {}
         """Each collection's chunks as loaded, with the generation they are of."""
-        self._embedders: dict[tuple[str | None, Path], Embedder] = {}
+        self._embedders: dict[tuple[str | None, Path, str], Embedder] = {}
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="localdocs-search")
         self._loader = ThreadPoolExecutor(1, thread_name_prefix="localdocs-load")
         self._loading: set[str] = set()
 
     async def search(self, query: str, collections: list[CollectionSettings], config: Config,
-                     top_k: int) -> list[Hit]:
+                     top_k: int, client: str) -> list[Hit]:
+        """`search_now` on the searcher's thread; `client` is who searches (a gateway embedding model's query
+        vector counts as that client's request)."""
         return await asyncio.get_running_loop().run_in_executor(self._thread, self.search_now, query, collections,
-                                                                config, top_k)
+                                                                config, top_k, client)
 
     async def status(self) -> dict[str, dict]:
         return await asyncio.get_running_loop().run_in_executor(self._thread, self._status)
@@ -79,16 +81,16 @@ class Searcher:
             writer.close()
 
     def search_now(self, query: str, collections: list[CollectionSettings], config: Config,
-                   top_k: int) -> list[Hit]:
+                   top_k: int, client: str = INDEXER_CLIENT) -> list[Hit]:
         """The `top_k` best chunks of `collections` for `query`, best first."""
         db = self._connection()
         if db is None or not collections or not query.strip():
             return []
-        rankings = [ranking for ranking in self.rankings(db, query, collections, config) if ranking]
+        rankings = [ranking for ranking in self.rankings(db, query, collections, config, client) if ranking]
         return index.hits(db, reciprocal_rank_fusion(rankings)[:top_k])
 
     def rankings(self, db: sqlite3.Connection, query: str, collections: list[CollectionSettings],
-                 config: Config) -> tuple[list[int], list[int]]:
+                 config: Config, client: str = INDEXER_CLIENT) -> tuple[list[int], list[int]]:
         """The best CANDIDATES chunk ids by BM25 and by their vectors, each best first."""
         if not index.current(db):
             return [], []  # an index of an older version, until the indexer has redone it
@@ -100,10 +102,10 @@ class Searcher:
         terms = bm25.query_terms(query)
         sparse = _best((float(score), int(chunks.ids[row])) for chunks in held.values()
                        for row, score in zip(*chunks.postings.top(terms, CANDIDATES), strict=True))
-        return sparse, self._dense(query, collections, held, config)
+        return sparse, self._dense(query, collections, held, config, client)
 
     def _dense(self, query: str, collections: list[CollectionSettings], held: dict[str, index.Loaded],
-               config: Config) -> list[int]:
+               config: Config, client: str) -> list[int]:
         """Chunk ids by cosine similarity to the query, across collections (each with its own embedder)."""
         scored: list[tuple[float, int]] = []
         for collection in collections:
@@ -111,7 +113,7 @@ class Searcher:
             if not len(vectors):
                 continue
             try:
-                question = self._embedder(collection, config).embed([query])[0]
+                question = self._embedder(collection, config, client).embed([query])[0]
             except Exception as exc:  # an embedding model that is down: BM25 still answers
                 log.warning("localdocs: no query vector for collection '%s': %s", collection.name, exc)
                 continue
@@ -147,10 +149,10 @@ class Searcher:
         finally:
             self._loading.discard(name)
 
-    def _embedder(self, collection: CollectionSettings, config: Config) -> Embedder:
-        key = (collection.embedding_model, config.path)
+    def _embedder(self, collection: CollectionSettings, config: Config, client: str) -> Embedder:
+        key = (collection.embedding_model, config.path, client)
         if key not in self._embedders:
-            self._embedders[key] = embedder_for(collection.embedding_model, config)
+            self._embedders[key] = embedder_for(collection.embedding_model, config, client)
         return self._embedders[key]
 
 

@@ -128,6 +128,21 @@ def test_a_gateway_model_can_embed_a_collection(http):
     assert _paths(found["data"]) == ["secret.md"]
 
 
+def test_embedding_calls_count_as_the_indexer_or_as_the_client_that_searched(http):
+    """LocalDocs' calls to a gateway embedding model are requests like any other: the client they count as
+    is the one whose limits and budget they spend (`[clients.localdocs]` for the indexer)."""
+    http.post("/v1/localdocs/search", json={"query": "vault code", "collections": ["remote"]},
+              headers={"x-client-id": "researcher"})
+
+    def embedding_clients() -> set[str]:
+        rows = http.get("/admin/activity", params={"limit": 500}).json()["data"]
+        return {row["client"] for row in rows if row["path"] == "/v1/embeddings"}
+    deadline = time.monotonic() + 10
+    while not {"localdocs", "researcher"} <= embedding_clients():
+        assert time.monotonic() < deadline, embedding_clients()
+        time.sleep(0.2)
+
+
 def test_the_activity_record_says_what_was_searched(gateway, http):
     client = openai.OpenAI(base_url=gateway.openai_url, api_key=SERVER_KEY, max_retries=0)
     client.chat.completions.create(model="fake:gpt-fake", messages=[{"role": "user", "content": QUESTION}],

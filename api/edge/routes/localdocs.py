@@ -26,7 +26,8 @@ async def search(context: RequestContext, query: str, names: list[str] | None, t
                        everything_by_default=True)
     if selection is None:
         return []
-    hits = await state.searcher.search(query, selection.collections, state.config, min(selection.top_k, MAX_TOP_K))
+    hits = await state.searcher.search(query, selection.collections, state.config, min(selection.top_k, MAX_TOP_K),
+                                       identity.client)
     context.recording.searched([collection.name for collection in selection.collections], len(hits),
                                sum(len(hit.text) for hit in hits))
     return [{"collection": hit.collection, "path": hit.path, "title": hit.title, "page": hit.page,
