@@ -9,6 +9,9 @@ every ratio compares figures taken seconds apart on the same machine state:
   stream   streaming chat of 20 chunks, 32 connections: requests/s, p50 and p99 of whole streams (wrk)
   ttfc     streaming chat, 1 connection: time to the first data: line and to the end (asyncio client)
   activity non-streaming chat, 32 connections: Gatehouse with activity recording off, then on
+  governed non-streaming chat, 32 connections and 1: the same Gatehouse as a client without limits, then as one
+           with every limit and a budget (rpm, tpm, max_concurrent, budget in USD: checked and settled on the
+           request path, never reached)
   translated  streaming chat (20 chunks), 32 connections: pass-through (OpenAI client to OpenAI-type
            provider), then translated (OpenAI client to an Anthropic-type provider, fake Anthropic upstream)
   memory   non-streaming chat, 32 connections, 200,000 requests to a fresh Gatehouse: RSS of its worker
@@ -94,9 +97,17 @@ type = "anthropic"
 base_url = "{anthropic}"
 models = ["claude-fake-sonnet"]
 
+[clients.governed]
+api_key = "{governed_key}"
+rpm = 100000000
+tpm = 1000000000000
+max_concurrent = 1000000
+budget = {{ amount = 1e12, currency = "usd", period = "month" }}
+
 [activity]
 enabled = {activity}
 """
+GOVERNED_KEY = "bench-governed-key-0123456789"
 
 
 def _config(upstream: str, anthropic: str, work_dir: Path, name: str, activity: bool = True,
@@ -105,6 +116,7 @@ def _config(upstream: str, anthropic: str, work_dir: Path, name: str, activity: 
     port = free_port()
     config = work_dir / f"{name}.toml"
     config.write_text(GATEHOUSE_CONFIG.format(host=HOST, port=port, api_key=API_KEY, workers=workers,
+                                              governed_key=GOVERNED_KEY,
                                               upstream=upstream, anthropic=anthropic,
                                               data_dir=work_dir / f"{name}-data", activity=str(activity).lower()))
     return config, port
@@ -236,6 +248,8 @@ class Bench:
     """The bare relay in front of the fake upstream (the `floor` scenario)."""
     unrecorded: Target
     """The gateway with activity recording off."""
+    governed: Target
+    """The gateway, asked as a client with limits and a budget."""
     translated: Target
     """The gateway relaying to an Anthropic-type provider."""
     upstream: str = ""
@@ -286,6 +300,11 @@ class Bench:
     def activity(self) -> list[Row]:
         name = f"chat, {CONNECTIONS} conn, activity off vs on"
         return _throughput_rows(name, *self._pair(name, CONNECTIONS, baseline=self.unrecorded))
+
+    def governed(self) -> list[Row]:
+        many, one = f"chat, {CONNECTIONS} conn, no limits vs limits", "chat, 1 conn, no limits vs limits"
+        return [*_throughput_rows(many, *self._pair(many, CONNECTIONS, baseline=self.gateway, measured=self.governed)),
+                *_latency_rows(one, *self._pair(one, 1, baseline=self.gateway, measured=self.governed))]
 
     def translated(self) -> list[Row]:
         name = f"stream {STREAM_CHUNKS} chunks, {CONNECTIONS} conn, pass-through vs translated"
@@ -467,7 +486,8 @@ def _throughput_rows(scenario: str, direct: Summary, gateway: Summary) -> list[R
 
 
 SCENARIOS = {"chat": Bench.chat, "latency": Bench.latency, "stream": Bench.stream, "ttfc": Bench.ttfc,
-             "floor": Bench.floor, "activity": Bench.activity, "translated": Bench.translated, "memory": Bench.memory,
+             "floor": Bench.floor, "activity": Bench.activity, "governed": Bench.governed,
+             "translated": Bench.translated, "memory": Bench.memory,
              "slow-readers": Bench.slow_readers,
              "workers": Bench.workers, "litellm": Bench.litellm, "uvicorn": Bench.uvicorn}
 
@@ -508,6 +528,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str], list[str]]:
         bench = Bench(direct=Target("direct", upstream + CHAT_PATH, "gpt-fake"),
                       gateway=Target("gateway", base + CHAT_PATH, "fake:gpt-fake", API_KEY),
                       unrecorded=Target("unrecorded", quiet_base + CHAT_PATH, "fake:gpt-fake", API_KEY),
+                      governed=Target("governed", base + CHAT_PATH, "fake:gpt-fake", GOVERNED_KEY),
                       translated=Target("translated", base + CHAT_PATH, "anth:claude-fake-sonnet", API_KEY),
                       relay=Target("relay", relay_url, "gpt-fake"),
                       launch=partial(gatehouse, upstream, anthropic, work_dir),

@@ -7,10 +7,10 @@ microseconds per transaction and serialises the workers on its write lock; see d
 
 The file holds:
 - a table of `SLOTS` entries found by a 64-bit hash of their key (open addressing), each with `VALUES`
-  numbers: what `api/govern/limits.py` keeps per client (rate-limit clocks, a budget's period and spend);
-- a row per live worker process with how many requests it holds in flight per entry, so that the places of
-  a worker that died (killed, replaced by Granian) are given back: a row whose process is gone counts for
-  nothing and is taken over by the next worker that starts.
+  numbers, what `api/govern/limits.py` keeps per client (rate-limit clocks, a budget's period and spend), and
+  the requests it has in flight;
+- a row per worker process with how many requests it holds in flight per entry, so that the places of a worker
+  that died (killed, replaced by Granian) are given back when the next worker starts.
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ WORKER_ROWS = 64
 
 _HEADER = struct.Struct("<8sII")  # magic, slots, worker rows
 _KEY = struct.Struct("<Q")
-_ENTRY = struct.Struct(f"<Q{VALUES}d")
+IN_FLIGHT = VALUES
+"""The index, in an entry's values, of the requests it has in flight (kept by `store`'s `held`)."""
+_ENTRY = struct.Struct(f"<Q{VALUES + 1}d")
+_IN_FLIGHT = struct.Struct("<d")
+_IN_FLIGHT_AT = _KEY.size + IN_FLIGHT * 8
 _ENTRY_SIZE = 64
 _ROW_PID = struct.Struct("<Q")
 _COUNT = struct.Struct("<I")
@@ -61,7 +65,10 @@ def prepare(data_dir: Path) -> None:
     fd = _open(data_dir)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.pwrite(fd, bytes(WORKER_ROWS * _ROW_SIZE), _ROWS_AT)
+        with mmap.mmap(fd, SIZE) as memory:
+            for slot in range(SLOTS):
+                _IN_FLIGHT.pack_into(memory, _TABLE_AT + slot * _ENTRY_SIZE + _IN_FLIGHT_AT, 0.0)
+            memory[_ROWS_AT:SIZE] = bytes(SIZE - _ROWS_AT)
     finally:
         os.close(fd)
 
@@ -99,24 +106,33 @@ class Ledger:
         self._fd = _open(data_dir)
         self._map = mmap.mmap(self._fd, SIZE)
         self._slots: dict[str, int] = {}
+        self._keys: dict[int, int] = {}
+        """Each slot found: the hash of its key."""
         self.pid = os.getpid()
         with self.locked():
             self._row = self._claim_row()
 
     def close(self) -> None:
         with self.locked():
-            self._clear_row(self._row)
+            self._release_row(self._row)
         self._map.close()
         os.close(self._fd)
 
+    def lock(self) -> None:
+        """Hold the ledger for a read-change-write: no other worker reads or changes it until `unlock`
+        (a pair of calls rather than only `locked`: the request path saves the context manager's microsecond)."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def unlock(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the ledger for a read-change-write: no other worker reads or changes it meanwhile."""
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.lock()
         try:
             yield
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self.unlock()
 
     # --- entries (call under `locked`) ------------------------------------------------------------------
 
@@ -133,58 +149,62 @@ class Ledger:
             if held == wanted:
                 break
             if held == 0:
-                _ENTRY.pack_into(self._map, at, wanted, *([0.0] * VALUES))
+                _ENTRY.pack_into(self._map, at, wanted, *([0.0] * (VALUES + 1)))
                 break
             index = (index + 1) % SLOTS
         else:
             raise LedgerFull(f"the limits ledger holds {SLOTS} entries and all are taken")
-        self._slots[key] = index
+        self._slots[key], self._keys[index] = index, wanted
         return index
 
     def values(self, slot: int) -> list[float]:
+        """The entry's values: `VALUES` numbers of its owner's, then (at `IN_FLIGHT`) its requests in flight."""
         return list(_ENTRY.unpack_from(self._map, _TABLE_AT + slot * _ENTRY_SIZE)[1:])
 
-    def store(self, slot: int, values: list[float]) -> None:
-        at = _TABLE_AT + slot * _ENTRY_SIZE
-        (key,) = _KEY.unpack_from(self._map, at)
-        _ENTRY.pack_into(self._map, at, key, *values)
+    def store(self, slot: int, values: list[float], held: int = 0) -> None:
+        """Write the entry's values back; `held`: this worker now holds that many more (or fewer) of its
+        requests in flight (counted in its row too, so that they are given back should it die)."""
+        if held:
+            at = _ROWS_AT + self._row * _ROW_SIZE + _ROW_PID.size + slot * _COUNT.size
+            (count,) = _COUNT.unpack_from(self._map, at)
+            held = max(held, -count)
+            _COUNT.pack_into(self._map, at, count + held)
+            values[IN_FLIGHT] = max(values[IN_FLIGHT] + held, 0.0)
+        _ENTRY.pack_into(self._map, _TABLE_AT + slot * _ENTRY_SIZE, self._keys[slot], *values)
 
     # --- requests in flight (call under `locked`) -----------------------------------------------------
 
-    def in_flight(self, slot: int) -> int:
-        """Requests held for the entry by every live worker (rows of dead workers are cleared on the way)."""
-        total = 0
-        for row in range(WORKER_ROWS):
-            at = self._row_at(row)
-            (pid,) = _ROW_PID.unpack_from(self._map, at)
-            if pid == 0:
-                continue
-            (count,) = _COUNT.unpack_from(self._map, at + _ROW_PID.size + slot * _COUNT.size)
-            if count and pid != self.pid and not _alive(pid):
-                self._clear_row(row)
-                continue
-            total += count
-        return total
-
-    def hold(self, slot: int, change: int) -> None:
-        """This worker holds `change` more (or fewer) requests in flight for the entry."""
-        at = self._row_at(self._row) + _ROW_PID.size + slot * _COUNT.size
-        (count,) = _COUNT.unpack_from(self._map, at)
-        _COUNT.pack_into(self._map, at, max(0, count + change))
+    def _add_in_flight(self, slot: int, change: int) -> None:
+        at = _TABLE_AT + slot * _ENTRY_SIZE + _IN_FLIGHT_AT
+        (total,) = _IN_FLIGHT.unpack_from(self._map, at)
+        _IN_FLIGHT.pack_into(self._map, at, max(total + change, 0.0))
 
     def _row_at(self, row: int) -> int:
         return _ROWS_AT + row * _ROW_SIZE
 
-    def _clear_row(self, row: int) -> None:
+    def _release_row(self, row: int) -> None:
+        """A worker's row emptied: what it held in flight is given back."""
         at = self._row_at(row)
+        counts = memoryview(self._map)[at + _ROW_PID.size:at + _ROW_SIZE].cast("I")
+        try:
+            for slot, count in enumerate(counts):
+                if count:
+                    self._add_in_flight(slot, -count)
+        finally:
+            counts.release()
         self._map[at:at + _ROW_SIZE] = bytes(_ROW_SIZE)
 
     def _claim_row(self) -> int:
-        """A row for this worker: a free one, or one whose process is gone (its requests went with it)."""
+        """A row for this worker, after the rows of workers that are gone (killed, replaced) are released."""
+        free = None
         for row in range(WORKER_ROWS):
             (pid,) = _ROW_PID.unpack_from(self._map, self._row_at(row))
-            if pid == 0 or pid == self.pid or not _alive(pid):
-                self._clear_row(row)
-                _ROW_PID.pack_into(self._map, self._row_at(row), self.pid)
-                return row
-        raise LedgerFull(f"the limits ledger has rows for {WORKER_ROWS} worker processes and all are taken")
+            if pid and (pid == self.pid or not _alive(pid)):
+                self._release_row(row)
+                pid = 0
+            if pid == 0 and free is None:
+                free = row
+        if free is None:
+            raise LedgerFull(f"the limits ledger has rows for {WORKER_ROWS} worker processes and all are taken")
+        _ROW_PID.pack_into(self._map, self._row_at(free), self.pid)
+        return free

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from api.config.settings import BudgetSettings, ClientSettings
-from api.govern.ledger import Ledger
+from api.govern.ledger import IN_FLIGHT, Ledger
 from api.store.activity import Record
 from api.wire.rate_limits import RateLimited, RateLimits, Window
 from api.wire.times import iso
@@ -88,6 +88,10 @@ class ClientLimits:
         self.settings = settings
         self.ledger = ledger
         self.key = f"client:{settings.name}"
+        self._unpriced: set[str | None] = set()
+        self._period = (0.0, 0.0)
+        """The budget's current period (start, end), worked out again once it is over."""
+        """Models without a price already warned of."""
 
     # --- on the request path --------------------------------------------------------------------------
 
@@ -104,36 +108,39 @@ class ClientLimits:
 
     def _admit(self, now: float) -> RateLimits:
         settings, ledger = self.settings, self.ledger
-        with ledger.locked():
+        ledger.lock()
+        try:
             slot = ledger.slot(self.key)
             values = ledger.values(slot)
             budget = self._budget(values, now)
-            windows = RateLimits(_window(settings.rpm, values[_RPM_CLOCK], now),
-                                 _window(settings.tpm, values[_TPM_CLOCK], now))
             if budget is not None and budget.spent >= budget.settings.amount:
-                raise self._refused("budget", budget.ends - now, windows, budget)
-            if settings.max_concurrent and ledger.in_flight(slot) >= settings.max_concurrent:
-                raise self._refused("concurrent", CONCURRENT_RETRY_S, windows)
+                raise self._refused("budget", budget.ends - now, values, now, budget)
+            if settings.max_concurrent and values[IN_FLIGHT] >= settings.max_concurrent:
+                raise self._refused("concurrent", CONCURRENT_RETRY_S, values, now)
             if settings.tpm and values[_TPM_CLOCK] - now >= MINUTE - _EPSILON:
-                raise self._refused("tpm", values[_TPM_CLOCK] - now - MINUTE + MINUTE / settings.tpm, windows)
+                raise self._refused("tpm", values[_TPM_CLOCK] - now - MINUTE + MINUTE / settings.tpm, values, now)
             if settings.rpm:
                 interval = MINUTE / settings.rpm
                 clock = max(values[_RPM_CLOCK], now)
                 if clock - now > MINUTE - interval + _EPSILON:
-                    raise self._refused("rpm", clock - now - (MINUTE - interval), windows)
+                    raise self._refused("rpm", clock - now - (MINUTE - interval), values, now)
                 values[_RPM_CLOCK] = clock + interval
-                windows = RateLimits(_window(settings.rpm, values[_RPM_CLOCK], now), windows.tokens)
-            ledger.store(slot, values)
-            if settings.max_concurrent:
-                ledger.hold(slot, 1)
-        return windows
+            ledger.store(slot, values, held=1 if settings.max_concurrent else 0)
+        finally:
+            ledger.unlock()
+        return self._windows(values, now)
+
+    def _windows(self, values: list[float], now: float) -> RateLimits:
+        return RateLimits(_window(self.settings.rpm, values[_RPM_CLOCK], now),
+                          _window(self.settings.tpm, values[_TPM_CLOCK], now))
 
     def settle(self, record: Record, now: float | None = None) -> None:
         """The request ended: count its tokens and cost, and give back its place in flight."""
         now = time.time() if now is None else now
         settings, ledger = self.settings, self.ledger
         tokens = record.total_tokens or 0
-        with ledger.locked():
+        ledger.lock()
+        try:
             slot = ledger.slot(self.key)
             values = ledger.values(slot)
             if settings.tpm and tokens:
@@ -146,12 +153,14 @@ class ClientLimits:
                     values[_SPENT] += record.cost
                 elif tokens:
                     values[_UNPRICED] += 1
-            ledger.store(slot, values)
-            if settings.max_concurrent:
-                ledger.hold(slot, -1)
-        if budget is not None and budget.settings.currency == "usd" and record.cost is None and tokens:
-            log.warning("client '%s' has a budget in USD, but %s has no price: its %d tokens are not counted "
-                        "(set a price for it: docs/costs.md)", settings.name, record.model, tokens)
+            ledger.store(slot, values, held=-1 if settings.max_concurrent else 0)
+        finally:
+            ledger.unlock()
+        if budget is not None and budget.settings.currency == "usd" and record.cost is None and tokens \
+                and record.model not in self._unpriced:
+            self._unpriced.add(record.model)
+            log.warning("client '%s' has a budget in USD, but %s has no price: its tokens are not counted "
+                        "(set a price for it: docs/costs.md; said once per model)", settings.name, record.model)
 
     # --- what is left (the admin API) --------------------------------------------------------------------
 
@@ -162,7 +171,7 @@ class ClientLimits:
         with ledger.locked():
             slot = ledger.slot(self.key)
             values = ledger.values(slot)
-            in_flight = ledger.in_flight(slot)
+        in_flight = int(values[IN_FLIGHT])
         budget = self._budget(values, now)
         rpm, tpm = _window(settings.rpm, values[_RPM_CLOCK], now), _window(settings.tpm, values[_TPM_CLOCK], now)
         return {
@@ -187,13 +196,16 @@ class ClientLimits:
         settings = self.settings.budget
         if settings is None:
             return None
-        starts = period_start(settings.period, now)
+        starts, ends = self._period
+        if not starts <= now < ends:
+            starts, ends = self._period = period_start(settings.period, now), period_end(settings.period, now)
         if values[_PERIOD] != starts:
             values[_PERIOD], values[_SPENT], values[_UNPRICED] = starts, 0.0, 0.0
-        return BudgetState(settings, values[_SPENT], int(values[_UNPRICED]), starts, period_end(settings.period, now))
+        return BudgetState(settings, values[_SPENT], int(values[_UNPRICED]), starts, ends)
 
-    def _refused(self, limit: str, wait: float, windows: RateLimits, budget: BudgetState | None = None) -> RateLimited:
-        name, settings = self.settings.name, self.settings
+    def _refused(self, limit: str, wait: float, values: list[float], now: float,
+                 budget: BudgetState | None = None) -> RateLimited:
+        name, settings, windows = self.settings.name, self.settings, self._windows(values, now)
         if limit == "budget":
             assert budget is not None
             unit = "USD" if budget.settings.currency == "usd" else "tokens"

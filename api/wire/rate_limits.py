@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from api.wire.errors import ApiError, Dialect
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """One rate limit now: its size, what is left of it, and the seconds until it is whole again."""
 
     limit: int
@@ -25,9 +24,9 @@ class Window:
     reset_s: float
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimits:
-    """What a client's requests-per-minute and tokens-per-minute limits leave (None: no such limit)."""
+class RateLimits(NamedTuple):
+    """What a client's requests-per-minute and tokens-per-minute limits leave (None: no such limit).
+    (Named tuples: made on every request of a limited client, and quicker to make than frozen dataclasses.)"""
 
     requests: Window | None = None
     tokens: Window | None = None
