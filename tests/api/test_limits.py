@@ -3,6 +3,9 @@ exact across workers, kept across restarts, refused in each dialect with the hea
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +16,8 @@ import openai
 import pytest
 
 from tests.conftest import gateway_config
-from tests.gateway import SERVER_KEY, start_gateway
+from tests.api.test_worker_lifecycle import workers
+from tests.gateway import SERVER_KEY, start_gateway, wait_until
 
 KEYS = {name: f"key-of-{name}-0123456789" for name in ("metered", "slow", "tokens", "thrifty", "open")}
 CLIENTS = f"""
@@ -181,3 +185,34 @@ def test_limits_hold_across_a_restart_of_the_server(upstreams, tmp_path):
         assert ask(again, "metered").status_code == 429
     finally:
         again.stop()
+
+
+def test_the_places_in_flight_of_a_killed_worker_are_given_back(upstreams, tmp_path):
+    server = start_gateway(gateway_config(upstreams, workers=1) + CLIENTS.replace("max_concurrent = 2",
+                                                                                 "max_concurrent = 1"), tmp_path)
+    try:
+        main = server.process.pid
+        wait_until(lambda: len(workers(main)) == 1, 20, "the worker")
+        [worker] = workers(main)
+        hanging = threading.Thread(target=lambda: _swallow(lambda: ask(server, "slow", hang=True)), daemon=True)
+        hanging.start()
+        wait_until(lambda: _in_flight(server) == 1, 10, "the request in flight")
+        assert ask(server, "slow").status_code == 429
+        os.kill(worker, signal.SIGKILL)
+        wait_until(lambda: workers(main) not in ([], [worker]) and _in_flight(server) == 0, 20, "a new worker")
+        assert ask(server, "slow").status_code == 200
+    finally:
+        server.stop()
+
+
+def _in_flight(server) -> int | None:
+    try:
+        state = httpx.get(f"{server.base_url}/admin/limits", headers={"x-api-key": SERVER_KEY}).json()["data"]
+    except httpx.HTTPError:
+        return None
+    return next(entry for entry in state if entry["client"] == "slow")["max_concurrent"]["in_flight"]
+
+
+def _swallow(call) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        call()
