@@ -15,8 +15,8 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import gateway_config
 from tests.api.test_worker_lifecycle import workers
+from tests.conftest import gateway_config
 from tests.gateway import SERVER_KEY, start_gateway, wait_until
 
 KEYS = {name: f"key-of-{name}-0123456789" for name in ("metered", "slow", "tokens", "thrifty", "open")}
