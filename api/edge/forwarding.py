@@ -68,9 +68,7 @@ async def forward(request: Request, endpoint: Endpoint,
     limits = state.limits_of(context.identity.client)
     if limits is not None:
         assert isinstance(context.recording, Recording)  # model paths always have one (api/edge/middleware.py)
-        windows = limits.admit(context.recording)  # 429 when a limit refuses
-    else:
-        windows = None
+        limits.admit(context.recording)  # 429 when a limit refuses
     if hits:
         augment.augment(exchange.body, exchange.path, hits)
     headers = _client_headers(request) if exchange.client_headers else None
@@ -83,8 +81,6 @@ async def forward(request: Request, endpoint: Endpoint,
             answer.stream = augment.with_sources_stream(answer.stream, found, dialect)
         else:
             answer.body = augment.with_sources_body(answer.body, found)
-    if windows is not None:
-        answer.headers = [*(answer.headers or ()), *windows.headers(exchange.client_dialect)]
     return answer_response(answer)
 
 

@@ -88,6 +88,11 @@ class ClientLimits:
         self.settings = settings
         self.ledger = ledger
         self.key = f"client:{settings.name}"
+        self._rpm_interval = MINUTE / settings.rpm if settings.rpm else 0.0
+        self._tpm_interval = MINUTE / settings.tpm if settings.tpm else 0.0
+        self._concurrent = settings.max_concurrent or 0
+        self._budget_amount = settings.budget.amount if settings.budget else None
+        self._budget_in_tokens = settings.budget is not None and settings.budget.currency == "tokens"
         self._unpriced: set[str | None] = set()
         self._period = (0.0, 0.0)
         """The budget's current period (start, end), worked out again once it is over."""
@@ -95,72 +100,74 @@ class ClientLimits:
 
     # --- on the request path --------------------------------------------------------------------------
 
-    def admit(self, record: Record, now: float | None = None) -> RateLimits:
+    def admit(self, record: Record) -> None:
         """Let a request in, or raise `RateLimited` (429) naming the limit; nothing is counted for a refused
-        request. What an admitted one holds is given back by `settle` when its record ends."""
-        try:
-            windows = self._admit(time.time() if now is None else now)
-        except RateLimited as refusal:
-            record.limited = refusal.limit
-            raise
-        record.settles = self.settle
-        return windows
-
-    def _admit(self, now: float) -> RateLimits:
-        settings, ledger = self.settings, self.ledger
+        request. What an admitted one holds is given back by `settle` when its record ends. (On every request of
+        the client: written for speed, the settings' figures worked out once in `__init__`.)"""
+        now = time.time()
+        ledger = self.ledger
         ledger.lock()
         try:
             slot = ledger.slot(self.key)
             values = ledger.values(slot)
-            budget = self._budget(values, now)
-            if budget is not None and budget.spent >= budget.settings.amount:
-                raise self._refused("budget", budget.ends - now, values, now, budget)
-            if settings.max_concurrent and values[IN_FLIGHT] >= settings.max_concurrent:
-                raise self._refused("concurrent", CONCURRENT_RETRY_S, values, now)
-            if settings.tpm and values[_TPM_CLOCK] - now >= MINUTE - _EPSILON:
-                raise self._refused("tpm", values[_TPM_CLOCK] - now - MINUTE + MINUTE / settings.tpm, values, now)
-            if settings.rpm:
-                interval = MINUTE / settings.rpm
-                clock = max(values[_RPM_CLOCK], now)
-                if clock - now > MINUTE - interval + _EPSILON:
-                    raise self._refused("rpm", clock - now - (MINUTE - interval), values, now)
-                values[_RPM_CLOCK] = clock + interval
-            ledger.store(slot, values, held=1 if settings.max_concurrent else 0)
+            refusal = self._refusal(values, now)
+            if refusal is None:
+                if self._rpm_interval:
+                    values[_RPM_CLOCK] = max(values[_RPM_CLOCK], now) + self._rpm_interval
+                ledger.store(slot, values, held=1 if self._concurrent else 0)
         finally:
             ledger.unlock()
-        return self._windows(values, now)
+        if refusal is not None:
+            record.limited = refusal.limit
+            raise refusal
+        record.settles = self.settle
+
+    def _refusal(self, values: list[float], now: float) -> RateLimited | None:
+        """Which limit refuses a request now, if any (budget first: waiting for the others would not help)."""
+        if self._budget_amount is not None and self._spent(values, now) >= self._budget_amount:
+            budget = self._budget(values, now)
+            assert budget is not None
+            return self._refused("budget", budget.ends - now, values, now, budget)
+        if self._concurrent and values[IN_FLIGHT] >= self._concurrent:
+            return self._refused("concurrent", CONCURRENT_RETRY_S, values, now)
+        if self._tpm_interval and values[_TPM_CLOCK] - now >= MINUTE - _EPSILON:
+            return self._refused("tpm", values[_TPM_CLOCK] - now - MINUTE + self._tpm_interval, values, now)
+        if self._rpm_interval and values[_RPM_CLOCK] - now > MINUTE - self._rpm_interval + _EPSILON:
+            return self._refused("rpm", values[_RPM_CLOCK] - now - (MINUTE - self._rpm_interval), values, now)
+        return None
 
     def _windows(self, values: list[float], now: float) -> RateLimits:
         return RateLimits(_window(self.settings.rpm, values[_RPM_CLOCK], now),
                           _window(self.settings.tpm, values[_TPM_CLOCK], now))
 
-    def settle(self, record: Record, now: float | None = None) -> None:
+    def settle(self, record: Record) -> None:
         """The request ended: count its tokens and cost, and give back its place in flight."""
-        now = time.time() if now is None else now
-        settings, ledger = self.settings, self.ledger
+        now = time.time()
+        ledger = self.ledger
         tokens = record.total_tokens or 0
+        unpriced = False
         ledger.lock()
         try:
             slot = ledger.slot(self.key)
             values = ledger.values(slot)
-            if settings.tpm and tokens:
-                values[_TPM_CLOCK] = max(values[_TPM_CLOCK], now) + tokens * MINUTE / settings.tpm
-            budget = self._budget(values, now)
-            if budget is not None:
-                if budget.settings.currency == "tokens":
+            if self._tpm_interval and tokens:
+                values[_TPM_CLOCK] = max(values[_TPM_CLOCK], now) + tokens * self._tpm_interval
+            if self._budget_amount is not None:
+                self._spent(values, now)  # a new period starts from nothing
+                if self._budget_in_tokens:
                     values[_SPENT] += tokens
                 elif record.cost is not None:
                     values[_SPENT] += record.cost
                 elif tokens:
                     values[_UNPRICED] += 1
-            ledger.store(slot, values, held=-1 if settings.max_concurrent else 0)
+                    unpriced = True
+            ledger.store(slot, values, held=-1 if self._concurrent else 0)
         finally:
             ledger.unlock()
-        if budget is not None and budget.settings.currency == "usd" and record.cost is None and tokens \
-                and record.model not in self._unpriced:
+        if unpriced and record.model not in self._unpriced:
             self._unpriced.add(record.model)
             log.warning("client '%s' has a budget in USD, but %s has no price: its tokens are not counted "
-                        "(set a price for it: docs/costs.md; said once per model)", settings.name, record.model)
+                        "(set a price for it: docs/costs.md; said once per model)", self.settings.name, record.model)
 
     # --- what is left (the admin API) --------------------------------------------------------------------
 
@@ -191,17 +198,24 @@ class ClientLimits:
 
     # --- helpers -----------------------------------------------------------------------------------------
 
+    def _spent(self, values: list[float], now: float) -> float:
+        """The budget's spend in the period holding `now` (a new period starts from nothing: `values` are reset)."""
+        starts, ends = self._period
+        if not starts <= now < ends:
+            assert self.settings.budget is not None
+            period = self.settings.budget.period
+            starts, ends = self._period = period_start(period, now), period_end(period, now)
+        if values[_PERIOD] != starts:
+            values[_PERIOD], values[_SPENT], values[_UNPRICED] = starts, 0.0, 0.0
+        return values[_SPENT]
+
     def _budget(self, values: list[float], now: float) -> BudgetState | None:
-        """The budget in the period holding `now` (a new period starts from nothing: `values` are reset)."""
+        """The budget in the period holding `now`."""
         settings = self.settings.budget
         if settings is None:
             return None
-        starts, ends = self._period
-        if not starts <= now < ends:
-            starts, ends = self._period = period_start(settings.period, now), period_end(settings.period, now)
-        if values[_PERIOD] != starts:
-            values[_PERIOD], values[_SPENT], values[_UNPRICED] = starts, 0.0, 0.0
-        return BudgetState(settings, values[_SPENT], int(values[_UNPRICED]), starts, ends)
+        spent = self._spent(values, now)
+        return BudgetState(settings, spent, int(values[_UNPRICED]), *self._period)
 
     def _refused(self, limit: str, wait: float, values: list[float], now: float,
                  budget: BudgetState | None = None) -> RateLimited:

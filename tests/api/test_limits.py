@@ -104,11 +104,14 @@ def test_a_refusal_reaches_the_official_sdks_as_their_rate_limit_errors(limited,
     assert headers["anthropic-ratelimit-requests-reset"].endswith("Z") and int(headers["retry-after"]) >= 1
 
 
-def test_answers_within_the_limit_say_what_is_left(limited):
-    first, second = ask(limited, "tokens"), ask(limited, "open")
-    assert first.status_code == 200 and first.headers["x-ratelimit-limit-tokens"] == "40"
-    assert "x-ratelimit-limit-requests" not in first.headers
-    assert not any(name.startswith("x-ratelimit") for name in second.headers)  # a client without limits
+def test_admin_limits_says_what_is_left_after_an_answer(limited):
+    answer = ask(limited, "tokens")
+    assert answer.status_code == 200
+    used = answer.json()["usage"]["total_tokens"]
+    state = httpx.get(f"{limited.base_url}/admin/limits", headers={"x-api-key": SERVER_KEY}).json()["data"]
+    tpm = next(entry for entry in state if entry["client"] == "tokens")["tpm"]
+    assert tpm["limit"] == 40 and tpm["remaining"] == 40 - used and 0 < tpm["reset_s"] <= 60
+    assert "open" not in [entry["client"] for entry in state]  # a client without limits
 
 
 def test_max_concurrent_counts_requests_in_flight_on_both_workers_and_gives_them_back(limited):
