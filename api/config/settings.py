@@ -118,6 +118,9 @@ class ProviderSettings:
     num_ctx_models: dict[str, int] = setting(default_factory=dict, kind="table",
                                              help="ollama only: num_ctx per model, \"name:tag\" = tokens")
     """Per-model `num_ctx`, over the provider's (a bare name means `name:latest`)."""
+    prices: dict[str, dict[str, float]] = setting(default_factory=dict, kind="table",
+                                                  help="USD per million tokens by model, over the price table")
+    """`{model: {input, output[, cache_read, cache_write, cache_write_1h]}}` (PRICE_KEYS; docs/costs.md)."""
     local: LocalSettings | None = field(default=None, metadata={"inline": True})
     """The in-process models of a `llamacpp` provider (None for the HTTP types); its keys sit in
     the provider's own table, beside `type`."""
@@ -500,7 +503,34 @@ def _provider(r: _Reader, pid: str, data: Any, environ: Mapping[str, str]) -> Pr
     return ProviderSettings(**values | {"id": pid, "type": kind or "", "base_url": base_url,
                                         "headers": _headers(r, values["headers"], f"{path}.headers"),
                                         "num_ctx_models": _num_ctx_models(r, values["num_ctx_models"],
-                                                                          f"{path}.num_ctx_models")})
+                                                                          f"{path}.num_ctx_models"),
+                                        "prices": _prices(r, values["prices"], f"{path}.prices")})
+
+
+PRICE_KEYS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+"""What a model's price says, each in USD per million tokens; `input` and `output` are required."""
+
+
+def _prices(r: _Reader, table: dict, path: str) -> dict[str, dict[str, float]]:
+    """A provider's prices by model: tables of PRICE_KEYS, each a number of dollars, 0 or more."""
+    good = {}
+    for model, price in table.items():
+        if not isinstance(price, dict):
+            r.fail(f"{path}.{model}", "must be a table: { input = ..., output = ... } in USD per million tokens")
+            continue
+        r.known_keys(price, PRICE_KEYS, f"{path}.{model}")
+        for key in ("input", "output"):
+            if key not in price:
+                r.fail(f"{path}.{model}.{key}", "missing")
+        numbers = {}
+        for key, value in price.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                r.fail(f"{path}.{model}.{key}", "must be a number of USD per million tokens, 0 or more")
+            elif key in PRICE_KEYS:
+                numbers[key] = float(value)
+        if "input" in numbers and "output" in numbers:
+            good[model] = numbers
+    return good
 
 
 def _num_ctx_models(r: _Reader, table: dict, path: str) -> dict[str, int]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 
+import orjson
+
 from api.core.auth import fingerprint
 from api.core.relay import NotObserved
 from api.store.activity import Record
@@ -50,13 +52,20 @@ class Recording(Record):
     def failed(self, message: str | None) -> None:
         self.error = self.error or message
 
+    def reported(self, usage: object) -> None:
+        """Keeps the provider's usage object as it reported it (cache and reasoning tokens included)."""
+        if isinstance(usage, dict):
+            self.usage = orjson.dumps(usage).decode()
+
     def stream_usage(self, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
         """The usage the stream reported; else the estimate a translator gave the client; else about 4 bytes
         a token in and one event a token out."""
         if translator is not None:
             (inputs, outputs), estimate = translator.usage, translator.estimated_usage
+            self.reported(translator.reported)
         elif usage is not None:
             inputs, outputs = usage.input_tokens, usage.output_tokens
+            self.reported(usage.reported)
             estimate = (-(-self.request_bytes // 4), usage.estimated_output())
         else:
             return

@@ -71,6 +71,9 @@ class RelayObserver(Protocol):
     def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
         """The answer's token counts."""
 
+    def reported(self, usage: object) -> None:
+        """The usage object of a whole answer as the provider reported it (a stream's is in what followed it)."""
+
     def failed(self, message: str | None) -> None:
         """What went wrong (the first message given is kept; None is nothing)."""
 
@@ -93,6 +96,9 @@ class NotObserved:
         pass
 
     def tokens(self, input_tokens: int | None, output_tokens: int | None, estimated: bool = False) -> None:
+        pass
+
+    def reported(self, usage: object) -> None:
         pass
 
     def failed(self, message: str | None) -> None:
@@ -154,7 +160,9 @@ async def relay(upstream: UpstreamResponse, exchange: Exchange, receive: Receive
         if streaming and (answer := _readable(body, exchange.upstream_dialect)) is not None:
             return _streamed_whole(answer, exchange, None, observer, upstream.status, asks_for_usage(exchange.body))
         if observer.wants_usage:
-            observer.tokens(*body_usage(exchange.upstream_dialect, body))
+            reported = body_usage(body)
+            observer.tokens(*usage_counts(exchange.upstream_dialect, reported))
+            observer.reported(reported)
         return Answer(upstream.status, content_type, body)
     try:
         document = read_answer(body, exchange.upstream_dialect)
@@ -165,6 +173,7 @@ async def relay(upstream: UpstreamResponse, exchange: Exchange, receive: Receive
         return _streamed_whole(document, exchange, translation, observer, upstream.status)
     answer = translation.response(document)  # without the provider's usage, the translation's estimate
     observer.tokens(*usage_counts(exchange.client_dialect, answer.get("usage")), estimated=not document.get("usage"))
+    observer.reported(document.get("usage"))
     return Answer(upstream.status, JSON, orjson.dumps(answer))
 
 
@@ -177,6 +186,7 @@ def _streamed_whole(answer: dict, exchange: Exchange, translation: Translation |
     if translation is None:
         events = as_stream(answer, exchange.upstream_dialect, include_usage)
         observer.tokens(*usage_counts(exchange.upstream_dialect, answer.get("usage")))
+        observer.reported(answer.get("usage"))
     else:
         translator = translation.stream(exchange.provider.id)
         events = translator.feed(as_upstream_stream(answer, exchange.upstream_dialect)) + translator.close()

@@ -18,8 +18,10 @@ from api.core import stopping as server_stop
 from api.core.auth import KeyRing
 from api.core.catalog import Catalog
 from api.core.reload import watch_config
+from api.govern.costs import priced
 from api.govern.ledger import Ledger
 from api.govern.limits import ClientLimits, client_limits
+from api.govern.prices import Pricing
 from api.localdocs.search import Searcher
 from api.store.activity import FILE_NAME as ACTIVITY_FILE
 from api.store.activity import ActivityStore, Record, Recorder
@@ -44,6 +46,8 @@ class State:
     """The worker's LocalDocs searcher (the same across reloads: it keeps the collections' vectors)."""
     limits: dict[str, ClientLimits]
     """The limits of the clients that have any, by name (api/govern/limits.py)."""
+    pricing: Pricing
+    """The price table under the providers' overrides (api/govern/prices.py)."""
 
     def limits_of(self, client: str) -> ClientLimits | None:
         """The limits that apply to a client's requests (an unknown client's are the `server` client's)."""
@@ -85,7 +89,7 @@ class Worker:
                 log.warning("provider '%s': environment variable %s is not set; requests go out without a key",
                             provider.id, provider.settings.api_key_env)
         return State(config, KeyRing(config), providers, Catalog(providers), generation, self.searcher,
-                     client_limits(config.clients, self.ledger))
+                     client_limits(config.clients, self.ledger), Pricing(config.providers))
 
     def _background(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -132,6 +136,7 @@ class Worker:
 
     def finished(self, record: Record) -> None:
         """A request's record is complete (a stream's when it ended): settle what it cost, then keep it."""
+        priced(record, self.state.pricing)
         if record.settles is not None:
             record.settles(record)
         if self.state.config.activity.enabled and self.recorder is not None:

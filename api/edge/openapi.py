@@ -432,6 +432,8 @@ _PARAMETERS: Schema = {
                                                   "Default: 24 hours before `until`."),
     "UsageUntil": _query("until", _ref("Moment"), "End of the window (exclusive). "
                                                   "Default: now."),
+    "Recompute": _query("recompute", _str(examples=["true"]),
+                        "`true`: price each request again from its recorded usage by the current prices."),
 }
 
 _ACTIVITY_FILTERS = ("ActivityClient", "ActivityModel", "ActivityProvider", "ActivityStatus",
@@ -504,7 +506,20 @@ _USAGE_SUMS: Schema = {
     "output_tokens": _int("Output tokens, estimates included.", minimum=0),
     "total_tokens": _int("Total tokens, estimates included.", minimum=0),
     "estimated_requests": _int("Requests whose tokens are estimates.", minimum=0),
+    "cost": _num("USD by the price table (docs/costs.md), estimates included; requests without a price "
+                 "are not in it.", minimum=0),
+    "cached_input_tokens": _int("Input tokens read from the provider's prompt cache.", minimum=0),
+    "cache_write_tokens": _int("Input tokens written to Anthropic's prompt cache.", minimum=0),
+    "unpriced_requests": _int("Requests with tokens whose model has no price: their cost is unknown.", minimum=0),
 }
+_PRICE: Schema = _obj({
+    "input": _num("USD per million input tokens.", minimum=0),
+    "output": _num("USD per million output tokens.", minimum=0),
+    "cache_read": _num("Per million tokens read from the prompt cache; absent: as input.", minimum=0),
+    "cache_write": _num("Per million tokens written to the cache (Anthropic's 5-minute writes); absent: as input.",
+                        minimum=0),
+    "cache_write_1h": _num("Per million tokens of 1-hour cache writes; absent: as cache_write.", minimum=0),
+}, "input", "output")
 _CLIENT = _str("Client name.")
 _RECORDED_MODEL = _nullable(_str("`provider-id:model-id`; null for requests that reached "
                                  "no model."))
@@ -1232,7 +1247,20 @@ _SCHEMAS: Schema = {
         "by_model": _arr(_usage_row(model=_RECORDED_MODEL), description=_BY_REQUESTS),
         "by_client_and_model": _arr(_usage_row(client=_CLIENT, model=_RECORDED_MODEL),
                                     description=_BY_REQUESTS),
-    }, description="Requests and tokens over a window, in all and per client and model."),
+        "by_route": _arr(_usage_row(route=_nullable(_str("The `[routes.NAME]` the client named; null for requests "
+                                                         "that named a model."))), description=_BY_REQUESTS),
+        "recomputed": _bool("Whether the costs were worked out again by the current prices (`recompute=true`)."),
+    }, description="Requests, tokens and cost over a window, in all and per client, model and route."),
+    "PriceTable": _fixed({
+        "version": _int("The shipped table's version."),
+        "date": _str("When its figures were taken."),
+        "source": _str("Where they come from."),
+        "free_types": _arr(_str(), description="Provider types that cost 0 unless priced in the config."),
+        "models": _map(_map(_PRICE, "By model id."), "The shipped prices by provider type, then model id."),
+        "providers": _arr(_fixed({"id": _str("Provider id."), "type": _str("Provider type."),
+                                  "prices": _map(_PRICE, "Its `prices` in the config, by model id.")}),
+                          description="Each provider's overrides of the table."),
+    }, description="The price table (USD per million tokens) and the providers' overrides of it."),
 }
 
 # ---------------------------------------------------------------------------
@@ -1463,11 +1491,15 @@ def _base_paths() -> Schema:
             parameters=_ACTIVITY_FILTERS, errors=(400, 503))},
         "/admin/usage": {"get": _admin_op(
             "getUsage", "Usage over a window",
-            "Requests, errors and tokens of the recorded requests that arrived in a "
-            "window (default: the last 24 hours), in all, per client, per model, and per "
-            "client and model.",
+            "Requests, errors, tokens and cost of the recorded requests that arrived in a "
+            "window (default: the last 24 hours), in all, per client, per model, per route and per "
+            "client and model; with `recompute=true` the costs are worked out again by the current prices.",
             _json_ok("The usage.", _ref("UsageReport")),
-            parameters=("UsageSince", "UsageUntil"), errors=(400, 503))},
+            parameters=("UsageSince", "UsageUntil", "Recompute"), errors=(400, 503))},
+        "/admin/prices": {"get": _admin_op(
+            "getPrices", "The price table",
+            "The shipped price table (version, date) and each provider's overrides, in USD per million tokens.",
+            _json_ok("The prices.", _ref("PriceTable")))},
     }
 
 

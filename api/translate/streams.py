@@ -142,6 +142,11 @@ class AnthropicToOpenAIStream(_StreamTranslator):
         usage = openai_usage(self._usage)
         return usage["prompt_tokens"], usage["completion_tokens"]
 
+    @property
+    def reported(self) -> dict | None:
+        """The usage as Anthropic reported it (`message_start`'s, updated by `message_delta`'s)."""
+        return self._usage or None
+
     def close(self) -> bytes:
         return self._ended_early()
 
@@ -226,6 +231,11 @@ class ChatStreamTranslator(_StreamTranslator):
         if self._usage is None:
             return None, None
         return self._usage.get("prompt_tokens"), self._usage.get("completion_tokens")
+
+    @property
+    def reported(self) -> dict | None:
+        """The usage as the OpenAI provider reported it (its last chunk's)."""
+        return self._usage
 
     @property
     def estimated_usage(self) -> tuple[int, int]:

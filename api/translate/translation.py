@@ -29,6 +29,10 @@ class StreamTranslator(Protocol):
     @property
     def estimated_usage(self) -> tuple[int, int] | None: ...
 
+    @property
+    def reported(self) -> dict | None:
+        """The usage object as the provider reported it, in its dialect (None when it reported none)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Translation:
@@ -57,6 +61,10 @@ class ChainedStream:
     @property
     def estimated_usage(self) -> tuple[int, int] | None:
         return self._then.estimated_usage
+
+    @property
+    def reported(self) -> dict | None:
+        return self._first.reported
 
     def feed(self, chunk: bytes) -> bytes:
         return self._then.feed(self._first.feed(chunk))

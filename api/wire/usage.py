@@ -38,20 +38,20 @@ def usage_counts(dialect: Dialect, usage: object) -> tuple[int | None, int | Non
     return total_input, usage.get("output_tokens")
 
 
-def body_usage(dialect: Dialect, body: bytes) -> tuple[int | None, int | None]:
-    """Usage of a complete JSON answer.
+def body_usage(body: bytes) -> object:
+    """The `usage` object of a complete JSON answer, as the provider reported it (None when it has none).
 
     A large answer (a batch of embeddings, a long text) is not parsed whole, which would hold the
     event loop for milliseconds per megabyte: its usage is read where the key `"usage"` last
     appears, as the top-level key the APIs put last (inside strings the quotes are escaped).
     """
     if len(body) > WHOLE_PARSE_LIMIT:
-        return usage_counts(dialect, _last_usage(body))
+        return _last_usage(body)
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return None, None
-    return usage_counts(dialect, document.get("usage") if isinstance(document, dict) else None)
+        return None
+    return document.get("usage") if isinstance(document, dict) else None
 
 
 def _last_usage(body: bytes) -> object:
@@ -73,9 +73,11 @@ class StreamUsage:
     Anthropic's `{"type": "error", ...}`, the Responses API's `{"type": "error", "message": ...}` or
     `response.failed`). The Responses API's usage is in its `response.completed` (or `.incomplete`) event's
     `response`; `response` is the response as its events last showed it (every one of them mentions "usage").
+    `reported` is the usage object as the provider reported it: OpenAI's last one, Anthropic's `message_start`
+    usage updated by its `message_delta`'s.
     """
 
-    __slots__ = ("_tail", "dialect", "error", "events", "input_tokens", "output_tokens", "response")
+    __slots__ = ("_tail", "dialect", "error", "events", "input_tokens", "output_tokens", "reported", "response")
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
@@ -84,6 +86,7 @@ class StreamUsage:
         self.events = 0
         self.error: str | None = None
         self.response: dict | None = None
+        self.reported: dict | None = None
         self._tail = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -114,6 +117,9 @@ class StreamUsage:
         usage = event.get("usage")
         if usage is None and isinstance(event.get("message"), dict):  # Anthropic's message_start
             usage = event["message"].get("usage")
+        if isinstance(usage, dict):
+            self.reported = {**self.reported, **{key: value for key, value in usage.items() if value is not None}} \
+                if self.reported and self.dialect == "anthropic" else usage
         inputs, outputs = usage_counts(self.dialect, usage)
         # Anthropic's message_delta carries only the cumulative output count.
         self.input_tokens = inputs if inputs is not None else self.input_tokens

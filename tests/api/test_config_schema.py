@@ -99,7 +99,8 @@ UNKNOWN = {"zzzzzz": 1}
 
 @pytest.mark.parametrize("form, data, table, in_the_file_only", [
     (config_fields.SERVER, {"server": {"api_key": "0123456789"} | UNKNOWN}, "server", []),
-    (config_fields.PROVIDER, {"providers": {"x": {"type": "openai"} | UNKNOWN}}, "providers.x", ["headers", "num_ctx_models"]),
+    (config_fields.PROVIDER, {"providers": {"x": {"type": "openai"} | UNKNOWN}}, "providers.x",
+     ["headers", "num_ctx_models", "prices"]),
     (config_fields.LOCAL_PROVIDER, {"providers": {"x": {"type": "llamacpp", "models_dir": "/m"} | UNKNOWN}},
      "providers.x", ["models"]),
     (config_fields.LOCAL_MODEL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from api.wire.usage import WHOLE_PARSE_LIMIT, StreamUsage, body_usage
+from api.wire.usage import WHOLE_PARSE_LIMIT, StreamUsage, body_usage, usage_counts
 
 FILLER = [{"object": "embedding", "index": i, "embedding": [0.125] * 64} for i in range(400)]
 
@@ -23,7 +23,7 @@ def test_a_large_answer_is_a_large_answer():
     orjson.dumps({"usage": {"prompt_tokens": 7, "completion_tokens": 3}, "id": "x"}),
 ], ids=["large", "small"])
 def test_openai_usage(body):
-    assert body_usage("openai", body)[0] == 7
+    assert usage_counts("openai", body_usage(body))[0] == 7
 
 
 def test_the_top_level_usage_counts_not_the_word_in_a_text():
@@ -32,19 +32,19 @@ def test_the_top_level_usage_counts_not_the_word_in_a_text():
                          "usage": {"prompt_tokens": 5, "completion_tokens": 9,
                                    "prompt_tokens_details": {"cached_tokens": 0}}})
     assert len(body) > WHOLE_PARSE_LIMIT
-    assert body_usage("openai", body) == (5, 9)
+    assert usage_counts("openai", body_usage(body)) == (5, 9)
 
 
 def test_anthropic_usage_of_a_large_answer_adds_cached_input():
     body = orjson.dumps({"content": [{"type": "text", "text": "x" * 50_000}],
                          "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "output_tokens": 4}})
-    assert body_usage("anthropic", body) == (100, 4)
+    assert usage_counts("anthropic", body_usage(body)) == (100, 4)
 
 
 @pytest.mark.parametrize("body", [answer(), answer(usage=None), answer(usage={"prompt_tokens": 7, "total_tokens": 7})[:-5], b"[" * (WHOLE_PARSE_LIMIT + 1)],
                          ids=["none", "null", "cut", "not-json"])
 def test_a_large_answer_without_a_usable_usage_has_none(body):
-    assert body_usage("openai", body) == (None, None)
+    assert usage_counts("openai", body_usage(body)) == (None, None)
 
 
 def responses_stream(*events: dict) -> bytes:

@@ -22,6 +22,7 @@ from api.core.worker import State, Worker
 from api.edge.body import Query, first, query_int, query_of, receive_of
 from api.edge.context import context_of
 from api.edge.responding import json_response
+from api.govern.costs import recomputed
 from api.local.host_client import model_hosts
 from api.store.activity import StoreUnavailable, as_json
 from api.upstream.providers.base import HoldsModels
@@ -36,6 +37,20 @@ PAGE_MAX = 1000
 FAILED = "(status >= 400 OR error IS NOT NULL)"
 """A failed request: an error status, or an error after a 200 (a stream the provider broke off, a client
 that left)."""
+
+
+USAGE_SUMS = ", ".join(f"COALESCE(SUM({expression}), 0) AS {name}" for name, expression in (
+    ("requests", "1"), ("errors", FAILED), ("input_tokens", "input_tokens"),
+    ("output_tokens", "output_tokens"), ("total_tokens", "total_tokens"),
+    ("estimated_requests", "tokens_estimated"), ("cost", "cost"),
+    ("cached_input_tokens", "COALESCE(json_extract(usage, '$.cache_read_input_tokens'), "
+                            "json_extract(usage, '$.prompt_tokens_details.cached_tokens'), "
+                            "json_extract(usage, '$.input_tokens_details.cached_tokens'))"),
+    ("cache_write_tokens", "json_extract(usage, '$.cache_creation_input_tokens')"),
+    ("unpriced_requests", "cost IS NULL AND total_tokens IS NOT NULL")))
+"""What /admin/usage sums per group: cache reads and writes from the raw usage each dialect reports."""
+RECOMPUTE_COLUMNS = ("client", "model", "route", "provider", "usage", "input_tokens", "output_tokens",
+                     "total_tokens", "cost")
 
 
 def require_server_key(request: Request) -> None:
@@ -281,28 +296,34 @@ def register(app: Application, worker: Worker) -> None:
 
     @app.router.get("/admin/usage")
     async def usage(request: Request) -> Response:
-        """Requests and tokens per client and model over a window (default: the last 24 hours)."""
+        """Requests, tokens and cost per client, model, route and client and model over a window (default: the
+        last 24 hours); `recompute=true` prices each request again by the current prices (docs/costs.md)."""
         require_server_key(request)
         query = query_of(request)
         until = _time_param(query, "until")
         until = time.time() if until is None else until
         since = _time_param(query, "since")
         since = max(until - 86400, EARLIEST_S) if since is None else since
-        sums = ", ".join(f"COALESCE(SUM({expression}), 0) AS {name}" for name, expression in (
-            ("requests", "1"), ("errors", FAILED), ("input_tokens", "input_tokens"),
-            ("output_tokens", "output_tokens"), ("total_tokens", "total_tokens"),
-            ("estimated_requests", "tokens_estimated")))
+        recompute = (first(query, "recompute") or "").lower() in ("1", "true", "yes")
         window = "WHERE ts >= ? AND ts < ?"
+        groups = {"total": (), "by_client": ("client",), "by_model": ("model",), "by_route": ("route",),
+                  "by_client_and_model": ("client", "model")}
+        body: dict = {"since": iso(since), "until": iso(until), "recomputed": recompute}
+        for name, columns in groups.items():
+            select = "".join(f"{column}, " for column in columns)
+            group = f"GROUP BY {', '.join(columns)} ORDER BY requests DESC" if columns else ""
+            body[name] = await read(f"SELECT {select}{USAGE_SUMS} FROM activity {window} {group}", (since, until))
+        if recompute:
+            rows = await read(f"SELECT {', '.join(RECOMPUTE_COLUMNS)} FROM activity {window}", (since, until))
+            sums = await asyncio.to_thread(recomputed, context_of(request).state.pricing, rows, groups.values())
+            for name, columns in groups.items():
+                for row in body[name]:
+                    row["cost"], row["unpriced_requests"] = sums[columns].get(tuple(row[c] for c in columns), (0.0, 0))
+        body["total"] = body["total"][0]
+        return json_response(200, body)
 
-        async def grouped(columns: str) -> list[dict]:
-            group = f"GROUP BY {columns} ORDER BY requests DESC" if columns else ""
-            select = f"{columns}, " if columns else ""
-            return await read(f"SELECT {select}{sums} FROM activity {window} {group}", (since, until))
-
-        return json_response(200, {
-            "since": iso(since), "until": iso(until),
-            "total": (await grouped(""))[0],
-            "by_client": await grouped("client"),
-            "by_model": await grouped("model"),
-            "by_client_and_model": await grouped("client, model"),
-        })
+    @app.router.get("/admin/prices")
+    async def prices(request: Request) -> Response:
+        """The price table and each provider's overrides of it (USD per million tokens)."""
+        require_server_key(request)
+        return json_response(200, context_of(request).state.pricing.as_json())
