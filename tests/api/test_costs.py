@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import gateway_config
 from tests.gateway import SERVER_KEY, start_gateway, wait_until
 
-CLIENTS = ("whole", "streamed", "crossing", "local", "unknown", "cached")
+CLIENTS = ("whole", "streamed", "crossing", "local", "unknown", "cached", "budgeted")
 KEYS = {name: f"key-of-{name}-0123456789" for name in CLIENTS}
 PRICES = """
 [providers.fake.prices."gpt-fake"]
@@ -27,7 +27,12 @@ cache_write = 3.75
 cache_write_1h = 6.0
 cache_read = 0.3
 """
-CONFIG = PRICES + "".join(f'\n[clients.{name}]\napi_key = "{key}"\n' for name, key in KEYS.items())
+CONFIG = PRICES + "".join(f'\n[clients.{name}]\napi_key = "{key}"\n' for name, key in KEYS.items()
+                         if name != "budgeted") + f"""
+[clients.budgeted]
+api_key = "{KEYS['budgeted']}"
+budget = {{ amount = 0.01, currency = "usd", period = "day" }}
+"""
 HELLO = [{"role": "user", "content": "tell me about the prompt cache and what it costs"}]
 CACHED = {"cache_read_input_tokens": 1000, "cache_creation_input_tokens": 200}
 
@@ -92,6 +97,20 @@ def test_anthropic_cache_tokens_are_priced_whole_and_streamed(server):
     row = of(usage(server), "whole")
     assert row["cost"] == pytest.approx(sum(expected))
     assert (row["cached_input_tokens"], row["cache_write_tokens"], row["unpriced_requests"]) == (2000, 400, 0)
+
+
+def test_a_dollar_budget_is_spent_by_cache_reads(server):
+    """50,000 tokens read from the cache cost $0.015 at $0.30 a million: over a $0.01 budget after one answer,
+    which its 40 or so uncached input and output tokens alone (a few hundredths of a cent) would never be."""
+    sdk = claude(server, "budgeted")
+    first = sdk.messages.create(model="anth:claude-fake-sonnet", max_tokens=50, messages=HELLO,
+                                extra_body={"fake": {"usage": {"cache_read_input_tokens": 50_000}}})
+    assert anthropic_cost(first.usage.input_tokens, first.usage.output_tokens, 0, 0) < 0.001
+    [record] = records(server, "budgeted", 1)
+    assert record["cost"] > 0.01
+    with pytest.raises(anthropic.RateLimitError) as refused:
+        sdk.messages.create(model="anth:claude-fake-sonnet", max_tokens=50, messages=HELLO)
+    assert "budget" in refused.value.message
 
 
 def test_an_anthropic_one_hour_cache_write_is_priced_as_such(server):
