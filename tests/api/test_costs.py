@@ -9,10 +9,10 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import gateway_config
+from tests.conftest import UPSTREAM_KEY, gateway_config
 from tests.gateway import SERVER_KEY, start_gateway, wait_until
 
-CLIENTS = ("whole", "streamed", "crossing", "local", "unknown", "cached", "budgeted")
+CLIENTS = ("whole", "streamed", "crossing", "local", "unknown", "cached", "budgeted", "responses")
 KEYS = {name: f"key-of-{name}-0123456789" for name in CLIENTS}
 PRICES = """
 [providers.fake.prices."gpt-fake"]
@@ -33,13 +33,27 @@ CONFIG = PRICES + "".join(f'\n[clients.{name}]\napi_key = "{key}"\n' for name, k
 api_key = "{KEYS['budgeted']}"
 budget = {{ amount = 0.01, currency = "usd", period = "day" }}
 """
+NATIVE = """
+[providers.native]
+type = "openai"
+base_url = "{upstream}/v1"
+api_key = "{key}"
+responses = "native"
+
+[providers.native.prices."gpt-fake"]
+input = 1.0
+output = 4.0
+cache_read = 0.25
+"""
+"""A provider whose /v1/responses is passed through to its own."""
 HELLO = [{"role": "user", "content": "tell me about the prompt cache and what it costs"}]
 CACHED = {"cache_read_input_tokens": 1000, "cache_creation_input_tokens": 200}
 
 
 @pytest.fixture(scope="module")
 def server(upstreams, tmp_path_factory):
-    gateway = start_gateway(gateway_config(upstreams) + CONFIG, tmp_path_factory.mktemp("costs"))
+    native = NATIVE.replace("{upstream}", upstreams[0]).replace("{key}", UPSTREAM_KEY)
+    gateway = start_gateway(gateway_config(upstreams) + CONFIG + native, tmp_path_factory.mktemp("costs"))
     yield gateway
     gateway.stop()
 
@@ -140,6 +154,20 @@ def test_openai_cached_and_reasoning_tokens_are_priced_whole_and_streamed(server
         assert record["usage"]["completion_tokens_details"]["reasoning_tokens"] > 0
     row = of(usage(server), "streamed")
     assert row["cost"] == pytest.approx(sum(expected)) and row["cached_input_tokens"] == 12
+
+
+def test_a_passed_through_responses_answer_is_priced_by_its_usage_whole_and_streamed(server):
+    sdk = gpt(server, "responses")
+    fake = {"fake": {"usage": {"input_tokens_details": {"cached_tokens": 4}}}}
+    whole = sdk.responses.create(model="native:gpt-fake", input="tell me about the prompt cache", extra_body=fake)
+    with sdk.responses.stream(model="native:gpt-fake", input="tell me about the prompt cache",
+                              extra_body=fake) as stream:
+        streamed = stream.get_final_response()
+    expected = [((u.input_tokens - 4) * 1.0 + 4 * 0.25 + u.output_tokens * 4.0) / 1e6
+                for u in (streamed.usage, whole.usage)]
+    newest = records(server, "responses", 2)
+    assert [record["cost"] for record in newest] == pytest.approx(expected)
+    assert [record["usage"]["input_tokens_details"]["cached_tokens"] for record in newest] == [4, 4]
 
 
 def test_a_translated_request_records_the_providers_own_usage(server):
