@@ -21,6 +21,7 @@ from api.core.reload import watch_config
 from api.govern.costs import priced
 from api.govern.ledger import Ledger
 from api.govern.limits import ClientLimits, client_limits
+from api.govern.metrics import Metrics
 from api.govern.prices import Pricing
 from api.localdocs.search import Searcher
 from api.store.activity import FILE_NAME as ACTIVITY_FILE
@@ -74,6 +75,7 @@ class Worker:
         """Set by `start`, replaced by each accepted reload."""
         self.reloads = ReloadStatus()
         self.recorder: Recorder | None = None
+        self.metrics = Metrics()
         self.ledger = Ledger(config.server.data_dir)
         """The counters every worker shares (limits, budgets), opened in this worker's own process."""
         self.searcher = Searcher(config.server.data_dir)
@@ -139,6 +141,7 @@ class Worker:
         priced(record, self.state.pricing)
         if record.settles is not None:
             record.settles(record)
+        self.metrics.observe(record)
         if self.state.config.activity.enabled and self.recorder is not None:
             self.recorder.add(record)
 

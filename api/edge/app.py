@@ -16,7 +16,19 @@ from api.core.worker import Worker
 from api.edge.body_deadlines import BodyDeadlines
 from api.edge.middleware import RequestMiddleware, dialect_of
 from api.edge.responding import error_response
-from api.edge.routes import admin, anthropic, docs, health, limits, loaded_models, localdocs, mcp, models, openai
+from api.edge.routes import (
+    admin,
+    anthropic,
+    docs,
+    health,
+    limits,
+    loaded_models,
+    localdocs,
+    mcp,
+    metrics,
+    models,
+    openai,
+)
 from api.wire.errors import ApiError
 
 UNSERVED = {
@@ -53,6 +65,7 @@ def configure_application(config: Config) -> Application:
     localdocs.register(app)
     loaded_models.register(app)
     limits.register(app)
+    metrics.register(app, worker)
     mcp.register(app)
     docs.register(app)
 

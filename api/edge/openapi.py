@@ -1461,6 +1461,12 @@ def _base_paths() -> Schema:
             _json_ok("Whether it was loaded.", _fixed({"model": _str(), "unloaded": _bool(
                 "False when it was not loaded.")})),
             errors=(400, 404), parameters=("ModelId",))},
+        "/metrics": {"get": _admin_op(
+            "getMetrics", "Prometheus metrics",
+            "The requests served, summed across all workers, in Prometheus' text format (prometheus_client): "
+            "`gatehouse_requests_total` by client, model, route and status, request duration and time to first "
+            "token histograms, tokens, cost in USD, limit refusals, upstream errors. See docs/metrics.md.",
+            _ok("The metrics.", {"text/plain": {"schema": _str("Prometheus text exposition format 0.0.4.")}}))},
         "/admin/limits": {"get": _admin_op(
             "listClientLimits", "List the clients' limits",
             "Every client with a limit or a budget (`[clients.NAME]` `rpm`, `tpm`, `max_concurrent`, `budget`) and "

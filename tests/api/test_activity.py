@@ -252,11 +252,13 @@ def test_no_admin_response_or_record_holds_a_secret(server):
     wait_for_records(server, 2, client="secrets-sdk")
     raw = b""
     for path in ("/admin/status", "/admin/config", "/admin/clients", "/admin/clients/writer", "/admin/activity",
-                 "/admin/usage", "/admin/providers", "/admin/providers/fake?refresh=true"):
+                 "/admin/usage", "/admin/providers", "/admin/providers/fake?refresh=true", "/metrics",
+                 "/admin/limits", "/admin/prices"):
         raw += httpx.get(f"{server.base_url}{path}", headers=ADMIN).content
     database = server.config_path.parent / "data" / "activity.sqlite3"
-    for file in database.parent.iterdir():
-        raw += file.read_bytes()
+    for file in database.parent.rglob("*"):  # the ledger and the metrics' files too
+        if file.is_file():
+            raw += file.read_bytes()
     for secret in (SERVER_KEY, WRITER_KEY, UPSTREAM_KEY):
         assert secret.encode() not in raw
 
