@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from api.store.activity import Record
 
@@ -32,6 +32,17 @@ def prepare(data_dir: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ[MULTIPROC_ENV] = str(folder)
+
+
+class _Series(NamedTuple):
+    """The metrics' children for one client, model, route and status."""
+
+    requests: Any
+    duration: Any
+    first_token: Any
+    input_tokens: Any
+    output_tokens: Any
+    cost: Any
 
 
 class Metrics:
@@ -57,24 +68,32 @@ class Metrics:
                                 ["client", "limit"], **made)
         self.upstream_errors = Counter("gatehouse_upstream_errors", "Answers of 400 and above from a provider.",
                                        ["provider", "status"], **made)
+        self._series: dict[tuple[str, str, str, int], _Series] = {}
 
     def observe(self, record: Record) -> None:
         client, model, route = record.client[:LABEL_MAX], record.model or "", record.route or ""
-        self.requests.labels(client, model, route, str(record.status)).inc()
-        self.duration.labels(model, route).observe(record.latency_ms / 1000)
+        key = (client, model, route, record.status)
+        series = self._series.get(key)
+        if series is None:  # a label lookup costs more than the count: each series' children are kept
+            series = self._series[key] = _Series(
+                self.requests.labels(client, model, route, str(record.status)),
+                self.duration.labels(model, route), self.first_token.labels(model, route),
+                self.tokens.labels(client, model, "input"), self.tokens.labels(client, model, "output"),
+                self.cost.labels(client, model))
+        series.requests.inc()
+        series.duration.observe(record.latency_ms / 1000)
         if record.ttfb_ms is not None:
-            self.first_token.labels(model, route).observe(record.ttfb_ms / 1000)
+            series.first_token.observe(record.ttfb_ms / 1000)
         if record.input_tokens:
-            self.tokens.labels(client, model, "input").inc(record.input_tokens)
+            series.input_tokens.inc(record.input_tokens)
         if record.output_tokens:
-            self.tokens.labels(client, model, "output").inc(record.output_tokens)
+            series.output_tokens.inc(record.output_tokens)
         if record.cost:
-            self.cost.labels(client, model).inc(record.cost)
+            series.cost.inc(record.cost)
         if record.limited is not None:
             self.refusals.labels(client, record.limited).inc()
         elif record.provider is not None and record.status >= 400:
             self.upstream_errors.labels(record.provider, str(record.status)).inc()
-
 
     def exposition(self) -> tuple[bytes, str]:
         """Every worker's metrics in Prometheus' text format (and its content type): read from the multiprocess
