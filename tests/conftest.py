@@ -45,6 +45,9 @@ api_key = "{upstream_key}"
 type = "openai"
 base_url = "http://127.0.0.1:{closed_port}/v1"
 
+[routes.either]
+targets = ["fake:gpt-fake", "fixed:gpt-fake"]
+
 [prompts.poet]
 text = "You are a poet."
 

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import MISSING, dataclass
 from typing import Any
 
-FORM_KINDS = ("text", "secret", "int", "float", "bool", "choice", "list", "multiline")
+FORM_KINDS = ("text", "secret", "int", "float", "bool", "choice", "list", "numbers", "multiline")
 """How the TUI's form edits a key (tui.widgets.form.Field.kind)."""
 KINDS = (*FORM_KINDS, "table")
 """A key's kind: a form kind, or `table` (a TOML table of its own, edited in the file, not in a form)."""
@@ -28,7 +28,8 @@ class Setting:
     """One line saying what the key does, shown under it in the TUI's form."""
     kind: str = "text"
     """One of KINDS; it also says what the key's TOML value is: text, secret, multiline and choice a
-    string, int an integer, float any number, bool true or false, list a list of non-empty strings."""
+    string, int an integer, float any number, bool true or false, list a list of non-empty strings, numbers a list
+    of numbers (each within the bounds)."""
     minimum: float | None = None
     maximum: float | None = None
     """Bounds of an int or float key (both inclusive)."""
@@ -51,7 +52,7 @@ def setting(default: Any = MISSING, *, help: str, kind: str = "text", minimum: f
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    if kind in ("int", "float") and (minimum is None or maximum is None):
+    if kind in ("int", "float", "numbers") and (minimum is None or maximum is None):
         raise ValueError("a number setting needs a minimum and a maximum")
     secret = secret or kind == "secret"
     described = Setting(help=help, kind=kind, minimum=minimum, maximum=maximum, choices=choices,

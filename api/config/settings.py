@@ -27,6 +27,10 @@ PROVIDER_TYPES = ("openai", "anthropic", "ollama", "llamacpp")
 """Provider types this version can serve; `llamacpp` runs GGUF models in-process."""
 RESPONSES_MODES = ("native", "translate")
 """The values of a provider's `responses` key."""
+ROUTE_STRATEGIES = ("fallback", "weighted", "least-busy", "lowest-latency")
+"""How a route orders its targets for a request (docs/routes.md)."""
+ROUTE_PREFIX = "route:"
+"""A route's model id is `route:NAME`; no provider may be called `route`."""
 
 DEFAULT_BASE_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -227,6 +231,33 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteSettings:
+    """One `[routes.NAME]`: a model id (`route:NAME`) whose requests go to the first of its targets that answers."""
+
+    name: str
+    targets: tuple[str, ...] = setting((), kind="list", required=True,
+                                       help="provider:model ids, comma-separated, tried in the strategy's order")
+    strategy: str = setting("fallback", kind="choice", choices=ROUTE_STRATEGIES,
+                            help="fallback: in order; weighted: first by weights; least-busy; lowest-latency")
+    weights: tuple[float, ...] = setting((), kind="numbers", minimum=0, maximum=1e6,
+                                         help="weighted only: one positive number per target, comma-separated")
+    retries: int = setting(2, kind="int", minimum=0, maximum=10,
+                           help="tries again on the same target after a failure that may pass (429, 5xx, network)")
+    deadline_s: float = setting(60.0, kind="float", minimum=1, maximum=3600,
+                                help="seconds after which no new try starts and no wait goes on")
+    max_wait_s: float = setting(10.0, kind="float", minimum=0, maximum=3600,
+                                help="a longer retry-after than this moves on to the next target at once")
+    failures: int = setting(3, kind="int", minimum=1, maximum=1000,
+                            help="failures in a row after which a target is cooled down (skipped)")
+    cooldown_s: float = setting(30.0, kind="float", minimum=1, maximum=86400,
+                                help="seconds a failing target is skipped before one request tries it again")
+
+    @property
+    def model_id(self) -> str:
+        return ROUTE_PREFIX + self.name
+
+
+@dataclass(frozen=True, slots=True)
 class CollectionSettings:
     """One `[collections.NAME]`: local folders and files indexed for LocalDocs."""
 
@@ -262,6 +293,7 @@ class Config:
     prompts: dict[str, PromptSettings]
     clients: dict[str, ClientSettings]
     collections: dict[str, CollectionSettings] = field(default_factory=dict)
+    routes: dict[str, RouteSettings] = field(default_factory=dict)
     activity: ActivitySettings = ActivitySettings()
     tui: TuiSettings = TuiSettings()
     stamp: tuple = ()
@@ -327,9 +359,15 @@ class _Reader:
             # a number with a float default is a float (600 means 600.0); one that is only passed on, such as a
             # client's temperature, stays as written
             return float(value) if isinstance(default, float) else value
+        if described.kind in ("list", "numbers") and described.required and key not in data:
+            self.fail(f"{path}.{key}", "missing")
+            return default
         if described.kind == "list":
             found = self.string_list(data, key, path)
             return default if found is None else found
+        if described.kind == "numbers":
+            numbers = self.number_list(data, key, path, described.minimum, described.maximum)
+            return default if numbers is None else numbers
         if described.kind == "table":
             default = {}
         value = self.value(data, key, path, _TOML_TYPES[described.kind], _MISSING if described.required else default)
@@ -362,6 +400,18 @@ class _Reader:
             self.fail(f"{path}.{key}", f"must be between {minimum} and {maximum}, not {value}")
             return None if default is _MISSING else default
         return value
+
+    def number_list(self, data: dict, key: str, path: str, minimum: Any, maximum: Any) -> tuple[float, ...] | None:
+        value = self.value(data, key, path, list, None)
+        if value is None:
+            return None
+        if not all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in value):
+            self.fail(f"{path}.{key}", "must be a list of numbers")
+            return None
+        if not all(minimum <= item <= maximum for item in value):
+            self.fail(f"{path}.{key}", f"each must be between {minimum} and {maximum}")
+            return None
+        return tuple(float(item) for item in value)
 
     def string_list(self, data: dict, key: str, path: str) -> tuple[str, ...] | None:
         value = self.value(data, key, path, list, None)
@@ -484,6 +534,8 @@ def _provider(r: _Reader, pid: str, data: Any, environ: Mapping[str, str]) -> Pr
     path = f"providers.{pid}"
     if not _named_table(r, path, pid, data, "provider ids", "must be a table"):
         return None
+    if pid + ":" == ROUTE_PREFIX:
+        r.fail(path, f"'{pid}' is reserved: model ids starting '{ROUTE_PREFIX}' name [routes.NAME]")
     kind = r.key(data, path, ProviderSettings, "type")
     if kind == "llamacpp":
         r.known_keys(data, ("type", *keys(LocalSettings)), path)
@@ -604,7 +656,7 @@ def _collection(r: _Reader, name: str, data: Any) -> CollectionSettings | None:
         return None
     r.known_keys(data, keys(CollectionSettings), path)
     values = r.settings(data, path, CollectionSettings)
-    if not values["paths"]:
+    if "paths" in data and not values["paths"]:
         r.fail(f"{path}.paths", "name at least one folder or file")
     if values["embedding_model"] is not None and ":" not in values["embedding_model"]:
         r.fail(f"{path}.embedding_model", "a provider:model id (or leave it out for the built-in embedder)")
@@ -630,6 +682,34 @@ def _client(r: _Reader, name: str, data: Any, prompts: dict,
             known = ", ".join(sorted(collections)) or "none defined"
             r.fail(f"{path}.collections", f"no [collections.{collection}] (known collections: {known})")
     return ClientSettings(name=name, **values | {"budget": _budget(r, data, f"{path}.budget")})
+
+
+def _route(r: _Reader, name: str, data: Any, providers: dict[str, ProviderSettings]) -> RouteSettings | None:
+    path = f"routes.{name}"
+    if not _named_table(r, path, name, data, "route names", "must be a table with `targets`"):
+        return None
+    r.known_keys(data, keys(RouteSettings), path)
+    values = r.settings(data, path, RouteSettings)
+    targets, weights = values["targets"], values["weights"]
+    for target in targets:
+        provider, sep, model = target.partition(":")
+        if provider + sep == ROUTE_PREFIX:
+            r.fail(f"{path}.targets", f"'{target}': a route cannot be a target (its targets are provider:model ids)")
+        elif not sep or not model:
+            r.fail(f"{path}.targets", f"'{target}' is not a provider:model id")
+        elif provider not in providers:
+            known = ", ".join(sorted(providers)) or "none defined"
+            r.fail(f"{path}.targets", f"'{target}': no [providers.{provider}] (known providers: {known})")
+    if "targets" in data and not targets:
+        r.fail(f"{path}.targets", "name at least one provider:model")
+    if len(set(targets)) < len(targets):
+        r.fail(f"{path}.targets", "each target once")
+    if values["strategy"] == "weighted":
+        if len(weights) != len(targets) or not any(weights):
+            r.fail(f"{path}.weights", f"one weight per target ({len(targets)}), not all 0")
+    elif weights:
+        r.fail(f"{path}.weights", 'only with strategy = "weighted"')
+    return RouteSettings(name=name, **values)
 
 
 def _budget(r: _Reader, client: dict, path: str) -> BudgetSettings | None:
@@ -669,6 +749,7 @@ def parse_config(data: dict, path: Path, environ: Mapping[str, str] | None = Non
     server = _server(r, r.table(data, "server", "server"))
     prompts = _named(r, data, "prompts", lambda name, value: _prompt(r, name, value))
     providers = _named(r, data, "providers", lambda pid, value: _provider(r, pid, value, environ))
+    routes = _named(r, data, "routes", lambda name, value: _route(r, name, value, providers))
     collections = _named(r, data, "collections", lambda name, value: _collection(r, name, value))
     clients = _named(r, data, "clients", lambda name, value: _client(r, name, value, prompts, collections))
     _unique_keys(r, server, clients)
@@ -678,7 +759,7 @@ def parse_config(data: dict, path: Path, environ: Mapping[str, str] | None = Non
         lines = (f"{key_path}: {message}" for key_path, message in r.errors)
         raise ConfigError(f"{path}: invalid configuration\n  " + "\n  ".join(lines), r.errors)
     return Config(path=path, server=server, providers=providers, prompts=prompts, clients=clients,
-                  collections=collections, activity=activity, tui=tui)
+                  collections=collections, routes=routes, activity=activity, tui=tui)
 
 
 def file_stamp(path: Path) -> tuple:

@@ -103,6 +103,11 @@ class Catalog:
         """Every provider's list, fetched concurrently."""
         return list(await asyncio.gather(*(self.of(pid) for pid in self._lists)))
 
+    async def holds(self, name: str) -> bool:
+        """Whether any provider has a model of this bare name (then it is not a route's: api/core/model_routes.py)."""
+        return any(entry.models and entry.provider.listed(entry.models, name) is not None
+                   for entry in await self.everything())
+
     async def resolve(self, name: str) -> tuple[Provider, str]:
         """The provider and upstream model id for `provider:model` or a bare model name.
 

@@ -17,6 +17,7 @@ from api.config.settings import RESTART_KEYS, Config, ConfigError, changed_keys,
 from api.core import stopping as server_stop
 from api.core.auth import KeyRing
 from api.core.catalog import Catalog
+from api.core.model_routes import Route, TargetHealth, routes
 from api.core.reload import watch_config
 from api.govern.costs import priced
 from api.govern.ledger import Ledger
@@ -49,6 +50,8 @@ class State:
     """The limits of the clients that have any, by name (api/govern/limits.py)."""
     pricing: Pricing
     """The price table under the providers' overrides (api/govern/prices.py)."""
+    routes: dict[str, Route]
+    """The config's routes by `route:NAME` and by bare NAME (api/core/model_routes.py)."""
 
     def limits_of(self, client: str) -> ClientLimits | None:
         """The limits that apply to a client's requests (an unknown client's are the `server` client's)."""
@@ -79,6 +82,8 @@ class Worker:
         self.ledger = Ledger(config.server.data_dir)
         """The counters every worker shares (limits, budgets), opened in this worker's own process."""
         self.searcher = Searcher(config.server.data_dir)
+        self.health = TargetHealth()
+        """How the routes' targets fared lately in this worker (kept across reloads)."""
         self._initial = config
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
@@ -91,7 +96,8 @@ class Worker:
                 log.warning("provider '%s': environment variable %s is not set; requests go out without a key",
                             provider.id, provider.settings.api_key_env)
         return State(config, KeyRing(config), providers, Catalog(providers), generation, self.searcher,
-                     client_limits(config.clients, self.ledger), Pricing(config.providers))
+                     client_limits(config.clients, self.ledger), Pricing(config.providers),
+                     routes(config.routes, providers, self.health))
 
     def _background(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)

@@ -1,5 +1,6 @@
 """What every model endpoint does: read and check the body, fill in the client's settings, resolve the model
-to its provider, then carry out the exchange (api/core/exchange.py) and relay the answer."""
+to its provider (or a route's targets: api/core/model_routes.py), then carry out the exchange
+(api/core/exchange.py) and relay the answer."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ from collections.abc import Awaitable, Callable
 import orjson
 from blacksheep import Request, Response
 
+from api.core import model_routes
 from api.core.catalog import under_provider
 from api.core.client_settings import apply_client_settings
-from api.core.exchange import Endpoint, count_input_tokens, plan, upstream_dialect
+from api.core.exchange import CLIENT_DIALECTS, Endpoint, Exchange, count_input_tokens, plan, upstream_dialect
 from api.core.recording import Recording
-from api.core.relay import relay
+from api.core.relay import Answer, Receive, relay
 from api.core.worker import State
 from api.edge.body import first_path_segment, optional_model, read_json_object, require
 from api.edge.context import context_of
 from api.edge.responding import answer_response, json_response
 from api.localdocs import augment
 from api.localdocs.selection import FIELD, HEADER, asked_for, select
+from api.upstream.providers import Provider
+from api.upstream.providers.base import UpstreamResponse
+from api.wire.errors import JSON
 
 REQUIRED: dict[Endpoint, tuple[str, type | tuple[type, ...]]] = {
     "chat": ("messages", list),
@@ -42,8 +47,8 @@ def _model(_state: State, body: dict) -> str:
 async def forward(request: Request, endpoint: Endpoint,
                   model_name: Callable[[State, dict], str] = _model) -> Response:
     """Serve a model endpoint: read the request, complete it with its client's settings, resolve the model
-    (`model_name` gives the name to resolve; default: the body's model), plan the exchange, send it upstream,
-    relay the answer."""
+    (`model_name` gives the name to resolve; default: the body's model) to a provider or a route, plan the
+    exchange, send it upstream, relay the answer."""
     context = context_of(request)
     state = context.state
     receive = request.content.receive  # type: ignore[union-attr]  # receive_of(request), minus two calls
@@ -59,29 +64,79 @@ async def forward(request: Request, endpoint: Endpoint,
     else:
         hits = None
     apply_client_settings(body, state.config, context.identity.client, endpoint)
-    provider, body["model"] = await state.catalog.resolve(model_name(state, body))
-    context.recording.routed(provider.id, body["model"], upstream_dialect(provider), body.get("stream") is True)
-    exchange = plan(endpoint, body, provider)
-    exchange.operator = context.identity.server_key
-    if exchange.path is None:
-        return json_response(200, {"input_tokens": await count_input_tokens(exchange)})
-    limits = state.limits_of(context.identity.client)
-    if limits is not None:
-        assert isinstance(context.recording, Recording)  # model paths always have one (api/edge/middleware.py)
-        limits.admit(context.recording)  # 429 when a limit refuses
-    if hits:
-        augment.augment(exchange.body, exchange.path, hits)
-    headers = _client_headers(request) if exchange.client_headers else None
-    upstream = await exchange.provider.post(exchange.path, orjson.dumps(exchange.body), context.request_id, headers)
-    answer = await relay(upstream, exchange, receive, context.recording)
+    name = model_name(state, body)
+    route = await model_routes.find(state.routes, state.catalog, name) if state.routes else None
+    sender = Forwarding(request, endpoint, body, hits, receive)
+    if route is not None:
+        answer = await model_routes.serve(route, sender)
+    else:
+        provider, body["model"] = await state.catalog.resolve(name)
+        exchange = sender.plan_as_is(provider)
+        if exchange.path is None:
+            return json_response(200, {"input_tokens": await count_input_tokens(exchange)})
+        sender.admit()
+        answer = await sender.relay(await sender.send(exchange), exchange)
     if hits and answer.status < 400:
         found = augment.sources(hits)
         if answer.stream is not None:
-            dialect = "responses" if endpoint == "responses" else exchange.client_dialect
+            dialect = "responses" if endpoint == "responses" else CLIENT_DIALECTS[endpoint]
             answer.stream = augment.with_sources_stream(answer.stream, found, dialect)
         else:
             answer.body = augment.with_sources_body(answer.body, found)
     return answer_response(answer)
+
+
+class Forwarding:
+    """One request on its way upstream: what a try of it needs (api/core/model_routes.py `Sender`)."""
+
+    __slots__ = ("body", "context", "endpoint", "hits", "receive", "recording", "request")
+
+    def __init__(self, request: Request, endpoint: Endpoint, body: dict, hits: list | None, receive: Receive) -> None:
+        self.request, self.endpoint, self.body, self.hits, self.receive = request, endpoint, body, hits, receive
+        self.context = context_of(request)
+        recording = self.context.recording
+        assert isinstance(recording, Recording)  # model paths always have one (api/edge/middleware.py)
+        self.recording = recording
+
+    def plan_as_is(self, provider: Provider) -> Exchange:
+        """The exchange of the request's body as it is (its model already the provider's)."""
+        body = self.body
+        self.recording.routed(provider.id, body["model"], upstream_dialect(provider), body.get("stream") is True)
+        exchange = plan(self.endpoint, body, provider)
+        exchange.operator = self.context.identity.server_key
+        return exchange
+
+    def plan(self, provider: Provider, model: str) -> Exchange:
+        """The exchange for one target of a route: a copy of the body (each try changes its own), for `model`."""
+        copy = orjson.loads(orjson.dumps(self.body))
+        copy["model"] = model
+        body, self.body = self.body, copy
+        try:
+            return self.plan_as_is(provider)
+        finally:
+            self.body = body
+
+    def answered_here(self, exchange: Exchange) -> bool:
+        return exchange.path is None
+
+    async def answer_here(self, exchange: Exchange) -> Answer:
+        return Answer(200, JSON, orjson.dumps({"input_tokens": await count_input_tokens(exchange)}))
+
+    def admit(self) -> None:
+        """Let the request in by its client's limits (429 when one refuses), once however many tries it takes."""
+        recording = self.recording
+        if recording.settles is None and (limits := self.context.state.limits_of(self.context.identity.client)):
+            limits.admit(recording)
+
+    async def send(self, exchange: Exchange) -> UpstreamResponse:
+        if self.hits:
+            augment.augment(exchange.body, exchange.path, self.hits)  # type: ignore[arg-type]  # path: planned
+        headers = _client_headers(self.request) if exchange.client_headers else None
+        return await exchange.provider.post(exchange.path, orjson.dumps(exchange.body),  # type: ignore[arg-type]
+                                            self.context.request_id, headers)
+
+    async def relay(self, upstream: UpstreamResponse, exchange: Exchange) -> Answer:
+        return await relay(upstream, exchange, self.receive, self.recording)
 
 
 async def _localdocs(request: Request, endpoint: Endpoint, body: dict, field: object) -> list | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any, NamedTuple
 
-from api.config.settings import PROVIDER_TYPES
+from api.config.settings import PROVIDER_TYPES, ROUTE_STRATEGIES
 from api.edge.body import LARGEST_INT
 from api.edge.routes.admin import EARLIEST_S, LATEST_S, PAGE_MAX
 from api.wire.errors import ApiError, Dialect
@@ -549,14 +549,15 @@ _SCHEMAS: Schema = {
         "uptime_s": _num("Seconds since the server started."),
     }, "status", "version", "uptime_s"),
     # -- models ---------------------------------------------------------------
-    "ProviderType": _enum(*PROVIDER_TYPES, description="Kind of provider."),
+    "ProviderType": _enum(*PROVIDER_TYPES, "route",
+                          description="Kind of provider; `route` for a route (`route:NAME`: docs/routes.md)."),
     "Model": _obj({
-        "id": _str("`provider-id:model-id`.", examples=["openai:gpt-4o-mini"]),
+        "id": _str("`provider-id:model-id`, or `route:NAME` for a route.", examples=["openai:gpt-4o-mini"]),
         "object": _const("model"),
         "created": _CREATED,
         "owned_by": _str("Owner of the model."),
         "name": _str("The model id at the provider.", examples=["gpt-4o-mini"]),
-        "provider": _str("Provider id.", examples=["openai"]),
+        "provider": _str("Provider id (`route` for a route).", examples=["openai"]),
         "provider_type": _ref("ProviderType"),
         "display_name": _str("Anthropic-type providers: the name the provider gives the model.",
                              examples=["Claude Sonnet 4.5"]),
@@ -568,6 +569,8 @@ _SCHEMAS: Schema = {
         "chat_template": _enum("gguf", "config", "transcript (fallback)",
                                description="Local models: where the chat template comes from."),
         "error": _str("Local models: why the model cannot be used now."),
+        "strategy": _str("Routes: how the targets are ordered.", enum=list(ROUTE_STRATEGIES)),
+        "targets": _arr(_str("A route's target, `provider-id:model-id`.")),
     }, "id", "object", "created", "owned_by", "name", "provider", "provider_type"),
     "ModelList": _obj({"object": _const("list"), "data": _arr(_ref("Model"))},
                       "object", "data"),

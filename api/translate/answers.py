@@ -172,6 +172,11 @@ def anthropic_usage(usage: dict) -> dict:
             "cache_read_input_tokens": cached}
 
 
+def too_long(status: int, code: object, message: str) -> bool:
+    """Whether an error says the prompt is too long for the model's context, in any provider's words."""
+    return status == 400 and (code == CONTEXT_CODE or any(words in message.lower() for words in CONTEXT_WORDS))
+
+
 def upstream_error(dialect: Dialect, status: int, body: bytes, note: str = "") -> dict:
     """An upstream's error body (in either dialect, or not JSON at all) as an error body of `dialect`.
 
@@ -181,7 +186,7 @@ def upstream_error(dialect: Dialect, status: int, body: bytes, note: str = "") -
     """
     message, code = _error_of(status, body)
     param = None
-    if status == 400 and (code == CONTEXT_CODE or any(words in message.lower() for words in CONTEXT_WORDS)):
+    if too_long(status, code, message):
         code, param = CONTEXT_CODE, "messages"
         if dialect == "anthropic" and not message.startswith(CONTEXT_MESSAGE):
             message = f"{CONTEXT_MESSAGE}: {message}"

@@ -24,6 +24,7 @@ TABLES = {
     settings.ClientSettings: "clients.NAME",
     settings.BudgetSettings: "clients.NAME.budget",
     settings.CollectionSettings: "collections.NAME",
+    settings.RouteSettings: "routes.NAME",
     settings.ActivitySettings: "activity",
     settings.TuiSettings: "tui",
 }
@@ -48,6 +49,7 @@ EXAMPLE_PARTS = {
     settings.LocalSettings: "# Local models, run in-process",
     settings.LocalModelSettings: "# One table per model",
     None: "[providers.openai]",  # examples of providers, nothing more to document
+    settings.RouteSettings: "# Routes:",
     settings.ActivitySettings: "[activity]",
     settings.PromptSettings: "# Prompts:",
     settings.ClientSettings: "# Clients:",

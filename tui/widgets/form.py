@@ -22,7 +22,7 @@ class Field:
     key: str
     """The key inside the table (`base_url`)."""
     kind: str = "text"
-    """text, secret, int, float, bool, choice, list or multiline."""
+    """text, secret, int, float, bool, choice, list, numbers or multiline."""
     help: str = ""
     choices: tuple[str, ...] = ()
     """For `choice`: the values offered (the blank choice means "not set")."""
@@ -42,12 +42,20 @@ def parse(field: Field, raw) -> object:
         return None
     if field.kind == "list":
         return [item.strip() for item in text.split(",") if item.strip()]
+    if field.kind == "numbers":
+        return [_number(item.strip(), integer=False) for item in text.split(",") if item.strip()]
     if field.kind in ("int", "float"):
-        for convert in (int, float) if field.kind == "float" else (int,):  # 120 stays 120, not 120.0
-            try:
-                return convert(text)
-            except ValueError:
-                continue
+        return _number(text, integer=field.kind == "int")
+    return text
+
+
+def _number(text: str, integer: bool) -> object:
+    """The number typed (120 stays 120, not 120.0), or the text itself when it is not one."""
+    for convert in (int,) if integer else (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            continue
     return text
 
 
@@ -55,8 +63,8 @@ def shown(field: Field, value) -> str:
     """A TOML value as the form's text."""
     if value is None:
         return ""
-    if field.kind == "list":
-        return ", ".join(str(item) for item in value)
+    if field.kind in ("list", "numbers"):
+        return ", ".join(f"{item:g}" if isinstance(item, float) else str(item) for item in value)
     return str(value)
 
 

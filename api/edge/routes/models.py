@@ -1,4 +1,5 @@
-"""`GET /v1/models` and `GET /v1/models/{id}`: every provider's models as `provider-id:model-id`.
+"""`GET /v1/models` and `GET /v1/models/{id}`: every provider's models as `provider-id:model-id`, then the
+routes as `route:NAME`.
 
 Requests carrying `anthropic-version` (Anthropic's SDK sends it) get Anthropic's formats, errors included
 (the request middleware words those).
@@ -13,12 +14,16 @@ from blacksheep import Application, Request, Response
 
 from api.config.settings import PROVIDER_TYPES
 from api.core.catalog import model_not_found, no_such_provider, under_provider
+from api.core.model_routes import find
 from api.edge.body import Query, first, first_path_segment, query_int, query_of
 from api.edge.context import context_of
 from api.edge.middleware import speaks_anthropic
 from api.edge.responding import json_response
 from api.upstream.providers import Provider
 from api.wire.errors import ApiError
+
+MODEL_KINDS = (*PROVIDER_TYPES, "route")
+"""What `provider_type` filters by: a provider type, or `route` for the routes."""
 
 
 def model_object(provider: Provider, model_id: str, info: dict) -> dict:
@@ -86,8 +91,8 @@ def register(app: Application) -> None:
             raise no_such_provider(provider_id)
         query = query_of(request)
         kinds = {kind for name in ("provider_type", "providerType") for kind in query.get(name, ())}
-        if not kinds <= set(PROVIDER_TYPES):
-            raise ApiError(400, f"Invalid value for 'provider_type': expected one of {', '.join(PROVIDER_TYPES)}.",
+        if not kinds <= set(MODEL_KINDS):
+            raise ApiError(400, f"Invalid value for 'provider_type': expected one of {', '.join(MODEL_KINDS)}.",
                            param="provider_type", code="invalid_value")
         data = [
             model_object(entry.provider, model_id, info)
@@ -95,6 +100,8 @@ def register(app: Application) -> None:
             if kinds <= {entry.provider.type} and provider_id in (None, entry.provider.id)
             for model_id, info in (entry.models or {}).items()
         ]
+        if provider_id is None and kinds <= {"route"}:
+            data += [route.model_object() for name, route in state.routes.items() if name == route.settings.model_id]
         if speaks_anthropic(request):
             return json_response(200, anthropic_page(query, data))
         limit, offset = query_int(query, "limit"), query_int(query, "offset") or 0
@@ -102,7 +109,12 @@ def register(app: Application) -> None:
                                    else data[offset:offset + limit]})
 
     async def one(request: Request, name: str) -> Response:
-        catalog = context_of(request).state.catalog
+        state = context_of(request).state
+        catalog = state.catalog
+        route = await find(state.routes, catalog, name) if state.routes else None
+        if route is not None:
+            found = route.model_object()
+            return json_response(200, anthropic_model_object(found) if speaks_anthropic(request) else found)
         provider, upstream_id = await catalog.resolve(name)
         entry = await catalog.of(provider.id)
         if entry.models is None or (listed := provider.listed(entry.models, upstream_id)) is None:

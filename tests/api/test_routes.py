@@ -1,0 +1,274 @@
+"""Routes (`[routes.NAME]`, docs/routes.md) on a real gateway in front of the fake upstreams: retries that honour
+retry-after, fallback to the next target, the cool-down of a failing target, streams that fall back only before
+their first byte, what is not retried, and every try in the activity."""
+
+from __future__ import annotations
+
+import time
+import tomllib
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from api.config.settings import ConfigError, parse_config
+from tests.conftest import UPSTREAM_KEY, activity_of, anthropic_sdk, gateway_config, openai_sdk, upstream_record
+from tests.gateway import SERVER_KEY, start_gateway
+
+ROUTES = """
+[providers.primary]
+type = "openai"
+base_url = "{upstream}/v1"
+api_key = "{upstream_key}"
+models = ["gpt-fake-primary", "gpt-fake-breaker", "gpt-fake-slow"]
+
+[providers.backup]
+type = "openai"
+base_url = "{upstream}/v1"
+api_key = "{upstream_key}"
+models = ["gpt-fake-backup"]
+
+[routes.steady]
+targets = ["primary:gpt-fake-primary", "backup:gpt-fake-backup"]
+failures = 1000  # never cooled down: each test's failures are its own
+
+[routes.dead]
+targets = ["down:gpt-fake", "backup:gpt-fake-backup"]
+retries = 1
+failures = 1000
+
+[routes.breaker]
+targets = ["primary:gpt-fake-breaker", "backup:gpt-fake-backup"]
+retries = 0
+failures = 1
+cooldown_s = 600
+
+[routes.cross]
+targets = ["down:gpt-fake", "anth:claude-fake-sonnet"]
+retries = 0
+
+[routes.doomed]
+targets = ["down:gpt-fake", "primary:gpt-fake-primary"]
+retries = 1
+failures = 1000
+
+[routes.weighted]
+targets = ["primary:gpt-fake-primary", "backup:gpt-fake-backup"]
+strategy = "weighted"
+weights = [1, 9]
+
+[routes.quickest]
+targets = ["primary:gpt-fake-slow", "backup:gpt-fake-backup"]
+strategy = "lowest-latency"
+"""
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+@pytest.fixture(scope="module")
+def routed(upstreams, tmp_path_factory):
+    upstream, _ = upstreams
+    text = gateway_config(upstreams) + ROUTES.replace("{upstream}", upstream).replace("{upstream_key}", UPSTREAM_KEY)
+    server = start_gateway(text, tmp_path_factory.mktemp("routes"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http(routed):
+    with httpx.Client(base_url=routed.base_url, timeout=30) as session:
+        yield session
+
+
+def chat(server, model: str, *, fake: dict | None = None, stream: bool = False):
+    """A chat request through the OpenAI SDK (no SDK retries); the raw response, with its request id."""
+    request_id = f"route-{uuid.uuid4().hex}"
+    extra = {"fake": fake} if fake else None
+    response = openai_sdk(server).chat.completions.with_raw_response.create(
+        model=model, messages=HELLO, stream=stream, extra_body=extra, extra_headers={"x-request-id": request_id})
+    return response, request_id
+
+
+def tries(http, request_id: str) -> list[tuple[str, int | None]]:
+    record = activity_of(http, request_id)
+    return [(attempt["target"], attempt["status"]) for attempt in record["attempts"]]
+
+
+def test_a_target_answering_429_is_tried_again_after_its_retry_after(routed, http, upstream):
+    began = time.monotonic()
+    response, request_id = chat(routed, "route:steady", fake={
+        "models": {"gpt-fake-primary": {"error_status": 429, "fail_times": 1, "retry_after": 1}}})
+    waited = time.monotonic() - began
+    completion = response.parse()
+    assert response.status_code == 200 and completion.choices[0].message.content == "echo: hello"
+    assert completion.model == "gpt-fake-primary"
+    assert response.headers["x-gatehouse-target"] == "primary:gpt-fake-primary"
+    assert waited >= 0.95  # the provider asked for a second
+    assert upstream_record(upstream, request_id)["attempts"] == 2
+    record = activity_of(http, request_id)
+    assert record["route"] == "steady" and record["status"] == 200 and record["error"] is None
+    assert record["model"] == "primary:gpt-fake-primary"
+    assert [(a["target"], a["status"]) for a in record["attempts"]] == [
+        ("primary:gpt-fake-primary", 429), ("primary:gpt-fake-primary", 200)]
+    assert "Rate limit reached" in record["attempts"][0]["error"]
+
+
+def test_a_target_that_is_down_passes_the_request_to_the_next(routed, http):
+    response, request_id = chat(routed, "route:dead")
+    assert response.status_code == 200 and response.parse().model == "gpt-fake-backup"
+    assert response.headers["x-gatehouse-target"] == "backup:gpt-fake-backup"
+    assert tries(http, request_id) == [("down:gpt-fake", 502), ("down:gpt-fake", 502), ("backup:gpt-fake-backup", 200)]
+    assert "unreachable" in activity_of(http, request_id)["attempts"][0]["error"]
+
+
+def test_a_target_that_keeps_failing_is_cooled_down_and_skipped(routed, http, upstream):
+    failing = {"models": {"gpt-fake-breaker": {"error_status": 500}}}
+    first, first_id = chat(routed, "route:breaker", fake=failing)
+    assert first.status_code == 200
+    assert tries(http, first_id) == [("primary:gpt-fake-breaker", 500), ("backup:gpt-fake-backup", 200)]
+    second, second_id = chat(routed, "route:breaker", fake=failing)
+    assert second.status_code == 200 and second.headers["x-gatehouse-target"] == "backup:gpt-fake-backup"
+    seen = upstream_record(upstream, second_id)
+    assert seen["attempts"] == 1 and seen["body"]["model"] == "gpt-fake-backup"  # the failing target was not asked
+    record = activity_of(http, second_id)
+    assert record["attempts"][0] == {"target": "primary:gpt-fake-breaker", "status": None, "latency_ms": 0.0,
+                                     "error": "skipped: cooling down"}
+
+
+@pytest.mark.parametrize("broken", [
+    {"raw_body": "", "raw_content_type": "text/event-stream"},
+    {"raw_body": 'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n',
+     "raw_content_type": "text/event-stream"},
+    {"error_status": 503},
+], ids=["ends at once", "error event first", "error status"])
+def test_a_stream_that_fails_before_its_first_byte_falls_back(routed, http, broken):
+    response, request_id = chat(routed, "route:steady", stream=True, fake={"models": {"gpt-fake-primary": broken}})
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in response.parse() if chunk.choices)
+    assert text == "echo: hello"
+    assert response.headers["x-gatehouse-target"] == "backup:gpt-fake-backup"
+    attempts = tries(http, request_id)
+    assert attempts[-1] == ("backup:gpt-fake-backup", 200)
+    assert all(target == "primary:gpt-fake-primary" for target, _ in attempts[:-1]) and len(attempts) == 4
+
+
+def test_a_stream_that_fails_after_its_first_byte_ends_with_an_error_event(routed, http, upstream):
+    response, request_id = chat(routed, "route:steady", stream=True,
+                                fake={"chunks": 4, "models": {"gpt-fake-primary": {"fail_after_chunks": 2}}})
+    received = []
+    with pytest.raises(openai.APIError):
+        for chunk in response.parse():
+            received.extend(choice.delta.content or "" for choice in chunk.choices)
+    assert "".join(received).startswith("echo")  # what the first target sent reached the client
+    assert upstream_record(upstream, request_id)["body"]["model"] == "gpt-fake-primary"  # no other target asked
+    record = activity_of(http, request_id)
+    assert [(a["target"], a["status"]) for a in record["attempts"]] == [("primary:gpt-fake-primary", 200)]
+    assert record["error"]
+
+
+def test_a_bad_request_is_answered_at_once_without_retries_or_fallback(routed, http, upstream):
+    with pytest.raises(openai.UnprocessableEntityError) as caught:
+        chat(routed, "route:steady", fake={"models": {"gpt-fake-primary": {"error_status": 422}}})
+    assert caught.value.response.headers["x-gatehouse-target"] == "primary:gpt-fake-primary"
+    request_id = caught.value.response.headers["x-request-id"]
+    assert upstream_record(upstream, request_id)["attempts"] == 1
+    assert tries(http, request_id) == [("primary:gpt-fake-primary", 422)]
+
+
+def test_a_prompt_too_long_for_a_target_goes_to_the_next(routed, http):
+    response, request_id = chat(routed, "route:steady", fake={"models": {"gpt-fake-primary": {"error_status": 400}}})
+    assert response.status_code == 200 and response.parse().model == "gpt-fake-backup"
+    assert tries(http, request_id) == [("primary:gpt-fake-primary", 400), ("backup:gpt-fake-backup", 200)]
+
+
+def test_when_every_target_fails_the_last_failure_is_the_answer(routed, http):
+    with pytest.raises(openai.InternalServerError) as caught:
+        chat(routed, "route:doomed", fake={"models": {"gpt-fake-primary": {"error_status": 503}}})
+    failure = caught.value
+    assert failure.status_code == 503 and "overloaded" in failure.message
+    assert failure.response.headers["x-gatehouse-target"] == "primary:gpt-fake-primary"
+    request_id = failure.response.headers["x-request-id"]
+    record = activity_of(http, request_id)
+    assert record["status"] == 503 and "overloaded" in record["error"]
+    assert [a["status"] for a in record["attempts"]] == [502, 502, 503, 503]
+
+
+def test_routes_are_listed_and_reachable_by_either_name_from_both_sdks(routed, http):
+    listed = {model.id: model for model in openai_sdk(routed).models.list()}
+    steady = listed["route:steady"]
+    assert steady.owned_by == "gatehouse" and steady.model_extra["provider_type"] == "route"
+    assert steady.model_extra["targets"] == ["primary:gpt-fake-primary", "backup:gpt-fake-backup"]
+    assert http.get("/v1/models/steady", headers={"authorization": f"Bearer {SERVER_KEY}"}).json()["id"] == \
+        "route:steady"
+    only_routes = http.get("/v1/models", params={"provider_type": "route"},
+                           headers={"authorization": f"Bearer {SERVER_KEY}"}).json()["data"]
+    assert {model["id"] for model in only_routes} == {f"route:{name}" for name in (
+        "steady", "dead", "breaker", "cross", "doomed", "weighted", "quickest")}
+    assert "route:steady" in [model.id for model in anthropic_sdk(routed).models.list(limit=1000)]
+
+    bare, _ = chat(routed, "steady")  # no provider has a model called so
+    assert bare.parse().model == "gpt-fake-primary"
+    message = anthropic_sdk(routed).messages.create(model="route:steady", max_tokens=50, messages=HELLO)
+    assert message.content[0].text == "echo: hello"  # an OpenAI-type target, translated
+    crossed, request_id = chat(routed, "route:cross")  # an Anthropic-type target, translated the other way
+    assert crossed.headers["x-gatehouse-target"] == "anth:claude-fake-sonnet"
+    assert crossed.parse().choices[0].message.content
+    assert tries(http, request_id) == [("down:gpt-fake", 502), ("anth:claude-fake-sonnet", 200)]
+    native = anthropic_sdk(routed).messages.with_raw_response.create(model="route:cross", max_tokens=50,
+                                                                    messages=HELLO)
+    assert native.headers["x-gatehouse-target"] == "anth:claude-fake-sonnet"
+
+
+def test_an_unknown_route_is_a_model_not_found(routed):
+    with pytest.raises(openai.NotFoundError) as caught:
+        chat(routed, "route:nowhere")
+    assert "route:nowhere" in caught.value.message
+    with pytest.raises(anthropic.NotFoundError):
+        anthropic_sdk(routed).messages.create(model="route:nowhere", max_tokens=5, messages=HELLO)
+
+
+def test_weighted_routes_send_most_requests_to_the_heaviest_target(routed):
+    answered = Counter(chat(routed, "route:weighted")[0].headers["x-gatehouse-target"] for _ in range(40))
+    assert answered["backup:gpt-fake-backup"] >= 26 and answered["primary:gpt-fake-primary"] >= 1
+
+
+def test_lowest_latency_routes_learn_which_target_is_quicker(routed):
+    slow = {"models": {"gpt-fake-slow": {"delay_ms": 300}}}
+    answered = [chat(routed, "route:quickest", fake=slow)[0].headers["x-gatehouse-target"] for _ in range(5)]
+    assert answered[:2] == ["primary:gpt-fake-slow", "backup:gpt-fake-backup"]  # each tried once, then
+    assert answered[2:] == ["backup:gpt-fake-backup"] * 3  # the quicker one
+
+
+def problems(routes: str) -> dict[str, str]:
+    """The problems of a config with provider `a` and these routes, each key's joined."""
+    data = {"server": {"api_key": "0123456789"}, "providers": {"a": {"type": "openai"}}} | tomllib.loads(routes)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, path=Path("config.toml"), environ={})
+    found: dict[str, str] = {}
+    for key, message in caught.value.problems:
+        found[key] = f"{found[key]}; {message}" if key in found else message
+    return found
+
+
+def test_bad_routes_are_refused_naming_the_key():
+    found = problems("""
+[routes.r]
+targets = ["a:x", "b:y", "route:r", "plain"]
+weights = [1]
+[routes.none]
+strategy = "fastest"
+[routes.w]
+targets = ["a:x", "a:y"]
+strategy = "weighted"
+weights = [1]
+""")
+    assert "'b:y': no [providers.b] (known providers: a)" in found["routes.r.targets"]
+    assert "'route:r': a route cannot be a target" in found["routes.r.targets"]
+    assert "'plain' is not a provider:model id" in found["routes.r.targets"]
+    assert found["routes.r.weights"] == 'only with strategy = "weighted"'
+    assert found["routes.none.targets"] == "missing"
+    assert found["routes.none.strategy"].startswith("must be one of fallback, weighted")
+    assert found["routes.w.weights"].startswith("one weight per target (2)")
+    assert problems('[providers.route]\ntype = "openai"\n')["providers.route"].startswith("'route' is reserved")
