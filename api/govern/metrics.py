@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
+
 from api.store.activity import Record
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -68,6 +70,12 @@ class Metrics:
                                 ["client", "limit"], **made)
         self.upstream_errors = Counter("gatehouse_upstream_errors", "Answers of 400 and above from a provider.",
                                        ["provider", "status"], **made)
+        self.tries = Counter("gatehouse_route_tries", "Tries of a route's targets: answered, failed or skipped "
+                             "(cooling down).", ["route", "target", "outcome"], **made)
+        self.retries = Counter("gatehouse_route_retries", "Tries of a route's target again after it failed.",
+                               ["route", "target"], **made)
+        self.fallbacks = Counter("gatehouse_route_fallbacks", "Moves of a route's request on to its next target.",
+                                 ["route"], **made)
         self._series: dict[tuple[str, str, str, int], _Series] = {}
 
     def observe(self, record: Record) -> None:
@@ -92,8 +100,25 @@ class Metrics:
             series.cost.inc(record.cost)
         if record.limited is not None:
             self.refusals.labels(client, record.limited).inc()
+        elif record.attempts is not None:
+            self._tried(route, orjson.loads(record.attempts))
         elif record.provider is not None and record.status >= 400:
             self.upstream_errors.labels(record.provider, str(record.status)).inc()
+
+    def _tried(self, route: str, tries: list[dict]) -> None:
+        """A route's tries (api/core/model_routes.py): each, its retries and fallbacks, its targets' errors."""
+        previous = None
+        for attempt in tries:
+            target, status = attempt["target"], attempt["status"]
+            if status is None:
+                self.tries.labels(route, target, "skipped").inc()
+                continue
+            self.tries.labels(route, target, "answered" if status < 400 else "failed").inc()
+            if status >= 400:
+                self.upstream_errors.labels(target.partition(":")[0], str(status)).inc()
+            if previous is not None:
+                (self.retries.labels(route, target) if target == previous else self.fallbacks.labels(route)).inc()
+            previous = target
 
     def exposition(self) -> tuple[bytes, str]:
         """Every worker's metrics in Prometheus' text format (and its content type): read from the multiprocess

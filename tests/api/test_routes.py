@@ -17,7 +17,8 @@ import pytest
 
 from api.config.settings import ConfigError, parse_config
 from tests.conftest import UPSTREAM_KEY, activity_of, anthropic_sdk, gateway_config, openai_sdk, upstream_record
-from tests.gateway import SERVER_KEY, start_gateway
+from tests.api.test_metrics import samples, total
+from tests.gateway import SERVER_KEY, start_gateway, wait_until
 
 ROUTES = """
 [providers.primary]
@@ -37,7 +38,7 @@ targets = ["primary:gpt-fake-primary", "backup:gpt-fake-backup"]
 failures = 1000  # never cooled down: each test's failures are its own
 
 [routes.dead]
-targets = ["down:gpt-fake", "backup:gpt-fake-backup"]
+targets = ["down:gpt-dead", "backup:gpt-fake-backup"]
 retries = 1
 failures = 1000
 
@@ -48,11 +49,11 @@ failures = 1
 cooldown_s = 600
 
 [routes.cross]
-targets = ["down:gpt-fake", "anth:claude-fake-sonnet"]
+targets = ["down:gpt-cross", "anth:claude-fake-sonnet"]
 retries = 0
 
 [routes.doomed]
-targets = ["down:gpt-fake", "primary:gpt-fake-primary"]
+targets = ["down:gpt-doomed", "primary:gpt-fake-primary"]
 retries = 1
 failures = 1000
 
@@ -60,6 +61,14 @@ failures = 1000
 targets = ["primary:gpt-fake-primary", "backup:gpt-fake-backup"]
 strategy = "weighted"
 weights = [1, 9]
+
+[routes.counted]
+targets = ["down:gpt-counted", "backup:gpt-fake-backup"]
+retries = 1
+
+[clients.metered]
+api_key = "key-of-metered-0123456789"
+rpm = 2
 
 [routes.quickest]
 targets = ["primary:gpt-fake-slow", "backup:gpt-fake-backup"]
@@ -120,7 +129,7 @@ def test_a_target_that_is_down_passes_the_request_to_the_next(routed, http):
     response, request_id = chat(routed, "route:dead")
     assert response.status_code == 200 and response.parse().model == "gpt-fake-backup"
     assert response.headers["x-gatehouse-target"] == "backup:gpt-fake-backup"
-    assert tries(http, request_id) == [("down:gpt-fake", 502), ("down:gpt-fake", 502), ("backup:gpt-fake-backup", 200)]
+    assert tries(http, request_id) == [("down:gpt-dead", 502), ("down:gpt-dead", 502), ("backup:gpt-fake-backup", 200)]
     assert "unreachable" in activity_of(http, request_id)["attempts"][0]["error"]
 
 
@@ -205,7 +214,7 @@ def test_routes_are_listed_and_reachable_by_either_name_from_both_sdks(routed, h
     only_routes = http.get("/v1/models", params={"provider_type": "route"},
                            headers={"authorization": f"Bearer {SERVER_KEY}"}).json()["data"]
     assert {model["id"] for model in only_routes} == {f"route:{name}" for name in (
-        "steady", "dead", "breaker", "cross", "doomed", "weighted", "quickest")}
+        "either", "steady", "dead", "breaker", "cross", "doomed", "weighted", "quickest", "counted")}
     assert "route:steady" in [model.id for model in anthropic_sdk(routed).models.list(limit=1000)]
 
     bare, _ = chat(routed, "steady")  # no provider has a model called so
@@ -215,7 +224,7 @@ def test_routes_are_listed_and_reachable_by_either_name_from_both_sdks(routed, h
     crossed, request_id = chat(routed, "route:cross")  # an Anthropic-type target, translated the other way
     assert crossed.headers["x-gatehouse-target"] == "anth:claude-fake-sonnet"
     assert crossed.parse().choices[0].message.content
-    assert tries(http, request_id) == [("down:gpt-fake", 502), ("anth:claude-fake-sonnet", 200)]
+    assert tries(http, request_id) == [("down:gpt-cross", 502), ("anth:claude-fake-sonnet", 200)]
     native = anthropic_sdk(routed).messages.with_raw_response.create(model="route:cross", max_tokens=50,
                                                                     messages=HELLO)
     assert native.headers["x-gatehouse-target"] == "anth:claude-fake-sonnet"
@@ -239,6 +248,34 @@ def test_lowest_latency_routes_learn_which_target_is_quicker(routed):
     answered = [chat(routed, "route:quickest", fake=slow)[0].headers["x-gatehouse-target"] for _ in range(5)]
     assert answered[:2] == ["primary:gpt-fake-slow", "backup:gpt-fake-backup"]  # each tried once, then
     assert answered[2:] == ["backup:gpt-fake-backup"] * 3  # the quicker one
+
+
+def test_a_limited_client_is_counted_once_per_request_however_many_tries_it_takes(routed):
+    metered = openai.OpenAI(base_url=routed.openai_url, api_key="key-of-metered-0123456789", max_retries=0)
+    for _ in range(2):  # each takes three tries: two of the target that is down, one of the next
+        assert metered.chat.completions.create(model="route:dead", messages=HELLO).model == "gpt-fake-backup"
+    with pytest.raises(openai.RateLimitError) as caught:
+        metered.chat.completions.create(model="route:dead", messages=HELLO)
+    assert caught.value.response.headers["x-ratelimit-limit-requests"] == "2"
+
+
+def test_tries_retries_and_fallbacks_are_counted_in_the_metrics(routed):
+    chat(routed, "route:counted")
+    found: dict = {}
+
+    def counted() -> bool:
+        found.update(samples(routed))
+        return total(found, "gatehouse_requests_total", route="counted") == 1
+
+    wait_until(counted, 5, "the request counted")
+    assert total(found, "gatehouse_route_tries_total", route="counted", target="down:gpt-counted", outcome="failed") == 2
+    assert total(found, "gatehouse_route_tries_total", route="counted", target="backup:gpt-fake-backup",
+                 outcome="answered") == 1
+    assert total(found, "gatehouse_route_retries_total", route="counted", target="down:gpt-counted") == 1
+    assert total(found, "gatehouse_route_fallbacks_total", route="counted") == 1
+    assert total(found, "gatehouse_upstream_errors_total", provider="down", status="502") >= 2
+    assert total(found, "gatehouse_requests_total", route="counted", model="backup:gpt-fake-backup",
+                 status="200") == 1
 
 
 def problems(routes: str) -> dict[str, str]:
