@@ -16,6 +16,7 @@ from api.config.settings import (
     LocalSettings,
     PromptSettings,
     ProviderSettings,
+    RouteSettings,
     ServerSettings,
     TuiSettings,
 )
@@ -44,6 +45,7 @@ LOCAL_PROVIDER = (replace(PROVIDER[0], help="llamacpp: GGUF models run inside Ga
 LOCAL_MODEL = form(LocalModelSettings)
 PROMPT = form(PromptSettings)
 CLIENT = form(ClientSettings)
+ROUTE = form(RouteSettings)
 ACTIVITY = form(ActivitySettings)
 TUI = form(TuiSettings)
 

@@ -110,9 +110,10 @@ UNKNOWN = {"zzzzzz": 1}
      "providers.x.models.m", []),
     (config_fields.PROMPT, {"prompts": {"p": {"text": "Be brief."} | UNKNOWN}}, "prompts.p", []),
     (config_fields.client_fields(["p"]), {"clients": {"c": UNKNOWN}}, "clients.c", ["budget"]),
+    (config_fields.ROUTE, {"routes": {"r": {"targets": ["a:b"]} | UNKNOWN}}, "routes.r", []),
     (config_fields.ACTIVITY, {"activity": UNKNOWN}, "activity", []),
     (config_fields.tui_fields(["gatehouse-dark"]), {"tui": UNKNOWN}, "tui", []),
-], ids=["server", "provider", "llamacpp provider", "local model", "prompt", "client", "activity", "tui"])
+], ids=["server", "provider", "llamacpp provider", "local model", "prompt", "client", "route", "activity", "tui"])
 def test_each_form_offers_exactly_the_keys_the_server_knows(form, data, table, in_the_file_only):
     known = known_keys(data, table)
     assert [field.key for field in form] == [key for key in known if key not in in_the_file_only]

@@ -99,7 +99,7 @@ def test_values_keep_their_types(config_file):
 def test_a_new_key_goes_after_the_last_key_not_under_the_next_comment(config_file):
     document = ConfigDocument.load(config_file())
     document.set("providers.ollama.api_key_env", "OLLAMA_KEY")
-    assert ('base_url = "http://127.0.0.1:11434"\napi_key_env = "OLLAMA_KEY"\n\n# Activity: one record'
+    assert ('base_url = "http://127.0.0.1:11434"\napi_key_env = "OLLAMA_KEY"\n\n# Routes: a model id'
             in document.text())
 
 

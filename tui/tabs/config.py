@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static, Tree
 from textual.widgets.data_table import RowKey
 
-from api.config.settings import ConfigError
+from api.config.settings import ROUTE_PREFIX, ConfigError
 from tui import config_fields
 from tui.admin_client import AdminError
 from tui.config_document import ConfigDocument, SaveConflict
@@ -32,15 +32,17 @@ from tui.widgets.form import Field, Form
 TEST_TIMEOUT_S = 30.0
 """How long `t` (test a provider) waits for the gateway: longer than model discovery's own limits (5 s to
 connect, 10 s for the list), so that the gateway's answer, naming the limit that fired, comes first."""
-LISTS = {"providers": "provider", "prompts": "prompt", "clients": "client"}
+LISTS = {"providers": "provider", "prompts": "prompt", "clients": "client", "routes": "route"}
 """Sections holding named tables, and what one of them is called."""
 NEW_ENTRY: dict[str, dict[str, object]] = {
     "providers": {"type": "openai", "base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_API_KEY"},
     "prompts": {"text": "You are a helpful assistant."},
     "clients": {"temperature": 1.0},
+    "routes": {"targets": []},
 }
-"""What a new provider, prompt or client starts with (valid as it is); a new client takes the
-`server` client's model instead when it has one."""
+"""What a new provider, prompt, client or route starts with (valid as it is, but for a route, whose targets are
+to be named); a new client takes the `server` client's model instead when it has one, a new route that model as
+its first target."""
 
 
 def _some(names: list[str], shown: int = 8) -> str:
@@ -189,7 +191,8 @@ class ConfigTab(Horizontal):
         if section == "tui":
             return config_fields.tui_fields(sorted(self.app.available_themes))
         return {"server": config_fields.SERVER, "providers": config_fields.PROVIDER,
-                "prompts": config_fields.PROMPT, "activity": config_fields.ACTIVITY}[section]
+                "prompts": config_fields.PROMPT, "routes": config_fields.ROUTE,
+                "activity": config_fields.ACTIVITY}[section]
 
     async def show(self, section: str, name: str | None) -> None:
         """Show the form (or list) for a section or one of its entries."""
@@ -340,7 +343,7 @@ class ConfigTab(Horizontal):
         if self._editable() is None:
             return
         if section not in LISTS:
-            self.notify("Pick Providers, Prompts or Clients (or one of them) to add one.", severity="warning")
+            self.notify("Pick Providers, Prompts, Clients or Routes (or one of them) to add one.", severity="warning")
             return
         provider = (self.selected[1] or "").split(".models.")[0]
         if section == "providers" and self._local_models(provider) is not None:
@@ -349,7 +352,12 @@ class ConfigTab(Horizontal):
         name = await self._ask_name(f"Name of the new {LISTS[section]}:", *self._taken(section))
         if name and self.document is not None:  # (the file may have become unreadable meanwhile)
             model = self.document.get("clients.server.model")
-            values = {"model": model} if section == "clients" and model else NEW_ENTRY[section]
+            values = NEW_ENTRY[section]
+            if model and section == "clients":
+                values = {"model": model}
+            elif isinstance(model, str) and ":" in model and not model.startswith(ROUTE_PREFIX) and \
+                    section == "routes":
+                values = {"targets": [model]}
             for key, value in values.items():
                 self.document.set(f"{section}.{name}.{key}", value)
             await self._edited_tables(section, name)
