@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"gatehouse: {problem}; change [server].port in {path}", file=sys.stderr)
         return 2
+    if server.metrics_port is not None and (problem := port_problem(server.metrics_host, server.metrics_port)):
+        print(f"gatehouse: {problem}; change [server].metrics_port in {path}", file=sys.stderr)
+        return 2
     try:
         activity.prepare(server.data_dir)
     except (OSError, sqlite3.Error) as exc:
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gatehouse: cannot keep the limits ledger and metrics in {server.data_dir}: {exc}; "
               f"change [server].data_dir in {path}", file=sys.stderr)
         return 2
+    if server.metrics_port is not None:
+        metrics.serve_open(server.metrics_host, server.metrics_port)
 
     from granian import Granian
     from granian.constants import Interfaces, Loops
@@ -88,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"gatehouse: worker-{idx + 1} (pid {ended.pid}) {stopping.exit_reason(ended.exitcode)}; "
                           "respawning it", file=sys.stderr, flush=True)
                     crashes.note(data_dir, ended.pid, ended.exitcode)
+                    metrics.forget(ended.pid)
             super()._respawn_workers(workers, *args, **kwargs)
 
     os.environ[locations.CONFIG_ENV] = str(path)

@@ -82,6 +82,11 @@ class ServerSettings:
     body_timeout_s: float = setting(60.0, kind="float", minimum=0.1, maximum=3600,
                                     help="wait for a request's body to arrive before 408")
     """Longest wait for a request body to arrive in full; a slower or stalled one gets 408."""
+    metrics_port: int | None = setting(None, kind="int", minimum=1, maximum=65535, restart=True,
+                                       help="a port of its own where GET /metrics answers without a key "
+                                            "(Prometheus); empty: /metrics on the API port, with the server key")
+    metrics_host: str = setting("127.0.0.1", restart=True,
+                                help="the address of metrics_port: 127.0.0.1 keeps it on this machine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +504,8 @@ def _server(r: _Reader, data: dict) -> ServerSettings:
     for origin in values["cors_origins"]:
         if problem := _origin_problem(origin):
             r.fail(f"{path}.cors_origins", problem)
+    if values["metrics_port"] is not None and values["metrics_port"] == values["port"]:
+        r.fail(f"{path}.metrics_port", "must differ from server.port (the API's own port)")
     return ServerSettings(**values | {
         "api_key": api_key or "",
         "data_dir": _path(values["data_dir"]) or locations.default_data_dir(),

@@ -126,7 +126,8 @@ class Worker:
 
     async def start(self, _app: object = None) -> None:
         store = ActivityStore(self._initial.server.data_dir / ACTIVITY_FILE)
-        self.recorder = Recorder(store, max_age_s=0, max_rows=0, echo=os.environ.get(locations.LOG_REQUESTS_ENV) == "1")
+        self.recorder = Recorder(store, max_age_s=0, max_rows=0, echo=os.environ.get(locations.LOG_REQUESTS_ENV) == "1",
+                                 on_lag=self.metrics.activity_lag.set)
         self._install(self._build_state(self._initial, generation=1))
         await self.recorder.start()
         self._background(self.recorder.run(self._stopping))

@@ -36,6 +36,25 @@ def prepare(data_dir: Path) -> None:
     os.environ[MULTIPROC_ENV] = str(folder)
 
 
+def forget(pid: int) -> None:
+    """A worker died: its live gauges (the activity write lag) no longer count."""
+    from prometheus_client import multiprocess
+
+    if MULTIPROC_ENV in os.environ:
+        multiprocess.mark_process_dead(pid)
+
+
+def serve_open(host: str, port: int) -> None:
+    """`server.metrics_port`: GET /metrics without a key on a port of its own, for Prometheus, answered by
+    prometheus_client's own HTTP server on a thread of the server's main process (it reads the workers' values
+    from the folder `prepare` made; no worker is disturbed by a scrape)."""
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, os.environ[MULTIPROC_ENV])
+    start_http_server(port, host, registry)
+
+
 class _Series(NamedTuple):
     """The metrics' children for one client, model, route and status."""
 
@@ -51,7 +70,7 @@ class Metrics:
     """One worker's metrics; `observe` is given every finished record."""
 
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Histogram  # after the environment is set
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram  # after the environment is set
 
         self.registry = CollectorRegistry()
         """Where the metrics are made (their values go to the multiprocess folder when there is one)."""
@@ -76,6 +95,9 @@ class Metrics:
                                ["route", "target"], **made)
         self.fallbacks = Counter("gatehouse_route_fallbacks", "Moves of a route's request on to its next target.",
                                  ["route"], **made)
+        self.activity_lag = Gauge("gatehouse_activity_write_lag_seconds", "From the end of a request to its activity "
+                                  "record in the file, for the oldest of the last rows written (the slowest worker).",
+                                  multiprocess_mode="livemax", **made)
         self._series: dict[tuple[str, str, str, int], _Series] = {}
 
     def observe(self, record: Record) -> None:

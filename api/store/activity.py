@@ -375,11 +375,15 @@ class Recorder:
 
     Frames on the writer's stdin: a 4-byte big-endian length, then a JSON array
     `[max_age_s, max_rows, rows]` (rows in COLUMNS order; an empty batch only prunes).
-    The writer's stdout carries its `Health` reports, read into `health` and logged.
+    The writer's stdout carries its `Health` reports, read into `health` and logged, and its write lag after each
+    write (`on_lag`).
     """
 
-    def __init__(self, store: ActivityStore, *, max_age_s: float, max_rows: int, echo: bool) -> None:
+    def __init__(self, store: ActivityStore, *, max_age_s: float, max_rows: int, echo: bool,
+                 on_lag: Callable[[float], None] | None = None) -> None:
         self.store = store
+        self.on_lag = on_lag
+        """Told, after each write, the seconds from the end of the oldest request written to its row in the file."""
         self.max_age_s = max_age_s
         self.max_rows = max_rows
         self.echo = echo
@@ -411,7 +415,12 @@ class Recorder:
         """Take in the writer's reports (one per change, so each is logged once)."""
         assert reports is not None  # started with stdout=PIPE
         while line := await reports.readline():
-            self.health = Health(**orjson.loads(line), since=time.time())
+            report = orjson.loads(line)
+            if "lag_s" in report:
+                if self.on_lag is not None:
+                    self.on_lag(report["lag_s"])
+                continue
+            self.health = Health(**report, since=time.time())
             if not self.health.recording:
                 log.error("worker %d: activity is not being recorded: %s", os.getpid(), self.health.problem)
             elif self.health.problem:

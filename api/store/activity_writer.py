@@ -2,7 +2,8 @@
 
 Reads frames from stdin until EOF, writes their rows to the SQLite file at PATH and
 applies the retention limits when a frame asks for it. What it cannot write it keeps (up to
-BACKLOG_ROWS) and retries with the next frame; it reports each change of state on stdout.
+BACKLOG_ROWS) and retries with the next frame; it reports each change of state on stdout, and after each write
+how late it was.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from api.store.activity import FLUSH_S, ActivityStore, Health
+from api.store.activity import COLUMNS, FLUSH_S, ActivityStore, Health
 
 SLICE_ROWS = 20
 """Rows written per transaction."""
@@ -24,6 +25,7 @@ PAUSE_S = 0.001
 batch take at most half the flush interval, so the writer keeps up with any load."""
 BACKLOG_ROWS = 100_000
 """Rows kept while the file cannot take them (about 40 MB); the oldest beyond that are dropped and counted."""
+_TS, _LATENCY = COLUMNS.index("ts"), COLUMNS.index("latency_ms")
 
 
 def frames(stream):
@@ -61,6 +63,8 @@ class Writer:
         if len(self.backlog) > BACKLOG_ROWS:
             self.health.lost += len(self.backlog) - BACKLOG_ROWS
             del self.backlog[:-BACKLOG_ROWS]
+        # when the oldest of these records was complete: the write lag is measured from it
+        ended = min((row[_TS] + row[_LATENCY] / 1000 for row in self.backlog), default=None)
         try:
             if self.store is None:
                 self.store = ActivityStore(self.path)
@@ -78,14 +82,21 @@ class Writer:
             return
         if not self.health.recording:
             self.report(True, self.health.problem)
+        if ended is not None:
+            self.send({"lag_s": max(0.0, time.time() - ended)})
 
     def report(self, recording: bool, problem: str | None) -> None:
         """Tell the worker, once per change (it logs each report)."""
         if (recording, problem) == (self.health.recording, self.health.problem):
             return
         self.health.recording, self.health.problem = recording, problem
-        sys.stdout.buffer.write(orjson.dumps({"recording": recording, "problem": problem, "lost": self.health.lost})
-                                + b"\n")
+        self.send({"recording": recording, "problem": problem, "lost": self.health.lost})
+
+    @staticmethod
+    def send(report: dict) -> None:
+        """One line to the worker: a change of state (`Health`'s fields), or how late the last rows were written
+        (`lag_s`: seconds from the end of the oldest request among them to its row in the file)."""
+        sys.stdout.buffer.write(orjson.dumps(report) + b"\n")
         sys.stdout.flush()
 
 

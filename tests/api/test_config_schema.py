@@ -121,7 +121,8 @@ def test_each_form_offers_exactly_the_keys_the_server_knows(form, data, table, i
 
 
 def test_restart_keys_are_the_declared_ones():
-    assert RESTART_KEYS == ("server.host", "server.port", "server.workers", "server.data_dir")
+    assert RESTART_KEYS == ("server.host", "server.port", "server.workers", "server.data_dir", "server.metrics_port",
+                            "server.metrics_host")
     assert declared_paths(lambda described: described.restart) == list(RESTART_KEYS)
 
 

@@ -9,8 +9,9 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.config.settings import ConfigError, parse_config
 from tests.conftest import gateway_config
-from tests.gateway import SERVER_KEY, start_gateway
+from tests.gateway import SERVER_KEY, free_port, start_gateway, wait_until
 
 METERED_KEY = "key-of-metered-0123456789"
 CLIENTS = f"""
@@ -71,6 +72,20 @@ def test_requests_tokens_and_refusals_are_counted_across_both_workers(measured):
     assert total(found, "gatehouse_requests_total", client="metered", status="429") == 1
 
 
+def test_the_activity_write_lag_is_measured(measured):
+    httpx.post(f"{measured.openai_url}/chat/completions", headers={"x-api-key": SERVER_KEY},
+               json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]})
+    lags: list[float] = []
+
+    def reported() -> bool:
+        lags[:] = [value for (name, _), value in samples(measured).items()
+                   if name == "gatehouse_activity_write_lag_seconds"]
+        return bool(lags) and max(lags) > 0  # 0 until a worker's writer has reported
+
+    wait_until(reported, 5, "a write lag reported")
+    assert max(lags) < 5  # records reach the file within a flush interval or so
+
+
 def test_metrics_need_the_server_key_and_are_not_recorded(measured):
     refused = httpx.get(f"{measured.base_url}/metrics")
     assert refused.status_code == 401 and refused.json()["error"]["type"] == "invalid_request_error"
@@ -95,3 +110,32 @@ def test_a_restart_starts_the_counters_from_zero(upstreams, tmp_path):
         assert total(samples(again), "gatehouse_requests_total", client="server") == 0
     finally:
         again.stop()
+
+
+def test_a_metrics_port_of_its_own_answers_prometheus_without_a_key(upstreams, tmp_path):
+    port = free_port()
+    server = start_gateway(gateway_config(upstreams, workers=2, metrics_port=port), tmp_path)
+    try:
+        for _ in range(4):
+            httpx.post(f"{server.openai_url}/chat/completions",
+                       headers={"x-api-key": SERVER_KEY, "x-client-id": "open"}, json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]})
+        found: dict = {}
+
+        def counted() -> bool:
+            answer = httpx.get(f"http://127.0.0.1:{port}/metrics")  # no key: a port for Prometheus
+            assert answer.status_code == 200
+            found.update({(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                          for family in text_string_to_metric_families(answer.text) for sample in family.samples})
+            return total(found, "gatehouse_requests_total", client="open") == 4
+
+        wait_until(counted, 5, "the four requests on the metrics port")
+        assert httpx.get(f"{server.base_url}/metrics").status_code == 401  # the API's port still wants the key
+    finally:
+        server.stop()
+
+
+def test_the_metrics_port_cannot_be_the_api_port(upstreams, tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"server": {"api_key": "0123456789", "port": 9000, "metrics_port": 9000}}, tmp_path / "c.toml",
+                     environ={})
+    assert ("server.metrics_port", "must differ from server.port (the API's own port)") in caught.value.problems
