@@ -9,9 +9,10 @@ every ratio compares figures taken seconds apart on the same machine state:
   stream   streaming chat of 20 chunks, 32 connections: requests/s, p50 and p99 of whole streams (wrk)
   ttfc     streaming chat, 1 connection: time to the first data: line and to the end (asyncio client)
   activity non-streaming chat, 32 connections: Gatehouse with activity recording off, then on
-  governed non-streaming chat, 32 connections and 1: the same Gatehouse as a client without limits, then as one
-           with every limit and a budget (rpm, tpm, max_concurrent, budget in USD: checked and settled on the
-           request path, never reached)
+  governed non-streaming chat, 32 connections and 1: the same Gatehouse as a client without limits naming a model,
+           then as one with every limit and a budget (rpm, tpm, max_concurrent, budget in USD: checked and settled
+           on the request path, never reached) naming a route whose first target is that model (routing, limits
+           and cost together)
   translated  streaming chat (20 chunks), 32 connections: pass-through (OpenAI client to OpenAI-type
            provider), then translated (OpenAI client to an Anthropic-type provider, fake Anthropic upstream)
   memory   non-streaming chat, 32 connections, 200,000 requests to a fresh Gatehouse: RSS of its worker
@@ -96,6 +97,9 @@ models = ["gpt-fake"]
 type = "anthropic"
 base_url = "{anthropic}"
 models = ["claude-fake-sonnet"]
+
+[routes.bench]
+targets = ["fake:gpt-fake", "anth:claude-fake-sonnet"]
 
 [clients.governed]
 api_key = "{governed_key}"
@@ -528,7 +532,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str], list[str]]:
         bench = Bench(direct=Target("direct", upstream + CHAT_PATH, "gpt-fake"),
                       gateway=Target("gateway", base + CHAT_PATH, "fake:gpt-fake", API_KEY),
                       unrecorded=Target("unrecorded", quiet_base + CHAT_PATH, "fake:gpt-fake", API_KEY),
-                      governed=Target("governed", base + CHAT_PATH, "fake:gpt-fake", GOVERNED_KEY),
+                      governed=Target("governed", base + CHAT_PATH, "route:bench", GOVERNED_KEY),
                       translated=Target("translated", base + CHAT_PATH, "anth:claude-fake-sonnet", API_KEY),
                       relay=Target("relay", relay_url, "gpt-fake"),
                       launch=partial(gatehouse, upstream, anthropic, work_dir),

@@ -20,7 +20,7 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -67,9 +67,9 @@ class Sender(Protocol):
     def admit(self) -> None:
         """Let the request in by its client's limits, once however many tries it takes (429 when refused)."""
 
-    async def send(self, exchange: Exchange) -> UpstreamResponse: ...
+    def send(self, exchange: Exchange) -> Awaitable[UpstreamResponse]: ...
 
-    async def relay(self, upstream: UpstreamResponse, exchange: Exchange) -> Answer: ...
+    def relay(self, upstream: UpstreamResponse, exchange: Exchange) -> Awaitable[Answer]: ...
 
 
 @dataclass(slots=True)
@@ -169,7 +169,7 @@ class Route:
 def routes(settings: Mapping[str, RouteSettings], providers: Mapping[str, Provider],
            health: TargetHealth) -> dict[str, Route]:
     """The config's routes by the names that reach them: `route:NAME`, and the bare NAME (which reaches a route
-    only where no provider has a model of that name: see `find`)."""
+    only where no provider has a model of that name: see `shadowed`)."""
     found: dict[str, Route] = {}
     for route_settings in settings.values():
         route = Route(route_settings, providers, health)
@@ -177,12 +177,16 @@ def routes(settings: Mapping[str, RouteSettings], providers: Mapping[str, Provid
     return found
 
 
+async def shadowed(route: Route, name: str, catalog: Catalog) -> bool:
+    """Whether the model name that reached a route is a provider's model instead: a bare NAME is the route's only
+    where no provider has a model of that name (`route:NAME` always is)."""
+    return not name.startswith(ROUTE_PREFIX) and await catalog.holds(name)
+
+
 async def find(routes: Mapping[str, Route], catalog: Catalog, name: str) -> Route | None:
     """The route a model name reaches, if any."""
     route = routes.get(name)
-    if route is None or name.startswith(ROUTE_PREFIX) or not await catalog.holds(name):
-        return route
-    return None
+    return None if route is None or await shadowed(route, name, catalog) else route
 
 
 @dataclass(slots=True)
@@ -239,7 +243,7 @@ async def serve(route: Route, sender: Sender) -> Answer:
             finally:
                 health.probing = False
     finally:
-        recording.attempts = orjson.dumps(tries).decode()
+        recording.attempts = tries
     if last is None:
         raise RouteUnavailable(route.name, route.waits(time.monotonic()))
     return _failed(*last, recording)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import time
 
-import orjson
-
 from api.core.auth import fingerprint
 from api.core.relay import NotObserved
 from api.store.activity import Record
@@ -55,7 +53,7 @@ class Recording(Record):
     def reported(self, usage: object) -> None:
         """Keeps the provider's usage object as it reported it (cache and reasoning tokens included)."""
         if isinstance(usage, dict):
-            self.usage = orjson.dumps(usage).decode()
+            self.usage = usage
 
     def stream_usage(self, usage: StreamUsage | None, translator: StreamTranslator | None) -> None:
         """The usage the stream reported; else the estimate a translator gave the client; else about 4 bytes

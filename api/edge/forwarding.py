@@ -14,10 +14,10 @@ from api.core.catalog import under_provider
 from api.core.client_settings import apply_client_settings
 from api.core.exchange import CLIENT_DIALECTS, Endpoint, Exchange, count_input_tokens, plan, upstream_dialect
 from api.core.recording import Recording
-from api.core.relay import Answer, Receive, relay
+from api.core.relay import Answer, relay
 from api.core.worker import State
 from api.edge.body import first_path_segment, optional_model, read_json_object, require
-from api.edge.context import context_of
+from api.edge.context import RequestContext, context_of
 from api.edge.responding import answer_response, json_response
 from api.localdocs import augment
 from api.localdocs.selection import FIELD, HEADER, asked_for, select
@@ -65,17 +65,18 @@ async def forward(request: Request, endpoint: Endpoint,
         hits = None
     apply_client_settings(body, state.config, context.identity.client, endpoint)
     name = model_name(state, body)
-    route = await model_routes.find(state.routes, state.catalog, name) if state.routes else None
-    sender = Forwarding(request, endpoint, body, hits, receive)
-    if route is not None:
-        answer = await model_routes.serve(route, sender)
+    route = state.routes.get(name) if state.routes else None
+    recording = context.recording
+    assert isinstance(recording, Recording)  # model paths always have one (api/edge/middleware.py)
+    if route is not None and not await model_routes.shadowed(route, name, state.catalog):
+        answer = await model_routes.serve(route, Forwarding(request, endpoint, body, hits, recording))
     else:
         provider, body["model"] = await state.catalog.resolve(name)
-        exchange = sender.plan_as_is(provider)
+        exchange = _planned(context, recording, endpoint, body, provider)
         if exchange.path is None:
             return json_response(200, {"input_tokens": await count_input_tokens(exchange)})
-        sender.admit()
-        answer = await sender.relay(await sender.send(exchange), exchange)
+        _admit(context, recording)
+        answer = await relay(await _sent(request, exchange, hits), exchange, receive, recording)
     if hits and answer.status < 400:
         found = augment.sources(hits)
         if answer.stream is not None:
@@ -86,35 +87,53 @@ async def forward(request: Request, endpoint: Endpoint,
     return answer_response(answer)
 
 
+def _planned(context: RequestContext, recording: Recording, endpoint: Endpoint, body: dict,
+             provider: Provider) -> Exchange:
+    """The exchange of `body`, its model already the provider's."""
+    recording.routed(provider.id, body["model"], upstream_dialect(provider), body.get("stream") is True)
+    exchange = plan(endpoint, body, provider)
+    exchange.operator = context.identity.server_key
+    return exchange
+
+
+def _admit(context: RequestContext, recording: Recording) -> None:
+    """Let the request in by its client's limits (429 when one refuses), once however many tries it takes."""
+    if recording.settles is None and (limits := context.state.limits_of(context.identity.client)):
+        limits.admit(recording)
+
+
+def _sent(request: Request, exchange: Exchange, hits: list | None) -> Awaitable[UpstreamResponse]:
+    """The exchange's request sent upstream (the coroutine that sends it: the caller awaits it, one coroutine
+    frame less on every request)."""
+    if hits:
+        augment.augment(exchange.body, exchange.path, hits)  # type: ignore[arg-type]  # path: planned
+    headers = _client_headers(request) if exchange.client_headers else None
+    return exchange.provider.post(exchange.path, orjson.dumps(exchange.body),  # type: ignore[arg-type]
+                                  context_of(request).request_id, headers)
+
+
 class Forwarding:
-    """One request on its way upstream: what a try of it needs (api/core/model_routes.py `Sender`)."""
+    """A route's request on its way to each target it tries (api/core/model_routes.py `Sender`)."""
 
-    __slots__ = ("body", "context", "endpoint", "hits", "receive", "recording", "request")
+    __slots__ = ("body", "context", "endpoint", "hits", "pristine", "recording", "request")
 
-    def __init__(self, request: Request, endpoint: Endpoint, body: dict, hits: list | None, receive: Receive) -> None:
-        self.request, self.endpoint, self.body, self.hits, self.receive = request, endpoint, body, hits, receive
+    def __init__(self, request: Request, endpoint: Endpoint, body: dict, hits: list | None,
+                 recording: Recording) -> None:
+        self.request, self.endpoint, self.body, self.hits, self.recording = request, endpoint, body, hits, recording
         self.context = context_of(request)
-        recording = self.context.recording
-        assert isinstance(recording, Recording)  # model paths always have one (api/edge/middleware.py)
-        self.recording = recording
-
-    def plan_as_is(self, provider: Provider) -> Exchange:
-        """The exchange of the request's body as it is (its model already the provider's)."""
-        body = self.body
-        self.recording.routed(provider.id, body["model"], upstream_dialect(provider), body.get("stream") is True)
-        exchange = plan(self.endpoint, body, provider)
-        exchange.operator = self.context.identity.server_key
-        return exchange
+        self.pristine: bytes | None = None
+        """The body as it came, for the tries after the first."""
 
     def plan(self, provider: Provider, model: str) -> Exchange:
-        """The exchange for one target of a route: a copy of the body (each try changes its own), for `model`."""
-        copy = orjson.loads(orjson.dumps(self.body))
-        copy["model"] = model
-        body, self.body = self.body, copy
-        try:
-            return self.plan_as_is(provider)
-        finally:
-            self.body = body
+        """The exchange for one target. Each try changes a body of its own (translation, snippets): the first the
+        request's, the next ones a copy of it as it came, kept (as JSON) before the first."""
+        if self.pristine is None:
+            self.pristine = orjson.dumps(self.body)
+            body = self.body
+        else:
+            body = orjson.loads(self.pristine)
+        body["model"] = model
+        return _planned(self.context, self.recording, self.endpoint, body, provider)
 
     def answered_here(self, exchange: Exchange) -> bool:
         return exchange.path is None
@@ -123,20 +142,14 @@ class Forwarding:
         return Answer(200, JSON, orjson.dumps({"input_tokens": await count_input_tokens(exchange)}))
 
     def admit(self) -> None:
-        """Let the request in by its client's limits (429 when one refuses), once however many tries it takes."""
-        recording = self.recording
-        if recording.settles is None and (limits := self.context.state.limits_of(self.context.identity.client)):
-            limits.admit(recording)
+        _admit(self.context, self.recording)
 
-    async def send(self, exchange: Exchange) -> UpstreamResponse:
-        if self.hits:
-            augment.augment(exchange.body, exchange.path, self.hits)  # type: ignore[arg-type]  # path: planned
-        headers = _client_headers(self.request) if exchange.client_headers else None
-        return await exchange.provider.post(exchange.path, orjson.dumps(exchange.body),  # type: ignore[arg-type]
-                                            self.context.request_id, headers)
+    def send(self, exchange: Exchange) -> Awaitable[UpstreamResponse]:
+        return _sent(self.request, exchange, self.hits)
 
-    async def relay(self, upstream: UpstreamResponse, exchange: Exchange) -> Answer:
-        return await relay(upstream, exchange, self.receive, self.recording)
+    def relay(self, upstream: UpstreamResponse, exchange: Exchange) -> Awaitable[Answer]:
+        return relay(upstream, exchange, self.request.content.receive,  # type: ignore[union-attr]
+                     self.recording)
 
 
 async def _localdocs(request: Request, endpoint: Endpoint, body: dict, field: object) -> list | None:

@@ -55,10 +55,10 @@ def anthropic_cost(price: Price, usage: dict) -> float:
             + _count(usage.get("output_tokens")) * price.output) * PER_TOKEN
 
 
-def cost_of(pricing: Pricing, provider: str | None, model: str | None, usage: str | None,
+def cost_of(pricing: Pricing, provider: str | None, model: str | None, usage: dict | str | None,
             input_tokens: int | None, output_tokens: int | None) -> float | None:
-    """The cost of one answer of `model` (as `provider:model`) from its raw usage (JSON text), else its
-    (estimated) tokens; None when nothing was counted or the price is unknown."""
+    """The cost of one answer of `model` (as `provider:model`) from its raw usage (an object, or the JSON text
+    the activity stored), else its (estimated) tokens; None when nothing was counted or the price is unknown."""
     if provider is None or model is None or (usage is None and input_tokens is None and output_tokens is None):
         return None
     price = pricing.price(provider, model[len(provider) + 1:])
@@ -66,7 +66,7 @@ def cost_of(pricing: Pricing, provider: str | None, model: str | None, usage: st
         return None
     if price is FREE:
         return 0.0
-    reported = orjson.loads(usage) if usage is not None else None
+    reported = orjson.loads(usage) if isinstance(usage, str) else usage
     if isinstance(reported, dict):
         return anthropic_cost(price, reported) if pricing.types.get(provider) == "anthropic" \
             else openai_cost(price, reported)

@@ -14,8 +14,6 @@ import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import orjson
-
 from api.store.activity import Record
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -99,6 +97,7 @@ class Metrics:
                                   "record in the file, for the oldest of the last rows written (the slowest worker).",
                                   multiprocess_mode="livemax", **made)
         self._series: dict[tuple[str, str, str, int], _Series] = {}
+        self._tries: dict[tuple[str, str, str], Any] = {}
 
     def observe(self, record: Record) -> None:
         client, model, route = record.client[:LABEL_MAX], record.model or "", record.route or ""
@@ -123,7 +122,7 @@ class Metrics:
         if record.limited is not None:
             self.refusals.labels(client, record.limited).inc()
         elif record.attempts is not None:
-            self._tried(route, orjson.loads(record.attempts))
+            self._tried(route, record.attempts)
         elif record.provider is not None and record.status >= 400:
             self.upstream_errors.labels(record.provider, str(record.status)).inc()
 
@@ -132,10 +131,14 @@ class Metrics:
         previous = None
         for attempt in tries:
             target, status = attempt["target"], attempt["status"]
+            outcome = "skipped" if status is None else "answered" if status < 400 else "failed"
+            key = (route, target, outcome)
+            counter = self._tries.get(key)
+            if counter is None:  # kept, as a series' children are
+                counter = self._tries[key] = self.tries.labels(*key)
+            counter.inc()
             if status is None:
-                self.tries.labels(route, target, "skipped").inc()
                 continue
-            self.tries.labels(route, target, "answered" if status < 400 else "failed").inc()
             if status >= 400:
                 self.upstream_errors.labels(target.partition(":")[0], str(status)).inc()
             if previous is not None:

@@ -125,10 +125,12 @@ class Record:
     """For /mcp: the MCP method, and for a tool call the tool (`tools/call search_documents`)."""
     route: str | None = None
     """The `[routes.NAME]` the client asked for (the model it named), None when it named a model."""
-    attempts: str | None = None
-    """A route's tries, JSON: `[{"target", "status", "latency_ms", "error"}]`, the answering one last."""
-    usage: str | None = None
-    """The usage object the provider reported, as it reported it (JSON): cache and reasoning tokens included."""
+    attempts: list[dict] | None = None
+    """A route's tries, `[{"target", "status", "latency_ms", "error"}]`, the answering one last (stored as JSON
+    text, made by the writer process: not on the request path)."""
+    usage: dict | None = None
+    """The usage object the provider reported, as it reported it: cache and reasoning tokens included (stored as
+    JSON text, as `attempts`)."""
     cost: float | None = None
     """What the answer cost in USD by the price table (0 for local models); None when the price is unknown."""
     limited: str | None = None
@@ -167,6 +169,8 @@ class Record:
 _NOT_STORED = ("started", "pending", "settles", "sink")
 COLUMNS = tuple(f.name for f in fields(Record) if f.name not in _NOT_STORED)
 _row = attrgetter(*COLUMNS)
+_JSON_COLUMNS = (COLUMNS.index("attempts"), COLUMNS.index("usage"))
+"""Columns held as JSON values in a record and stored as JSON text."""
 ROWS_PER_INSERT = 256
 """Rows per INSERT statement: a quarter less CPU per row than executemany."""
 _VALUES = "(" + ", ".join("?" for _ in COLUMNS) + ")"
@@ -281,7 +285,12 @@ class ActivityStore:
         return True
 
     def write(self, rows: list[list]) -> None:
-        """Insert rows (values in COLUMNS order) in one transaction."""
+        """Insert rows (values in COLUMNS order; `attempts` and `usage` as JSON values, or text) in one
+        transaction."""
+        for row in rows:
+            for column in _JSON_COLUMNS:
+                if isinstance(row[column], (list, dict)):
+                    row[column] = orjson.dumps(row[column]).decode()
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")
         try:
