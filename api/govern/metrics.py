@@ -87,8 +87,8 @@ class Metrics:
                                 ["client", "limit"], **made)
         self.upstream_errors = Counter("gatehouse_upstream_errors", "Answers of 400 and above from a provider.",
                                        ["provider", "status"], **made)
-        self.tries = Counter("gatehouse_route_tries", "Tries of a route's targets: answered, failed or skipped "
-                             "(cooling down).", ["route", "target", "outcome"], **made)
+        self.missed = Counter("gatehouse_route_missed_tries", "Tries of a route's targets that did not answer: "
+                              "failed, or skipped (cooling down).", ["route", "target", "outcome"], **made)
         self.retries = Counter("gatehouse_route_retries", "Tries of a route's target again after it failed.",
                                ["route", "target"], **made)
         self.fallbacks = Counter("gatehouse_route_fallbacks", "Moves of a route's request on to its next target.",
@@ -97,7 +97,6 @@ class Metrics:
                                   "record in the file, for the oldest of the last rows written (the slowest worker).",
                                   multiprocess_mode="livemax", **made)
         self._series: dict[tuple[str, str, str, int], _Series] = {}
-        self._tries: dict[tuple[str, str, str], Any] = {}
 
     def observe(self, record: Record) -> None:
         client, model, route = record.client[:LABEL_MAX], record.model or "", record.route or ""
@@ -122,21 +121,19 @@ class Metrics:
         if record.limited is not None:
             self.refusals.labels(client, record.limited).inc()
         elif record.attempts is not None:
-            self._tried(route, record.attempts)
+            if len(record.attempts) > 1 or record.status >= 400:  # else one try that answered: nothing missed
+                self._tried(route, record.attempts)
         elif record.provider is not None and record.status >= 400:
             self.upstream_errors.labels(record.provider, str(record.status)).inc()
 
     def _tried(self, route: str, tries: list[dict]) -> None:
-        """A route's tries (api/core/model_routes.py): each, its retries and fallbacks, its targets' errors."""
+        """A route's tries (api/core/model_routes.py) when the first did not answer: those that missed, the retries and
+        fallbacks, the targets' errors (the try that answered is the request's, in requests_total)."""
         previous = None
         for attempt in tries:
             target, status = attempt["target"], attempt["status"]
-            outcome = "skipped" if status is None else "answered" if status < 400 else "failed"
-            key = (route, target, outcome)
-            counter = self._tries.get(key)
-            if counter is None:  # kept, as a series' children are
-                counter = self._tries[key] = self.tries.labels(*key)
-            counter.inc()
+            if status is None or status >= 400:
+                self.missed.labels(route, target, "skipped" if status is None else "failed").inc()
             if status is None:
                 continue
             if status >= 400:
