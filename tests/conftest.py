@@ -46,7 +46,7 @@ type = "openai"
 base_url = "http://127.0.0.1:{closed_port}/v1"
 
 [routes.either]
-targets = ["fake:gpt-fake", "fixed:gpt-fake"]
+targets = ["fixed:gpt-fake", "fixed:gpt-fake-fixed"]
 
 [prompts.poet]
 text = "You are a poet."

@@ -196,10 +196,10 @@ async def test_a_long_client_name_or_model_leaves_the_other_activity_columns_in_
         await asyncio.to_thread(httpx.post, f"{gateway.openai_url}/embeddings", json={"model": model, "input": "hi"},
                                 headers={"X-API-Key": SERVER_KEY, "X-Client-Id": name})
         table = app.query_one("#activity-table", DataTable)
-        await until(pilot, lambda: any(name[:12] in line for line in visible_lines(table)))
-        row = next(line for line in visible_lines(table) if name[:12] in line)
+        await until(pilot, lambda: any(name[:11] in line for line in visible_lines(table)))
+        row = next(line for line in visible_lines(table) if name[:11] in line)
         assert "…" in row and name not in row and model not in row
-        assert re.search(r" ollama:nomic-embed-text… +200 +\d+ ms +\d+\+\d+", row)  # status, latency, tokens
+        assert re.search(r" ollama:nomic-embed-… +200 +\d+ ms +\d+\+\d+ +\$0", row)  # status, latency, tokens, cost
         table.focus()
         await pilot.press("end", "enter")  # the full name is in the record's detail view
         assert f'"client": "{name}"' in str(app.screen.query(Static)[1].render())
@@ -210,7 +210,7 @@ async def test_the_model_filter_matches_a_path_shown_in_the_model_column(upstrea
     app = GatehouseApp(gateway.base_url, SERVER_KEY)
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(gateway.stop)
-        pilot = await stack.enter_async_context(app.run_test(size=(80, 24)))
+        pilot = await stack.enter_async_context(app.run_test(size=(100, 30)))
         await pilot.press("3")
         for path in ("/v1/models", "/v1/models/fake:gpt-fake"):  # no model asked for: the path is shown
             await asyncio.to_thread(httpx.get, f"{gateway.base_url}{path}", headers=ADMIN)

@@ -67,7 +67,7 @@ def test_a_key_cleared_and_given_again_stays_in_its_place(config_file):
     path = config_file()
     document = ConfigDocument.load(path)
     document.set("server.port", None)
-    assert "port = " not in document.text()
+    assert "\nport = " not in document.text()
     document.set("server.port", 9000)
     document.save()
     assert path.read_text() == EXAMPLE.replace("port = 8642", "port = 9000")

@@ -93,3 +93,56 @@ def test_models_tab(snap_compare, still_app, monkeypatch, theme):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def _record(number: int, client: str, model: str, status: int, cost: float | None, **fields) -> dict:
+    return {"id": number, "request_id": f"req-{number}", "time": f"2026-12-04T21:0{number}:00+00:00",
+            "ts": 1796418000.0 + 60 * number, "client": client,
+            "model": model, "path": "/v1/chat/completions", "status": status, "error": None, "latency_ms": 840.0,
+            "input_tokens": 1200, "output_tokens": 310, "total_tokens": 1510, "tokens_estimated": False,
+            "cost": cost, "limited": None, "tool": None, **fields}
+
+
+RECORDS = [_record(1, "writer", "openai:gpt-4.1-mini", 200, 0.00072),
+           _record(2, "ci", "anthropic:claude-sonnet-4-5", 200, 0.0081),
+           _record(3, "ci", "local:gemma", 200, 0.0),
+           _record(4, "ci", "anthropic:claude-sonnet-4-5", 429, None, limited="rpm", latency_ms=1.0,
+                   input_tokens=None, output_tokens=None, total_tokens=None),
+           _record(5, "tools", "route:smart", 200, 0.0123, route="smart")]
+LIMITS = [{"client": "ci", "rpm": {"limit": 60, "remaining": 0, "reset_s": 0.9}, "tpm": None,
+           "max_concurrent": {"limit": 4, "in_flight": 1},
+           "budget": {"amount": 5.0, "currency": "usd", "period": "month", "spent": 1.2345, "remaining": 3.7655,
+                      "unpriced_requests": 0, "period_start": "2026-12-01T00:00:00+00:00",
+                      "resets_at": "2027-01-01T00:00:00+00:00"}},
+          {"client": "writer", "rpm": None, "tpm": {"limit": 40000, "remaining": 12300, "reset_s": 20.0},
+           "max_concurrent": None,
+           "budget": {"amount": 100000.0, "currency": "tokens", "period": "day", "spent": 61200.0,
+                      "remaining": 38800.0, "unpriced_requests": 0, "period_start": "2026-12-04T00:00:00+00:00",
+                      "resets_at": "2026-12-05T00:00:00+00:00"}}]
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_activity_tab_with_costs_a_refusal_and_budgets(snap_compare, still_app, monkeypatch, theme):
+    """Tab 3 at 80x24 with records (costs, a free local answer, a request refused by its client's rpm) and the
+    spend of two clients against their budgets (fixed content: no server answers)."""
+    from tui.tabs.activity import ActivityTab
+
+    async def fill(pilot) -> None:
+        await pilot.press("3")
+        tab = pilot.app.query_one(ActivityTab)
+        tab.pending.extend(RECORDS)
+        tab.flush()
+        tab.show_spends(LIMITS)
+        await pilot.pause()
+    assert snap_compare(still_app(theme), press=["_"], terminal_size=(80, 24), run_before=fill)
+
+
+def test_server_tab_with_a_clients_limits(snap_compare, still_app):
+    """Tab 2 at 80x24 showing a client's limits with what is left of each (fixed content)."""
+    from tui.tabs.server import ServerTab
+
+    async def fill(pilot) -> None:
+        await pilot.press("2")
+        pilot.app.query_one(ServerTab).show_limits("ci", "ci", LIMITS)
+        await pilot.pause()
+    assert snap_compare(still_app("gatehouse-dark"), press=["_"], terminal_size=(80, 24), run_before=fill)

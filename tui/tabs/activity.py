@@ -19,26 +19,38 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Sparkline, Static
 
 from tui.admin_client import AdminError
+from tui.limits_text import budget_spend, cost_cell
 from tui.screens import RecordScreen
 from tui.session import Session
 
 ACTIVITY_ROWS = 500
 """Rows kept in the table (the oldest go first)."""
-COLUMNS = ("time", "client", "model", "status", "latency", "tokens")
-CLIENT_WIDTH, MODEL_WIDTH = 16, 24
-"""A longer client name or model is cut with '…' (so status, latency and tokens stay in view at
-80 columns); the record in full (enter) has all of it."""
+COLUMNS = ("time", "client", "model", "status", "latency", "tokens", "cost")
+CLIENT_WIDTH, MODEL_WIDTH = 12, 20
+"""At 80 columns a longer client name or model is cut with '…' (so status, latency, tokens and cost stay in
+view); wider terminals give them more (`widths`). The record in full (enter) has all of it."""
+BUDGETS_S = 5.0
+"""How often the clients' spend against their budgets is read again."""
 FLUSH_S = 0.25
 TREND_S = 60
 """Seconds of history in the requests/s and tokens/s trend."""
 STATUS_FILTERS = ("all", "ok", "errors")
 
 
-def activity_cells(record: dict) -> tuple[str | Text, ...]:
+def widths(columns: int) -> tuple[int, int]:
+    """The client's and the model's widths in a terminal this wide: a quarter and a half of what is beyond 80."""
+    extra = max(0, columns - 80)
+    return min(CLIENT_WIDTH + extra // 4, 32), min(MODEL_WIDTH + extra // 2, 48)
+
+
+def activity_cells(record: dict, client_width: int = CLIENT_WIDTH,
+                   model_width: int = MODEL_WIDTH) -> tuple[str | Text, ...]:
     """A record's row; the client and model as plain Text (a client names itself, and '[' is markup)."""
     status = f"{record['status']}{' ✗' if record['error'] and record['status'] < 400 else ''}"  # failed after a 200
-    return (record["time"][11:19], _cut(record["client"], CLIENT_WIDTH), _cut(model_or_path(record), MODEL_WIDTH),
-            status, f"{record['latency_ms']:.0f} ms", _tokens(record))
+    if record.get("limited"):  # refused by one of the client's limits: which
+        status = f"{record['status']} {record['limited']}"
+    return (record["time"][11:19], _cut(record["client"], client_width), _cut(model_or_path(record), model_width),
+            status, f"{record['latency_ms']:.0f} ms", _tokens(record), cost_cell(record))
 
 
 def _tokens(record: dict) -> str:
@@ -125,6 +137,8 @@ class ActivityTab(Vertical):
         self.server_only = False
         self.status_filter = "all"
         self.model_filter = ""
+        self.widths = (CLIENT_WIDTH, MODEL_WIDTH)
+        """The client's and model's widths of the rows shown."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="activity-trend"):
@@ -132,6 +146,7 @@ class ActivityTab(Vertical):
             yield Sparkline([0] * TREND_S, id="trend-requests")
             yield Sparkline([0] * TREND_S, id="trend-tokens")
         yield Static(id="activity-filter", markup=False)
+        yield Static(id="activity-budgets", markup=False)
         yield Input(placeholder="model contains… (enter applies, empty shows all)", id="model-filter",
                     compact=True)
         yield DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)
@@ -142,6 +157,25 @@ class ActivityTab(Vertical):
         self.set_interval(FLUSH_S, self.flush)
         self.follow()
         self._show_filter()
+        self.query_one("#activity-budgets", Static).display = False
+        self.show_budgets()
+        self.set_interval(BUDGETS_S, self.show_budgets)
+
+    @work(exclusive=True, group="budgets")
+    async def show_budgets(self) -> None:
+        """The clients' spend against their budgets, in a line above the table (none without budgets)."""
+        try:
+            entries = (await self.session.admin.get("/admin/limits"))["data"]
+        except AdminError:
+            return
+        self.show_spends(entries)
+
+    def show_spends(self, entries: list[dict]) -> None:
+        """The spend line of these clients' limits (GET /admin/limits entries)."""
+        spends = [spend for entry in entries if (spend := budget_spend(entry))]
+        line = self.query_one("#activity-budgets", Static)
+        line.update("spend: " + " · ".join(spends))
+        line.display = bool(spends)
 
     @work(exclusive=True, group="activity")
     async def follow(self) -> None:
@@ -184,12 +218,17 @@ class ActivityTab(Vertical):
     def _add_rows(self, records: list[dict]) -> None:
         table = self.query_one("#activity-table", DataTable)
         following = table.cursor_row >= table.row_count - 1  # on the newest row: stay on the newest
+        self.widths = client_width, model_width = widths(self.app.size.width)
         for record in records[-ACTIVITY_ROWS:]:
-            table.add_row(*activity_cells(record), key=str(record["id"]))
+            table.add_row(*activity_cells(record, client_width, model_width), key=str(record["id"]))
         while table.row_count > ACTIVITY_ROWS:
             table.remove_row(next(iter(table.rows)))
         if following and table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False)
+
+    def on_resize(self) -> None:
+        if widths(self.app.size.width) != self.widths:  # the rows' client and model cut to the new width
+            self._rebuild()
 
     def _rebuild(self) -> None:
         self.query_one("#activity-table", DataTable).clear()

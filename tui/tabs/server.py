@@ -17,6 +17,7 @@ from textual.widgets import Button, Select, Static, Tree
 
 from api.config.settings import ConfigError
 from tui.admin_client import AdminError
+from tui.limits_text import limit_lines
 from tui.messages import ConfigEdit, ServerStateChanged
 from tui.screens import ConfirmScreen, KeyScreen
 from tui.session import ConfigStore, Session, read_only_note
@@ -72,6 +73,7 @@ class ServerTab(Vertical):
                                   ("TUI settings → server", "copy_tui_settings")):
                 yield Button(label, id=f"do-{action}", compact=True)
         yield Select([("server", "server")], value="server", allow_blank=False, id="client-select", compact=True)
+        yield Static(id="client-limits", markup=False)
         yield Tree("client settings", id="client-tree")
 
     def on_mount(self) -> None:
@@ -141,8 +143,10 @@ class ServerTab(Vertical):
             await self.show_client(str(event.value))
 
     async def show_client(self, name: str) -> None:
+        """A client's limits with what is left of them now, and its effective settings."""
         try:
             settings = await self.session.admin.get(f"/admin/clients/{name}")
+            limits = (await self.session.admin.get("/admin/limits"))["data"]
         except AdminError as error:
             self.notify(str(error), severity="error")
             return
@@ -150,10 +154,18 @@ class ServerTab(Vertical):
             tree = self.query_one("#client-tree", Tree)
         except NoMatches:  # the app closed while the server was being asked
             return
+        self.show_limits(name, settings["settings_from"], limits)
         tree.clear()
         tree.add_json(settings)
         tree.root.set_label(Text(f"client '{name}': effective settings"))
         tree.root.expand_all()
+
+    def show_limits(self, name: str, settings_from: str, entries: list[dict]) -> None:
+        """The client's limits with what is left of them (GET /admin/limits `entries`); a client without a table
+        of its own has those of the client whose settings it gets, `server` (and counts as it)."""
+        entry = next((entry for entry in entries if entry["client"] == settings_from), None)
+        owner = "" if settings_from == name else f" (those of '{settings_from}')"
+        self.query_one("#client-limits", Static).update(f"limits{owner}: " + "\n  ".join(limit_lines(entry)))
 
     # --- actions ----------------------------------------------------------------------------
 
