@@ -8,6 +8,7 @@ import time
 import tomllib
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anthropic
@@ -25,7 +26,7 @@ ROUTES = """
 type = "openai"
 base_url = "{upstream}/v1"
 api_key = "{upstream_key}"
-models = ["gpt-fake-primary", "gpt-fake-breaker", "gpt-fake-slow"]
+models = ["gpt-fake-primary", "gpt-fake-breaker", "gpt-fake-slow", "gpt-fake-calm"]
 
 [providers.backup]
 type = "openai"
@@ -69,6 +70,10 @@ retries = 1
 [clients.metered]
 api_key = "key-of-metered-0123456789"
 rpm = 2
+
+[routes.calmest]
+targets = ["primary:gpt-fake-calm", "backup:gpt-fake-backup"]
+strategy = "least-busy"
 
 [routes.quickest]
 targets = ["primary:gpt-fake-slow", "backup:gpt-fake-backup"]
@@ -123,6 +128,25 @@ def test_a_target_answering_429_is_tried_again_after_its_retry_after(routed, htt
     assert [(a["target"], a["status"]) for a in record["attempts"]] == [
         ("primary:gpt-fake-primary", 429), ("primary:gpt-fake-primary", 200)]
     assert "Rate limit reached" in record["attempts"][0]["error"]
+
+
+def test_retry_after_ms_is_honoured_too(routed, upstream):
+    began = time.monotonic()
+    response, request_id = chat(routed, "route:steady", fake={
+        "models": {"gpt-fake-primary": {"error_status": 503, "fail_times": 1, "retry_after_ms": 400}}})
+    assert response.status_code == 200 and response.headers["x-gatehouse-target"] == "primary:gpt-fake-primary"
+    assert time.monotonic() - began >= 0.38
+    assert upstream_record(upstream, request_id)["attempts"] == 2
+
+
+def test_a_least_busy_route_sends_a_request_past_a_target_that_is_busy(routed):
+    slow = {"models": {"gpt-fake-calm": {"delay_ms": 1500}}}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(chat, routed, "route:calmest", fake=slow)
+        time.sleep(0.4)  # the first is in flight on the first target
+        second = pool.submit(chat, routed, "route:calmest", fake=slow)
+        targets = [future.result()[0].headers["x-gatehouse-target"] for future in (first, second)]
+    assert targets == ["primary:gpt-fake-calm", "backup:gpt-fake-backup"]
 
 
 def test_a_target_that_is_down_passes_the_request_to_the_next(routed, http):
@@ -214,7 +238,7 @@ def test_routes_are_listed_and_reachable_by_either_name_from_both_sdks(routed, h
     only_routes = http.get("/v1/models", params={"provider_type": "route"},
                            headers={"authorization": f"Bearer {SERVER_KEY}"}).json()["data"]
     assert {model["id"] for model in only_routes} == {f"route:{name}" for name in (
-        "either", "steady", "dead", "breaker", "cross", "doomed", "weighted", "quickest", "counted")}
+        "either", "steady", "dead", "breaker", "cross", "doomed", "weighted", "quickest", "counted", "calmest")}
     assert "route:steady" in [model.id for model in anthropic_sdk(routed).models.list(limit=1000)]
 
     bare, _ = chat(routed, "steady")  # no provider has a model called so
