@@ -187,6 +187,25 @@ class ConfigDocument:
                 if isinstance(item, Table):
                     item.invalidate_display_name()  # headers are rendered from the keys again
 
+    def rename_provider_uses(self, old: str, new: str) -> list[str]:
+        """After a provider's rename: the model ids naming it (`old:model`) in routes' targets, clients' models and
+        collections' embedding models name it `new:model`; the key paths changed."""
+        changed = []
+        prefix = f"{old}:"
+
+        def renamed(value: object) -> object:
+            return new + ":" + value[len(prefix):] if isinstance(value, str) and value.startswith(prefix) else value
+
+        for section, key in (("routes", "targets"), ("clients", "model"), ("collections", "embedding_model")):
+            for name in self.names(section):
+                path = f"{section}.{name}.{key}"
+                value = self.get(path)
+                moved = [renamed(item) for item in value] if isinstance(value, list) else renamed(value)
+                if moved != value:
+                    self.set(path, moved)
+                    changed.append(path)
+        return changed
+
     # --- saving ----------------------------------------------------------------------------
 
     def save(self) -> SaveResult:

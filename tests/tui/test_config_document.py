@@ -250,3 +250,38 @@ def test_a_file_that_is_not_toml_cannot_be_loaded(config_file):
         ConfigDocument.load(config_file("[server\n"))
     [(key_path, message)] = caught.value.problems
     assert key_path == "" and message.startswith("not valid TOML")
+
+
+def test_renaming_a_provider_renames_its_model_ids_elsewhere_in_the_file(config_file):
+    document = ConfigDocument.load(config_file(USES))
+    document.rename("providers.a", "z")
+    assert document.rename_provider_uses("a", "z") == ["routes.r.targets", "clients.c.model",
+                                                       "collections.notes.embedding_model"]
+    assert document.get("routes.r.targets") == ["z:x", "ab:y"]  # another provider whose id begins alike stays
+    assert document.get("clients.c.model") == "z:x" and document.get("clients.d.model") == "ab:y"
+    assert document.get("collections.notes.embedding_model") == "z:embed"
+    assert document.problems() == []
+
+
+USES = """[server]
+api_key = "0123456789abcdef"
+
+[providers.a]
+type = "openai"
+
+[providers.ab]
+type = "openai"
+
+[routes.r]
+targets = ["a:x", "ab:y"]
+
+[clients.c]
+model = "a:x"
+
+[clients.d]
+model = "ab:y"
+
+[collections.notes]
+paths = ["."]
+embedding_model = "a:embed"
+"""

@@ -390,6 +390,9 @@ class ConfigTab(Horizontal):
         new = await self._ask_name(question, *self._taken(section, owner), leaf)
         if new and self.document is not None:
             self.document.rename(f"{section}.{name}", new)
+            # a provider's model ids elsewhere in the file follow it
+            if section == "providers" and not owner and (uses := self.document.rename_provider_uses(name, new)):
+                self.notify(f"'{name}:…' is now '{new}:…' in {', '.join(uses)}.")
             await self._edited_tables(section, f"{owner}.models.{new}" if owner else new)
 
     @work(exclusive=True, group="provider-test")
