@@ -31,6 +31,8 @@ from api.local.host_protocol import Spec
 from api.wire.errors import ApiError
 
 IDLE_CHECK_S = 0.5
+GONE = object()
+"""In a job's queue: the worker closed its end (the job is cancelled)."""
 SPEEDS_KEPT = 8
 """tokens_per_s is of this many last answers."""
 
@@ -195,15 +197,13 @@ class Host:
         number = self.requests
         threading.Thread(target=work, name=f"{op} {self.spec.label}", daemon=True).start()
         gone = asyncio.ensure_future(reader.read(1))  # the worker closing its end cancels the job
+        gone.add_done_callback(lambda _: queue.put_nowait(GONE))  # (a token costs one queue.get, no more futures)
         try:
             while True:
-                getting = asyncio.ensure_future(queue.get())
-                await asyncio.wait({getting, gone}, return_when=asyncio.FIRST_COMPLETED)
-                if not getting.done():
-                    getting.cancel()
+                item = await queue.get()
+                if item is GONE:
                     cancelled.set()
                     return
-                item = getting.result()
                 if isinstance(item, Progress):
                     if item.done:
                         self.prompts.pop(number, None)
