@@ -67,6 +67,14 @@ weights = [1, 9]
 targets = ["down:gpt-counted", "backup:gpt-fake-backup"]
 retries = 1
 
+[routes.embedder]
+targets = ["down:text-embedding-down", "fake:text-embedding-fake"]
+retries = 0
+
+[clients.routed]
+api_key = "key-of-routed-0123456789"
+model = "route:steady"
+
 [clients.metered]
 api_key = "key-of-metered-0123456789"
 rpm = 2
@@ -238,7 +246,8 @@ def test_routes_are_listed_and_reachable_by_either_name_from_both_sdks(routed, h
     only_routes = http.get("/v1/models", params={"provider_type": "route"},
                            headers={"authorization": f"Bearer {SERVER_KEY}"}).json()["data"]
     assert {model["id"] for model in only_routes} == {f"route:{name}" for name in (
-        "either", "steady", "dead", "breaker", "cross", "doomed", "weighted", "quickest", "counted", "calmest")}
+        "either", "steady", "dead", "breaker", "cross", "doomed", "weighted", "quickest", "counted", "calmest",
+        "embedder")}
     assert "route:steady" in [model.id for model in anthropic_sdk(routed).models.list(limit=1000)]
 
     bare, _ = chat(routed, "steady")  # no provider has a model called so
@@ -252,6 +261,19 @@ def test_routes_are_listed_and_reachable_by_either_name_from_both_sdks(routed, h
     native = anthropic_sdk(routed).messages.with_raw_response.create(model="route:cross", max_tokens=50,
                                                                     messages=HELLO)
     assert native.headers["x-gatehouse-target"] == "anth:claude-fake-sonnet"
+
+
+def test_routes_serve_the_responses_api_embeddings_and_a_clients_default_model(routed, http):
+    sdk = openai_sdk(routed)
+    response = sdk.responses.create(model="route:cross", input="hello")  # down, then an Anthropic-type target
+    assert response.output_text and response.model == "claude-fake-sonnet"
+    vectors = sdk.embeddings.with_raw_response.create(model="route:embedder", input=["one", "two"])
+    assert len(vectors.parse().data) == 2
+    assert vectors.headers["x-gatehouse-target"] == "fake:text-embedding-fake"
+    own = openai.OpenAI(base_url=routed.openai_url, api_key="key-of-routed-0123456789", max_retries=0)
+    answer = own.chat.completions.with_raw_response.create(model="default", messages=HELLO)
+    assert answer.headers["x-gatehouse-target"] == "primary:gpt-fake-primary"
+    assert activity_of(http, answer.headers["x-request-id"])["route"] == "steady"
 
 
 def test_an_unknown_route_is_a_model_not_found(routed):
@@ -333,3 +355,19 @@ weights = [1]
     assert found["routes.none.strategy"].startswith("must be one of fallback, weighted")
     assert found["routes.w.weights"].startswith("one weight per target (2)")
     assert problems('[providers.route]\ntype = "openai"\n')["providers.route"].startswith("'route' is reserved")
+
+
+def test_a_route_added_to_the_file_is_served_without_a_restart(upstreams, tmp_path):
+    server = start_gateway(gateway_config(upstreams), tmp_path)
+    try:
+        with server.config_path.open("a") as config:
+            config.write('\n[routes.fresh]\ntargets = ["down:gpt-fresh", "fake:gpt-fake"]\nretries = 0\n')
+
+        def listed() -> bool:
+            return "route:fresh" in [model.id for model in openai_sdk(server).models.list()]
+
+        wait_until(listed, 10, "the new route listed")
+        answer = openai_sdk(server).chat.completions.with_raw_response.create(model="fresh", messages=HELLO)
+        assert answer.headers["x-gatehouse-target"] == "fake:gpt-fake"
+    finally:
+        server.stop()
