@@ -126,38 +126,55 @@ class TriedError(ApiError):
         return [*self.error.headers(dialect), (TARGET_HEADER, self.target.encode())]
 
 
+@dataclass(slots=True, eq=False)
+class Target:
+    """One target of a route: its provider and model, and its health (shared with every route naming it)."""
+
+    name: str
+    """`provider:model`."""
+    provider: Provider
+    model: str
+    health: Health
+    weight: float
+    header: tuple[bytes, bytes]
+    """The `x-gatehouse-target` header naming it."""
+
+
 class Route:
     """One `[routes.NAME]` with its targets resolved to providers."""
 
     def __init__(self, settings: RouteSettings, providers: Mapping[str, Provider], health: TargetHealth) -> None:
         self.settings = settings
         self.name = settings.name
-        self.targets = {target: (providers[provider], model) for target in settings.targets
-                        for provider, _, model in (target.partition(":"),)}
-        self.weights = dict(zip(settings.targets, settings.weights, strict=False))
-        self.health = health
+        weights = settings.weights or (1.0,) * len(settings.targets)
+        self.targets = [Target(target, providers[provider], model, health.of(target), weight,
+                               (TARGET_HEADER, target.encode()))
+                        for target, weight in zip(settings.targets, weights, strict=True)
+                        for provider, _, model in (target.partition(":"),)]
 
-    def order(self, now: float) -> tuple[list[str], list[str]]:
+    def order(self, now: float) -> tuple[list[Target], list[Target]]:
         """The targets to try now in the strategy's order, and those skipped because they are cooling down."""
-        ready: list[str] = []
-        cooling: list[str] = []
+        ready: list[Target] = []
+        cooling: list[Target] = []
         for target in self.targets:
-            health = self.health.of(target)
-            (cooling if health.cooling(now) else ready).append(target)
+            (cooling if target.health.cooling(now) else ready).append(target)
         strategy = self.settings.strategy
-        if strategy == "weighted" and len(ready) > 1 and any(self.weights[target] for target in ready):
-            first = random.choices(ready, [self.weights[target] for target in ready])[0]
-            ready.remove(first)
-            ready.insert(0, first)
+        if strategy == "fallback" or len(ready) < 2:
+            return ready, cooling
+        if strategy == "weighted":
+            if any(target.weight for target in ready):
+                first = random.choices(ready, [target.weight for target in ready])[0]
+                ready.remove(first)
+                ready.insert(0, first)
         elif strategy == "least-busy":
-            ready.sort(key=lambda target: self.health.of(target).in_flight)
-        elif strategy == "lowest-latency":  # a target not tried yet goes first: its latency is to be learned
-            ready.sort(key=lambda target: self.health.of(target).latency_ms or 0.0)
+            ready.sort(key=lambda target: target.health.in_flight)
+        else:  # lowest-latency: a target not tried yet goes first, its latency is to be learned
+            ready.sort(key=lambda target: target.health.latency_ms or 0.0)
         return ready, cooling
 
     def waits(self, now: float) -> float:
         """Seconds until the first cooled-down target may be tried again."""
-        return max(0.0, min(self.health.of(target).cool_until for target in self.targets) - now)
+        return max(0.0, min(target.health.cool_until for target in self.targets) - now)
 
     def model_object(self) -> dict:
         """The route as an entry of GET /v1/models."""
@@ -208,24 +225,24 @@ async def serve(route: Route, sender: Sender) -> Answer:
     """The answer of the first target that gives one; else the last failure, naming the target it came from."""
     settings, recording = route.settings, sender.recording
     recording.route = route.name
-    started = time.monotonic()
-    deadline = started + settings.deadline_s
-    ready, cooling = route.order(started)
-    tries: list[dict] = [{"target": target, "status": None, "latency_ms": 0.0, "error": "skipped: cooling down"}
+    now = time.monotonic()
+    deadline = now + settings.deadline_s
+    ready, cooling = route.order(now)
+    tries: list[dict] = [{"target": target.name, "status": None, "latency_ms": 0.0, "error": "skipped: cooling down"}
                          for target in cooling]
-    last: tuple[str, _Failure] | None = None
+    last: tuple[Target, _Failure] | None = None
     try:
         for target in ready:
-            if time.monotonic() >= deadline:
+            if last is not None and time.monotonic() >= deadline:
                 break
-            health = route.health.of(target)
-            if time.monotonic() >= health.cool_until and health.failures >= settings.failures:
+            health = target.health
+            if health.failures >= settings.failures and now >= health.cool_until:
                 health.probing = True  # the one try after the cool-down
             try:
                 for number in range(settings.retries + 1):
                     outcome = await _try(route, target, sender, tries)
                     if isinstance(outcome, Answer):
-                        outcome.headers = [*(outcome.headers or ()), (TARGET_HEADER, target.encode())]
+                        outcome.headers = [*outcome.headers, target.header] if outcome.headers else [target.header]
                         return outcome
                     last = target, outcome
                     if outcome.final:
@@ -249,25 +266,24 @@ async def serve(route: Route, sender: Sender) -> Answer:
     return _failed(*last, recording)
 
 
-def _failed(target: str, failure: _Failure, recording: Recording) -> Answer:
+def _failed(target: Target, failure: _Failure, recording: Recording) -> Answer:
     """The answer of a route whose last try failed: that failure, in the client's dialect, naming the target."""
     recording.error = failure.message
     if isinstance(failure.error, ApiError):
-        raise TriedError(failure.error, target)
-    failure.error.headers = [*(failure.error.headers or ()), (TARGET_HEADER, target.encode())]
+        raise TriedError(failure.error, target.name)
+    failure.error.headers = [*(failure.error.headers or ()), target.header]
     return failure.error
 
 
-async def _try(route: Route, target: str, sender: Sender, tries: list[dict]) -> Answer | _Failure:
+async def _try(route: Route, target: Target, sender: Sender, tries: list[dict]) -> Answer | _Failure:
     """One try of a target: its answer, or how it failed (also noted in `tries`, and in the target's health)."""
-    provider, model = route.targets[target]
-    health = route.health.of(target)
+    health = target.health
     recording = sender.recording
     began = time.perf_counter()
     try:
-        exchange = sender.plan(provider, model)
+        exchange = sender.plan(target.provider, target.model)
     except ApiError as exc:  # it cannot serve this request (embeddings from an Anthropic provider, …): the next may
-        return _noted(tries, target, began, _Failure(exc, exc.message, retry=False, counts=False), health, route)
+        return _noted(tries, target, began, _Failure(exc, exc.message, retry=False, counts=False), route)
     if sender.answered_here(exchange):
         return await sender.answer_here(exchange)
     sender.admit()
@@ -275,7 +291,7 @@ async def _try(route: Route, target: str, sender: Sender, tries: list[dict]) -> 
     try:
         upstream = await sender.send(exchange)
         if upstream.status < 400 and upstream.headers.get("content-type", "").startswith("text/event-stream"):
-            upstream = await _started(upstream, provider, health)
+            upstream = await _started(upstream, target.provider, health)
         answer = await sender.relay(upstream, exchange)
     except ApiError as exc:
         health.in_flight -= 1
@@ -284,13 +300,14 @@ async def _try(route: Route, target: str, sender: Sender, tries: list[dict]) -> 
             failure.retry, failure.counts = False, False
         elif exc.status < 500 and exc.status not in RETRYABLE and exc.status not in TARGET_PROBLEMS:
             failure.final, failure.counts = True, False
-        return _noted(tries, target, began, failure, health, route)
+        return _noted(tries, target, began, failure, route)
     if not isinstance(upstream, Started):  # a stream's try is in flight until the stream ends
         health.in_flight -= 1
     if answer.status < 400:
         latency = (time.perf_counter() - began) * 1000
-        tries.append({"target": target, "status": answer.status, "latency_ms": round(latency, 1), "error": None})
-        health.failures, health.cool_until = 0, 0.0
+        tries.append({"target": target.name, "status": answer.status, "latency_ms": round(latency, 1),
+                      "error": None})
+        health.failures = 0
         health.latency_ms = latency if health.latency_ms is None else \
             health.latency_ms + LATENCY_WEIGHT * (latency - health.latency_ms)
         return answer
@@ -302,15 +319,15 @@ async def _try(route: Route, target: str, sender: Sender, tries: list[dict]) -> 
         failure.retry, failure.counts = False, False
     elif answer.status < 500 and not failure.retry and answer.status not in TARGET_PROBLEMS:
         failure.final, failure.counts = True, False
-    return _noted(tries, target, began, failure, health, route)
+    return _noted(tries, target, began, failure, route)
 
 
-def _noted(tries: list[dict], target: str, began: float, failure: _Failure, health: Health,
-           route: Route) -> _Failure:
+def _noted(tries: list[dict], target: Target, began: float, failure: _Failure, route: Route) -> _Failure:
     status = failure.error.status
-    tries.append({"target": target, "status": status, "latency_ms": round((time.perf_counter() - began) * 1000, 1),
-                  "error": failure.message})
+    tries.append({"target": target.name, "status": status,
+                  "latency_ms": round((time.perf_counter() - began) * 1000, 1), "error": failure.message})
     if failure.counts:
+        health = target.health
         health.failures += 1
         if health.failures >= route.settings.failures:
             health.cool_until = time.monotonic() + route.settings.cooldown_s
