@@ -81,6 +81,10 @@ class BudgetState:
         return max(self.settings.amount - self.spent, 0.0)
 
 
+def _nothing_to_settle(record: Record) -> None:
+    """The settlement of a request whose client's only limit is its rpm, counted when it was let in."""
+
+
 class ClientLimits:
     """One client's limits as its settings say, kept in the shared ledger."""
 
@@ -93,10 +97,12 @@ class ClientLimits:
         self._concurrent = settings.max_concurrent or 0
         self._budget_amount = settings.budget.amount if settings.budget else None
         self._budget_in_tokens = settings.budget is not None and settings.budget.currency == "tokens"
+        self._settles = bool(self._tpm_interval or self._concurrent or self._budget_amount is not None)
+        """Whether an answer changes anything here (tokens, spend, a place in flight); rpm alone is counted at once."""
         self._unpriced: set[str | None] = set()
+        """Models without a price already warned of."""
         self._period = (0.0, 0.0)
         """The budget's current period (start, end), worked out again once it is over."""
-        """Models without a price already warned of."""
 
     # --- on the request path --------------------------------------------------------------------------
 
@@ -120,7 +126,7 @@ class ClientLimits:
         if refusal is not None:
             record.limited = refusal.limit
             raise refusal
-        record.settles = self.settle
+        record.settles = self.settle if self._settles else _nothing_to_settle
 
     def _refusal(self, values: list[float], now: float) -> RateLimited | None:
         """Which limit refuses a request now, if any (budget first: waiting for the others would not help)."""
