@@ -52,11 +52,19 @@ class HostJob:
             progress = orjson.loads(got[1])
             self.prompt_progress = (progress["processed"], progress["total"])
 
-    async def started(self) -> None:
-        """Wait until the prompt is accepted: an ApiError (400, 429, a crash…) instead when it is not."""
-        kind, _ = await self._next()
-        if kind != wire.STARTED:
-            raise ApiError(500, f"The model host of '{self.spec.label}' answered out of order.")
+    async def started(self) -> bool:
+        """Wait until the job is taken on: False when the host closed the connection first (it was stopping:
+        unloaded, idle or crashed, as the job reached it), an ApiError (400, 429…) when it refused the job."""
+        while True:
+            got = await wire.read_frame(self.reader)
+            if got is None:
+                return False
+            if got[0] == wire.ERROR:
+                raise wire.error_of(got[1])
+            if got[0] == wire.STARTED:
+                return True
+            if got[0] != wire.PROGRESS:
+                raise ApiError(500, f"The model host of '{self.spec.label}' answered out of order.")
 
     async def data(self) -> AsyncIterator[bytes]:
         """The answer's bytes (or a count's JSON), until the end."""
@@ -115,7 +123,9 @@ class ModelHosts:
         return answer["socket"]
 
     async def open(self, spec: Spec, op: str, body: dict) -> HostJob:
-        """A job on the model's host, sent."""
+        """A job on the model's host, sent and taken on (after those ahead of it in the host's queue). A host that
+        is gone, or goes as the job reaches it (unloaded, idle, crashed), is asked for again: a job not yet taken
+        on can be sent again."""
         for _ in range(3):
             socket = self._sockets.get(spec.key) or await self.ensure(spec)
             try:
@@ -124,7 +134,15 @@ class ModelHosts:
                 self._sockets.pop(spec.key, None)  # gone since (idle, unloaded, crashed): ask for it again
                 continue
             writer.write(orjson.dumps({"op": op, "body": body}) + b"\n")
-            return HostJob(spec, reader, writer)
+            job = HostJob(spec, reader, writer)
+            try:
+                if await job.started():
+                    return job
+            except BaseException:
+                job.close()
+                raise
+            job.close()
+            self._sockets.pop(spec.key, None)
         raise crashed(spec)
 
     async def set_keep_alive(self, spec: Spec, seconds: float) -> None:

@@ -185,13 +185,9 @@ class LlamaCppProvider(Provider):
         endpoint = {"/chat/completions": "chat", "/completions": "completions", "/embeddings": "embeddings"}[path]
         file = self._usable(request["model"])
         if endpoint == "embeddings":
-            job = await self._job(file, True, "embed", request)
-            await job.started()
-            return LocalAnswer(job, stream=False)
+            return LocalAnswer(await self._job(file, True, "embed", request), stream=False)
         parsed = Job.parse(endpoint, request)  # a 400 here, before the model is loaded
-        job = await self._job(file, False, endpoint, request)
-        await job.started()
-        return LocalAnswer(job, parsed.stream)
+        return LocalAnswer(await self._job(file, False, endpoint, request), parsed.stream)
 
     async def count_tokens(self, body: dict) -> int:
         """The prompt tokens of the chat completion `body`, formatted and tokenized as its generation
@@ -199,13 +195,12 @@ class LlamaCppProvider(Provider):
         job_request = Job.parse("chat", body)
         job = await self._job(self._usable(job_request.model), False, "count", body)
         try:
-            await job.started()
             return int(orjson.loads(b"".join([part async for part in job.data()]))["tokens"])
         finally:
             job.close()
 
     async def _job(self, file: ModelFile, embedding: bool, op: str, request: dict) -> HostJob:
-        """A job sent to the model's host, which is started first if need be; a request's own `keep_alive`
+        """A job sent to the model's host (started first if need be) and taken on; a request's own `keep_alive`
         (Ollama's field) becomes the model's from then on."""
         if importlib.util.find_spec("llama_cpp") is None:
             raise self.missing_runtime()
