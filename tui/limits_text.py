@@ -24,17 +24,13 @@ def amount(value: float, currency: str) -> str:
     return money(value) if currency == "usd" else f"{value:,.0f} tokens"
 
 
-def _period(budget: dict) -> str:
-    return "month" if budget["period"] == "month" else "day"
-
-
 def budget_spend(entry: dict) -> str | None:
     """`writer $1.23 of $5.00 this month` for a client with a budget; None for one without."""
     budget = entry.get("budget")
     if budget is None:
         return None
     return (f"{entry['client']} {amount(budget['spent'], budget['currency'])} of "
-            f"{amount(budget['amount'], budget['currency'])} this {_period(budget)}")
+            f"{amount(budget['amount'], budget['currency'])} this {budget['period']}")
 
 
 def limit_lines(entry: dict | None) -> list[str]:
@@ -53,7 +49,7 @@ def limit_lines(entry: dict | None) -> list[str]:
     if budget is not None:
         renews = datetime.fromisoformat(budget["resets_at"].replace("Z", "+00:00")).strftime("%b %-d %H:%M UTC")
         unpriced = f", {budget['unpriced_requests']} unpriced" if budget["unpriced_requests"] else ""
-        lines.append(f"budget {amount(budget['amount'], budget['currency'])}/{_period(budget)}: "
+        lines.append(f"budget {amount(budget['amount'], budget['currency'])}/{budget['period']}: "
                      f"{amount(budget['spent'], budget['currency'])} spent, "
                      f"{amount(budget['remaining'], budget['currency'])} left{unpriced}, renews {renews}")
     return lines or ["none"]

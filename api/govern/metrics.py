@@ -132,11 +132,11 @@ class Metrics:
         previous = None
         for attempt in tries:
             target, status = attempt["target"], attempt["status"]
-            if status is None or status >= 400:
-                self.missed.labels(route, target, "skipped" if status is None else "failed").inc()
             if status is None:
+                self.missed.labels(route, target, "skipped").inc()
                 continue
             if status >= 400:
+                self.missed.labels(route, target, "failed").inc()
                 self.upstream_errors.labels(target.partition(":")[0], str(status)).inc()
             if previous is not None:
                 (self.retries.labels(route, target) if target == previous else self.fallbacks.labels(route)).inc()

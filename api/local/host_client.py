@@ -40,31 +40,31 @@ class HostJob:
         self.prompt_progress: tuple[int, int] | None = None
         """(processed, total) tokens of the prompt, as the last PROGRESS frame said; None before any."""
 
-    async def _next(self) -> tuple[bytes, bytes]:
+    async def _frame(self) -> tuple[bytes, bytes] | None:
+        """The next frame other than progress (which is kept); None when the host closed the connection; an
+        ApiError for an error frame."""
         while True:
             got = await wire.read_frame(self.reader)
-            if got is None:
-                raise crashed(self.spec)
+            if got is None or got[0] not in (wire.ERROR, wire.PROGRESS):
+                return got
             if got[0] == wire.ERROR:
                 raise wire.error_of(got[1])
-            if got[0] != wire.PROGRESS:
-                return got
             progress = orjson.loads(got[1])
             self.prompt_progress = (progress["processed"], progress["total"])
+
+    async def _next(self) -> tuple[bytes, bytes]:
+        got = await self._frame()
+        if got is None:
+            raise crashed(self.spec)
+        return got
 
     async def started(self) -> bool:
         """Wait until the job is taken on: False when the host closed the connection first (it was stopping:
         unloaded, idle or crashed, as the job reached it), an ApiError (400, 429…) when it refused the job."""
-        while True:
-            got = await wire.read_frame(self.reader)
-            if got is None:
-                return False
-            if got[0] == wire.ERROR:
-                raise wire.error_of(got[1])
-            if got[0] == wire.STARTED:
-                return True
-            if got[0] != wire.PROGRESS:
-                raise ApiError(500, f"The model host of '{self.spec.label}' answered out of order.")
+        got = await self._frame()
+        if got is not None and got[0] != wire.STARTED:
+            raise ApiError(500, f"The model host of '{self.spec.label}' answered out of order.")
+        return got is not None
 
     async def data(self) -> AsyncIterator[bytes]:
         """The answer's bytes (or a count's JSON), until the end."""
