@@ -1,9 +1,10 @@
 """Counters every worker of the server shares, kept across restarts: the limits' and budgets' state.
 
-One small file in the data dir, memory-mapped by each worker; every read-change-write happens under an
-exclusive `flock` on it (a few microseconds), so a limit holds exactly however many Granian workers serve,
-with no extra process on the request path and nothing to install. (SQLite, tried first, costs tens of
-microseconds per transaction and serialises the workers on its write lock; see docs/limits.md.)
+One small file in the data dir, memory-mapped by each worker; every read-change-write happens under the lock
+kept in the file (api/govern/shared_lock.py: well under a microsecond), so a limit holds exactly however many
+Granian workers serve, with no extra process on the request path and nothing to install. (SQLite, tried
+first, costs tens of microseconds per transaction and serialises the workers on its write lock; see
+docs/limits.md.)
 
 The file holds:
 - a table of `SLOTS` entries found by a 64-bit hash of their key (open addressing), each with `VALUES`
@@ -24,6 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from api.govern.shared_lock import MUTEX_BYTES, initialise, shared_lock
+
 FILE_NAME = "limits.ledger"
 """The ledger file, in `[server].data_dir`."""
 MAGIC = b"GHLEDG01"
@@ -34,6 +37,8 @@ WORKER_ROWS = 64
 """Worker processes that can hold requests at once (Granian's workers, and those that replaced them)."""
 
 _HEADER = struct.Struct("<8sII")  # magic, slots, worker rows
+_LOCK_AT = _HEADER.size
+"""The file's lock (its mutex) follows the header."""
 _KEY = struct.Struct("<Q")
 IN_FLIGHT = VALUES
 """The index, in an entry's values, of the requests it has in flight (kept by `store`'s `held`)."""
@@ -45,6 +50,7 @@ _ROW_PID = struct.Struct("<Q")
 _COUNT = struct.Struct("<I")
 _ROW_SIZE = _ROW_PID.size + _COUNT.size * SLOTS
 _TABLE_AT = 64
+assert _LOCK_AT + MUTEX_BYTES <= _TABLE_AT
 _ROWS_AT = _TABLE_AT + SLOTS * _ENTRY_SIZE
 SIZE = _ROWS_AT + WORKER_ROWS * _ROW_SIZE
 
@@ -66,6 +72,7 @@ def prepare(data_dir: Path) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with mmap.mmap(fd, SIZE) as memory:
+            initialise(memory, _LOCK_AT)
             for slot in range(SLOTS):
                 _IN_FLIGHT.pack_into(memory, _TABLE_AT + slot * _ENTRY_SIZE + _IN_FLIGHT_AT, 0.0)
             memory[_ROWS_AT:SIZE] = bytes(SIZE - _ROWS_AT)
@@ -83,6 +90,8 @@ def _open(data_dir: Path) -> int:
             os.ftruncate(fd, 0)
             os.ftruncate(fd, SIZE)
             os.pwrite(fd, _HEADER.pack(MAGIC, SLOTS, WORKER_ROWS), 0)
+            with mmap.mmap(fd, SIZE) as memory:
+                initialise(memory, _LOCK_AT)
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
     return fd
@@ -105,26 +114,29 @@ class Ledger:
     def __init__(self, data_dir: Path) -> None:
         self._fd = _open(data_dir)
         self._map = mmap.mmap(self._fd, SIZE)
-        self._slots: dict[str, int] = {}
-        self._keys: dict[int, int] = {}
-        """Each slot found: the hash of its key."""
+        self._lock = shared_lock(self._fd, self._map, _LOCK_AT, f"the limits ledger ({data_dir / FILE_NAME})")
+        self.lock, self.unlock = self._lock.acquire, self._lock.release
+        """Hold the ledger for a read-change-write: no other worker reads or changes it until `unlock` (a pair of
+        calls rather than only `locked`: the request path saves the context manager's microsecond)."""
+        self.numbers = memoryview(self._map).cast("d")
+        """The file as 8-byte floats: the entries' values (`entry`), read and written in place under the lock."""
+        self._counts = memoryview(self._map).cast("I")
+        """The file as 4-byte counts: the worker rows' (`hold`)."""
+        self._entries: dict[str, int] = {}
         self.pid = os.getpid()
         with self.locked():
             self._row = self._claim_row()
+        self._counts_at = (self._row_at(self._row) + _ROW_PID.size) // _COUNT.size
+        """Where this worker's row of counts begins in `_counts`."""
 
     def close(self) -> None:
         with self.locked():
             self._release_row(self._row)
+        self._lock.close()
+        self.numbers.release()
+        self._counts.release()
         self._map.close()
         os.close(self._fd)
-
-    def lock(self) -> None:
-        """Hold the ledger for a read-change-write: no other worker reads or changes it until `unlock`
-        (a pair of calls rather than only `locked`: the request path saves the context manager's microsecond)."""
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def unlock(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -136,9 +148,10 @@ class Ledger:
 
     # --- entries (call under `locked`) ------------------------------------------------------------------
 
-    def slot(self, key: str) -> int:
-        """The entry of `key`, taken now if it has none yet."""
-        found = self._slots.get(key)
+    def entry(self, key: str) -> int:
+        """Where the values of `key`'s entry begin in `numbers` (taken now if it has none yet): its `VALUES`
+        numbers at `entry + 0 ...`, its requests in flight at `entry + IN_FLIGHT`. An entry never moves."""
+        found = self._entries.get(key)
         if found is not None:
             return found
         wanted = _hash(key)
@@ -154,23 +167,17 @@ class Ledger:
             index = (index + 1) % SLOTS
         else:
             raise LedgerFull(f"the limits ledger holds {SLOTS} entries and all are taken")
-        self._slots[key], self._keys[index] = index, wanted
-        return index
+        found = self._entries[key] = (at + _KEY.size) // 8
+        return found
 
-    def values(self, slot: int) -> list[float]:
-        """The entry's values: `VALUES` numbers of its owner's, then (at `IN_FLIGHT`) its requests in flight."""
-        return list(_ENTRY.unpack_from(self._map, _TABLE_AT + slot * _ENTRY_SIZE)[1:])
-
-    def store(self, slot: int, values: list[float], held: int = 0) -> None:
-        """Write the entry's values back; `held`: this worker now holds that many more (or fewer) of its
-        requests in flight (counted in its row too, so that they are given back should it die)."""
-        if held:
-            at = _ROWS_AT + self._row * _ROW_SIZE + _ROW_PID.size + slot * _COUNT.size
-            (count,) = _COUNT.unpack_from(self._map, at)
-            held = max(held, -count)
-            _COUNT.pack_into(self._map, at, count + held)
-            values[IN_FLIGHT] = max(values[IN_FLIGHT] + held, 0.0)
-        _ENTRY.pack_into(self._map, _TABLE_AT + slot * _ENTRY_SIZE, self._keys[slot], *values)
+    def hold(self, entry: int, change: int) -> None:
+        """This worker holds `change` more (or fewer) of the entry's requests in flight: counted in the entry and
+        in the worker's row (given back should it die)."""
+        at = self._counts_at + (entry * 8 - _KEY.size - _TABLE_AT) // _ENTRY_SIZE
+        count = self._counts[at]
+        change = max(change, -count)
+        self._counts[at] = count + change
+        self.numbers[entry + IN_FLIGHT] = max(self.numbers[entry + IN_FLIGHT] + change, 0.0)
 
     # --- requests in flight (call under `locked`) -----------------------------------------------------
 

@@ -21,6 +21,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from api.config.settings import BudgetSettings, ClientSettings
 from api.govern.ledger import IN_FLIGHT, Ledger
@@ -36,6 +37,8 @@ CONCURRENT_RETRY_S = 1.0
 _EPSILON = 1e-9
 # What a client's ledger entry holds, by index.
 _RPM_CLOCK, _TPM_CLOCK, _PERIOD, _SPENT, _UNPRICED = range(5)
+Values: TypeAlias = "memoryview[float] | list[float]"
+"""Numbers holding a client's entry: the ledger's own (read and written in place) or a copy of them."""
 
 
 def period_start(period: str, now: float) -> float:
@@ -109,18 +112,20 @@ class ClientLimits:
     def admit(self, record: Record) -> None:
         """Let a request in, or raise `RateLimited` (429) naming the limit; nothing is counted for a refused
         request. What an admitted one holds is given back by `settle` when its record ends. (On every request of
-        the client: written for speed, the settings' figures worked out once in `__init__`.)"""
+        the client: written for speed, the settings' figures worked out once in `__init__`, the ledger's numbers
+        read and written in place.)"""
         now = time.time()
         ledger = self.ledger
+        numbers = ledger.numbers
         ledger.lock()
         try:
-            slot = ledger.slot(self.key)
-            values = ledger.values(slot)
-            refusal = self._refusal(values, now)
+            at = ledger.entry(self.key)
+            refusal = self._refusal(numbers, at, now)
             if refusal is None:
                 if self._rpm_interval:
-                    values[_RPM_CLOCK] = max(values[_RPM_CLOCK], now) + self._rpm_interval
-                ledger.store(slot, values, held=1 if self._concurrent else 0)
+                    numbers[at + _RPM_CLOCK] = max(numbers[at + _RPM_CLOCK], now) + self._rpm_interval
+                if self._concurrent:
+                    ledger.hold(at, 1)
         finally:
             ledger.unlock()
         if refusal is not None:
@@ -128,46 +133,49 @@ class ClientLimits:
             raise refusal
         record.settles = self.settle if self._settles else _nothing_to_settle
 
-    def _refusal(self, values: list[float], now: float) -> RateLimited | None:
+    def _refusal(self, numbers: Values, at: int, now: float) -> RateLimited | None:
         """Which limit refuses a request now, if any (budget first: waiting for the others would not help)."""
-        if self._budget_amount is not None and self._spent(values, now) >= self._budget_amount:
-            budget = self._budget(values, now)
+        if self._budget_amount is not None and self._spent(numbers, at, now) >= self._budget_amount:
+            budget = self._budget(numbers, at, now)
             assert budget is not None
-            return self._refused("budget", budget.ends - now, values, now, budget)
-        if self._concurrent and values[IN_FLIGHT] >= self._concurrent:
-            return self._refused("concurrent", CONCURRENT_RETRY_S, values, now)
-        if self._tpm_interval and values[_TPM_CLOCK] - now >= MINUTE - _EPSILON:
-            return self._refused("tpm", values[_TPM_CLOCK] - now - MINUTE + self._tpm_interval, values, now)
-        if self._rpm_interval and values[_RPM_CLOCK] - now > MINUTE - self._rpm_interval + _EPSILON:
-            return self._refused("rpm", values[_RPM_CLOCK] - now - (MINUTE - self._rpm_interval), values, now)
+            return self._refused("budget", budget.ends - now, numbers, at, now, budget)
+        if self._concurrent and numbers[at + IN_FLIGHT] >= self._concurrent:
+            return self._refused("concurrent", CONCURRENT_RETRY_S, numbers, at, now)
+        if self._tpm_interval and numbers[at + _TPM_CLOCK] - now >= MINUTE - _EPSILON:
+            return self._refused("tpm", numbers[at + _TPM_CLOCK] - now - MINUTE + self._tpm_interval, numbers, at,
+                                 now)
+        if self._rpm_interval and numbers[at + _RPM_CLOCK] - now > MINUTE - self._rpm_interval + _EPSILON:
+            return self._refused("rpm", numbers[at + _RPM_CLOCK] - now - (MINUTE - self._rpm_interval), numbers, at,
+                                 now)
         return None
 
-    def _windows(self, values: list[float], now: float) -> RateLimits:
-        return RateLimits(_window(self.settings.rpm, values[_RPM_CLOCK], now),
-                          _window(self.settings.tpm, values[_TPM_CLOCK], now))
+    def _windows(self, values: Values, at: int, now: float) -> RateLimits:
+        return RateLimits(_window(self.settings.rpm, values[at + _RPM_CLOCK], now),
+                          _window(self.settings.tpm, values[at + _TPM_CLOCK], now))
 
     def settle(self, record: Record) -> None:
         """The request ended: count its tokens and cost, and give back its place in flight."""
         now = time.time()
         ledger = self.ledger
+        numbers = ledger.numbers
         tokens = record.total_tokens or 0
         unpriced = False
         ledger.lock()
         try:
-            slot = ledger.slot(self.key)
-            values = ledger.values(slot)
+            at = ledger.entry(self.key)
             if self._tpm_interval and tokens:
-                values[_TPM_CLOCK] = max(values[_TPM_CLOCK], now) + tokens * self._tpm_interval
+                numbers[at + _TPM_CLOCK] = max(numbers[at + _TPM_CLOCK], now) + tokens * self._tpm_interval
             if self._budget_amount is not None:
-                self._spent(values, now)  # a new period starts from nothing
+                self._spent(numbers, at, now)  # a new period starts from nothing
                 if self._budget_in_tokens:
-                    values[_SPENT] += tokens
+                    numbers[at + _SPENT] += tokens
                 elif record.cost is not None:
-                    values[_SPENT] += record.cost
+                    numbers[at + _SPENT] += record.cost
                 elif tokens:
-                    values[_UNPRICED] += 1
+                    numbers[at + _UNPRICED] += 1
                     unpriced = True
-            ledger.store(slot, values, held=-1 if self._concurrent else 0)
+            if self._concurrent:
+                ledger.hold(at, -1)
         finally:
             ledger.unlock()
         if unpriced and record.model not in self._unpriced:
@@ -182,10 +190,10 @@ class ClientLimits:
         now = time.time() if now is None else now
         settings, ledger = self.settings, self.ledger
         with ledger.locked():
-            slot = ledger.slot(self.key)
-            values = ledger.values(slot)
+            at = ledger.entry(self.key)
+            values = list(ledger.numbers[at:at + IN_FLIGHT + 1])
         in_flight = int(values[IN_FLIGHT])
-        budget = self._budget(values, now)
+        budget = self._budget(values, 0, now)
         rpm, tpm = _window(settings.rpm, values[_RPM_CLOCK], now), _window(settings.tpm, values[_TPM_CLOCK], now)
         return {
             "client": settings.name,
@@ -204,28 +212,29 @@ class ClientLimits:
 
     # --- helpers -----------------------------------------------------------------------------------------
 
-    def _spent(self, values: list[float], now: float) -> float:
-        """The budget's spend in the period holding `now` (a new period starts from nothing: `values` are reset)."""
+    def _spent(self, values: Values, at: int, now: float) -> float:
+        """The budget's spend in the period holding `now` (a new period starts from nothing: the entry at `at` of
+        `values` is reset)."""
         starts, ends = self._period
         if not starts <= now < ends:
             assert self.settings.budget is not None
             period = self.settings.budget.period
             starts, ends = self._period = period_start(period, now), period_end(period, now)
-        if values[_PERIOD] != starts:
-            values[_PERIOD], values[_SPENT], values[_UNPRICED] = starts, 0.0, 0.0
-        return values[_SPENT]
+        if values[at + _PERIOD] != starts:
+            values[at + _PERIOD], values[at + _SPENT], values[at + _UNPRICED] = starts, 0.0, 0.0
+        return values[at + _SPENT]
 
-    def _budget(self, values: list[float], now: float) -> BudgetState | None:
+    def _budget(self, values: Values, at: int, now: float) -> BudgetState | None:
         """The budget in the period holding `now`."""
         settings = self.settings.budget
         if settings is None:
             return None
-        spent = self._spent(values, now)
-        return BudgetState(settings, spent, int(values[_UNPRICED]), *self._period)
+        spent = self._spent(values, at, now)
+        return BudgetState(settings, spent, int(values[at + _UNPRICED]), *self._period)
 
-    def _refused(self, limit: str, wait: float, values: list[float], now: float,
+    def _refused(self, limit: str, wait: float, values: Values, at: int, now: float,
                  budget: BudgetState | None = None) -> RateLimited:
-        name, settings, windows = self.settings.name, self.settings, self._windows(values, now)
+        name, settings, windows = self.settings.name, self.settings, self._windows(values, at, now)
         if limit == "budget":
             assert budget is not None
             unit = "USD" if budget.settings.currency == "usd" else "tokens"
