@@ -306,7 +306,7 @@ class Bench:
         return _throughput_rows(name, *self._pair(name, CONNECTIONS, baseline=self.unrecorded))
 
     def governed(self) -> list[Row]:
-        many, one = f"chat, {CONNECTIONS} conn, no limits vs limits", "chat, 1 conn, no limits vs limits"
+        many, one = f"chat, {CONNECTIONS} conn, model vs route + limits", "chat, 1 conn, model vs route + limits"
         return [*_throughput_rows(many, *self._pair(many, CONNECTIONS, baseline=self.gateway, measured=self.governed)),
                 *_latency_rows(one, *self._pair(one, 1, baseline=self.gateway, measured=self.governed))]
 
