@@ -5,8 +5,8 @@ only this model's requests, and the model is in memory once whatever the number 
 Started, watched and restarted by the supervisor (api/local/hosts.py). It loads one instance before it says
 `ready` on stdout (or `{"error": ...}` and exits 1 when the model cannot be loaded), then serves jobs on its
 socket (api/local/host_protocol.py): each generation runs in a thread of its own with an instance lent to it
-alone (more requests wait, at most `max_queue` of them, then 429), streaming frames as the tokens come; a
-connection that closes cancels its job. It exits by itself after `keep_alive` seconds without a request, and
+alone (more requests wait, at most `max_queue` of them, then 429), and writes its frames itself as the tokens
+come; a connection that closes cancels its job. It exits by itself after `keep_alive` seconds without a request, and
 when its supervisor is gone.
 """
 
@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import socket
 import sys
 import threading
 import time
@@ -31,8 +32,6 @@ from api.local.host_protocol import Spec
 from api.wire.errors import ApiError
 
 IDLE_CHECK_S = 0.5
-GONE = object()
-"""In a job's queue: the worker closed its end (the job is cancelled)."""
 SPEEDS_KEPT = 8
 """tokens_per_s is of this many last answers."""
 
@@ -160,16 +159,46 @@ class Host:
             writer.write(wire.error_frame(error))
             return
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
         cancelled = threading.Event()
-        returned = asyncio.Event()
+        returned = threading.Event()
+        ended = asyncio.Event()
+        # The job's thread writes its frames itself, on a blocking copy of the connection (the loop writes nothing
+        # more on it): a token handed to the loop to write would wait for the loop's thread to wake and take the
+        # GIL, about a millisecond on this machine, before the first token and after every one.
+        channel = socket.socket(fileno=os.dup(writer.get_extra_info("socket").fileno()))
+        channel.setblocking(True)
+        last: list[bytes] = []
+        """The job's last frame (its end, or its error), written once the instance is given back."""
+        self.requests += 1
+        number = self.requests
 
         def give_back() -> None:
             self.give_back(instance)
             returned.set()
 
+        def send(frame: bytes) -> None:
+            if cancelled.is_set():
+                return
+            try:
+                channel.sendall(frame)
+            except OSError:  # the worker is gone: the job stops at its next token
+                cancelled.set()
+
         def emit(item: object) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            if isinstance(item, Progress):
+                if item.done:
+                    self.prompts.pop(number, None)
+                else:
+                    self.prompts[number] = item
+                send(wire.frame(wire.PROGRESS, orjson.dumps({"processed": item.processed, "total": item.total})))
+            elif item is STARTED:
+                send(wire.frame(wire.STARTED))
+            elif isinstance(item, bytes):
+                send(wire.frame(wire.REPLY if op == "count" else wire.DATA, item))
+            elif item is None:
+                last[:] = last or [wire.frame(wire.END)]
+            elif isinstance(item, BaseException):
+                last[:] = last or [wire.error_frame(failure(self.spec, item))]
 
         def work() -> None:
             try:
@@ -190,42 +219,19 @@ class Host:
                         self.speeds.append(usage["completion_tokens"] / (time.perf_counter() - started))
             except BaseException as exc:
                 emit(exc)
-            finally:
+            finally:  # the instance is free before the worker hears the end, and asks again
                 loop.call_soon_threadsafe(give_back)
+                returned.wait()
+                if last:
+                    send(last[0])
+                channel.close()
+                loop.call_soon_threadsafe(ended.set)
 
-        self.requests += 1
-        number = self.requests
         threading.Thread(target=work, name=f"{op} {self.spec.label}", daemon=True).start()
         gone = asyncio.ensure_future(reader.read(1))  # the worker closing its end cancels the job
-        gone.add_done_callback(lambda _: queue.put_nowait(GONE))  # (a token costs one queue.get, no more futures)
+        gone.add_done_callback(lambda _: cancelled.set())
         try:
-            while True:
-                item = await queue.get()
-                if item is GONE:
-                    cancelled.set()
-                    return
-                if isinstance(item, Progress):
-                    if item.done:
-                        self.prompts.pop(number, None)
-                    else:
-                        self.prompts[number] = item
-                    writer.write(wire.frame(wire.PROGRESS, orjson.dumps({"processed": item.processed,
-                                                                         "total": item.total})))
-                elif item is STARTED:
-                    writer.write(wire.frame(wire.STARTED))
-                elif isinstance(item, bytes):
-                    writer.write(wire.frame(wire.REPLY if op == "count" else wire.DATA, item))
-                elif item is None:  # the instance is free before the worker hears the end, and asks again
-                    await returned.wait()
-                    writer.write(wire.frame(wire.END))
-                    return
-                else:
-                    await returned.wait()
-                    writer.write(wire.error_frame(failure(self.spec, item)))
-                    return
-                await writer.drain()
-        except ConnectionError:
-            cancelled.set()
+            await ended.wait()
         finally:
             gone.cancel()
             self.prompts.pop(number, None)
@@ -236,7 +242,7 @@ class Host:
                 "tokens_per_s": round(sum(self.speeds) / len(self.speeds), 2) if self.speeds else None,
                 "keep_alive": self.keep_alive, "idle_s": 0.0 if self.active else time.monotonic() - self.used,
                 "prompt_progress": [{"processed": progress.processed, "total": progress.total}
-                                    for progress in self.prompts.values()]}
+                                    for progress in list(self.prompts.values())]}  # (jobs' threads change it)
 
     async def watch(self, parent: int) -> None:
         """Exit after `keep_alive` seconds idle, or when the supervisor is gone."""
