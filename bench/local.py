@@ -132,7 +132,8 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, list[tuple[float, float
         warn_if_busy()
         llm = llama_cpp.Llama(model_path=str(model), n_ctx=args.n_ctx, n_threads=args.threads, verbose=False)
         server = Server("gatehouse", [PYTHON, "-m", "api", "--config", str(config)], f"http://{HOST}:{port}/health", work)
-        results: dict[str, list[tuple[float, float, int]]] = {"direct": [], "gateway": []}
+        results: dict[str, list[tuple[float, float, int]]] = {"direct": [], "gateway": [], "direct first": [],
+                                                              "gateway first": []}
         foreign = []
         with server, httpx.Client(base_url=f"http://{HOST}:{port}", timeout=300,
                                   headers={"Authorization": f"Bearer {API_KEY}"}) as client:
@@ -144,6 +145,9 @@ def measure(args: argparse.Namespace) -> tuple[dict[str, list[tuple[float, float
                 foreign.append(cpu.share)
                 print(f"round {round_ + 1}/{args.rounds}: direct {rate(results['direct'][-1]):.1f} tok/s, "
                       f"gateway {rate(results['gateway'][-1]):.1f} tok/s", file=sys.stderr, flush=True)
+            for _ in range(args.first_tokens):  # the first token alone, many times: a few rounds are too few for it
+                results["direct first"].append(direct_run(llm, 2))
+                results["gateway first"].append(gateway_run(client, 2))
             first, again = second_turn(client)
             print(f"second turn: first token after {first * 1000:.0f} ms for a ~2,000-token prompt never seen, "
                   f"{again * 1000:.0f} ms for the same grown by a turn ({again / first:.0%})", file=sys.stderr)
@@ -165,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=200, help="tokens per generation (default 200)")
     parser.add_argument("--rounds", type=int, default=5, help="direct/gateway pairs (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads on both sides (default 2)")
+    parser.add_argument("--first-tokens", type=int, default=30,
+                        help="short generations (2 tokens) on each side, alternating, for the first token (default 30)")
     parser.add_argument("--n-ctx", type=int, default=1024, help="context length on both sides (default 1024)")
     parser.add_argument("--model", type=Path, help="a GGUF file (default: Gemma 3 270M from its package)")
     parser.add_argument("--markdown", type=Path, help="also write the table and machine facts as Markdown")
@@ -205,11 +211,15 @@ def report(results: dict[str, list[tuple[float, float, int]]]) -> Table:
         ("first token (ms)", lambda r: r[0] * 1000, fmt_ms),
         ("whole generation (ms)", lambda r: r[1] * 1000, fmt_ms),
     ]
+    if results["direct first"]:
+        metrics.append((f"first token, {len(results['direct first'])} short runs (ms)", lambda r: r[0] * 1000, fmt_ms))
     rows = []
     for name, pick, show in metrics:
-        direct, gateway = median("direct", pick), median("gateway", pick)
+        short = name.startswith("first token, ")
+        direct = median("direct first" if short else "direct", pick)
+        gateway = median("gateway first" if short else "gateway", pick)
         rows.append([name, show(direct), show(gateway), fmt_ratio(gateway / direct)])
-    tokens = {run[2] for side in results.values() for run in side}
+    tokens = {run[2] for side in ("direct", "gateway") for run in results[side]}
     rows.append(["tokens per generation", *(str(sorted(tokens)),) * 2, ""])
     return Table(["Metric", "llama-cpp-python direct", "Gateway", "Gateway/Direct"], rows)
 
