@@ -50,9 +50,12 @@ async def test_the_activity_shows_costs_the_refusing_limit_and_the_spend_against
         await pilot.press("3")
         table = app.query_one("#activity-table", DataTable)
         await until(pilot, lambda: table.row_count >= 3)
+
+        def answered() -> list[str]:
+            return [line for line in screen_lines(app) if "metered" in line and " 200 " in line]
+        await until(pilot, lambda: len(answered()) == 2)  # the rows counted may be drawn a frame later
+        assert all("$0.0" in line for line in answered())  # cost, in view at 80 columns
         lines = screen_lines(app)
-        answered = [line for line in lines if "metered" in line and " 200 " in line]
-        assert len(answered) == 2 and all("$0.0" in line for line in answered)  # cost, in view at 80 columns
         assert any("metered" in line and "429 rpm" in line for line in lines)
         await until(pilot, lambda: "metered $0.0" in static_text(app, "#activity-budgets"))
         assert "of $5.00 this month" in static_text(app, "#activity-budgets")
