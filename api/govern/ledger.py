@@ -41,10 +41,8 @@ _LOCK_AT = _HEADER.size
 """The file's lock (its mutex) follows the header."""
 _KEY = struct.Struct("<Q")
 IN_FLIGHT = VALUES
-"""The index, in an entry's values, of the requests it has in flight (kept by `store`'s `held`)."""
+"""The index, in an entry's values, of the requests it has in flight (kept by `Ledger.hold`)."""
 _ENTRY = struct.Struct(f"<Q{VALUES + 1}d")
-_IN_FLIGHT = struct.Struct("<d")
-_IN_FLIGHT_AT = _KEY.size + IN_FLIGHT * 8
 _ENTRY_SIZE = 64
 _ROW_PID = struct.Struct("<Q")
 _COUNT = struct.Struct("<I")
@@ -53,6 +51,15 @@ _TABLE_AT = 64
 assert _LOCK_AT + MUTEX_BYTES <= _TABLE_AT
 _ROWS_AT = _TABLE_AT + SLOTS * _ENTRY_SIZE
 SIZE = _ROWS_AT + WORKER_ROWS * _ROW_SIZE
+
+
+def _entry_of(slot: int) -> int:
+    """Where the values of the table's `slot` begin, in the file read as 8-byte floats (`Ledger.numbers`)."""
+    return (_TABLE_AT + slot * _ENTRY_SIZE + _KEY.size) // 8
+
+
+def _slot_of(entry: int) -> int:
+    return (entry * 8 - _KEY.size - _TABLE_AT) // _ENTRY_SIZE
 
 
 class LedgerFull(Exception):
@@ -73,8 +80,9 @@ def prepare(data_dir: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with mmap.mmap(fd, SIZE) as memory:
             initialise(memory, _LOCK_AT)
-            for slot in range(SLOTS):
-                _IN_FLIGHT.pack_into(memory, _TABLE_AT + slot * _ENTRY_SIZE + _IN_FLIGHT_AT, 0.0)
+            with memoryview(memory).cast("d") as numbers:
+                for slot in range(SLOTS):
+                    numbers[_entry_of(slot) + IN_FLIGHT] = 0.0
             memory[_ROWS_AT:SIZE] = bytes(SIZE - _ROWS_AT)
     finally:
         os.close(fd)
@@ -126,7 +134,7 @@ class Ledger:
         self.pid = os.getpid()
         with self.locked():
             self._row = self._claim_row()
-        self._counts_at = (self._row_at(self._row) + _ROW_PID.size) // _COUNT.size
+        self._counts_at = self._counts_of(self._row)
         """Where this worker's row of counts begins in `_counts`."""
 
     def close(self) -> None:
@@ -167,38 +175,37 @@ class Ledger:
             index = (index + 1) % SLOTS
         else:
             raise LedgerFull(f"the limits ledger holds {SLOTS} entries and all are taken")
-        found = self._entries[key] = (at + _KEY.size) // 8
+        found = self._entries[key] = _entry_of(index)
         return found
 
     def hold(self, entry: int, change: int) -> None:
         """This worker holds `change` more (or fewer) of the entry's requests in flight: counted in the entry and
         in the worker's row (given back should it die)."""
-        at = self._counts_at + (entry * 8 - _KEY.size - _TABLE_AT) // _ENTRY_SIZE
+        at = self._counts_at + _slot_of(entry)
         count = self._counts[at]
         change = max(change, -count)
         self._counts[at] = count + change
-        self.numbers[entry + IN_FLIGHT] = max(self.numbers[entry + IN_FLIGHT] + change, 0.0)
+        self._add_in_flight(entry, change)
 
     # --- requests in flight (call under `locked`) -----------------------------------------------------
 
-    def _add_in_flight(self, slot: int, change: int) -> None:
-        at = _TABLE_AT + slot * _ENTRY_SIZE + _IN_FLIGHT_AT
-        (total,) = _IN_FLIGHT.unpack_from(self._map, at)
-        _IN_FLIGHT.pack_into(self._map, at, max(total + change, 0.0))
+    def _add_in_flight(self, entry: int, change: int) -> None:
+        self.numbers[entry + IN_FLIGHT] = max(self.numbers[entry + IN_FLIGHT] + change, 0.0)
 
     def _row_at(self, row: int) -> int:
         return _ROWS_AT + row * _ROW_SIZE
 
+    def _counts_of(self, row: int) -> int:
+        """Where a worker row's counts begin in `_counts` (one per slot)."""
+        return (self._row_at(row) + _ROW_PID.size) // _COUNT.size
+
     def _release_row(self, row: int) -> None:
         """A worker's row emptied: what it held in flight is given back."""
+        first = self._counts_of(row)
+        for slot, count in enumerate(self._counts[first:first + SLOTS].tolist()):
+            if count:
+                self._add_in_flight(_entry_of(slot), -count)
         at = self._row_at(row)
-        counts = memoryview(self._map)[at + _ROW_PID.size:at + _ROW_SIZE].cast("I")
-        try:
-            for slot, count in enumerate(counts):
-                if count:
-                    self._add_in_flight(slot, -count)
-        finally:
-            counts.release()
         self._map[at:at + _ROW_SIZE] = bytes(_ROW_SIZE)
 
     def _claim_row(self) -> int:

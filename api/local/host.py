@@ -167,7 +167,7 @@ class Host:
         # GIL, about a millisecond on this machine, before the first token and after every one.
         channel = socket.socket(fileno=os.dup(writer.get_extra_info("socket").fileno()))
         channel.setblocking(True)
-        last: list[bytes] = []
+        last: bytes | None = None
         """The job's last frame (its end, or its error), written once the instance is given back."""
         self.requests += 1
         number = self.requests
@@ -185,6 +185,7 @@ class Host:
                 cancelled.set()
 
         def emit(item: object) -> None:
+            nonlocal last
             if isinstance(item, Progress):
                 if item.done:
                     self.prompts.pop(number, None)
@@ -195,10 +196,9 @@ class Host:
                 send(wire.frame(wire.STARTED))
             elif isinstance(item, bytes):
                 send(wire.frame(wire.REPLY if op == "count" else wire.DATA, item))
-            elif item is None:
-                last[:] = last or [wire.frame(wire.END)]
-            elif isinstance(item, BaseException):
-                last[:] = last or [wire.error_frame(failure(self.spec, item))]
+            elif last is None:  # the end (None) or an error: the first of them is the job's last frame
+                last = wire.error_frame(failure(self.spec, item)) if isinstance(item, BaseException) else \
+                    wire.frame(wire.END)
 
         def work() -> None:
             try:
@@ -222,8 +222,8 @@ class Host:
             finally:  # the instance is free before the worker hears the end, and asks again
                 loop.call_soon_threadsafe(give_back)
                 returned.wait()
-                if last:
-                    send(last[0])
+                if last is not None:
+                    send(last)
                 channel.close()
                 loop.call_soon_threadsafe(ended.set)
 
