@@ -154,9 +154,16 @@ class Route:
 
     def order(self, now: float) -> tuple[list[Target], list[Target]]:
         """The targets to try now in the strategy's order, and those skipped because they are cooling down."""
+        targets = self.targets
+        for target in targets:
+            if target.health.cooling(now):
+                break
+        else:  # none cooling down (the usual case: no list to sort out)
+            if self.settings.strategy == "fallback" or len(targets) < 2:
+                return targets, []
         ready: list[Target] = []
         cooling: list[Target] = []
-        for target in self.targets:
+        for target in targets:
             (cooling if target.health.cooling(now) else ready).append(target)
         strategy = self.settings.strategy
         if strategy == "fallback" or len(ready) < 2:

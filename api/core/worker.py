@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from api.config import locations
 from api.config.settings import RESTART_KEYS, Config, ConfigError, changed_keys, load_config
+from api.core import gc_tuning
 from api.core import stopping as server_stop
 from api.core.auth import KeyRing
 from api.core.catalog import Catalog
@@ -132,6 +133,7 @@ class Worker:
         await self.recorder.start()
         self._background(self.recorder.run(self._stopping))
         self._background(watch_config(self.config_path, self._initial.stamp, self.reload, self._stopping))
+        gc_tuning.tune()
 
     async def stop(self, _app: object = None) -> None:
         self._stopping.set()

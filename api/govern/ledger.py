@@ -58,8 +58,10 @@ def _entry_of(slot: int) -> int:
     return (_TABLE_AT + slot * _ENTRY_SIZE + _KEY.size) // 8
 
 
-def _slot_of(entry: int) -> int:
-    return (entry * 8 - _KEY.size - _TABLE_AT) // _ENTRY_SIZE
+_FIRST_ENTRY = _entry_of(0)
+_ENTRY_NUMBERS = _ENTRY_SIZE // 8
+"""An entry's values in `Ledger.numbers` are `_ENTRY_NUMBERS` apart: the slot of entry `e` is
+`(e - _FIRST_ENTRY) // _ENTRY_NUMBERS`."""
 
 
 class LedgerFull(Exception):
@@ -180,12 +182,16 @@ class Ledger:
 
     def hold(self, entry: int, change: int) -> None:
         """This worker holds `change` more (or fewer) of the entry's requests in flight: counted in the entry and
-        in the worker's row (given back should it die)."""
-        at = self._counts_at + _slot_of(entry)
-        count = self._counts[at]
-        change = max(change, -count)
-        self._counts[at] = count + change
-        self._add_in_flight(entry, change)
+        in the worker's row (given back should it die). On every request of a client with `max_concurrent`, twice:
+        written out rather than in calls (`_add_in_flight`'s update, inline)."""
+        counts, numbers = self._counts, self.numbers
+        at = self._counts_at + (entry - _FIRST_ENTRY) // _ENTRY_NUMBERS
+        count = counts[at] + change
+        if count < 0:  # a place this worker no longer holds (its row was released)
+            change, count = change - count, 0
+        counts[at] = count
+        in_flight = numbers[entry + IN_FLIGHT] + change
+        numbers[entry + IN_FLIGHT] = in_flight if in_flight > 0.0 else 0.0
 
     # --- requests in flight (call under `locked`) -----------------------------------------------------
 

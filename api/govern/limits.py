@@ -94,7 +94,9 @@ class ClientLimits:
     def __init__(self, settings: ClientSettings, ledger: Ledger) -> None:
         self.settings = settings
         self.ledger = ledger
-        self.key = f"client:{settings.name}"
+        with ledger.locked():
+            self._at = ledger.entry(f"client:{settings.name}")
+        """Where the client's entry begins in the ledger's numbers (an entry never moves)."""
         self._rpm_interval = MINUTE / settings.rpm if settings.rpm else 0.0
         self._tpm_interval = MINUTE / settings.tpm if settings.tpm else 0.0
         self._concurrent = settings.max_concurrent or 0
@@ -102,6 +104,8 @@ class ClientLimits:
         self._budget_in_tokens = settings.budget is not None and settings.budget.currency == "tokens"
         self._settles = bool(self._tpm_interval or self._concurrent or self._budget_amount is not None)
         """Whether an answer changes anything here (tokens, spend, a place in flight); rpm alone is counted at once."""
+        self._settle = self.settle if self._settles else _nothing_to_settle
+        """What a record of the client's settles when it ends (the bound method made once)."""
         self._unpriced: set[str | None] = set()
         """Models without a price already warned of."""
         self._period = (0.0, 0.0)
@@ -117,13 +121,14 @@ class ClientLimits:
         now = time.time()
         ledger = self.ledger
         numbers = ledger.numbers
+        at = self._at
         ledger.lock()
         try:
-            at = ledger.entry(self.key)
             refusal = self._refusal(numbers, at, now)
             if refusal is None:
-                if self._rpm_interval:
-                    numbers[at + _RPM_CLOCK] = max(numbers[at + _RPM_CLOCK], now) + self._rpm_interval
+                if self._rpm_interval:  # (conditional expressions, not max(): half the time)
+                    clock = numbers[at + _RPM_CLOCK]
+                    numbers[at + _RPM_CLOCK] = (clock if clock > now else now) + self._rpm_interval
                 if self._concurrent:
                     ledger.hold(at, 1)
         finally:
@@ -131,7 +136,7 @@ class ClientLimits:
         if refusal is not None:
             record.limited = refusal.limit
             raise refusal
-        record.settles = self.settle if self._settles else _nothing_to_settle
+        record.settles = self._settle
 
     def _refusal(self, numbers: Values, at: int, now: float) -> RateLimited | None:
         """Which limit refuses a request now, if any (budget first: waiting for the others would not help)."""
@@ -160,11 +165,12 @@ class ClientLimits:
         numbers = ledger.numbers
         tokens = record.total_tokens or 0
         unpriced = False
+        at = self._at
         ledger.lock()
         try:
-            at = ledger.entry(self.key)
             if self._tpm_interval and tokens:
-                numbers[at + _TPM_CLOCK] = max(numbers[at + _TPM_CLOCK], now) + tokens * self._tpm_interval
+                clock = numbers[at + _TPM_CLOCK]
+                numbers[at + _TPM_CLOCK] = (clock if clock > now else now) + tokens * self._tpm_interval
             if self._budget_amount is not None:
                 self._spent(numbers, at, now)  # a new period starts from nothing
                 if self._budget_in_tokens:
@@ -190,8 +196,7 @@ class ClientLimits:
         now = time.time() if now is None else now
         settings, ledger = self.settings, self.ledger
         with ledger.locked():
-            at = ledger.entry(self.key)
-            values = list(ledger.numbers[at:at + IN_FLIGHT + 1])
+            values = list(ledger.numbers[self._at:self._at + IN_FLIGHT + 1])
         in_flight = int(values[IN_FLIGHT])
         budget = self._budget(values, 0, now)
         rpm, tpm = _window(settings.rpm, values[_RPM_CLOCK], now), _window(settings.tpm, values[_TPM_CLOCK], now)
