@@ -134,18 +134,28 @@ class Server:
         self.process = None
 
     def worker_pids(self) -> list[int]:
-        """Pids of the server's direct children (Granian's worker processes)."""
+        """Pids of Granian's worker processes: the server's children forked from it (the same command line; its
+        helpers, Gatehouse's LocalDocs indexer and model hosts, run commands of their own)."""
         pid = self.process.pid
         try:
-            return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            children = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
         except OSError:
             return []
+        return [child for child in children if _command(child) == command]
 
     def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def _command(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile
+        return None
 
 
 def _signal_group(group: int, signum: int) -> None:

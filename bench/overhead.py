@@ -168,7 +168,7 @@ def _rss_mb(pid: int) -> float:
 
 def _worker_and_writer(server: Server) -> tuple[int, int]:
     """The pids of the gateway's one Granian worker and of its activity writer (`python -m api.store.activity_writer`)."""
-    workers = _children(server.process.pid)
+    workers = server.worker_pids()
     writers = [pid for worker in workers for pid in _children(worker)
                if b"api.store.activity_writer" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     if len(workers) != 1 or len(writers) != 1:

@@ -5,14 +5,16 @@ every so often, a full pass over every object the process holds. A worker holds 
 as it does (modules, the OpenAPI document, the config, the metrics) and makes thousands of short-lived objects per
 request, almost none of them in reference cycles: measured in a loaded worker, the collector took about 6 µs of
 each request, the full passes (some 25 ms each) half of it. So once the worker has started, what it holds then is
-left out of every pass (`gc.freeze`) and the young passes run ten times less often: about 1.7 µs a request.
+left out of every pass (`gc.freeze`: 3.6 µs a request) and the young passes run less often (a threshold of 2,000
+instead of 700: 17 passes per 1,000 requests become 2, and 1.9 µs a request). A higher threshold saves nothing more
+and keeps more garbage: 7,000 cost 4.3 MB of the worker's memory over 200,000 requests, 2,000 0.8 MB.
 """
 
 from __future__ import annotations
 
 import gc
 
-THRESHOLDS = (7000, 10, 10)
+THRESHOLDS = (2000, 10, 10)
 """`gc.set_threshold`'s: CPython's defaults but the first, 700."""
 
 
