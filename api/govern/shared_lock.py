@@ -18,6 +18,7 @@ import fcntl
 import logging
 import mmap
 import os
+from collections.abc import Callable
 from typing import Protocol
 
 log = logging.getLogger("gatehouse")
@@ -71,7 +72,8 @@ class _Mutex:
         assert _PTHREAD is not None
         self._holder: ctypes.c_byte | None = ctypes.c_byte.from_buffer(memory, at)
         self._address = ctypes.c_void_p(ctypes.addressof(self._holder))
-        self._lock, self._unlock = _PTHREAD.pthread_mutex_lock, _PTHREAD.pthread_mutex_unlock
+        self._lock: Callable[[ctypes.c_void_p], int] = _PTHREAD.pthread_mutex_lock
+        self._unlock: Callable[[ctypes.c_void_p], int] = _PTHREAD.pthread_mutex_unlock
         self._name = name
 
     def acquire(self) -> None:
@@ -93,7 +95,11 @@ class _Mutex:
 
     def close(self) -> None:
         self._holder = None
-        self._address = ctypes.c_void_p()
+        self._lock = self._unlock = _closed  # a null address would crash the process, not raise
+
+
+def _closed(_address: ctypes.c_void_p) -> int:
+    raise ValueError("the lock's file is closed")
 
 
 class _Flock:

@@ -85,3 +85,25 @@ def test_a_process_that_dies_holding_the_lock_does_not_stop_the_others(tmp_path,
         assert "a process died holding the lock of the test file" in caplog.text
     assert _run(path, robust, 1000).wait(timeout=60) == 0
     assert _counter(path) == 1000
+
+
+@pytest.mark.skipif(not ROBUST, reason="no robust mutex here")
+def test_the_mutex_taken_after_its_file_was_closed_raises_rather_than_crashing_the_process(tmp_path):
+    path = _file(tmp_path, robust=True)
+    script = """
+import mmap, os, sys
+from api.govern.shared_lock import shared_lock
+fd = os.open(sys.argv[1], os.O_RDWR)
+memory = mmap.mmap(fd, 4096)
+lock = shared_lock(fd, memory, 0, "the test file", robust=True)
+lock.close()
+memory.close()
+try:
+    lock.acquire()
+except ValueError as exc:
+    print("refused:", exc)
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(path)], cwd=Path(__file__).parents[2],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "refused: the lock's file is closed" in done.stdout

@@ -104,6 +104,17 @@ class LocalAnswer:
         self._job.close()
 
 
+_runtime_found = False
+
+
+def runtime_installed() -> bool:
+    """Whether llama-cpp-python is installed: looked up until it is (installed while the server runs, it is used
+    from the next request), then remembered (the lookup costs 0.05 ms, on every local request otherwise)."""
+    global _runtime_found
+    _runtime_found = _runtime_found or importlib.util.find_spec("llama_cpp") is not None
+    return _runtime_found
+
+
 class LlamaCppProvider(Provider):
     in_process = True
 
@@ -116,7 +127,7 @@ class LlamaCppProvider(Provider):
         """Model name (an embeddings host's with " (embeddings)") → 1, as `loaded_models` last saw them."""
         self.package_dir = locations.model_cache_dir()
         self.files: dict[str, ModelFile] = {}
-        if importlib.util.find_spec("llama_cpp") is None:
+        if not runtime_installed():
             log.warning("%s", self.missing_runtime().message)
 
     def missing_runtime(self) -> ApiError:
@@ -202,7 +213,7 @@ class LlamaCppProvider(Provider):
     async def _job(self, file: ModelFile, embedding: bool, op: str, request: dict) -> HostJob:
         """A job sent to the model's host (started first if need be) and taken on; a request's own `keep_alive`
         (Ollama's field) becomes the model's from then on."""
-        if importlib.util.find_spec("llama_cpp") is None:
+        if not runtime_installed():
             raise self.missing_runtime()
         spec = self._spec(file, embedding)
         asked = request.pop("keep_alive", None)
