@@ -69,7 +69,7 @@ async def forward(request: Request, endpoint: Endpoint,
     recording = context.recording
     assert isinstance(recording, Recording)  # model paths always have one (api/edge/middleware.py)
     if route is not None and not await model_routes.shadowed(route, name, state.catalog):
-        answer = await model_routes.serve(route, Forwarding(request, endpoint, body, hits, recording))
+        answer = await model_routes.serve(route, Forwarding(request, context, endpoint, body, hits, recording))
     else:
         provider, body["model"] = await state.catalog.resolve(name)
         exchange = _planned(context, recording, endpoint, body, provider)
@@ -117,10 +117,10 @@ class Forwarding:
 
     __slots__ = ("body", "context", "endpoint", "hits", "pristine", "recording", "request")
 
-    def __init__(self, request: Request, endpoint: Endpoint, body: dict, hits: list | None,
+    def __init__(self, request: Request, context: RequestContext, endpoint: Endpoint, body: dict, hits: list | None,
                  recording: Recording) -> None:
-        self.request, self.endpoint, self.body, self.hits, self.recording = request, endpoint, body, hits, recording
-        self.context = context_of(request)
+        self.request, self.context, self.endpoint, self.body, self.hits = request, context, endpoint, body, hits
+        self.recording = recording
         self.pristine: bytes | None = None
         """The body as it came, for the tries after the first."""
 
@@ -134,9 +134,6 @@ class Forwarding:
             body = orjson.loads(self.pristine)
         body["model"] = model
         return _planned(self.context, self.recording, self.endpoint, body, provider)
-
-    def answered_here(self, exchange: Exchange) -> bool:
-        return exchange.path is None
 
     async def answer_here(self, exchange: Exchange) -> Answer:
         return Answer(200, JSON, orjson.dumps({"input_tokens": await count_input_tokens(exchange)}))

@@ -276,6 +276,14 @@ def test_routes_serve_the_responses_api_embeddings_and_a_clients_default_model(r
     assert activity_of(http, answer.headers["x-request-id"])["route"] == "steady"
 
 
+def test_count_tokens_through_a_route_is_counted_as_its_target_would_count_it(routed):
+    sdk = anthropic_sdk(routed)
+    counted = sdk.messages.with_raw_response.count_tokens(model="route:steady", messages=HELLO)
+    assert counted.headers["x-gatehouse-target"] == "primary:gpt-fake-primary"
+    direct = sdk.messages.count_tokens(model="primary:gpt-fake-primary", messages=HELLO)
+    assert counted.parse().input_tokens == direct.input_tokens > 0
+
+
 def test_an_unknown_route_is_a_model_not_found(routed):
     with pytest.raises(openai.NotFoundError) as caught:
         chat(routed, "route:nowhere")
