@@ -136,19 +136,25 @@ class Server:
     def worker_pids(self) -> list[int]:
         """Pids of Granian's worker processes: the server's children forked from it (the same command line; its
         helpers, Gatehouse's LocalDocs indexer and model hosts, run commands of their own)."""
-        pid = self.process.pid
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            children = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        except OSError:
-            return []
-        return [child for child in children if _command(child) == command]
+        command = _command(self.process.pid)
+        return [child for child in children(self.process.pid) if command is not None and _command(child) == command]
 
     def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def children(pid: int) -> list[int]:
+    """Pids of the child processes of `pid`, whichever of its threads started them."""
+    pids = []
+    for listed in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids += [int(child) for child in listed.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            pass
+    return pids
 
 
 def _command(pid: int) -> bytes | None:

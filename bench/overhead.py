@@ -51,7 +51,7 @@ from pathlib import Path
 
 from api.config import locations
 from bench import litellm_proxy
-from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Summary, Table, WrkResult, chat_body,
+from bench.harness import (HOST, PYTHON, BenchError, ForeignCpu, Server, Summary, Table, WrkResult, chat_body, children,
                            check_reply, ensure_wrk, facts_markdown, fake_upstream, fmt_ms, fmt_rate, fmt_ratio,
                            free_port, add_run_options, interrupt_on_sigterm, machine_facts, measure, names_of,
                            parse_run_options, run_notes, run_wrk, warn_if_busy)
@@ -145,17 +145,6 @@ def gatehouse_on_uvicorn(upstream: str, anthropic: str, work_dir: Path) -> tuple
     return Server(name, command, f"http://{HOST}:{port}/health", work_dir), f"http://{HOST}:{port}/v1"
 
 
-def _children(pid: int) -> list[int]:
-    """Pids of the child processes of `pid`, whichever of its threads started them."""
-    pids = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            pids += [int(child) for child in children.read_text().split()]
-        except OSError:  # the thread ended meanwhile
-            pass
-    return pids
-
-
 def _rss_mb(pid: int) -> float:
     """Resident memory of process `pid` (VmRSS) in MB of 10^6 bytes."""
     try:
@@ -169,7 +158,7 @@ def _rss_mb(pid: int) -> float:
 def _worker_and_writer(server: Server) -> tuple[int, int]:
     """The pids of the gateway's one Granian worker and of its activity writer (`python -m api.store.activity_writer`)."""
     workers = server.worker_pids()
-    writers = [pid for worker in workers for pid in _children(worker)
+    writers = [pid for worker in workers for pid in children(worker)
                if b"api.store.activity_writer" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     if len(workers) != 1 or len(writers) != 1:
         raise BenchError(f"{server.name}: expected one worker with one activity writer, found workers {workers} "
