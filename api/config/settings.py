@@ -223,6 +223,12 @@ class ClientSettings:
         return bool(self.rpm or self.tpm or self.max_concurrent or self.budget)
 
 
+
+SERVER_CLIENT = ClientSettings(name="server")
+"""The settings of the server key's client when the config has no `[clients.server]` (made once: a request of
+that client asks for them twice)."""
+
+
 @dataclass(frozen=True, slots=True)
 class BudgetSettings:
     """A client's `budget = { amount, currency, period }`: what it may spend per calendar period (UTC)."""
@@ -307,7 +313,7 @@ class Config:
     def client(self, name: str) -> ClientSettings:
         """Settings of a client; unknown names get the `server` client's settings."""
         found = self.clients.get(name) or self.clients.get("server")
-        return found or ClientSettings(name="server")
+        return found or SERVER_CLIENT
 
 
 SECTIONS = tuple(part.name for part in fields(Config) if part.name not in ("path", "stamp"))

@@ -53,7 +53,7 @@ def apply_client_settings(body: dict, config: Config, client_name: str, endpoint
 def _apply_sampling(body: dict, client: ClientSettings, limits: tuple[str, ...]) -> None:
     """The client's sampling defaults; `temperature` and `top_p` not for a model that refuses them (Claude Opus
     4.7 and later); `max_tokens` in the first of the endpoint's `limits`, when the request sets none of them."""
-    if not claude.is_latest(body["model"]):
+    if (client.temperature is not None or client.top_p is not None) and not claude.is_latest(body["model"]):
         if client.temperature is not None and body.get("temperature") is None:
             body["temperature"] = client.temperature
         if client.top_p is not None and body.get("top_p") is None:

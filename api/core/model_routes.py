@@ -8,7 +8,7 @@ problems (its credentials refused, the model unknown to it, an endpoint it canno
 client's own error and its answer at once: another target would refuse it too. A stream is committed to a target
 once its first chunk arrived (and was not an error event); before that, it falls back like a whole answer.
 
-What a try needs of the request (planning it for a target, admitting it once, sending it, relaying the answer)
+What a try needs of the request (planning it for a target and admitting it once, sending it, relaying the answer)
 comes from the edge as a `Sender`. Each worker keeps its targets' health (`TargetHealth`: failures in a row,
 the cool-down, requests in flight, recent latency) in its own memory, across config reloads: a target cooled down
 in one worker is tried once more by each other worker before that one cools it down too.
@@ -35,6 +35,7 @@ from api.translate.answers import too_long
 from api.upstream.providers import Provider
 from api.upstream.providers.base import UpstreamResponse
 from api.wire.errors import ApiError, Dialect
+from api.wire.rate_limits import RateLimited
 
 TARGET_HEADER = b"x-gatehouse-target"
 """Names the target (`provider:model`) that answered a route's request, or failed last."""
@@ -55,15 +56,14 @@ class Sender(Protocol):
     recording: Recording
 
     def plan(self, provider: Provider, model: str) -> Exchange:
-        """The exchange for the request sent to `model` of `provider` (a 400 ApiError when it cannot serve it)."""
+        """The exchange for the request sent to `model` of `provider` (a 400 ApiError when it cannot serve it); one
+        that goes upstream lets the request in by its client's limits, once however many tries it takes
+        (`RateLimited` when they refuse it)."""
         ...
 
     async def answer_here(self, exchange: Exchange) -> Answer:
         """The answer of an exchange the gateway answers itself (no `path`: a count_tokens it counts)."""
         ...
-
-    def admit(self) -> None:
-        """Let the request in by its client's limits, once however many tries it takes (429 when refused)."""
 
     def send(self, exchange: Exchange) -> Awaitable[UpstreamResponse]: ...
 
@@ -149,15 +149,17 @@ class Route:
                                (TARGET_HEADER, target.encode()))
                         for target, weight in zip(settings.targets, weights, strict=True)
                         for provider, _, model in (target.partition(":"),)]
+        self._in_order = settings.strategy == "fallback" or len(self.targets) < 2
+        """Whether the targets are tried in their order when none is cooling down."""
 
     def order(self, now: float) -> tuple[list[Target], list[Target]]:
         """The targets to try now in the strategy's order, and those skipped because they are cooling down."""
         targets = self.targets
-        for target in targets:
-            if target.health.cooling(now):
-                break
-        else:  # none cooling down (the usual case: no list to sort out)
-            if self.settings.strategy == "fallback" or len(targets) < 2:
+        if self._in_order:
+            for target in targets:  # (`Health.cooling` written out: on every request of the route)
+                if now < target.health.cool_until or target.health.probing:
+                    break
+            else:  # none cooling down (the usual case: no list to sort out)
                 return targets, []
         ready: list[Target] = []
         cooling: list[Target] = []
@@ -199,16 +201,22 @@ def routes(settings: Mapping[str, RouteSettings], providers: Mapping[str, Provid
     return found
 
 
-async def shadowed(route: Route, name: str, catalog: Catalog) -> bool:
-    """Whether the model name that reached a route is a provider's model instead: a bare NAME is the route's only
-    where no provider has a model of that name (`route:NAME` always is)."""
-    return not name.startswith(ROUTE_PREFIX) and await catalog.holds(name)
+def bare(name: str) -> bool:
+    """Whether a model name that reached a route is its bare NAME (not `route:NAME`): a provider's model of that
+    name comes first (`shadowed`)."""
+    return not name.startswith(ROUTE_PREFIX)
+
+
+async def shadowed(name: str, catalog: Catalog) -> bool:
+    """Whether a bare route NAME is a provider's model instead: it is the route's only where no provider has a
+    model of that name."""
+    return await catalog.holds(name)
 
 
 async def find(routes: Mapping[str, Route], catalog: Catalog, name: str) -> Route | None:
     """The route a model name reaches, if any."""
     route = routes.get(name)
-    return None if route is None or await shadowed(route, name, catalog) else route
+    return None if route is None or (bare(name) and await shadowed(name, catalog)) else route
 
 
 @dataclass(slots=True)
@@ -287,11 +295,12 @@ async def _try(route: Route, target: Target, sender: Sender, tries: list[dict]) 
     began = time.perf_counter()
     try:
         exchange = sender.plan(target.provider, target.model)
+    except RateLimited:  # the client's limits refuse the request, whichever target it goes to
+        raise
     except ApiError as exc:  # it cannot serve this request (embeddings from an Anthropic provider, …): the next may
         return _noted(tries, target, began, _Failure(exc, exc.message, retry=False, counts=False), route)
     if exchange.path is None:
         return await sender.answer_here(exchange)
-    sender.admit()
     health.in_flight += 1
     try:
         upstream = await sender.send(exchange)

@@ -56,7 +56,10 @@ class State:
 
     def limits_of(self, client: str) -> ClientLimits | None:
         """The limits that apply to a client's requests (an unknown client's are the `server` client's)."""
-        return self.limits.get(self.config.client(client).name) if self.limits else None
+        if not self.limits:
+            return None
+        found = self.limits.get(client)
+        return found if found is not None or client in self.config.clients else self.limits.get("server")
 
 
 @dataclass(slots=True)

@@ -56,7 +56,11 @@ async def receive_body(receive: Receive, declared: bytes | None, limit: int) -> 
 
 async def read_json_object(receive: Receive, declared: bytes | None, limit: int) -> dict:
     """The body (see `receive_body`) as a JSON object, or a 400/413 ApiError."""
-    raw = await receive_body(receive, declared, limit)
+    return json_object(await receive_body(receive, declared, limit))
+
+
+def json_object(raw: bytes) -> dict:
+    """A body as a JSON object, or a 400 ApiError."""
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -16,7 +16,7 @@ from api.core.exchange import CLIENT_DIALECTS, Endpoint, Exchange, count_input_t
 from api.core.recording import Recording
 from api.core.relay import Answer, relay
 from api.core.worker import State
-from api.edge.body import first_path_segment, optional_model, read_json_object, require
+from api.edge.body import first_path_segment, json_object, optional_model, receive_body, require
 from api.edge.context import RequestContext, context_of
 from api.edge.responding import answer_response, json_response
 from api.localdocs import augment
@@ -53,9 +53,10 @@ async def forward(request: Request, endpoint: Endpoint,
     state = context.state
     receive = request.content.receive  # type: ignore[union-attr]  # receive_of(request), minus two calls
     server = state.config.server
-    body = await context.body_deadlines.read(
-        read_json_object(receive, request.get_first_header(b"content-length"), server.max_body_bytes),
+    raw = await context.body_deadlines.read(
+        receive_body(receive, request.get_first_header(b"content-length"), server.max_body_bytes),
         server.body_timeout_s)
+    body = json_object(raw)
     require(body, *REQUIRED[endpoint])
     optional_model(body)
     localdocs = body.pop(FIELD, None)  # Gatehouse's own field: never sent upstream
@@ -68,8 +69,8 @@ async def forward(request: Request, endpoint: Endpoint,
     route = state.routes.get(name) if state.routes else None
     recording = context.recording
     assert isinstance(recording, Recording)  # model paths always have one (api/edge/middleware.py)
-    if route is not None and not await model_routes.shadowed(route, name, state.catalog):
-        answer = await model_routes.serve(route, Forwarding(request, context, endpoint, body, hits, recording))
+    if route is not None and not (model_routes.bare(name) and await model_routes.shadowed(name, state.catalog)):
+        answer = await model_routes.serve(route, Forwarding(request, context, endpoint, raw, body, hits, recording))
     else:
         provider, body["model"] = await state.catalog.resolve(name)
         exchange = _planned(context, recording, endpoint, body, provider)
@@ -115,31 +116,33 @@ def _sent(request: Request, exchange: Exchange, hits: list | None) -> Awaitable[
 class Forwarding:
     """A route's request on its way to each target it tries (api/core/model_routes.py `Sender`)."""
 
-    __slots__ = ("body", "context", "endpoint", "hits", "pristine", "recording", "request")
+    __slots__ = ("body", "context", "endpoint", "hits", "raw", "recording", "request")
 
-    def __init__(self, request: Request, context: RequestContext, endpoint: Endpoint, body: dict, hits: list | None,
-                 recording: Recording) -> None:
-        self.request, self.context, self.endpoint, self.body, self.hits = request, context, endpoint, body, hits
-        self.recording = recording
-        self.pristine: bytes | None = None
-        """The body as it came, for the tries after the first."""
+    def __init__(self, request: Request, context: RequestContext, endpoint: Endpoint, raw: bytes, body: dict | None,
+                 hits: list | None, recording: Recording) -> None:
+        self.request, self.context, self.endpoint, self.raw, self.body = request, context, endpoint, raw, body
+        self.hits, self.recording = hits, recording
 
     def plan(self, provider: Provider, model: str) -> Exchange:
-        """The exchange for one target. Each try changes a body of its own (translation, snippets): the first the
-        request's, the next ones a copy of it as it came, kept (as JSON) before the first."""
-        if self.pristine is None:
-            self.pristine = orjson.dumps(self.body)
-            body = self.body
+        """The exchange for one target (the request let in by its client's limits once one goes upstream). Each try
+        changes a body of its own (translation, snippets): the first the request's, the next ones the request's
+        body read again as it came (`raw`) and completed again with its client's settings (nothing is copied for a
+        request that the first try answers)."""
+        body = self.body
+        if body is None:
+            body = json_object(self.raw)
+            body.pop(FIELD, None)
+            apply_client_settings(body, self.context.state.config, self.context.identity.client, self.endpoint)
         else:
-            body = orjson.loads(self.pristine)
+            self.body = None  # the first try's: the next gets its own
         body["model"] = model
-        return _planned(self.context, self.recording, self.endpoint, body, provider)
+        exchange = _planned(self.context, self.recording, self.endpoint, body, provider)
+        if exchange.path is not None:
+            _admit(self.context, self.recording)
+        return exchange
 
     async def answer_here(self, exchange: Exchange) -> Answer:
         return Answer(200, JSON, orjson.dumps({"input_tokens": await count_input_tokens(exchange)}))
-
-    def admit(self) -> None:
-        _admit(self.context, self.recording)
 
     def send(self, exchange: Exchange) -> Awaitable[UpstreamResponse]:
         return _sent(self.request, exchange, self.hits)

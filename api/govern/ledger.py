@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from api.govern.shared_lock import MUTEX_BYTES, initialise, shared_lock
+from api.govern.shared_lock import MUTEX_BYTES, closed, initialise, shared_lock
 
 FILE_NAME = "limits.ledger"
 """The ledger file, in `[server].data_dir`."""
@@ -41,7 +41,7 @@ _LOCK_AT = _HEADER.size
 """The file's lock (its mutex) follows the header."""
 _KEY = struct.Struct("<Q")
 IN_FLIGHT = VALUES
-"""The index, in an entry's values, of the requests it has in flight (kept by `Ledger.hold`)."""
+"""The index, in an entry's values, of the requests it has in flight (kept by `Ledger.hold` and `give_back`)."""
 _ENTRY = struct.Struct(f"<Q{VALUES + 1}d")
 _ENTRY_SIZE = 64
 _ROW_PID = struct.Struct("<Q")
@@ -125,13 +125,14 @@ class Ledger:
         self._fd = _open(data_dir)
         self._map = mmap.mmap(self._fd, SIZE)
         self._lock = shared_lock(self._fd, self._map, _LOCK_AT, f"the limits ledger ({data_dir / FILE_NAME})")
-        self.lock, self.unlock = self._lock.acquire, self._lock.release
-        """Hold the ledger for a read-change-write: no other worker reads or changes it until `unlock` (a pair of
-        calls rather than only `locked`: the request path saves the context manager's microsecond)."""
+        self.lock, self.unlock, self.recover = self._lock.take, self._lock.release, self._lock.recover
+        """Hold the ledger for a read-change-write: no other worker reads or changes it until `unlock`. `lock` gives
+        0, or a code to hand to `recover` at once (api/govern/shared_lock.py `take`). The request path's way (C
+        functions, no context manager); elsewhere `locked`."""
         self.numbers = memoryview(self._map).cast("d")
         """The file as 8-byte floats: the entries' values (`entry`), read and written in place under the lock."""
         self._counts = memoryview(self._map).cast("I")
-        """The file as 4-byte counts: the worker rows' (`hold`)."""
+        """The file as 4-byte counts: the worker rows' (`hold`, `give_back`)."""
         self._entries: dict[str, int] = {}
         self.pid = os.getpid()
         with self.locked():
@@ -143,6 +144,7 @@ class Ledger:
         with self.locked():
             self._release_row(self._row)
         self._lock.close()
+        self.lock = self.unlock = closed
         self.numbers.release()
         self._counts.release()
         self._map.close()
@@ -150,7 +152,7 @@ class Ledger:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        self.lock()
+        self._lock.acquire()
         try:
             yield
         finally:
@@ -180,18 +182,25 @@ class Ledger:
         found = self._entries[key] = _entry_of(index)
         return found
 
-    def hold(self, entry: int, change: int) -> None:
-        """This worker holds `change` more (or fewer) of the entry's requests in flight: counted in the entry and
-        in the worker's row (given back should it die). On every request of a client with `max_concurrent`, twice:
-        written out rather than in calls (`_add_in_flight`'s update, inline)."""
-        counts, numbers = self._counts, self.numbers
-        at = self._counts_at + (entry - _FIRST_ENTRY) // _ENTRY_NUMBERS
-        count = counts[at] + change
-        if count < 0:  # a place this worker no longer holds (its row was released)
-            change, count = change - count, 0
-        counts[at] = count
-        in_flight = numbers[entry + IN_FLIGHT] + change
-        numbers[entry + IN_FLIGHT] = in_flight if in_flight > 0.0 else 0.0
+    def seat(self, entry: int) -> int:
+        """Where this worker's count of the entry's requests in flight is kept (for `hold` and `give_back`)."""
+        return self._counts_at + (entry - _FIRST_ENTRY) // _ENTRY_NUMBERS
+
+    def hold(self, entry: int, seat: int) -> None:
+        """One more of the entry's requests in flight, held by this worker: counted in the entry and at the entry's
+        `seat` in the worker's row (given back should the worker die). On the request path: written out."""
+        self._counts[seat] += 1
+        self.numbers[entry + IN_FLIGHT] += 1.0
+
+    def give_back(self, entry: int, seat: int) -> None:
+        """One fewer of the entry's requests in flight held by this worker (none when it holds none: its row was
+        released, and with it its places)."""
+        counts = self._counts
+        if counts[seat]:
+            counts[seat] -= 1
+            numbers = self.numbers
+            in_flight = numbers[entry + IN_FLIGHT] - 1.0
+            numbers[entry + IN_FLIGHT] = in_flight if in_flight > 0.0 else 0.0
 
     # --- requests in flight (call under `locked`) -----------------------------------------------------
 

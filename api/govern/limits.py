@@ -8,7 +8,7 @@ restarts:
 - `tpm`: the same clock counted in tokens, but tokens are only known when the answer ends: a request is let
   in while the client has tokens left this minute, and its input + output tokens are counted when it ends (so
   the last one let in may go over; the next waits until the excess is paid back).
-- `max_concurrent`: requests in flight, counted per worker process in the ledger (a dead worker's are given
+- `max_concurrent`: requests in flight, counted per worker process too in the ledger (a dead worker's are given
   back).
 - `budget`: spend per calendar day or month (UTC), in US dollars by the price table or in tokens, checked
   before a request and settled with its cost when it ends.
@@ -35,6 +35,8 @@ MINUTE = 60.0
 CONCURRENT_RETRY_S = 1.0
 """The wait a refusal for too many requests in flight suggests."""
 _EPSILON = 1e-9
+_TPM_FULL = MINUTE - _EPSILON
+"""How far ahead of now the tpm clock refuses requests: a minute's tokens are spent."""
 # What a client's ledger entry holds, by index.
 _RPM_CLOCK, _TPM_CLOCK, _PERIOD, _SPENT, _UNPRICED = range(5)
 Values: TypeAlias = "memoryview[float] | list[float]"
@@ -97,7 +99,10 @@ class ClientLimits:
         with ledger.locked():
             self._at = ledger.entry(f"client:{settings.name}")
         """Where the client's entry begins in the ledger's numbers (an entry never moves)."""
+        self._seat = ledger.seat(self._at)
         self._rpm_interval = MINUTE / settings.rpm if settings.rpm else 0.0
+        self._rpm_full = MINUTE - self._rpm_interval + _EPSILON
+        """How far ahead of now the rpm clock refuses the next request (the rpm-th of the minute is in)."""
         self._tpm_interval = MINUTE / settings.tpm if settings.tpm else 0.0
         self._concurrent = settings.max_concurrent or 0
         self._budget_amount = settings.budget.amount if settings.budget else None
@@ -108,8 +113,9 @@ class ClientLimits:
         """What a record of the client's settles when it ends (the bound method made once)."""
         self._unpriced: set[str | None] = set()
         """Models without a price already warned of."""
-        self._period = (0.0, 0.0)
-        """The budget's current period (start, end), worked out again once it is over."""
+        self._period_starts = self._period_ends = 0.0
+        """The budget's current period, once the client's entry is in it (`_enter_period`): until it ends, the
+        entry's spend is this period's (no other worker writes another period's start into it)."""
 
     # --- on the request path --------------------------------------------------------------------------
 
@@ -117,46 +123,39 @@ class ClientLimits:
         """Let a request in, or raise `RateLimited` (429) naming the limit; nothing is counted for a refused
         request. What an admitted one holds is given back by `settle` when its record ends. (On every request of
         the client: written for speed, the settings' figures worked out once in `__init__`, the ledger's numbers
-        read and written in place.)"""
+        read and written in place, the usual case without calls.)"""
         now = time.time()
         ledger = self.ledger
         numbers = ledger.numbers
         at = self._at
-        ledger.lock()
+        refusal = None
+        code = ledger.lock()
         try:
-            refusal = self._refusal(numbers, at, now)
-            if refusal is None:
+            if code:
+                ledger.recover(code)
+            # budget first: waiting for the others would not help
+            if self._budget_amount is not None and self._budget_amount <= (
+                    numbers[at + _SPENT] if self._period_starts <= now < self._period_ends
+                    else self._enter_period(numbers, at, now)):
+                refusal = self._refusal("budget", numbers, at, now)
+            elif self._concurrent and numbers[at + IN_FLIGHT] >= self._concurrent:
+                refusal = self._refusal("concurrent", numbers, at, now)
+            elif self._tpm_interval and numbers[at + _TPM_CLOCK] - now >= _TPM_FULL:
+                refusal = self._refusal("tpm", numbers, at, now)
+            elif self._rpm_interval and numbers[at + _RPM_CLOCK] - now > self._rpm_full:
+                refusal = self._refusal("rpm", numbers, at, now)
+            else:
                 if self._rpm_interval:  # (conditional expressions, not max(): half the time)
                     clock = numbers[at + _RPM_CLOCK]
                     numbers[at + _RPM_CLOCK] = (clock if clock > now else now) + self._rpm_interval
                 if self._concurrent:
-                    ledger.hold(at, 1)
+                    ledger.hold(at, self._seat)
         finally:
             ledger.unlock()
         if refusal is not None:
             record.limited = refusal.limit
             raise refusal
         record.settles = self._settle
-
-    def _refusal(self, numbers: Values, at: int, now: float) -> RateLimited | None:
-        """Which limit refuses a request now, if any (budget first: waiting for the others would not help)."""
-        if self._budget_amount is not None and self._spent(numbers, at, now) >= self._budget_amount:
-            budget = self._budget(numbers, at, now)
-            assert budget is not None
-            return self._refused("budget", budget.ends - now, numbers, at, now, budget)
-        if self._concurrent and numbers[at + IN_FLIGHT] >= self._concurrent:
-            return self._refused("concurrent", CONCURRENT_RETRY_S, numbers, at, now)
-        if self._tpm_interval and numbers[at + _TPM_CLOCK] - now >= MINUTE - _EPSILON:
-            return self._refused("tpm", numbers[at + _TPM_CLOCK] - now - MINUTE + self._tpm_interval, numbers, at,
-                                 now)
-        if self._rpm_interval and numbers[at + _RPM_CLOCK] - now > MINUTE - self._rpm_interval + _EPSILON:
-            return self._refused("rpm", numbers[at + _RPM_CLOCK] - now - (MINUTE - self._rpm_interval), numbers, at,
-                                 now)
-        return None
-
-    def _windows(self, values: Values, at: int, now: float) -> RateLimits:
-        return RateLimits(_window(self.settings.rpm, values[at + _RPM_CLOCK], now),
-                          _window(self.settings.tpm, values[at + _TPM_CLOCK], now))
 
     def settle(self, record: Record) -> None:
         """The request ended: count its tokens and cost, and give back its place in flight."""
@@ -166,13 +165,16 @@ class ClientLimits:
         tokens = record.total_tokens or 0
         unpriced = False
         at = self._at
-        ledger.lock()
+        code = ledger.lock()
         try:
+            if code:
+                ledger.recover(code)
             if self._tpm_interval and tokens:
                 clock = numbers[at + _TPM_CLOCK]
                 numbers[at + _TPM_CLOCK] = (clock if clock > now else now) + tokens * self._tpm_interval
             if self._budget_amount is not None:
-                self._spent(numbers, at, now)  # a new period starts from nothing
+                if not self._period_starts <= now < self._period_ends:
+                    self._enter_period(numbers, at, now)
                 if self._budget_in_tokens:
                     numbers[at + _SPENT] += tokens
                 elif record.cost is not None:
@@ -181,7 +183,7 @@ class ClientLimits:
                     numbers[at + _UNPRICED] += 1
                     unpriced = True
             if self._concurrent:
-                ledger.hold(at, -1)
+                ledger.give_back(at, self._seat)
         finally:
             ledger.unlock()
         if unpriced and record.model not in self._unpriced:
@@ -217,37 +219,49 @@ class ClientLimits:
 
     # --- helpers -----------------------------------------------------------------------------------------
 
-    def _spent(self, values: Values, at: int, now: float) -> float:
-        """The budget's spend in the period holding `now` (a new period starts from nothing: the entry at `at` of
-        `values` is reset)."""
-        starts, ends = self._period
-        if not starts <= now < ends:
-            assert self.settings.budget is not None
-            period = self.settings.budget.period
-            starts, ends = self._period = period_start(period, now), period_end(period, now)
-        if values[at + _PERIOD] != starts:
-            values[at + _PERIOD], values[at + _SPENT], values[at + _UNPRICED] = starts, 0.0, 0.0
-        return values[at + _SPENT]
+    def _enter_period(self, numbers: Values, at: int, now: float) -> float:
+        """The ledger entry at `at` put in the budget's period holding `now` (a new period starts from nothing),
+        remembered as the current one; its spend in it. Under the ledger's lock, on the ledger's own numbers."""
+        assert self.settings.budget is not None
+        period = self.settings.budget.period
+        starts, ends = period_start(period, now), period_end(period, now)
+        if numbers[at + _PERIOD] != starts:
+            numbers[at + _PERIOD], numbers[at + _SPENT], numbers[at + _UNPRICED] = starts, 0.0, 0.0
+        self._period_starts, self._period_ends = starts, ends
+        return numbers[at + _SPENT]
 
     def _budget(self, values: Values, at: int, now: float) -> BudgetState | None:
-        """The budget in the period holding `now`."""
+        """The budget in the period holding `now`, as `values` (the entry's or a copy of them) say (nothing is
+        changed: a spend of an earlier period is none in this one)."""
         settings = self.settings.budget
         if settings is None:
             return None
-        spent = self._spent(values, at, now)
-        return BudgetState(settings, spent, int(values[at + _UNPRICED]), *self._period)
+        starts, ends = period_start(settings.period, now), period_end(settings.period, now)
+        if values[at + _PERIOD] != starts:
+            return BudgetState(settings, 0.0, 0, starts, ends)
+        return BudgetState(settings, values[at + _SPENT], int(values[at + _UNPRICED]), starts, ends)
 
-    def _refused(self, limit: str, wait: float, values: Values, at: int, now: float,
-                 budget: BudgetState | None = None) -> RateLimited:
-        name, settings, windows = self.settings.name, self.settings, self._windows(values, at, now)
+    def _refusal(self, limit: str, values: Values, at: int, now: float) -> RateLimited:
+        """The refusal of a request by `limit`, with the wait until it would pass."""
+        name, settings = self.settings.name, self.settings
+        windows = RateLimits(_window(settings.rpm, values[at + _RPM_CLOCK], now),
+                             _window(settings.tpm, values[at + _TPM_CLOCK], now))
         if limit == "budget":
+            budget = self._budget(values, at, now)
             assert budget is not None
+            wait = budget.ends - now
             unit = "USD" if budget.settings.currency == "usd" else "tokens"
             return RateLimited(
                 f"Client '{name}' has used its budget of {budget.settings.amount:g} {unit} for this "
                 f"{budget.settings.period} ({budget.spent:.6g} spent); it renews in {_wait(wait)}.",
                 limit=limit, retry_after_s=wait, windows=windows, retry=False,
                 type="insufficient_quota", code="insufficient_quota")
+        if limit == "concurrent":
+            wait = CONCURRENT_RETRY_S
+        elif limit == "tpm":
+            wait = values[at + _TPM_CLOCK] - now - MINUTE + self._tpm_interval
+        else:
+            wait = values[at + _RPM_CLOCK] - now - (MINUTE - self._rpm_interval)
         what = {"rpm": f"{settings.rpm} requests per minute", "tpm": f"{settings.tpm} tokens per minute",
                 "concurrent": f"{settings.max_concurrent} requests at once"}[limit]
         return RateLimited(f"Rate limit reached for client '{name}': {what}. Please try again in {_wait(wait)}.",

@@ -19,6 +19,7 @@ import logging
 import mmap
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 log = logging.getLogger("gatehouse")
@@ -37,10 +38,9 @@ def _pthread() -> ctypes.PyDLL | None:
         for name in ("pthread_mutexattr_init", "pthread_mutexattr_setpshared", "pthread_mutexattr_setrobust",
                      "pthread_mutex_init", "pthread_mutex_lock", "pthread_mutex_unlock", "pthread_mutex_consistent"):
             function = getattr(library, name)
-            function.restype = ctypes.c_int
+            function.restype = ctypes.c_int  # no argtypes: a `byref` address passes as it is (the fastest call)
     except (OSError, AttributeError):
         return None
-    library.pthread_mutex_lock.argtypes = library.pthread_mutex_unlock.argtypes = [ctypes.c_void_p]
     return library
 
 
@@ -57,12 +57,21 @@ def _checked(code: int, what: str) -> None:
 class SharedLock(Protocol):
     """A lock held by one thread at a time across every process that opens its file. Not re-entrant."""
 
-    def acquire(self) -> None: ...
+    def take(self) -> int:
+        """Take the lock; 0, or a code to give `recover` at once (the lock is held then too). Where it can, the C
+        function itself, bound to the lock: no Python frame, for the request path (`acquire` does both)."""
 
-    def release(self) -> None: ...
+    def release(self) -> object:
+        """Let go of the lock (as `take`: the C function where it can)."""
+
+    def acquire(self) -> None:
+        """Take the lock (`take`, then `recover` if need be)."""
+
+    def recover(self, code: int) -> None:
+        """The lock was taken with `code`: its holder died holding it (it is ours now), or something is wrong."""
 
     def close(self) -> None:
-        """Let go of the file's memory (its map can be closed then)."""
+        """Let go of the file's memory (its map can be closed then); the lock raises ValueError from then on."""
 
 
 class _Mutex:
@@ -70,22 +79,18 @@ class _Mutex:
 
     def __init__(self, memory: mmap.mmap, at: int, name: str) -> None:
         assert _PTHREAD is not None
-        self._holder: ctypes.c_byte | None = ctypes.c_byte.from_buffer(memory, at)
-        self._address = ctypes.c_void_p(ctypes.addressof(self._holder))
-        self._lock: Callable[[ctypes.c_void_p], int] = _PTHREAD.pthread_mutex_lock
-        self._unlock: Callable[[ctypes.c_void_p], int] = _PTHREAD.pthread_mutex_unlock
+        self._address: object = ctypes.byref(ctypes.c_byte.from_buffer(memory, at))
+        """The mutex's address (keeping its memory exported: `close` lets go of it)."""
+        self.take: Callable[[], int] = partial(_PTHREAD.pthread_mutex_lock, self._address)
+        self.release: Callable[[], object] = partial(_PTHREAD.pthread_mutex_unlock, self._address)
         self._name = name
 
     def acquire(self) -> None:
-        code = self._lock(self._address)
+        code = self.take()
         if code:
-            self._not_free(code)
+            self.recover(code)
 
-    def release(self) -> None:
-        self._unlock(self._address)
-
-    def _not_free(self, code: int) -> None:
-        """The lock did not simply come free: its holder died holding it (it is ours now), or something is wrong."""
+    def recover(self, code: int) -> None:
         assert _PTHREAD is not None
         if code != errno.EOWNERDEAD:
             raise OSError(code, f"cannot lock {self._name}: {os.strerror(code)}")
@@ -94,11 +99,12 @@ class _Mutex:
                     self._name)
 
     def close(self) -> None:
-        self._holder = None
-        self._lock = self._unlock = _closed  # a null address would crash the process, not raise
+        self._address = None
+        self.take = self.release = closed  # a null address would crash the process, not raise
 
 
-def _closed(_address: ctypes.c_void_p) -> int:
+def closed() -> int:
+    """A lock's `take` and `release` once its file is closed."""
     raise ValueError("the lock's file is closed")
 
 
@@ -108,11 +114,18 @@ class _Flock:
     def __init__(self, fd: int) -> None:
         self._fd = fd
 
-    def acquire(self) -> None:
+    def take(self) -> int:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return 0
 
     def release(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def acquire(self) -> None:
+        self.take()
+
+    def recover(self, code: int) -> None:
+        raise OSError(code, os.strerror(code))
 
     def close(self) -> None:
         pass

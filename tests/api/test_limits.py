@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import anthropic
 import httpx
@@ -206,6 +209,21 @@ def test_the_places_in_flight_of_a_killed_worker_are_given_back(upstreams, tmp_p
         assert ask(server, "slow").status_code == 200
     finally:
         server.stop()
+
+
+def test_a_process_that_died_holding_the_ledgers_lock_does_not_stop_limited_requests(upstreams, tmp_path):
+    server = start_gateway(gateway_config(upstreams, workers=1) + CLIENTS, tmp_path)
+    try:
+        assert ask(server, "metered").status_code == 200
+        holder = "import os, sys; from pathlib import Path; from api.govern.ledger import Ledger; " \
+                 "ledger = Ledger(Path(sys.argv[1])); ledger.lock(); os._exit(0)"  # dies holding the lock
+        subprocess.run([sys.executable, "-c", holder, str(tmp_path / "data")], check=True, timeout=60,
+                       cwd=Path(__file__).parents[2])
+        statuses = [ask(server, "metered").status_code for _ in range(3)]
+    finally:
+        output = server.stop()
+    assert statuses == [200, 200, 200]
+    assert "a process died holding the lock of the limits ledger" in output
 
 
 def _in_flight(server) -> int | None:

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from api.config.settings import ConfigError, parse_config
-from tests.conftest import UPSTREAM_KEY, activity_of, anthropic_sdk, gateway_config, openai_sdk, upstream_record
+from tests.conftest import UPSTREAM_KEY, WRITER_KEY, activity_of, anthropic_sdk, gateway_config, openai_sdk, upstream_record
 from tests.api.test_metrics import samples, total
 from tests.gateway import SERVER_KEY, start_gateway, wait_until
 
@@ -163,6 +163,20 @@ def test_a_target_that_is_down_passes_the_request_to_the_next(routed, http):
     assert response.headers["x-gatehouse-target"] == "backup:gpt-fake-backup"
     assert tries(http, request_id) == [("down:gpt-dead", 502), ("down:gpt-dead", 502), ("backup:gpt-fake-backup", 200)]
     assert "unreachable" in activity_of(http, request_id)["attempts"][0]["error"]
+
+
+def test_a_later_try_sends_the_request_as_it_came_completed_once_with_the_clients_settings(routed, http, upstream):
+    writer = openai.OpenAI(base_url=routed.openai_url, api_key=WRITER_KEY, max_retries=0)
+    request_id = f"route-{uuid.uuid4().hex}"
+    failing = {"models": {"gpt-fake-primary": {"error_status": 500}}}
+    answer = writer.chat.completions.with_raw_response.create(
+        model="route:steady", messages=HELLO, extra_body={"fake": failing}, extra_headers={"x-request-id": request_id})
+    assert answer.headers["x-gatehouse-target"] == "backup:gpt-fake-backup"
+    assert [status for _, status in tries(http, request_id)][-1] == 200 and len(tries(http, request_id)) > 1
+    sent = upstream_record(upstream, request_id)["body"]  # the last try's
+    assert sent["model"] == "gpt-fake-backup"
+    assert sent["messages"] == [{"role": "system", "content": "You are a poet."}, *HELLO]  # the prompt once
+    assert (sent["temperature"], sent["top_p"], sent["max_tokens"]) == (0.3, 0.9, 50)
 
 
 def test_a_target_that_keeps_failing_is_cooled_down_and_skipped(routed, http, upstream):
