@@ -150,24 +150,21 @@ class Route:
                         for target, weight in zip(settings.targets, weights, strict=True)
                         for provider, _, model in (target.partition(":"),)]
         self._in_order = settings.strategy == "fallback" or len(self.targets) < 2
-        """Whether the targets are tried in their order when none is cooling down."""
+        """Whether the targets are tried in their order, as the config gives them."""
 
-    def order(self, now: float) -> tuple[list[Target], list[Target]]:
-        """The targets to try now in the strategy's order, and those skipped because they are cooling down."""
+    def order(self, now: float) -> list[Target]:
+        """The targets in the order to try them now: the strategy's, those cooling down last (`serve` skips them as it
+        reaches them); in the config's order for the fallback strategy (the usual case: no list is made)."""
         targets = self.targets
         if self._in_order:
-            for target in targets:  # (`Health.cooling` written out: on every request of the route)
-                if now < target.health.cool_until or target.health.probing:
-                    break
-            else:  # none cooling down (the usual case: no list to sort out)
-                return targets, []
+            return targets
         ready: list[Target] = []
         cooling: list[Target] = []
         for target in targets:
             (cooling if target.health.cooling(now) else ready).append(target)
         strategy = self.settings.strategy
-        if strategy == "fallback" or len(ready) < 2:
-            return ready, cooling
+        if len(ready) < 2:
+            return ready + cooling
         if strategy == "weighted":
             if any(target.weight for target in ready):
                 first = random.choices(ready, [target.weight for target in ready])[0]
@@ -177,7 +174,7 @@ class Route:
             ready.sort(key=lambda target: target.health.in_flight)
         else:  # lowest-latency: a target not tried yet goes first, its latency is to be learned
             ready.sort(key=lambda target: target.health.latency_ms or 0.0)
-        return ready, cooling
+        return ready + cooling
 
     def waits(self, now: float) -> float:
         """Seconds until the first cooled-down target may be tried again."""
@@ -240,16 +237,18 @@ async def serve(route: Route, sender: Sender) -> Answer:
     recording.route = route.name
     now = time.monotonic()
     deadline = now + settings.deadline_s
-    ready, cooling = route.order(now)
-    tries: list[dict] = [{"target": target.name, "status": None, "latency_ms": 0.0, "error": "skipped: cooling down"}
-                         for target in cooling] if cooling else []
+    tries: list[dict] = []
     last: tuple[Target, _Failure] | None = None
     try:
-        for target in ready:
+        for target in route.order(now):
+            health = target.health
+            if now < health.cool_until or health.probing:  # cooling down (`Health.cooling`, written out)
+                tries.append({"target": target.name, "status": None, "latency_ms": 0.0,
+                              "error": "skipped: cooling down"})
+                continue
             if last is not None and time.monotonic() >= deadline:
                 break
-            health = target.health
-            if health.failures >= settings.failures and now >= health.cool_until:
+            if health.failures >= settings.failures:
                 health.probing = True  # the one try after the cool-down
             try:
                 for number in range(settings.retries + 1):
@@ -291,7 +290,6 @@ def _failed(target: Target, failure: _Failure, recording: Recording) -> Answer:
 async def _try(route: Route, target: Target, sender: Sender, tries: list[dict]) -> Answer | _Failure:
     """One try of a target: its answer, or how it failed (also noted in `tries`, and in the target's health)."""
     health = target.health
-    recording = sender.recording
     began = time.perf_counter()
     try:
         exchange = sender.plan(target.provider, target.model)
@@ -324,6 +322,7 @@ async def _try(route: Route, target: Target, sender: Sender, tries: list[dict]) 
         health.latency_ms = latency if health.latency_ms is None else \
             health.latency_ms + LATENCY_WEIGHT * (latency - health.latency_ms)
         return answer
+    recording = sender.recording
     message = recording.error or f"upstream status {answer.status}"
     recording.error = None  # the request's error is the last try's, said when it is answered
     code = _error_code(answer.body)

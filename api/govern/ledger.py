@@ -134,6 +134,8 @@ class Ledger:
         self._counts = memoryview(self._map).cast("I")
         """The file as 4-byte counts: the worker rows' (`hold`, `give_back`)."""
         self._entries: dict[str, int] = {}
+        self._values: dict[int, memoryview[float]] = {}
+        """The views handed out by `values`, by entry (let go of by `close`)."""
         self.pid = os.getpid()
         with self.locked():
             self._row = self._claim_row()
@@ -145,6 +147,8 @@ class Ledger:
             self._release_row(self._row)
         self._lock.close()
         self.lock = self.unlock = closed
+        for view in self._values.values():
+            view.release()  # (used after this: ValueError, "operation forbidden on released memoryview object")
         self.numbers.release()
         self._counts.release()
         self._map.close()
@@ -182,25 +186,32 @@ class Ledger:
         found = self._entries[key] = _entry_of(index)
         return found
 
+    def values(self, entry: int) -> memoryview[float]:
+        """The entry's numbers as a view of their own (index 0 its first value, `IN_FLIGHT` its requests in flight),
+        read and written in place under the lock: the request path's way, an index less to work out per number."""
+        view = self._values.get(entry)
+        if view is None:
+            view = self._values[entry] = self.numbers[entry:entry + IN_FLIGHT + 1]
+        return view
+
     def seat(self, entry: int) -> int:
         """Where this worker's count of the entry's requests in flight is kept (for `hold` and `give_back`)."""
         return self._counts_at + (entry - _FIRST_ENTRY) // _ENTRY_NUMBERS
 
-    def hold(self, entry: int, seat: int) -> None:
-        """One more of the entry's requests in flight, held by this worker: counted in the entry and at the entry's
-        `seat` in the worker's row (given back should the worker die). On the request path: written out."""
+    def hold(self, values: memoryview[float], seat: int) -> None:
+        """One more of an entry's requests in flight (`values`: the entry's), held by this worker: counted in the
+        entry and at the entry's `seat` in the worker's row (given back should the worker die)."""
         self._counts[seat] += 1
-        self.numbers[entry + IN_FLIGHT] += 1.0
+        values[IN_FLIGHT] += 1.0
 
-    def give_back(self, entry: int, seat: int) -> None:
-        """One fewer of the entry's requests in flight held by this worker (none when it holds none: its row was
+    def give_back(self, values: memoryview[float], seat: int) -> None:
+        """One fewer of an entry's requests in flight held by this worker (none when it holds none: its row was
         released, and with it its places)."""
         counts = self._counts
         if counts[seat]:
             counts[seat] -= 1
-            numbers = self.numbers
-            in_flight = numbers[entry + IN_FLIGHT] - 1.0
-            numbers[entry + IN_FLIGHT] = in_flight if in_flight > 0.0 else 0.0
+            in_flight = values[IN_FLIGHT] - 1.0
+            values[IN_FLIGHT] = in_flight if in_flight > 0.0 else 0.0
 
     # --- requests in flight (call under `locked`) -----------------------------------------------------
 

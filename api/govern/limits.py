@@ -97,9 +97,10 @@ class ClientLimits:
         self.settings = settings
         self.ledger = ledger
         with ledger.locked():
-            self._at = ledger.entry(f"client:{settings.name}")
-        """Where the client's entry begins in the ledger's numbers (an entry never moves)."""
-        self._seat = ledger.seat(self._at)
+            entry = ledger.entry(f"client:{settings.name}")
+        self._values = ledger.values(entry)
+        """The client's entry in the ledger (an entry never moves), read and written in place under its lock."""
+        self._seat = ledger.seat(entry)
         self._rpm_interval = MINUTE / settings.rpm if settings.rpm else 0.0
         self._rpm_full = MINUTE - self._rpm_interval + _EPSILON
         """How far ahead of now the rpm clock refuses the next request (the rpm-th of the minute is in)."""
@@ -126,8 +127,7 @@ class ClientLimits:
         read and written in place, the usual case without calls.)"""
         now = time.time()
         ledger = self.ledger
-        numbers = ledger.numbers
-        at = self._at
+        values = self._values
         refusal = None
         code = ledger.lock()
         try:
@@ -135,21 +135,21 @@ class ClientLimits:
                 ledger.recover(code)
             # budget first: waiting for the others would not help
             if self._budget_amount is not None and self._budget_amount <= (
-                    numbers[at + _SPENT] if self._period_starts <= now < self._period_ends
-                    else self._enter_period(numbers, at, now)):
-                refusal = self._refusal("budget", numbers, at, now)
-            elif self._concurrent and numbers[at + IN_FLIGHT] >= self._concurrent:
-                refusal = self._refusal("concurrent", numbers, at, now)
-            elif self._tpm_interval and numbers[at + _TPM_CLOCK] - now >= _TPM_FULL:
-                refusal = self._refusal("tpm", numbers, at, now)
-            elif self._rpm_interval and numbers[at + _RPM_CLOCK] - now > self._rpm_full:
-                refusal = self._refusal("rpm", numbers, at, now)
+                    values[_SPENT] if self._period_starts <= now < self._period_ends
+                    else self._enter_period(values, now)):
+                refusal = self._refusal("budget", values, now)
+            elif self._concurrent and values[IN_FLIGHT] >= self._concurrent:
+                refusal = self._refusal("concurrent", values, now)
+            elif self._tpm_interval and values[_TPM_CLOCK] - now >= _TPM_FULL:
+                refusal = self._refusal("tpm", values, now)
+            elif self._rpm_interval and values[_RPM_CLOCK] - now > self._rpm_full:
+                refusal = self._refusal("rpm", values, now)
             else:
                 if self._rpm_interval:  # (conditional expressions, not max(): half the time)
-                    clock = numbers[at + _RPM_CLOCK]
-                    numbers[at + _RPM_CLOCK] = (clock if clock > now else now) + self._rpm_interval
+                    clock = values[_RPM_CLOCK]
+                    values[_RPM_CLOCK] = (clock if clock > now else now) + self._rpm_interval
                 if self._concurrent:
-                    ledger.hold(at, self._seat)
+                    ledger.hold(values, self._seat)
         finally:
             ledger.unlock()
         if refusal is not None:
@@ -161,29 +161,28 @@ class ClientLimits:
         """The request ended: count its tokens and cost, and give back its place in flight."""
         now = time.time()
         ledger = self.ledger
-        numbers = ledger.numbers
+        values = self._values
         tokens = record.total_tokens or 0
         unpriced = False
-        at = self._at
         code = ledger.lock()
         try:
             if code:
                 ledger.recover(code)
             if self._tpm_interval and tokens:
-                clock = numbers[at + _TPM_CLOCK]
-                numbers[at + _TPM_CLOCK] = (clock if clock > now else now) + tokens * self._tpm_interval
+                clock = values[_TPM_CLOCK]
+                values[_TPM_CLOCK] = (clock if clock > now else now) + tokens * self._tpm_interval
             if self._budget_amount is not None:
                 if not self._period_starts <= now < self._period_ends:
-                    self._enter_period(numbers, at, now)
+                    self._enter_period(values, now)
                 if self._budget_in_tokens:
-                    numbers[at + _SPENT] += tokens
+                    values[_SPENT] += tokens
                 elif record.cost is not None:
-                    numbers[at + _SPENT] += record.cost
+                    values[_SPENT] += record.cost
                 elif tokens:
-                    numbers[at + _UNPRICED] += 1
+                    values[_UNPRICED] += 1
                     unpriced = True
             if self._concurrent:
-                ledger.give_back(at, self._seat)
+                ledger.give_back(values, self._seat)
         finally:
             ledger.unlock()
         if unpriced and record.model not in self._unpriced:
@@ -198,9 +197,9 @@ class ClientLimits:
         now = time.time() if now is None else now
         settings, ledger = self.settings, self.ledger
         with ledger.locked():
-            values = list(ledger.numbers[self._at:self._at + IN_FLIGHT + 1])
+            values = list(self._values)
         in_flight = int(values[IN_FLIGHT])
-        budget = self._budget(values, 0, now)
+        budget = self._budget(values, now)
         rpm, tpm = _window(settings.rpm, values[_RPM_CLOCK], now), _window(settings.tpm, values[_TPM_CLOCK], now)
         return {
             "client": settings.name,
@@ -219,35 +218,35 @@ class ClientLimits:
 
     # --- helpers -----------------------------------------------------------------------------------------
 
-    def _enter_period(self, numbers: Values, at: int, now: float) -> float:
-        """The ledger entry at `at` put in the budget's period holding `now` (a new period starts from nothing),
-        remembered as the current one; its spend in it. Under the ledger's lock, on the ledger's own numbers."""
+    def _enter_period(self, values: memoryview[float], now: float) -> float:
+        """The client's entry (`values`) put in the budget's period holding `now` (a new period starts from
+        nothing), remembered as the current one; its spend in it. Under the ledger's lock."""
         assert self.settings.budget is not None
         period = self.settings.budget.period
         starts, ends = period_start(period, now), period_end(period, now)
-        if numbers[at + _PERIOD] != starts:
-            numbers[at + _PERIOD], numbers[at + _SPENT], numbers[at + _UNPRICED] = starts, 0.0, 0.0
+        if values[_PERIOD] != starts:
+            values[_PERIOD], values[_SPENT], values[_UNPRICED] = starts, 0.0, 0.0
         self._period_starts, self._period_ends = starts, ends
-        return numbers[at + _SPENT]
+        return values[_SPENT]
 
-    def _budget(self, values: Values, at: int, now: float) -> BudgetState | None:
+    def _budget(self, values: Values, now: float) -> BudgetState | None:
         """The budget in the period holding `now`, as `values` (the entry's or a copy of them) say (nothing is
         changed: a spend of an earlier period is none in this one)."""
         settings = self.settings.budget
         if settings is None:
             return None
         starts, ends = period_start(settings.period, now), period_end(settings.period, now)
-        if values[at + _PERIOD] != starts:
+        if values[_PERIOD] != starts:
             return BudgetState(settings, 0.0, 0, starts, ends)
-        return BudgetState(settings, values[at + _SPENT], int(values[at + _UNPRICED]), starts, ends)
+        return BudgetState(settings, values[_SPENT], int(values[_UNPRICED]), starts, ends)
 
-    def _refusal(self, limit: str, values: Values, at: int, now: float) -> RateLimited:
+    def _refusal(self, limit: str, values: Values, now: float) -> RateLimited:
         """The refusal of a request by `limit`, with the wait until it would pass."""
         name, settings = self.settings.name, self.settings
-        windows = RateLimits(_window(settings.rpm, values[at + _RPM_CLOCK], now),
-                             _window(settings.tpm, values[at + _TPM_CLOCK], now))
+        windows = RateLimits(_window(settings.rpm, values[_RPM_CLOCK], now),
+                             _window(settings.tpm, values[_TPM_CLOCK], now))
         if limit == "budget":
-            budget = self._budget(values, at, now)
+            budget = self._budget(values, now)
             assert budget is not None
             wait = budget.ends - now
             unit = "USD" if budget.settings.currency == "usd" else "tokens"
@@ -259,9 +258,9 @@ class ClientLimits:
         if limit == "concurrent":
             wait = CONCURRENT_RETRY_S
         elif limit == "tpm":
-            wait = values[at + _TPM_CLOCK] - now - MINUTE + self._tpm_interval
+            wait = values[_TPM_CLOCK] - now - MINUTE + self._tpm_interval
         else:
-            wait = values[at + _RPM_CLOCK] - now - (MINUTE - self._rpm_interval)
+            wait = values[_RPM_CLOCK] - now - (MINUTE - self._rpm_interval)
         what = {"rpm": f"{settings.rpm} requests per minute", "tpm": f"{settings.tpm} tokens per minute",
                 "concurrent": f"{settings.max_concurrent} requests at once"}[limit]
         return RateLimited(f"Rate limit reached for client '{name}': {what}. Please try again in {_wait(wait)}.",
