@@ -8,7 +8,7 @@ problems (its credentials refused, the model unknown to it, an endpoint it canno
 client's own error and its answer at once: another target would refuse it too. A stream is committed to a target
 once its first chunk arrived (and was not an error event); before that, it falls back like a whole answer.
 
-What a try needs of the request (planning it for a target and admitting it once, sending it, relaying the answer)
+What a try needs of the request (planning it for a target and admitting it once, sending it and relaying the answer)
 comes from the edge as a `Sender`. Each worker keeps its targets' health (`TargetHealth`: failures in a row,
 the cool-down, requests in flight, recent latency) in its own memory, across config reloads: a target cooled down
 in one worker is tried once more by each other worker before that one cools it down too.
@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import orjson
@@ -30,7 +31,7 @@ from api.config.settings import ROUTE_PREFIX, RouteSettings
 from api.core.catalog import Catalog
 from api.core.exchange import Exchange
 from api.core.recording import Recording
-from api.core.relay import Answer
+from api.core.relay import Answer, ReadAhead
 from api.translate.answers import too_long
 from api.upstream.providers import Provider
 from api.upstream.providers.base import UpstreamResponse
@@ -65,9 +66,10 @@ class Sender(Protocol):
         """The answer of an exchange the gateway answers itself (no `path`: a count_tokens it counts)."""
         ...
 
-    def send(self, exchange: Exchange) -> Awaitable[UpstreamResponse]: ...
-
-    def relay(self, upstream: UpstreamResponse, exchange: Exchange) -> Awaitable[Answer]: ...
+    def answer(self, exchange: Exchange, ahead: ReadAhead) -> Awaitable[Answer]:
+        """The exchange sent upstream and its answer relayed (api/core/relay.py), a stream once `ahead` read its
+        first chunk."""
+        ...
 
 
 @dataclass(slots=True)
@@ -136,6 +138,8 @@ class Target:
     weight: float
     header: tuple[bytes, bytes]
     """The `x-gatehouse-target` header naming it."""
+    ahead: ReadAhead
+    """Its streams' first chunk read before the try is settled (`_started`, bound to the target)."""
 
 
 class Route:
@@ -146,7 +150,8 @@ class Route:
         self.name = settings.name
         weights = settings.weights or (1.0,) * len(settings.targets)
         self.targets = [Target(target, providers[provider], model, health.of(target), weight,
-                               (TARGET_HEADER, target.encode()))
+                               (TARGET_HEADER, target.encode()),
+                               partial(_started, provider=providers[provider], health=health.of(target)))
                         for target, weight in zip(settings.targets, weights, strict=True)
                         for provider, _, model in (target.partition(":"),)]
         self._in_order = settings.strategy == "fallback" or len(self.targets) < 2
@@ -301,10 +306,7 @@ async def _try(route: Route, target: Target, sender: Sender, tries: list[dict]) 
         return await sender.answer_here(exchange)
     health.in_flight += 1
     try:
-        upstream = await sender.send(exchange)
-        if upstream.status < 400 and upstream.headers.get("content-type", "").startswith("text/event-stream"):
-            upstream = await _started(upstream, target.provider, health)
-        answer = await sender.relay(upstream, exchange)
+        answer = await sender.answer(exchange, target.ahead)
     except ApiError as exc:
         health.in_flight -= 1
         failure = _Failure(exc, exc.message, retry=exc.status in RETRYABLE)
@@ -313,7 +315,7 @@ async def _try(route: Route, target: Target, sender: Sender, tries: list[dict]) 
         elif exc.status < 500 and exc.status not in RETRYABLE and exc.status not in TARGET_PROBLEMS:
             failure.final, failure.counts = True, False
         return _noted(tries, target, began, failure, route)
-    if not isinstance(upstream, Started):  # a stream's try is in flight until the stream ends
+    if answer.stream is None:  # a stream's try is in flight until the stream ends (`Started`)
         health.in_flight -= 1
     if answer.status < 400:
         latency = _ms_since(began)
@@ -382,7 +384,7 @@ STREAM_ERROR_STARTS = (b"event: error", b'data: {"error"', b'data: {"type":"erro
 """How a stream that failed at once begins, in either dialect."""
 
 
-async def _started(upstream: UpstreamResponse, provider: Provider, health: Health) -> UpstreamResponse:
+async def _started(upstream: UpstreamResponse, *, provider: Provider, health: Health) -> UpstreamResponse:
     """A stream once its first chunk arrived, to be relayed from that chunk on; an ApiError (502) when the stream
     failed, ended or began with an error event before it."""
     chunks = upstream.content.iter_any().__aiter__()

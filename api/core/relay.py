@@ -42,6 +42,8 @@ CREDENTIAL_STATUSES = (401, 403)
 only a caller with the server key reads them; the activity record keeps them."""
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+ReadAhead = Callable[[UpstreamResponse], Awaitable[UpstreamResponse]]
+"""Reads an upstream stream's first chunk before it is relayed (api/core/model_routes.py `Target.ahead`)."""
 """A request's ASGI receive channel."""
 
 
@@ -137,11 +139,13 @@ def _client_left(upstream: UpstreamResponse, observer: RelayObserver) -> bool:
     return True
 
 
-async def relay(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, observer: RelayObserver) -> Answer:
+async def relay(upstream: UpstreamResponse, exchange: Exchange, receive: Receive, observer: RelayObserver,
+                ahead: ReadAhead | None = None) -> Answer:
     """The client's answer for an upstream response (which this takes ownership of).
 
     `receive` is the request's ASGI receive channel, watched for the client leaving during streams (and during
-    an in-process provider's whole answer, which is a generation, not a network read).
+    an in-process provider's whole answer, which is a generation, not a network read). `ahead` reads a stream's
+    first chunk before it is the client's (a route's try: it may fail over to the next target until then).
     """
     provider = exchange.provider
     if upstream.status >= 400:
@@ -149,6 +153,8 @@ async def relay(upstream: UpstreamResponse, exchange: Exchange, receive: Receive
     translation = exchange.translation
     content_type = upstream.headers.get("content-type", "application/json").encode()
     if content_type.startswith(b"text/event-stream"):
+        if ahead is not None:
+            upstream = await ahead(upstream)
         translator = translation.stream(provider.id) if translation else None
         observer.streaming()
         chunks = _chunks(upstream, exchange, receive, translator, observer)

@@ -14,7 +14,7 @@ from api.core.catalog import under_provider
 from api.core.client_settings import apply_client_settings
 from api.core.exchange import CLIENT_DIALECTS, Endpoint, Exchange, count_input_tokens, plan, upstream_dialect
 from api.core.recording import Recording
-from api.core.relay import Answer, relay
+from api.core.relay import Answer, ReadAhead, relay
 from api.core.worker import State
 from api.edge.body import first_path_segment, json_object, optional_model, receive_body, require
 from api.edge.context import RequestContext, context_of
@@ -144,12 +144,9 @@ class Forwarding:
     async def answer_here(self, exchange: Exchange) -> Answer:
         return Answer(200, JSON, orjson.dumps({"input_tokens": await count_input_tokens(exchange)}))
 
-    def send(self, exchange: Exchange) -> Awaitable[UpstreamResponse]:
-        return _sent(self.request, exchange, self.hits)
-
-    def relay(self, upstream: UpstreamResponse, exchange: Exchange) -> Awaitable[Answer]:
-        return relay(upstream, exchange, self.request.content.receive,  # type: ignore[union-attr]
-                     self.recording)
+    async def answer(self, exchange: Exchange, ahead: ReadAhead) -> Answer:
+        return await relay(await _sent(self.request, exchange, self.hits), exchange,
+                           self.request.content.receive, self.recording, ahead)  # type: ignore[union-attr]
 
 
 async def _localdocs(request: Request, endpoint: Endpoint, body: dict, field: object) -> list | None:
