@@ -8,7 +8,7 @@ problems (its credentials refused, the model unknown to it, an endpoint it canno
 client's own error and its answer at once: another target would refuse it too. A stream is committed to a target
 once its first chunk arrived (and was not an error event); before that, it falls back like a whole answer.
 
-What a try needs of the request (planning it for a target and admitting it once, sending it and relaying the answer)
+What a try needs of the request (planning it for a target and admitting it once, sending it, relaying the answer)
 comes from the edge as a `Sender`. Each worker keeps its targets' health (`TargetHealth`: failures in a row,
 the cool-down, requests in flight, recent latency) in its own memory, across config reloads: a target cooled down
 in one worker is tried once more by each other worker before that one cools it down too.
@@ -66,9 +66,10 @@ class Sender(Protocol):
         """The answer of an exchange the gateway answers itself (no `path`: a count_tokens it counts)."""
         ...
 
-    def answer(self, exchange: Exchange, ahead: ReadAhead) -> Awaitable[Answer]:
-        """The exchange sent upstream and its answer relayed (api/core/relay.py), a stream once `ahead` read its
-        first chunk."""
+    def send(self, exchange: Exchange) -> Awaitable[UpstreamResponse]: ...
+
+    def relay(self, upstream: UpstreamResponse, exchange: Exchange, ahead: ReadAhead) -> Awaitable[Answer]:
+        """The answer relayed (api/core/relay.py), a stream once `ahead` read its first chunk."""
         ...
 
 
@@ -306,7 +307,7 @@ async def _try(route: Route, target: Target, sender: Sender, tries: list[dict]) 
         return await sender.answer_here(exchange)
     health.in_flight += 1
     try:
-        answer = await sender.answer(exchange, target.ahead)
+        answer = await sender.relay(await sender.send(exchange), exchange, target.ahead)
     except ApiError as exc:
         health.in_flight -= 1
         failure = _Failure(exc, exc.message, retry=exc.status in RETRYABLE)

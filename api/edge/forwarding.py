@@ -144,9 +144,12 @@ class Forwarding:
     async def answer_here(self, exchange: Exchange) -> Answer:
         return Answer(200, JSON, orjson.dumps({"input_tokens": await count_input_tokens(exchange)}))
 
-    async def answer(self, exchange: Exchange, ahead: ReadAhead) -> Answer:
-        return await relay(await _sent(self.request, exchange, self.hits), exchange,
-                           self.request.content.receive, self.recording, ahead)  # type: ignore[union-attr]
+    def send(self, exchange: Exchange) -> Awaitable[UpstreamResponse]:
+        return _sent(self.request, exchange, self.hits)
+
+    def relay(self, upstream: UpstreamResponse, exchange: Exchange, ahead: ReadAhead) -> Awaitable[Answer]:
+        return relay(upstream, exchange, self.request.content.receive,  # type: ignore[union-attr]
+                     self.recording, ahead)
 
 
 async def _localdocs(request: Request, endpoint: Endpoint, body: dict, field: object) -> list | None:
