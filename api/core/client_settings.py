@@ -50,6 +50,13 @@ def apply_client_settings(body: dict, config: Config, client_name: str, endpoint
             body["system"] = f"{prompt}\n\n{system}" if system else prompt
 
 
+def refused_sampling(config: Config, client_name: str, model: str) -> bool:
+    """Whether `model` refuses sampling defaults the client has (Claude Opus 4.7 and later): a route's target, for
+    which the defaults were filled in by the route's name."""
+    client = config.client(client_name)
+    return (client.temperature is not None or client.top_p is not None) and claude.is_latest(model)
+
+
 def _apply_sampling(body: dict, client: ClientSettings, limits: tuple[str, ...]) -> None:
     """The client's sampling defaults; `temperature` and `top_p` not for a model that refuses them (Claude Opus
     4.7 and later); `max_tokens` in the first of the endpoint's `limits`, when the request sets none of them."""

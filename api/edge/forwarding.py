@@ -11,7 +11,7 @@ from blacksheep import Request, Response
 
 from api.core import model_routes
 from api.core.catalog import under_provider
-from api.core.client_settings import apply_client_settings
+from api.core.client_settings import apply_client_settings, refused_sampling
 from api.core.exchange import CLIENT_DIALECTS, Endpoint, Exchange, count_input_tokens, plan, upstream_dialect
 from api.core.recording import Recording
 from api.core.relay import Answer, ReadAhead, relay
@@ -127,14 +127,15 @@ class Forwarding:
         """The exchange for one target (the request let in by its client's limits once one goes upstream). Each try
         changes a body of its own (translation, snippets): the first the request's, the next ones the request's
         body read again as it came (`raw`) and completed again with its client's settings (nothing is copied for a
-        request that the first try answers)."""
-        body = self.body
-        if body is None:
+        request that the first try answers); so is the first's for a target that refuses the client's sampling
+        defaults, filled in for the route's name."""
+        body, self.body = self.body, None  # the first try's: the next gets its own
+        config, client = self.context.state.config, self.context.identity.client
+        if body is None or refused_sampling(config, client, model):
             body = json_object(self.raw)
             body.pop(FIELD, None)
-            apply_client_settings(body, self.context.state.config, self.context.identity.client, self.endpoint)
-        else:
-            self.body = None  # the first try's: the next gets its own
+            body["model"] = model  # the settings that depend on the model: for the target's
+            apply_client_settings(body, config, client, self.endpoint)
         body["model"] = model
         exchange = _planned(self.context, self.recording, self.endpoint, body, provider)
         if exchange.path is not None:

@@ -67,6 +67,9 @@ weights = [1, 9]
 targets = ["down:gpt-counted", "backup:gpt-fake-backup"]
 retries = 1
 
+[routes.newest]
+targets = ["anth:claude-fake-opus-4-7"]
+
 [routes.embedder]
 targets = ["down:text-embedding-down", "fake:text-embedding-fake"]
 retries = 0
@@ -179,6 +182,19 @@ def test_a_later_try_sends_the_request_as_it_came_completed_once_with_the_client
     assert (sent["temperature"], sent["top_p"], sent["max_tokens"]) == (0.3, 0.9, 50)
 
 
+def test_sampling_defaults_are_left_out_for_a_target_that_refuses_them(routed, anthropic_upstream):
+    # the writer's temperature and top_p defaults, on a route to Claude Opus 4.7 (which answers 400 to either),
+    # from Anthropic's own dialect (sent to the provider as they are, no translation to strip them)
+    writer = anthropic.Anthropic(base_url=routed.base_url, api_key=WRITER_KEY, max_retries=0)
+    request_id = f"route-{uuid.uuid4().hex}"
+    message = writer.messages.create(model="route:newest", max_tokens=20, messages=HELLO,
+                                     extra_headers={"x-request-id": request_id})
+    assert message.content
+    sent = upstream_record(anthropic_upstream, request_id)["body"]
+    assert sent["model"] == "claude-fake-opus-4-7" and "temperature" not in sent and "top_p" not in sent
+    assert sent["system"] == "You are a poet."  # the client's other settings still apply
+
+
 def test_a_target_that_keeps_failing_is_cooled_down_and_skipped(routed, http, upstream):
     failing = {"models": {"gpt-fake-breaker": {"error_status": 500}}}
     first, first_id = chat(routed, "route:breaker", fake=failing)
@@ -261,7 +277,7 @@ def test_routes_are_listed_and_reachable_by_either_name_from_both_sdks(routed, h
                            headers={"authorization": f"Bearer {SERVER_KEY}"}).json()["data"]
     assert {model["id"] for model in only_routes} == {f"route:{name}" for name in (
         "either", "steady", "dead", "breaker", "cross", "doomed", "weighted", "quickest", "counted", "calmest",
-        "embedder")}
+        "embedder", "newest")}
     assert "route:steady" in [model.id for model in anthropic_sdk(routed).models.list(limit=1000)]
 
     bare, _ = chat(routed, "steady")  # no provider has a model called so
