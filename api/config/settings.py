@@ -223,7 +223,6 @@ class ClientSettings:
         return bool(self.rpm or self.tpm or self.max_concurrent or self.budget)
 
 
-
 SERVER_CLIENT = ClientSettings(name="server")
 """The settings of the server key's client when the config has no `[clients.server]` (made once: a request of
 that client asks for them twice)."""

@@ -53,14 +53,18 @@ def apply_client_settings(body: dict, config: Config, client_name: str, endpoint
 def refused_sampling(config: Config, client_name: str, model: str) -> bool:
     """Whether `model` refuses sampling defaults the client has (Claude Opus 4.7 and later): a route's target, for
     which the defaults were filled in by the route's name."""
-    client = config.client(client_name)
-    return (client.temperature is not None or client.top_p is not None) and claude.is_latest(model)
+    return _samples(config.client(client_name)) and claude.is_latest(model)
+
+
+def _samples(client: ClientSettings) -> bool:
+    """Whether the client has sampling defaults (`temperature`, `top_p`)."""
+    return client.temperature is not None or client.top_p is not None
 
 
 def _apply_sampling(body: dict, client: ClientSettings, limits: tuple[str, ...]) -> None:
     """The client's sampling defaults; `temperature` and `top_p` not for a model that refuses them (Claude Opus
     4.7 and later); `max_tokens` in the first of the endpoint's `limits`, when the request sets none of them."""
-    if (client.temperature is not None or client.top_p is not None) and not claude.is_latest(body["model"]):
+    if _samples(client) and not claude.is_latest(body["model"]):
         if client.temperature is not None and body.get("temperature") is None:
             body["temperature"] = client.temperature
         if client.top_p is not None and body.get("top_p") is None:

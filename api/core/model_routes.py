@@ -196,7 +196,7 @@ class Route:
 def routes(settings: Mapping[str, RouteSettings], providers: Mapping[str, Provider],
            health: TargetHealth) -> dict[str, Route]:
     """The config's routes by the names that reach them: `route:NAME`, and the bare NAME (which reaches a route
-    only where no provider has a model of that name: see `shadowed`)."""
+    only where no provider has a model of that name: see `bare`)."""
     found: dict[str, Route] = {}
     for route_settings in settings.values():
         route = Route(route_settings, providers, health)
@@ -205,21 +205,15 @@ def routes(settings: Mapping[str, RouteSettings], providers: Mapping[str, Provid
 
 
 def bare(name: str) -> bool:
-    """Whether a model name that reached a route is its bare NAME (not `route:NAME`): a provider's model of that
-    name comes first (`shadowed`)."""
+    """Whether a model name that reached a route is its bare NAME (not `route:NAME`): then a provider's model of
+    that name comes first (`Catalog.holds`)."""
     return not name.startswith(ROUTE_PREFIX)
-
-
-async def shadowed(name: str, catalog: Catalog) -> bool:
-    """Whether a bare route NAME is a provider's model instead: it is the route's only where no provider has a
-    model of that name."""
-    return await catalog.holds(name)
 
 
 async def find(routes: Mapping[str, Route], catalog: Catalog, name: str) -> Route | None:
     """The route a model name reaches, if any."""
     route = routes.get(name)
-    return None if route is None or (bare(name) and await shadowed(name, catalog)) else route
+    return None if route is None or (bare(name) and await catalog.holds(name)) else route
 
 
 @dataclass(slots=True)

@@ -42,9 +42,9 @@ CREDENTIAL_STATUSES = (401, 403)
 only a caller with the server key reads them; the activity record keeps them."""
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+"""A request's ASGI receive channel."""
 ReadAhead = Callable[[UpstreamResponse], Awaitable[UpstreamResponse]]
 """Reads an upstream stream's first chunk before it is relayed (api/core/model_routes.py `Target.ahead`)."""
-"""A request's ASGI receive channel."""
 
 
 @dataclass(slots=True)

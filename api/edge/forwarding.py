@@ -69,7 +69,7 @@ async def forward(request: Request, endpoint: Endpoint,
     route = state.routes.get(name) if state.routes else None
     recording = context.recording
     assert isinstance(recording, Recording)  # model paths always have one (api/edge/middleware.py)
-    if route is not None and not (model_routes.bare(name) and await model_routes.shadowed(name, state.catalog)):
+    if route is not None and not (model_routes.bare(name) and await state.catalog.holds(name)):
         answer = await model_routes.serve(route, Forwarding(request, context, endpoint, raw, body, hits, recording))
     else:
         provider, body["model"] = await state.catalog.resolve(name)

@@ -206,7 +206,7 @@ class Ledger:
 
     def give_back(self, values: memoryview[float], seat: int) -> None:
         """One fewer of an entry's requests in flight held by this worker (none when it holds none: its row was
-        released, and with it its places)."""
+        released, and with it its places). `_add_in_flight`'s update written out: on the request path."""
         counts = self._counts
         if counts[seat]:
             counts[seat] -= 1

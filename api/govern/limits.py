@@ -8,7 +8,7 @@ restarts:
 - `tpm`: the same clock counted in tokens, but tokens are only known when the answer ends: a request is let
   in while the client has tokens left this minute, and its input + output tokens are counted when it ends (so
   the last one let in may go over; the next waits until the excess is paid back).
-- `max_concurrent`: requests in flight, counted per worker process too in the ledger (a dead worker's are given
+- `max_concurrent`: requests in flight, counted per worker process in the ledger (a dead worker's are given
   back).
 - `budget`: spend per calendar day or month (UTC), in US dollars by the price table or in tokens, checked
   before a request and settled with its cost when it ends.
