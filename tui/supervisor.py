@@ -189,6 +189,8 @@ class Supervisor:
         with self._lock:
             if not self.held and self.server is not None and self.server.exit_code() is None:
                 return True
+            if self.server is not None:
+                self.server.stop_leftovers()  # one that had died: its workers may still hold the port (as `restart`)
             self.held = False
             self._backoff = BACKOFF_START_S
             return self.start()
