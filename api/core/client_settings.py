@@ -12,8 +12,8 @@ MAX_TOKENS = ("max_tokens", "max_completion_tokens")
 """Where a chat, messages or completions request sets its token limit."""
 
 
-def apply_client_settings(body: dict, config: Config, client_name: str, endpoint: str) -> None:
-    """Fill the model, system prompt and sampling defaults of `client_name` into `body`.
+def apply_client_settings(body: dict, config: Config, client_name: str, endpoint: str) -> ClientSettings:
+    """Fill the model, system prompt and sampling defaults of `client_name` into `body`; the client's settings.
 
     `endpoint` is "chat", "responses", "messages" (Anthropic), "count_tokens" (Anthropic's), "completions" or
     "embeddings": prompts apply to chat, responses (before its `instructions`), messages and count_tokens,
@@ -31,11 +31,11 @@ def apply_client_settings(body: dict, config: Config, client_name: str, endpoint
                            param="model", code="missing_required_parameter")
         body["model"] = client.model
     if endpoint == "embeddings":
-        return
+        return client
     if endpoint != "count_tokens":
         _apply_sampling(body, client, ("max_output_tokens",) if endpoint == "responses" else MAX_TOKENS)
     if not client.prompt:
-        return
+        return client
     prompt = config.prompts[client.prompt].text
     if endpoint == "chat":
         body["messages"] = [{"role": "system", "content": prompt}, *body["messages"]]
@@ -48,12 +48,13 @@ def apply_client_settings(body: dict, config: Config, client_name: str, endpoint
             body["system"] = [{"type": "text", "text": prompt}, *system]
         else:
             body["system"] = f"{prompt}\n\n{system}" if system else prompt
+    return client
 
 
-def refused_sampling(config: Config, client_name: str, model: str) -> bool:
+def refused_sampling(client: ClientSettings, model: str) -> bool:
     """Whether `model` refuses sampling defaults the client has (Claude Opus 4.7 and later): a route's target, for
     which the defaults were filled in by the route's name."""
-    return _samples(config.client(client_name)) and claude.is_latest(model)
+    return _samples(client) and claude.is_latest(model)
 
 
 def _samples(client: ClientSettings) -> bool:

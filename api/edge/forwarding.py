@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from blacksheep import Request, Response
 
+from api.config.settings import ClientSettings
 from api.core import model_routes
 from api.core.catalog import under_provider
 from api.core.client_settings import apply_client_settings, refused_sampling
@@ -64,13 +65,14 @@ async def forward(request: Request, endpoint: Endpoint,
         hits = await _localdocs(request, endpoint, body, localdocs)
     else:
         hits = None
-    apply_client_settings(body, state.config, context.identity.client, endpoint)
+    client = apply_client_settings(body, state.config, context.identity.client, endpoint)
     name = model_name(state, body)
     route = state.routes.get(name) if state.routes else None
     recording = context.recording
     assert isinstance(recording, Recording)  # model paths always have one (api/edge/middleware.py)
     if route is not None and not (model_routes.bare(name) and await state.catalog.holds(name)):
-        answer = await model_routes.serve(route, Forwarding(request, context, endpoint, raw, body, hits, recording))
+        answer = await model_routes.serve(route, Forwarding(request, context, endpoint, raw, body, client, hits,
+                                                                    recording))
     else:
         provider, body["model"] = await state.catalog.resolve(name)
         exchange = _planned(context, recording, endpoint, body, provider)
@@ -114,14 +116,15 @@ def _sent(request: Request, exchange: Exchange, hits: list | None) -> Awaitable[
 
 
 class Forwarding:
-    """A route's request on its way to each target it tries (api/core/model_routes.py `Sender`)."""
+    """A route's request on its way to each target it tries (api/core/model_routes.py `Sender`); `client`: the
+    settings of its client, which completed it."""
 
-    __slots__ = ("body", "context", "endpoint", "hits", "raw", "recording", "request")
+    __slots__ = ("body", "client", "context", "endpoint", "hits", "raw", "recording", "request")
 
     def __init__(self, request: Request, context: RequestContext, endpoint: Endpoint, raw: bytes, body: dict | None,
-                 hits: list | None, recording: Recording) -> None:
+                 client: ClientSettings, hits: list | None, recording: Recording) -> None:
         self.request, self.context, self.endpoint, self.raw, self.body = request, context, endpoint, raw, body
-        self.hits, self.recording = hits, recording
+        self.client, self.hits, self.recording = client, hits, recording
 
     def plan(self, provider: Provider, model: str) -> Exchange:
         """The exchange for one target (the request let in by its client's limits once one goes upstream). Each try
@@ -130,12 +133,11 @@ class Forwarding:
         request that the first try answers); so is the first's for a target that refuses the client's sampling
         defaults, filled in for the route's name."""
         body, self.body = self.body, None  # the first try's: the next gets its own
-        config, client = self.context.state.config, self.context.identity.client
-        if body is None or refused_sampling(config, client, model):
+        if body is None or refused_sampling(self.client, model):
             body = json_object(self.raw)
             body.pop(FIELD, None)
             body["model"] = model  # the settings that depend on the model: for the target's
-            apply_client_settings(body, config, client, self.endpoint)
+            apply_client_settings(body, self.context.state.config, self.client.name, self.endpoint)
         body["model"] = model
         exchange = _planned(self.context, self.recording, self.endpoint, body, provider)
         if exchange.path is not None:

@@ -198,11 +198,12 @@ class Ledger:
         """Where this worker's count of the entry's requests in flight is kept (for `hold` and `give_back`)."""
         return self._counts_at + (entry - _FIRST_ENTRY) // _ENTRY_NUMBERS
 
-    def hold(self, values: memoryview[float], seat: int) -> None:
-        """One more of an entry's requests in flight (`values`: the entry's), held by this worker: counted in the
-        entry and at the entry's `seat` in the worker's row (given back should the worker die)."""
+    def hold(self, values: memoryview[float], seat: int, in_flight: float) -> None:
+        """One more of an entry's requests in flight (`values`: the entry's; `in_flight`: its count, just read),
+        held by this worker: counted in the entry and at the entry's `seat` in the worker's row (given back should
+        the worker die)."""
         self._counts[seat] += 1
-        values[IN_FLIGHT] += 1.0
+        values[IN_FLIGHT] = in_flight + 1.0
 
     def give_back(self, values: memoryview[float], seat: int) -> None:
         """One fewer of an entry's requests in flight held by this worker (none when it holds none: its row was

@@ -138,18 +138,17 @@ class ClientLimits:
                     values[_SPENT] if self._period_starts <= now < self._period_ends
                     else self._enter_period(values, now)):
                 refusal = self._refusal("budget", values, now)
-            elif self._concurrent and values[IN_FLIGHT] >= self._concurrent:
+            elif self._concurrent and (in_flight := values[IN_FLIGHT]) >= self._concurrent:
                 refusal = self._refusal("concurrent", values, now)
             elif self._tpm_interval and values[_TPM_CLOCK] - now >= _TPM_FULL:
                 refusal = self._refusal("tpm", values, now)
-            elif self._rpm_interval and values[_RPM_CLOCK] - now > self._rpm_full:
+            elif self._rpm_interval and (clock := values[_RPM_CLOCK]) - now > self._rpm_full:
                 refusal = self._refusal("rpm", values, now)
-            else:
-                if self._rpm_interval:  # (conditional expressions, not max(): half the time)
-                    clock = values[_RPM_CLOCK]
+            else:  # (each number read once; conditional expressions, not max(): half the time)
+                if self._rpm_interval:
                     values[_RPM_CLOCK] = (clock if clock > now else now) + self._rpm_interval
                 if self._concurrent:
-                    ledger.hold(values, self._seat)
+                    ledger.hold(values, self._seat, in_flight)
         finally:
             ledger.unlock()
         if refusal is not None:
