@@ -27,7 +27,7 @@ from typing import Protocol
 
 import orjson
 
-from api.config.settings import ROUTE_PREFIX, RouteSettings
+from api.config.settings import RouteSettings
 from api.core.catalog import Catalog
 from api.core.exchange import Exchange
 from api.core.recording import Recording
@@ -196,7 +196,7 @@ class Route:
 def routes(settings: Mapping[str, RouteSettings], providers: Mapping[str, Provider],
            health: TargetHealth) -> dict[str, Route]:
     """The config's routes by the names that reach them: `route:NAME`, and the bare NAME (which reaches a route
-    only where no provider has a model of that name: see `bare`)."""
+    only where no provider has a model of that name: `Catalog.holds`, asked when the name is the route's `name`)."""
     found: dict[str, Route] = {}
     for route_settings in settings.values():
         route = Route(route_settings, providers, health)
@@ -204,16 +204,10 @@ def routes(settings: Mapping[str, RouteSettings], providers: Mapping[str, Provid
     return found
 
 
-def bare(name: str) -> bool:
-    """Whether a model name that reached a route is its bare NAME (not `route:NAME`): then a provider's model of
-    that name comes first (`Catalog.holds`)."""
-    return not name.startswith(ROUTE_PREFIX)
-
-
 async def find(routes: Mapping[str, Route], catalog: Catalog, name: str) -> Route | None:
     """The route a model name reaches, if any."""
     route = routes.get(name)
-    return None if route is None or (bare(name) and await catalog.holds(name)) else route
+    return None if route is None or (name == route.name and await catalog.holds(name)) else route
 
 
 @dataclass(slots=True)

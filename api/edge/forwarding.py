@@ -68,9 +68,11 @@ async def forward(request: Request, endpoint: Endpoint,
     client = apply_client_settings(body, state.config, context.identity.client, endpoint)
     name = model_name(state, body)
     route = state.routes.get(name) if state.routes else None
+    if route is not None and name == route.name and await state.catalog.holds(name):
+        route = None  # the route's bare NAME: a provider's model of that name comes first
     recording = context.recording
     assert isinstance(recording, Recording)  # model paths always have one (api/edge/middleware.py)
-    if route is not None and not (model_routes.bare(name) and await state.catalog.holds(name)):
+    if route is not None:
         answer = await model_routes.serve(route, Forwarding(request, context, endpoint, raw, body, client, hits,
                                                                     recording))
     else:

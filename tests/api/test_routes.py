@@ -82,6 +82,9 @@ model = "route:steady"
 api_key = "key-of-metered-0123456789"
 rpm = 2
 
+[routes.gpt-fake-backup]  # a provider has a model of this name: the bare name reaches that model, not the route
+targets = ["primary:gpt-fake-primary"]
+
 [routes.calmest]
 targets = ["primary:gpt-fake-calm", "backup:gpt-fake-backup"]
 strategy = "least-busy"
@@ -277,11 +280,15 @@ def test_routes_are_listed_and_reachable_by_either_name_from_both_sdks(routed, h
                            headers={"authorization": f"Bearer {SERVER_KEY}"}).json()["data"]
     assert {model["id"] for model in only_routes} == {f"route:{name}" for name in (
         "either", "steady", "dead", "breaker", "cross", "doomed", "weighted", "quickest", "counted", "calmest",
-        "embedder", "newest")}
+        "embedder", "newest", "gpt-fake-backup")}
     assert "route:steady" in [model.id for model in anthropic_sdk(routed).models.list(limit=1000)]
 
     bare, _ = chat(routed, "steady")  # no provider has a model called so
     assert bare.parse().model == "gpt-fake-primary"
+    shadowed, _ = chat(routed, "gpt-fake-backup")  # a provider has: its model comes first
+    assert shadowed.parse().model == "gpt-fake-backup" and "x-gatehouse-target" not in shadowed.headers
+    named, _ = chat(routed, "route:gpt-fake-backup")
+    assert named.parse().model == "gpt-fake-primary" and named.headers["x-gatehouse-target"] == "primary:gpt-fake-primary"
     message = anthropic_sdk(routed).messages.create(model="route:steady", max_tokens=50, messages=HELLO)
     assert message.content[0].text == "echo: hello"  # an OpenAI-type target, translated
     crossed, request_id = chat(routed, "route:cross")  # an Anthropic-type target, translated the other way
