@@ -295,8 +295,9 @@ class GatehouseApp(App):
         self.query_one(TabbedContent).active = tab
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id is not None:
-            self.query_one(FOCUS[event.pane.id]).focus()
+        focused = self.focused
+        if event.pane.id is not None and not (focused is not None and event.pane in focused.ancestors):
+            self.query_one(FOCUS[event.pane.id]).focus()  # (unless an action run in the tab put the focus there)
         if event.pane.id == "models" and self.state not in ("starting", "stopped", "stopping"):
             self.run_worker(self.query_one(ModelsTab).refresh_models(), group="models-shown")
 

@@ -34,6 +34,7 @@ KEY_MAP = """\
   c  copy the server key (OSC 52: tmux and some terminals drop it)
   x  stop    t  start    R  restart    r  refresh
   u  copy the TUI's settings to the 'server' client
+  l  pick the client whose limits and settings are shown
 
 [b]3 Activity[/b]
   p  live on/off   s  only 'server'   f  status all/ok/errors

@@ -7,11 +7,11 @@ import contextlib
 
 import httpx
 import pytest
-from textual.widgets import DataTable, Select
+from textual.widgets import DataTable, Select, TabbedContent
 
 from tests.conftest import gateway_config
 from tests.gateway import SERVER_KEY, start_gateway
-from tests.tui.test_app import screen_lines, static_text, until
+from tests.tui.test_app import palette_run, screen_lines, static_text, until
 from tui.app import GatehouseApp
 
 METERED_KEY = "key-of-metered-0123456789"
@@ -72,3 +72,19 @@ async def test_the_server_tab_shows_a_clients_limits_and_what_is_left(limited):
         assert "budget $5.00/month: $0.0" in shown and "left, renews" in shown
         select.value = "server"
         await until(pilot, lambda: static_text(app, "#client-limits") == "limits: none")
+
+
+async def test_a_client_is_picked_from_the_keyboard_and_the_palette(limited):
+    async with attached(limited) as (app, pilot):
+        await pilot.press("2")
+        await until(pilot, lambda: "metered" in app.query_one("#server-tab").client_names)
+        await pilot.press("l")  # the list of clients opens
+        select = app.query_one("#client-select", Select)
+        await until(pilot, lambda: select.expanded)
+        names = app.query_one("#server-tab").client_names
+        await pilot.press(*["down"] * (names.index("metered") - names.index("server")), "enter")
+        await until(pilot, lambda: "requests/min 2: " in static_text(app, "#client-limits"))
+        await pilot.press("escape", "1")
+        await palette_run(pilot, "Server: Show a client's limits")  # from another tab
+        await until(pilot, lambda: app.query_one(TabbedContent).active == "server")
+        await until(pilot, lambda: select.expanded)

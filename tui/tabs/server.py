@@ -44,7 +44,7 @@ def new_server_key() -> str:
 
 
 class ServerTab(Vertical):
-    # c, g and u are left to the help (?) and the palette (ctrl+p), so the footer fits 80 columns
+    # c, g, u and l are left to the help (?) and the palette (ctrl+p), so the footer fits 80 columns
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("k", "show_key", "Show key"),
         Binding("c", "copy_key", "Copy key", show=False),
@@ -53,6 +53,7 @@ class ServerTab(Vertical):
         Binding("t", "start_server", "Start"),
         Binding("R", "restart_server", "Restart"),
         Binding("u", "copy_tui_settings", "Copy the TUI settings to client server", show=False),
+        Binding("l", "choose_client", "Show a client's limits and settings", show=False),
     ]
 
     state: reactive[str] = reactive("starting")
@@ -88,6 +89,12 @@ class ServerTab(Vertical):
         """Attached to a server started elsewhere, there is nothing to stop or start: those keys are
         off, and gone from the footer, as their buttons are from the tab."""
         return self.session.supervisor is not None or action not in SUPERVISOR_ACTIONS
+
+    def action_choose_client(self) -> None:
+        """The list of clients opened, to pick the one whose limits and settings the tab shows."""
+        select = self.query_one("#client-select", Select)
+        select.focus()
+        select.action_show_overlay()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         await self.run_action((event.button.id or "").removeprefix("do-"))
