@@ -15,7 +15,7 @@ from api import __version__
 from api.config import locations
 from api.config.settings import ConfigError, open_config
 from api.core import crashes, stopping
-from api.govern import ledger, metrics
+from api.govern import ledger, limits, metrics
 from api.local import host_protocol
 from api.store import activity
 from api.upstream import instance
@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
               f"change [server].data_dir in {path}", file=sys.stderr)
         return 2
     try:
-        ledger.prepare(server.data_dir)
+        ledger.prepare(server.data_dir,
+                       [limits.ledger_key(name) for name, client in config.clients.items() if client.limited])
         metrics.prepare(server.data_dir)
     except OSError as exc:
         print(f"gatehouse: cannot keep the limits ledger and metrics in {server.data_dir}: {exc}; "

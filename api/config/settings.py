@@ -223,6 +223,9 @@ class ClientSettings:
         return bool(self.rpm or self.tpm or self.max_concurrent or self.budget)
 
 
+MAX_LIMITED_CLIENTS = 4096
+"""Clients that may have limits or a budget at once: each takes an entry of the limits ledger, which has this many
+(api/govern/ledger.py)."""
 SERVER_CLIENT = ClientSettings(name="server")
 """The settings of the server key's client when the config has no `[clients.server]` (made once: a request of
 that client asks for them twice)."""
@@ -765,6 +768,8 @@ def parse_config(data: dict, path: Path, environ: Mapping[str, str] | None = Non
     collections = _named(r, data, "collections", lambda name, value: _collection(r, name, value))
     clients = _named(r, data, "clients", lambda name, value: _client(r, name, value, prompts, collections))
     _unique_keys(r, server, clients)
+    if (limited := sum(client.limited for client in clients.values())) > MAX_LIMITED_CLIENTS:
+        r.fail("clients", f"{limited} clients have limits or a budget; at most {MAX_LIMITED_CLIENTS} can")
     activity = _activity(r, r.table(data, "activity", "activity"))
     tui = _tui(r, r.table(data, "tui", "tui"))
     if r.errors:

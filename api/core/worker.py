@@ -21,7 +21,7 @@ from api.core.catalog import Catalog
 from api.core.model_routes import Route, TargetHealth, routes
 from api.core.reload import watch_config
 from api.govern.costs import priced
-from api.govern.ledger import Ledger
+from api.govern.ledger import Ledger, LedgerFull
 from api.govern.limits import ClientLimits, client_limits
 from api.govern.metrics import Metrics
 from api.govern.prices import Pricing
@@ -169,10 +169,18 @@ class Worker:
             return
         previous = self.state
         changed = changed_keys(previous.config, config)
-        self.reloads.last_error = self.reloads.last_error_at = None
         if not changed:
+            self.reloads.last_error = self.reloads.last_error_at = None
             return
-        self._install(self._build_state(config, previous.generation + 1))
+        try:
+            state = self._build_state(config, previous.generation + 1)
+        except LedgerFull as exc:  # a valid config, but more limited clients than the ledger has room for now
+            self.reloads.last_error, self.reloads.last_error_at = f"config change not applied: {exc}", time.time()
+            log.error("%s: config change not applied, still serving generation %d: %s",
+                      worker, previous.generation, exc)
+            return
+        self.reloads.last_error = self.reloads.last_error_at = None
+        self._install(state)
         self.reloads.last_reload = time.time()
         log.info("%s: config reloaded (generation %d); changed: %s", worker, self.state.generation, ", ".join(changed))
         needs_restart = [key for key in changed if key in RESTART_KEYS]

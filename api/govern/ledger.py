@@ -18,20 +18,25 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import mmap
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from api.config.settings import MAX_LIMITED_CLIENTS
 from api.govern.shared_lock import MUTEX_BYTES, closed, initialise, shared_lock
+
+log = logging.getLogger("gatehouse")
 
 FILE_NAME = "limits.ledger"
 """The ledger file, in `[server].data_dir`."""
 MAGIC = b"GHLEDG01"
-SLOTS = 4096
-"""Entries the table holds (a client with limits takes one)."""
+SLOTS = MAX_LIMITED_CLIENTS
+"""Entries the table holds (a client with limits takes one; one that no longer has any keeps it until `prepare`
+lets it go)."""
 VALUES = 6
 WORKER_ROWS = 64
 """Worker processes that can hold requests at once (Granian's workers, and those that replaced them)."""
@@ -73,10 +78,11 @@ def _hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
 
 
-def prepare(data_dir: Path) -> None:
+def prepare(data_dir: Path, keep: Collection[str]) -> None:
     """Before the workers start (`python -m api`): the file made or made right, and nothing held in flight
-    any more (the requests of an earlier run are gone); what clients spent and their rate-limit clocks stay.
-    Raises OSError when the data dir cannot hold it."""
+    any more (the requests of an earlier run are gone); what clients spent and their rate-limit clocks stay, but
+    once more than half the table is taken, only for the keys in `keep` (the config's limited clients: see
+    `_let_go`). Raises OSError when the data dir cannot hold it."""
     fd = _open(data_dir)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -86,8 +92,28 @@ def prepare(data_dir: Path) -> None:
                 for slot in range(SLOTS):
                     numbers[_entry_of(slot) + IN_FLIGHT] = 0.0
             memory[_ROWS_AT:SIZE] = bytes(SIZE - _ROWS_AT)
+            _let_go(memory, keep)
     finally:
         os.close(fd)
+
+
+def _let_go(memory: mmap.mmap, keep: Collection[str]) -> None:
+    """When more than half the table is taken, the entries of keys not in `keep` let go (said in the log: their
+    counters are lost) and the kept ones put back where a lookup finds them, so that clients coming and going over
+    the years never fill it. Only while no worker has the file open (their entries would move)."""
+    taken = [entry for slot in range(SLOTS) if (entry := _ENTRY.unpack_from(memory, _TABLE_AT + slot * _ENTRY_SIZE))[0]]
+    if len(taken) <= SLOTS // 2:
+        return
+    wanted = {_hash(key) for key in keep}
+    kept = [entry for entry in taken if entry[0] in wanted]
+    memory[_TABLE_AT:_ROWS_AT] = bytes(_ROWS_AT - _TABLE_AT)
+    for entry in kept:
+        index = entry[0] % SLOTS
+        while _KEY.unpack_from(memory, _TABLE_AT + index * _ENTRY_SIZE)[0]:
+            index = (index + 1) % SLOTS
+        _ENTRY.pack_into(memory, _TABLE_AT + index * _ENTRY_SIZE, *entry)
+    log.warning("the limits ledger had %d of its %d entries taken: let go of the counters of %d clients the config "
+                "no longer limits", len(taken), SLOTS, len(taken) - len(kept))
 
 
 def _open(data_dir: Path) -> int:
@@ -182,7 +208,8 @@ class Ledger:
                 break
             index = (index + 1) % SLOTS
         else:
-            raise LedgerFull(f"the limits ledger holds {SLOTS} entries and all are taken")
+            raise LedgerFull(f"the limits ledger's {SLOTS} entries are all taken (those of clients the config no "
+                             "longer limits are let go when the server restarts)")
         found = self._entries[key] = _entry_of(index)
         return found
 

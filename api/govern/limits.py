@@ -97,7 +97,7 @@ class ClientLimits:
         self.settings = settings
         self.ledger = ledger
         with ledger.locked():
-            entry = ledger.entry(f"client:{settings.name}")
+            entry = ledger.entry(ledger_key(settings.name))
         self._values = ledger.values(entry)
         """The client's entry in the ledger (an entry never moves), read and written in place under its lock."""
         self._seat = ledger.seat(entry)
@@ -273,6 +273,11 @@ def _wait(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def ledger_key(client: str) -> str:
+    """The key of a client's entry in the ledger."""
+    return f"client:{client}"
 
 
 def client_limits(clients: dict[str, ClientSettings], ledger: Ledger) -> dict[str, ClientLimits]:

@@ -18,9 +18,11 @@ import httpx
 import openai
 import pytest
 
+from api.config.settings import MAX_LIMITED_CLIENTS, ConfigError, load_config
+from api.govern.ledger import Ledger, LedgerFull
 from tests.api.test_worker_lifecycle import workers
 from tests.conftest import gateway_config
-from tests.gateway import SERVER_KEY, start_gateway, wait_until
+from tests.gateway import SERVER_KEY, start_gateway, wait_until, write_config
 
 KEYS = {name: f"key-of-{name}-0123456789" for name in ("metered", "slow", "tokens", "thrifty", "open")}
 CLIENTS = f"""
@@ -224,6 +226,55 @@ def test_a_process_that_died_holding_the_ledgers_lock_does_not_stop_limited_requ
         output = server.stop()
     assert statuses == [200, 200, 200]
     assert "a process died holding the lock of the limits ledger" in output
+
+
+NEWCOMER = """
+[clients.newcomer]
+api_key = "key-of-newcomer-0123456789"
+rpm = 1
+"""
+
+
+def test_a_full_ledger_is_said_at_a_reload_and_a_restart_lets_go_of_clients_no_longer_limited(upstreams, tmp_path):
+    config = gateway_config(upstreams, workers=1) + CLIENTS
+    server = start_gateway(config, tmp_path)
+    try:
+        ledger = Ledger(tmp_path / "data")  # the entries of clients that configs long gone had limited
+        try:
+            with ledger.locked(), contextlib.suppress(LedgerFull):
+                for number in range(MAX_LIMITED_CLIENTS):
+                    ledger.entry(f"client:gone-{number}")
+        finally:
+            ledger.close()
+        write_config(config + NEWCOMER, tmp_path, int(server.base_url.rsplit(":", 1)[1]))
+        wait_until(lambda: "limits ledger" in (_status(server)["last_reload_error"] or ""), 10, "the reload's error")
+        assert ask(server, "metered").status_code == 200  # the config before it is served still
+        assert _newcomer(server) == 401
+    finally:
+        server.stop()
+    again = start_gateway(config + NEWCOMER, tmp_path)
+    try:
+        assert [_newcomer(again), _newcomer(again)] == [200, 429]
+        assert ask(again, "metered").status_code == 200
+    finally:
+        output = again.stop()
+    assert f"let go of the counters of {MAX_LIMITED_CLIENTS - 4} clients the config no longer limits" in output
+
+
+def test_a_config_with_more_limited_clients_than_the_ledger_holds_is_refused(upstreams, tmp_path):
+    many = "".join(f"[clients.c{number}]\nrpm = 5\n" for number in range(MAX_LIMITED_CLIENTS + 1))
+    with pytest.raises(ConfigError, match=f"clients: {MAX_LIMITED_CLIENTS + 1} clients have limits or a budget"):
+        load_config(write_config(gateway_config(upstreams) + many, tmp_path, 8642))
+
+
+def _status(server) -> dict:
+    return httpx.get(f"{server.base_url}/admin/status", headers={"x-api-key": SERVER_KEY}).json()
+
+
+def _newcomer(server) -> int:
+    return httpx.post(f"{server.openai_url}/chat/completions", timeout=30,
+                      headers={"authorization": "Bearer key-of-newcomer-0123456789"},
+                      json={"model": "fake:gpt-fake", "messages": [{"role": "user", "content": "hi"}]}).status_code
 
 
 def _in_flight(server) -> int | None:
