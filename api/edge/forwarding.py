@@ -73,8 +73,8 @@ async def forward(request: Request, endpoint: Endpoint,
     recording = context.recording
     assert isinstance(recording, Recording)  # model paths always have one (api/edge/middleware.py)
     if route is not None:
-        answer = await model_routes.serve(route, Forwarding(request, context, endpoint, raw, body, client, hits,
-                                                                    recording))
+        forwarding = Forwarding(request, context, endpoint, raw, body, client, hits, recording)
+        answer = await model_routes.serve(route, forwarding)
     else:
         provider, body["model"] = await state.catalog.resolve(name)
         exchange = _planned(context, recording, endpoint, body, provider)

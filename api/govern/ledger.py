@@ -106,6 +106,8 @@ def _let_go(memory: mmap.mmap, keep: Collection[str]) -> None:
         return
     wanted = {_hash(key) for key in keep}
     kept = [entry for entry in taken if entry[0] in wanted]
+    if len(kept) == len(taken):
+        return
     memory[_TABLE_AT:_ROWS_AT] = bytes(_ROWS_AT - _TABLE_AT)
     for entry in kept:
         index = entry[0] % SLOTS
