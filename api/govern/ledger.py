@@ -91,8 +91,11 @@ def prepare(data_dir: Path, keep: Collection[str]) -> None:
             with memoryview(memory).cast("d") as numbers:
                 for slot in range(SLOTS):
                     numbers[_entry_of(slot) + IN_FLIGHT] = 0.0
+            shared = any(_alive(pid) for row in range(WORKER_ROWS)
+                         if (pid := _ROW_PID.unpack_from(memory, _ROWS_AT + row * _ROW_SIZE)[0]))
             memory[_ROWS_AT:SIZE] = bytes(SIZE - _ROWS_AT)
-            _let_go(memory, keep)
+            if not shared:  # (another server on this data dir has its workers on the entries: none is moved)
+                _let_go(memory, keep)
     finally:
         os.close(fd)
 

@@ -19,7 +19,7 @@ import openai
 import pytest
 
 from api.config.settings import MAX_LIMITED_CLIENTS, ConfigError, load_config
-from api.govern.ledger import Ledger, LedgerFull
+from api.govern.ledger import Ledger, LedgerFull, prepare
 from tests.api.test_worker_lifecycle import workers
 from tests.conftest import gateway_config
 from tests.gateway import SERVER_KEY, start_gateway, wait_until, write_config
@@ -259,6 +259,26 @@ def test_a_full_ledger_is_said_at_a_reload_and_a_restart_lets_go_of_clients_no_l
     finally:
         output = again.stop()
     assert f"let go of the counters of {MAX_LIMITED_CLIENTS - 4} clients the config no longer limits" in output
+
+
+def test_entries_are_not_let_go_while_another_server_uses_the_ledger(tmp_path):
+    data = tmp_path / "data"
+    other = Ledger(data)  # a worker of another server on the same data dir, alive
+    try:
+        with other.locked():
+            entries = [other.entry(f"client:gone-{number}") for number in range(MAX_LIMITED_CLIENTS // 2 + 1)]
+            other.numbers[entries[0]] = 42.0
+        prepare(data, [])
+        assert other.numbers[entries[0]] == 42.0
+    finally:
+        other.close()
+    prepare(data, [])  # no one else: let go
+    ledger = Ledger(data)
+    try:
+        with ledger.locked():
+            assert ledger.numbers[ledger.entry("client:gone-0")] == 0.0
+    finally:
+        ledger.close()
 
 
 def test_a_config_with_more_limited_clients_than_the_ledger_holds_is_refused(upstreams, tmp_path):
