@@ -67,7 +67,7 @@ async def forward(request: Request, endpoint: Endpoint,
         hits = None
     client = apply_client_settings(body, state.config, context.identity.client, endpoint)
     name = model_name(state, body)
-    route = state.routes.get(name) if state.routes else None
+    route = state.routes.get(name) if state.routes else None  # (`model_routes.find` written out: no coroutine)
     if route is not None and name == route.name and await state.catalog.holds(name):
         route = None  # the route's bare NAME: a provider's model of that name comes first
     recording = context.recording

@@ -73,6 +73,23 @@ class LedgerFull(Exception):
     """Every entry of the table is taken."""
 
 
+def _probe(memory: mmap.mmap, wanted: int) -> int | None:
+    """The slot of the table holding the key hashed as `wanted`, else the first empty one on its way (open
+    addressing, linear probing); None when every slot is taken by other keys."""
+    index = wanted % SLOTS
+    for _ in range(SLOTS):
+        (held,) = _KEY.unpack_from(memory, _TABLE_AT + index * _ENTRY_SIZE)
+        if held in (wanted, 0):
+            return index
+        index = (index + 1) % SLOTS
+    return None
+
+
+def _row_at(row: int) -> int:
+    """Where a worker row begins in the file."""
+    return _ROWS_AT + row * _ROW_SIZE
+
+
 def _hash(key: str) -> int:
     """The key's 64-bit hash, the same in every process (Python's `hash` is not); never 0 (an empty entry)."""
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
@@ -92,7 +109,7 @@ def prepare(data_dir: Path, keep: Collection[str]) -> None:
                 for slot in range(SLOTS):
                     numbers[_entry_of(slot) + IN_FLIGHT] = 0.0
             shared = any(_alive(pid) for row in range(WORKER_ROWS)
-                         if (pid := _ROW_PID.unpack_from(memory, _ROWS_AT + row * _ROW_SIZE)[0]))
+                         if (pid := _ROW_PID.unpack_from(memory, _row_at(row))[0]))
             memory[_ROWS_AT:SIZE] = bytes(SIZE - _ROWS_AT)
             if not shared:  # (another server on this data dir has its workers on the entries: none is moved)
                 _let_go(memory, keep)
@@ -113,9 +130,8 @@ def _let_go(memory: mmap.mmap, keep: Collection[str]) -> None:
         return
     memory[_TABLE_AT:_ROWS_AT] = bytes(_ROWS_AT - _TABLE_AT)
     for entry in kept:
-        index = entry[0] % SLOTS
-        while _KEY.unpack_from(memory, _TABLE_AT + index * _ENTRY_SIZE)[0]:
-            index = (index + 1) % SLOTS
+        index = _probe(memory, entry[0])
+        assert index is not None  # (fewer entries than slots: there is an empty one)
         _ENTRY.pack_into(memory, _TABLE_AT + index * _ENTRY_SIZE, *entry)
     log.warning("the limits ledger had %d of its %d entries taken: let go of the counters of %d clients the config "
                 "no longer limits", len(taken), SLOTS, len(taken) - len(kept))
@@ -202,19 +218,13 @@ class Ledger:
         if found is not None:
             return found
         wanted = _hash(key)
-        index = wanted % SLOTS
-        for _ in range(SLOTS):
-            at = _TABLE_AT + index * _ENTRY_SIZE
-            (held,) = _KEY.unpack_from(self._map, at)
-            if held == wanted:
-                break
-            if held == 0:
-                _ENTRY.pack_into(self._map, at, wanted, *([0.0] * (VALUES + 1)))
-                break
-            index = (index + 1) % SLOTS
-        else:
+        index = _probe(self._map, wanted)
+        if index is None:
             raise LedgerFull(f"the limits ledger's {SLOTS} entries are all taken (those of clients the config no "
                              "longer limits are let go when the server restarts)")
+        at = _TABLE_AT + index * _ENTRY_SIZE
+        if _KEY.unpack_from(self._map, at)[0] == 0:
+            _ENTRY.pack_into(self._map, at, wanted, *([0.0] * (VALUES + 1)))
         found = self._entries[key] = _entry_of(index)
         return found
 
@@ -251,12 +261,9 @@ class Ledger:
     def _add_in_flight(self, entry: int, change: int) -> None:
         self.numbers[entry + IN_FLIGHT] = max(self.numbers[entry + IN_FLIGHT] + change, 0.0)
 
-    def _row_at(self, row: int) -> int:
-        return _ROWS_AT + row * _ROW_SIZE
-
     def _counts_of(self, row: int) -> int:
         """Where a worker row's counts begin in `_counts` (one per slot)."""
-        return (self._row_at(row) + _ROW_PID.size) // _COUNT.size
+        return (_row_at(row) + _ROW_PID.size) // _COUNT.size
 
     def _release_row(self, row: int) -> None:
         """A worker's row emptied: what it held in flight is given back."""
@@ -264,14 +271,14 @@ class Ledger:
         for slot, count in enumerate(self._counts[first:first + SLOTS].tolist()):
             if count:
                 self._add_in_flight(_entry_of(slot), -count)
-        at = self._row_at(row)
+        at = _row_at(row)
         self._map[at:at + _ROW_SIZE] = bytes(_ROW_SIZE)
 
     def _claim_row(self) -> int:
         """A row for this worker, after the rows of workers that are gone (killed, replaced) are released."""
         free = None
         for row in range(WORKER_ROWS):
-            (pid,) = _ROW_PID.unpack_from(self._map, self._row_at(row))
+            (pid,) = _ROW_PID.unpack_from(self._map, _row_at(row))
             if pid and (pid == self.pid or not _alive(pid)):
                 self._release_row(row)
                 pid = 0
@@ -279,5 +286,5 @@ class Ledger:
                 free = row
         if free is None:
             raise LedgerFull(f"the limits ledger has rows for {WORKER_ROWS} worker processes and all are taken")
-        _ROW_PID.pack_into(self._map, self._row_at(free), self.pid)
+        _ROW_PID.pack_into(self._map, _row_at(free), self.pid)
         return free
