@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 
 .PHONY: run test lint types check bench clean
 
-# The venv is rebuilt when pyproject.toml changes; the stamp files record what is installed.
+# The venv is rebuilt when pyproject.toml or the C part (api/govern/_gate.c, compiled by hatch_build.py on
+# install) changes; the stamp files record what is installed.
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Gatehouse needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +18,13 @@ $(BIN)/python:
 # virtual machine advertised but did not allow (SIGILL). Set CMAKE_ARGS yourself for a GPU build.
 LOCAL_BUILD := CMAKE_ARGS="$${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+INSTALLED_FROM := pyproject.toml hatch_build.py api/govern/_gate.c
+
+$(VENV)/.installed: $(INSTALLED_FROM) | $(BIN)/python
 	$(LOCAL_BUILD) $(BIN)/python -m pip install -q -e '.[local]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: $(INSTALLED_FROM) | $(BIN)/python
 	$(LOCAL_BUILD) $(BIN)/python -m pip install -q -e '.[test,local]'
 	touch $@ $(VENV)/.installed
 
@@ -44,4 +47,4 @@ bench: $(VENV)/.installed-test
 	bench/run
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info api/govern/*.so

@@ -27,7 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from api.config.settings import MAX_LIMITED_CLIENTS
-from api.govern.shared_lock import MUTEX_BYTES, closed, initialise, shared_lock
+from api.govern import _gate
+from api.govern.shared_lock import MUTEX_BYTES, SharedLock, initialise
 
 log = logging.getLogger("gatehouse")
 
@@ -37,7 +38,8 @@ MAGIC = b"GHLEDG01"
 SLOTS = MAX_LIMITED_CLIENTS
 """Entries the table holds (a client with limits takes one; one that no longer has any keeps it until `prepare`
 lets it go)."""
-VALUES = 6
+VALUES = _gate.IN_FLIGHT
+"""An entry's numbers kept for its client (api/govern/_gate.c names them), followed by its requests in flight."""
 WORKER_ROWS = 64
 """Worker processes that can hold requests at once (Granian's workers, and those that replaced them)."""
 
@@ -46,7 +48,7 @@ _LOCK_AT = _HEADER.size
 """The file's lock (its mutex) follows the header."""
 _KEY = struct.Struct("<Q")
 IN_FLIGHT = VALUES
-"""The index, in an entry's values, of the requests it has in flight (kept by `Ledger.hold` and `give_back`)."""
+"""The index, in an entry's values, of the requests it has in flight (kept by its gates)."""
 _ENTRY = struct.Struct(f"<Q{VALUES + 1}d")
 _ENTRY_SIZE = 64
 _ROW_PID = struct.Struct("<Q")
@@ -171,18 +173,12 @@ class Ledger:
     def __init__(self, data_dir: Path) -> None:
         self._fd = _open(data_dir)
         self._map = mmap.mmap(self._fd, SIZE)
-        self._lock = shared_lock(self._fd, self._map, _LOCK_AT, f"the limits ledger ({data_dir / FILE_NAME})")
-        self.lock, self.unlock, self.recover = self._lock.take, self._lock.release, self._lock.recover
-        """Hold the ledger for a read-change-write: no other worker reads or changes it until `unlock`. `lock` gives
-        0, or a code to hand to `recover` at once (api/govern/shared_lock.py `take`). The request path's way (C
-        functions, no context manager); elsewhere `locked`."""
+        self._lock = SharedLock(self._fd, self._map, _LOCK_AT, f"the limits ledger ({data_dir / FILE_NAME})")
         self.numbers = memoryview(self._map).cast("d")
         """The file as 8-byte floats: the entries' values (`entry`), read and written in place under the lock."""
         self._counts = memoryview(self._map).cast("I")
-        """The file as 4-byte counts: the worker rows' (`hold`, `give_back`)."""
+        """The file as 4-byte counts: the worker rows' (`_release_row`)."""
         self._entries: dict[str, int] = {}
-        self._values: dict[int, memoryview[float]] = {}
-        """The views handed out by `values`, by entry (let go of by `close`)."""
         self.pid = os.getpid()
         with self.locked():
             self._row = self._claim_row()
@@ -192,10 +188,7 @@ class Ledger:
     def close(self) -> None:
         with self.locked():
             self._release_row(self._row)
-        self._lock.close()
-        self.lock = self.unlock = closed
-        for view in self._values.values():
-            view.release()  # (used after this: ValueError, "operation forbidden on released memoryview object")
+        self._lock.close()  # (its gates raise ValueError from then on)
         self.numbers.release()
         self._counts.release()
         self._map.close()
@@ -207,7 +200,7 @@ class Ledger:
         try:
             yield
         finally:
-            self.unlock()
+            self._lock.release()
 
     # --- entries (call under `locked`) ------------------------------------------------------------------
 
@@ -228,33 +221,18 @@ class Ledger:
         found = self._entries[key] = _entry_of(index)
         return found
 
-    def values(self, entry: int) -> memoryview[float]:
-        """The entry's numbers as a view of their own (index 0 its first value, `IN_FLIGHT` its requests in flight),
-        read and written in place under the lock: the request path's way, an index less to work out per number."""
-        view = self._values.get(entry)
-        if view is None:
-            view = self._values[entry] = self.numbers[entry:entry + IN_FLIGHT + 1]
-        return view
+    def gate(self, entry: int, rpm: int, tpm: int, max_concurrent: int, budget: float | None,
+             budget_in_tokens: bool) -> _gate.Gate:
+        """The entry's gate with these limits (0 or None: none), for this worker: a request let in and settled in
+        one call each, in C, under the ledger's lock (api/govern/_gate.c). It raises ValueError once the ledger
+        is closed. `recovered` says in the log what its `RECOVERED` answers mean."""
+        seat = self._counts_at + (entry - _FIRST_ENTRY) // _ENTRY_NUMBERS
+        return _gate.Gate(self._lock.native, entry * self.numbers.itemsize, seat * self._counts.itemsize, rpm, tpm,
+                          max_concurrent, budget, budget_in_tokens)
 
-    def seat(self, entry: int) -> int:
-        """Where this worker's count of the entry's requests in flight is kept (for `hold` and `give_back`)."""
-        return self._counts_at + (entry - _FIRST_ENTRY) // _ENTRY_NUMBERS
-
-    def hold(self, values: memoryview[float], seat: int, in_flight: float) -> None:
-        """One more of an entry's requests in flight (`values`: the entry's; `in_flight`: its count, just read),
-        held by this worker: counted in the entry and at the entry's `seat` in the worker's row (given back should
-        the worker die)."""
-        self._counts[seat] += 1
-        values[IN_FLIGHT] = in_flight + 1.0
-
-    def give_back(self, values: memoryview[float], seat: int) -> None:
-        """One fewer of an entry's requests in flight held by this worker (none when it holds none: its row was
-        released, and with it its places). `_add_in_flight`'s update written out: on the request path."""
-        counts = self._counts
-        if counts[seat]:
-            counts[seat] -= 1
-            in_flight = values[IN_FLIGHT] - 1.0
-            values[IN_FLIGHT] = in_flight if in_flight > 0.0 else 0.0
+    def recovered(self) -> None:
+        """Say in the log that a gate took the ledger's lock from a holder that died holding it."""
+        self._lock.recovered()
 
     # --- requests in flight (call under `locked`) -----------------------------------------------------
 

@@ -21,10 +21,11 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import TypeAlias
 
 from api.config.settings import BudgetSettings, ClientSettings
-from api.govern.ledger import IN_FLIGHT, Ledger
+from api.govern import _gate
+from api.govern._gate import IN_FLIGHT, PERIOD, RPM_CLOCK, SPENT, TPM_CLOCK, UNPRICED
+from api.govern.ledger import Ledger
 from api.store.activity import Record
 from api.wire.rate_limits import RateLimited, RateLimits, Window
 from api.wire.times import iso
@@ -35,12 +36,8 @@ MINUTE = 60.0
 CONCURRENT_RETRY_S = 1.0
 """The wait a refusal for too many requests in flight suggests."""
 _EPSILON = 1e-9
-_TPM_FULL = MINUTE - _EPSILON
-"""How far ahead of now the tpm clock refuses requests: a minute's tokens are spent."""
-# What a client's ledger entry holds, by index.
-_RPM_CLOCK, _TPM_CLOCK, _PERIOD, _SPENT, _UNPRICED = range(5)
-Values: TypeAlias = "memoryview[float] | list[float]"
-"""Numbers holding a client's entry: the ledger's own (read and written in place) or a copy of them."""
+_REFUSED_BY = {_gate.BUDGET: "budget", _gate.CONCURRENT: "concurrent", _gate.TPM: "tpm", _gate.RPM: "rpm"}
+"""The limits by the code the gate answers when one refuses a request."""
 
 
 def period_start(period: str, now: float) -> float:
@@ -98,108 +95,72 @@ class ClientLimits:
         self.ledger = ledger
         with ledger.locked():
             entry = ledger.entry(ledger_key(settings.name))
-        self._values = ledger.values(entry)
-        """The client's entry in the ledger (an entry never moves), read and written in place under its lock."""
-        self._seat = ledger.seat(entry)
+        budget = settings.budget
+        self._gate = ledger.gate(entry, settings.rpm or 0, settings.tpm or 0, settings.max_concurrent or 0,
+                                 None if budget is None else budget.amount,
+                                 budget is not None and budget.currency == "tokens")
+        """The client's entry in the ledger, let in and settled in C (api/govern/_gate.c)."""
+        self._admit = self._gate.admit
         self._rpm_interval = MINUTE / settings.rpm if settings.rpm else 0.0
-        self._rpm_full = MINUTE - self._rpm_interval + _EPSILON
-        """How far ahead of now the rpm clock refuses the next request (the rpm-th of the minute is in)."""
         self._tpm_interval = MINUTE / settings.tpm if settings.tpm else 0.0
-        self._concurrent = settings.max_concurrent or 0
-        self._budget_amount = settings.budget.amount if settings.budget else None
-        self._budget_in_tokens = settings.budget is not None and settings.budget.currency == "tokens"
-        self._settles = bool(self._tpm_interval or self._concurrent or self._budget_amount is not None)
-        """Whether an answer changes anything here (tokens, spend, a place in flight); rpm alone is counted at once."""
-        self._settle = self.settle if self._settles else _nothing_to_settle
-        """What a record of the client's settles when it ends (the bound method made once)."""
+        self._settle = self.settle if settings.tpm or settings.max_concurrent or budget is not None \
+            else _nothing_to_settle
+        """What a record of the client's settles when it ends (the bound method made once): nothing when an answer
+        changes nothing here (no tokens, spend or place in flight to count: rpm alone is counted at once)."""
         self._unpriced: set[str | None] = set()
         """Models without a price already warned of."""
-        self._period_starts = self._period_ends = 0.0
-        """The budget's current period, once the client's entry is in it (`_enter_period`): until it ends, the
-        entry's spend is this period's (no other worker writes another period's start into it)."""
 
     # --- on the request path --------------------------------------------------------------------------
 
     def admit(self, record: Record) -> None:
         """Let a request in, or raise `RateLimited` (429) naming the limit; nothing is counted for a refused
-        request. What an admitted one holds is given back by `settle` when its record ends. (On every request of
-        the client: written for speed, the settings' figures worked out once in `__init__`, the ledger's numbers
-        read and written in place, the usual case without calls.)"""
-        now = time.time()
-        ledger = self.ledger
-        values = self._values
-        refusal = None
-        code = ledger.lock()
-        try:
-            if code:
-                ledger.recover(code)
-            # budget first: waiting for the others would not help
-            if self._budget_amount is not None and self._budget_amount <= (
-                    values[_SPENT] if self._period_starts <= now < self._period_ends
-                    else self._enter_period(values, now)):
-                refusal = self._refusal("budget", values, now)
-            elif self._concurrent and (in_flight := values[IN_FLIGHT]) >= self._concurrent:
-                refusal = self._refusal("concurrent", values, now)
-            elif self._tpm_interval and values[_TPM_CLOCK] - now >= _TPM_FULL:
-                refusal = self._refusal("tpm", values, now)
-            elif self._rpm_interval and (clock := values[_RPM_CLOCK]) - now > self._rpm_full:
-                refusal = self._refusal("rpm", values, now)
-            else:  # (each number read once; conditional expressions, not max(): half the time)
-                if self._rpm_interval:
-                    values[_RPM_CLOCK] = (clock if clock > now else now) + self._rpm_interval
-                if self._concurrent:
-                    ledger.hold(values, self._seat, in_flight)
-        finally:
-            ledger.unlock()
-        if refusal is not None:
-            record.limited = refusal.limit
-            raise refusal
+        request. What an admitted one holds is given back by `settle` when its record ends."""
+        outcome = self._admit(time.time())
+        if outcome:
+            self._refuse(outcome, record)
         record.settles = self._settle
+
+    def _refuse(self, outcome: int, record: Record) -> None:
+        """After `admit`'s gate answered `outcome` (not plainly ADMITTED): what the log must say, the budget's
+        period entered and the request asked again, then the refusal (none when it was admitted after all)."""
+        now = time.time()
+        while outcome == _gate.OUT_OF_PERIOD:
+            self._enter_period(now)
+            outcome = self._admit(now)
+        if outcome & _gate.RECOVERED:
+            self.ledger.recovered()
+            outcome &= ~_gate.RECOVERED
+        if outcome == _gate.ADMITTED:
+            return
+        record.limited = limit = _REFUSED_BY[outcome]
+        raise self._refusal(limit, self._gate.values(), now)
 
     def settle(self, record: Record) -> None:
         """The request ended: count its tokens and cost, and give back its place in flight."""
         now = time.time()
-        ledger = self.ledger
-        values = self._values
-        tokens = record.total_tokens or 0
-        unpriced = False
-        code = ledger.lock()
-        try:
-            if code:
-                ledger.recover(code)
-            if self._tpm_interval and tokens:
-                clock = values[_TPM_CLOCK]
-                values[_TPM_CLOCK] = (clock if clock > now else now) + tokens * self._tpm_interval
-            if self._budget_amount is not None:
-                if not self._period_starts <= now < self._period_ends:
-                    self._enter_period(values, now)
-                if self._budget_in_tokens:
-                    values[_SPENT] += tokens
-                elif record.cost is not None:
-                    values[_SPENT] += record.cost
-                elif tokens:
-                    values[_UNPRICED] += 1
-                    unpriced = True
-            if self._concurrent:
-                ledger.give_back(values, self._seat)
-        finally:
-            ledger.unlock()
-        if unpriced and record.model not in self._unpriced:
-            self._unpriced.add(record.model)
-            log.warning("client '%s' has a budget in USD, but %s has no price: its tokens are not counted "
-                        "(set a price for it: docs/costs.md; said once per model)", self.settings.name, record.model)
+        outcome = self._gate.settle(now, record.total_tokens or 0, record.cost)
+        if outcome:
+            while outcome == _gate.OUT_OF_PERIOD:
+                self._enter_period(now)
+                outcome = self._gate.settle(now, record.total_tokens or 0, record.cost)
+            if outcome & _gate.RECOVERED:
+                self.ledger.recovered()
+            if outcome & ~_gate.RECOVERED == _gate.UNPRICED_ANSWER and record.model not in self._unpriced:
+                self._unpriced.add(record.model)
+                log.warning("client '%s' has a budget in USD, but %s has no price: its tokens are not counted "
+                            "(set a price for it: docs/costs.md; said once per model)", self.settings.name,
+                            record.model)
 
     # --- what is left (the admin API) --------------------------------------------------------------------
 
     def state(self, now: float | None = None) -> dict:
         """The client's limits now: for each, its size and what is left (nothing is changed)."""
         now = time.time() if now is None else now
-        settings, ledger = self.settings, self.ledger
-        with ledger.locked():
-            values = list(self._values)
+        settings = self.settings
+        values = self._gate.values()
         in_flight = int(values[IN_FLIGHT])
         budget = self._budget(values, now)
-        rpm, tpm = _window(settings.rpm, values[_RPM_CLOCK], now), _window(settings.tpm, values[_TPM_CLOCK], now)
+        rpm, tpm = _window(settings.rpm, values[RPM_CLOCK], now), _window(settings.tpm, values[TPM_CLOCK], now)
         return {
             "client": settings.name,
             "rpm": None if rpm is None else {"limit": rpm.limit, "remaining": rpm.remaining,
@@ -217,33 +178,30 @@ class ClientLimits:
 
     # --- helpers -----------------------------------------------------------------------------------------
 
-    def _enter_period(self, values: memoryview[float], now: float) -> float:
-        """The client's entry (`values`) put in the budget's period holding `now` (a new period starts from
-        nothing), remembered as the current one; its spend in it. Under the ledger's lock."""
+    def _enter_period(self, now: float) -> None:
+        """The client's entry put in the budget's period holding `now` (a new period starts from nothing): until
+        it ends, the entry's spend is this period's (no other worker writes another period's start into it)."""
         assert self.settings.budget is not None
         period = self.settings.budget.period
-        starts, ends = period_start(period, now), period_end(period, now)
-        if values[_PERIOD] != starts:
-            values[_PERIOD], values[_SPENT], values[_UNPRICED] = starts, 0.0, 0.0
-        self._period_starts, self._period_ends = starts, ends
-        return values[_SPENT]
+        if self._gate.enter_period(period_start(period, now), period_end(period, now)):
+            self.ledger.recovered()
 
-    def _budget(self, values: Values, now: float) -> BudgetState | None:
+    def _budget(self, values: list[float], now: float) -> BudgetState | None:
         """The budget in the period holding `now`, as `values` (the entry's or a copy of them) say (nothing is
         changed: a spend of an earlier period is none in this one)."""
         settings = self.settings.budget
         if settings is None:
             return None
         starts, ends = period_start(settings.period, now), period_end(settings.period, now)
-        if values[_PERIOD] != starts:
+        if values[PERIOD] != starts:
             return BudgetState(settings, 0.0, 0, starts, ends)
-        return BudgetState(settings, values[_SPENT], int(values[_UNPRICED]), starts, ends)
+        return BudgetState(settings, values[SPENT], int(values[UNPRICED]), starts, ends)
 
-    def _refusal(self, limit: str, values: Values, now: float) -> RateLimited:
+    def _refusal(self, limit: str, values: list[float], now: float) -> RateLimited:
         """The refusal of a request by `limit`, with the wait until it would pass."""
         name, settings = self.settings.name, self.settings
-        windows = RateLimits(_window(settings.rpm, values[_RPM_CLOCK], now),
-                             _window(settings.tpm, values[_TPM_CLOCK], now))
+        windows = RateLimits(_window(settings.rpm, values[RPM_CLOCK], now),
+                             _window(settings.tpm, values[TPM_CLOCK], now))
         if limit == "budget":
             budget = self._budget(values, now)
             assert budget is not None
@@ -257,9 +215,9 @@ class ClientLimits:
         if limit == "concurrent":
             wait = CONCURRENT_RETRY_S
         elif limit == "tpm":
-            wait = values[_TPM_CLOCK] - now - MINUTE + self._tpm_interval
+            wait = values[TPM_CLOCK] - now - MINUTE + self._tpm_interval
         else:
-            wait = values[_RPM_CLOCK] - now - (MINUTE - self._rpm_interval)
+            wait = values[RPM_CLOCK] - now - (MINUTE - self._rpm_interval)
         what = {"rpm": f"{settings.rpm} requests per minute", "tpm": f"{settings.tpm} tokens per minute",
                 "concurrent": f"{settings.max_concurrent} requests at once"}[limit]
         return RateLimited(f"Rate limit reached for client '{name}': {what}. Please try again in {_wait(wait)}.",

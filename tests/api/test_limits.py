@@ -19,12 +19,15 @@ import openai
 import pytest
 
 from api.config.settings import MAX_LIMITED_CLIENTS, ConfigError, load_config
+from api.govern._gate import PERIOD, SPENT
 from api.govern.ledger import Ledger, LedgerFull, prepare
+from api.govern.limits import ledger_key, period_start
 from tests.api.test_worker_lifecycle import workers
 from tests.conftest import gateway_config
 from tests.gateway import SERVER_KEY, start_gateway, wait_until, write_config
 
-KEYS = {name: f"key-of-{name}-0123456789" for name in ("metered", "slow", "tokens", "thrifty", "open")}
+KEYS = {name: f"key-of-{name}-0123456789" for name in ("metered", "slow", "tokens", "thrifty", "open", "spender",
+                                                        "dollars")}
 CLIENTS = f"""
 [clients.metered]
 api_key = "{KEYS['metered']}"
@@ -195,6 +198,81 @@ def test_limits_hold_across_a_restart_of_the_server(upstreams, tmp_path):
         again.stop()
 
 
+def _limits_of(server, client: str) -> dict:
+    state = httpx.get(f"{server.base_url}/admin/limits", headers={"x-api-key": SERVER_KEY}).json()["data"]
+    return next(entry for entry in state if entry["client"] == client)
+
+
+def test_a_budget_spent_in_an_earlier_period_counts_nothing_in_this_one(upstreams, tmp_path):
+    """What a client spent is kept across restarts by period: yesterday's spend stops nothing today; today's does."""
+    spender = '\n[clients.spender]\napi_key = "key-of-spender-0123456789"\n' \
+              'budget = { amount = 45, currency = "tokens", period = "day" }\n'
+    today = period_start("day", time.time())
+    ledger = Ledger(tmp_path / "data")  # as an earlier run left it
+    try:
+        with ledger.locked():
+            for client, period in (("thrifty", today - 86400), ("spender", today)):
+                entry = ledger.entry(ledger_key(client))
+                ledger.numbers[entry + PERIOD], ledger.numbers[entry + SPENT] = period, 45.0
+    finally:
+        ledger.close()
+    server = start_gateway(gateway_config(upstreams, workers=1) + CLIENTS + spender, tmp_path)
+    try:
+        answer = ask(server, "thrifty")
+        assert answer.status_code == 200
+        assert ask(server, "spender").status_code == 429
+        budget = _limits_of(server, "thrifty")["budget"]
+        assert budget["spent"] == answer.json()["usage"]["total_tokens"]
+        assert budget["period_start"].startswith(time.strftime("%Y-%m-%d", time.gmtime(today)))
+        assert _limits_of(server, "spender")["budget"]["spent"] == 45
+    finally:
+        server.stop()
+
+
+def test_a_dollar_budget_counts_the_answers_of_a_model_without_a_price_and_says_so_once(upstreams, tmp_path):
+    dollars = '\n[clients.dollars]\napi_key = "key-of-dollars-0123456789"\n' \
+              'budget = { amount = 1, currency = "usd", period = "month" }\n'
+    server = start_gateway(gateway_config(upstreams, workers=1) + dollars, tmp_path)
+    try:
+        assert [ask(server, "dollars").status_code for _ in range(3)] == [200, 200, 200]  # fake:gpt-fake: no price
+        budget = _limits_of(server, "dollars")["budget"]
+    finally:
+        output = server.stop()
+    assert (budget["spent"], budget["unpriced_requests"], budget["remaining"]) == (0, 3, 1)
+    assert output.count("client 'dollars' has a budget in USD, but fake:gpt-fake has no price") == 1
+
+
+def test_a_clients_gate_raises_once_its_ledger_is_closed_and_refuses_an_entry_outside_the_file(tmp_path):
+    """The gate works on the file's memory in C: used after the ledger let go of it, or pointed outside it, it
+    raises rather than crashing the process (run apart: a crash would be the test process's)."""
+    script = """
+import sys, time
+from pathlib import Path
+from api.govern.ledger import Ledger, SIZE
+ledger = Ledger(Path(sys.argv[1]))
+with ledger.locked():
+    entry = ledger.entry("client:someone")
+gate = ledger.gate(entry, 5, 0, 1, None, False)
+print(gate.admit(time.time()), gate.values()[-1])
+for wrong in (SIZE // 8, -1):
+    try:
+        ledger.gate(wrong, 5, 0, 1, None, False)
+    except ValueError as exc:
+        print("refused:", exc)
+ledger.close()
+try:
+    gate.admit(time.time())
+except ValueError as exc:
+    print("closed:", exc)
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "data")], cwd=Path(__file__).parents[2],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["0 1.0", "refused: the entry or its seat lies outside the memory",
+                                        "refused: the entry or its seat lies outside the memory",
+                                        "closed: the lock's file is closed"]
+
+
 def test_the_places_in_flight_of_a_killed_worker_are_given_back(upstreams, tmp_path):
     server = start_gateway(gateway_config(upstreams, workers=1) + CLIENTS.replace("max_concurrent = 2",
                                                                                  "max_concurrent = 1"), tmp_path)
@@ -217,8 +295,8 @@ def test_a_process_that_died_holding_the_ledgers_lock_does_not_stop_limited_requ
     server = start_gateway(gateway_config(upstreams, workers=1) + CLIENTS, tmp_path)
     try:
         assert ask(server, "metered").status_code == 200
-        holder = "import os, sys; from pathlib import Path; from api.govern.ledger import Ledger; " \
-                 "ledger = Ledger(Path(sys.argv[1])); ledger.lock(); os._exit(0)"  # dies holding the lock
+        holder = "import os, sys\nfrom pathlib import Path\nfrom api.govern.ledger import Ledger\n" \
+                 "with Ledger(Path(sys.argv[1])).locked():\n    os._exit(0)"  # dies holding the lock
         subprocess.run([sys.executable, "-c", holder, str(tmp_path / "data")], check=True, timeout=60,
                        cwd=Path(__file__).parents[2])
         statuses = [ask(server, "metered").status_code for _ in range(3)]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from api.govern.shared_lock import MUTEX_BYTES, ROBUST, initialise, shared_lock
+from api.govern.shared_lock import MUTEX_BYTES, ROBUST, SharedLock, initialise
 
 KINDS = [pytest.param(True, id="robust-mutex", marks=pytest.mark.skipif(not ROBUST, reason="no robust mutex here")),
          pytest.param(False, id="flock")]
@@ -23,11 +23,11 @@ SIZE = 4096
 # with "die", takes the lock and dies holding it.
 WORKER = """
 import mmap, os, struct, sys, time
-from api.govern.shared_lock import shared_lock
+from api.govern.shared_lock import SharedLock
 path, robust, rounds = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
 fd = os.open(path, os.O_RDWR)
 memory = mmap.mmap(fd, 4096)
-lock = shared_lock(fd, memory, 0, "the test file", robust=robust)
+lock = SharedLock(fd, memory, 0, "the test file", robust=robust)
 if rounds < 0:
     lock.acquire()
     os._exit(0)
@@ -73,7 +73,7 @@ def test_a_process_that_dies_holding_the_lock_does_not_stop_the_others(tmp_path,
     fd = os.open(path, os.O_RDWR)
     try:
         with mmap.mmap(fd, SIZE) as memory:
-            lock = shared_lock(fd, memory, 0, "the test file", robust=robust)
+            lock = SharedLock(fd, memory, 0, "the test file", robust=robust)
             lock.acquire()  # would hang for ever if the dead holder kept it
             lock.release()
             lock.acquire()
@@ -92,10 +92,10 @@ def test_the_mutex_taken_after_its_file_was_closed_raises_rather_than_crashing_t
     path = _file(tmp_path, robust=True)
     script = """
 import mmap, os, sys
-from api.govern.shared_lock import shared_lock
+from api.govern.shared_lock import SharedLock
 fd = os.open(sys.argv[1], os.O_RDWR)
 memory = mmap.mmap(fd, 4096)
-lock = shared_lock(fd, memory, 0, "the test file", robust=True)
+lock = SharedLock(fd, memory, 0, "the test file", robust=True)
 lock.close()
 memory.close()
 try:
