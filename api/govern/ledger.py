@@ -1,10 +1,10 @@
 """Counters every worker of the server shares, kept across restarts: the limits' and budgets' state.
 
 One small file in the data dir, memory-mapped by each worker; every read-change-write happens under the lock
-kept in the file (api/govern/shared_lock.py: well under a microsecond), so a limit holds exactly however many
-Granian workers serve, with no extra process on the request path and nothing to install. (SQLite, tried
-first, costs tens of microseconds per transaction and serialises the workers on its write lock; see
-docs/limits.md.)
+kept in the file (api/govern/shared_lock.py; on the request path a client's check or settlement is one C call,
+api/govern/_gate.c), so a limit holds exactly however many Granian workers serve, with no extra process on the
+request path and nothing to install. (SQLite, tried first, costs tens of microseconds per transaction and
+serialises the workers on its write lock; see docs/limits.md.)
 
 The file holds:
 - a table of `SLOTS` entries found by a 64-bit hash of their key (open addressing), each with `VALUES`
