@@ -92,6 +92,20 @@ lock_enter(LockObject *self)
     return code;
 }
 
+/* Where the mutex at `at` of `memory` is, `memory` exported as `view` (to release); NULL with an exception set. */
+static pthread_mutex_t *
+mutex_in(PyObject *memory, Py_ssize_t at, Py_buffer *view)
+{
+    if (PyObject_GetBuffer(memory, view, PyBUF_WRITABLE) < 0)
+        return NULL;
+    if (at < 0 || at + (Py_ssize_t)sizeof(pthread_mutex_t) > view->len) {
+        PyBuffer_Release(view);
+        PyErr_SetString(PyExc_ValueError, "the mutex lies outside the memory");
+        return NULL;
+    }
+    return (pthread_mutex_t *)((char *)view->buf + at);
+}
+
 static int
 Lock_init(LockObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -105,14 +119,10 @@ Lock_init(LockObject *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_RuntimeError, "the lock is made once");
         return -1;
     }
-    if (PyObject_GetBuffer(memory, &self->memory, PyBUF_WRITABLE) < 0)
+    pthread_mutex_t *mutex = mutex_in(memory, at, &self->memory);
+    if (mutex == NULL)
         return -1;
-    if (at < 0 || at + (Py_ssize_t)sizeof(pthread_mutex_t) > self->memory.len) {
-        PyBuffer_Release(&self->memory);
-        PyErr_SetString(PyExc_ValueError, "the mutex lies outside the memory");
-        return -1;
-    }
-    self->mutex = robust && HAVE_ROBUST ? (pthread_mutex_t *)((char *)self->memory.buf + at) : NULL;
+    self->mutex = robust && HAVE_ROBUST ? mutex : NULL;
     self->fd = fd;
     self->open = 1;
     return 0;
@@ -183,14 +193,9 @@ initialise_mutex(PyObject *module, PyObject *args)
         return NULL;
 #if HAVE_ROBUST
     Py_buffer view;
-    if (PyObject_GetBuffer(memory, &view, PyBUF_WRITABLE) < 0)
+    pthread_mutex_t *mutex = mutex_in(memory, at, &view);
+    if (mutex == NULL)
         return NULL;
-    if (at < 0 || at + (Py_ssize_t)sizeof(pthread_mutex_t) > view.len) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "the mutex lies outside the memory");
-        return NULL;
-    }
-    pthread_mutex_t *mutex = (pthread_mutex_t *)((char *)view.buf + at);
     pthread_mutexattr_t attributes;
     int code = pthread_mutexattr_init(&attributes);
     if (!code)
@@ -265,23 +270,63 @@ Gate_init(GateObject *self, PyObject *args, PyObject *kwargs)
     return 0;
 }
 
+/* Whether a METH_FASTCALL method was given `wanted` arguments (else a TypeError saying `usage`). */
+static int
+given(Py_ssize_t count, Py_ssize_t wanted, const char *usage)
+{
+    if (count == wanted)
+        return 1;
+    PyErr_Format(PyExc_TypeError, "%s takes %zd arguments (%zd given)", usage, wanted, count);
+    return 0;
+}
+
+/* `number` as a double in `*out`: 0, or -1 with an exception set. */
+static inline int
+as_double(PyObject *number, double *out)
+{
+    *out = PyFloat_AsDouble(number);
+    return *out == -1.0 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* What a gate's call answers: `outcome`, told whether the lock was taken from a dead holder (`code`). */
+static inline PyObject *
+answer(long outcome, int code)
+{
+    return PyLong_FromLong(outcome | (code ? RECOVERED : 0));
+}
+
 static inline int
 in_period(GateObject *self, double now)
 {
     return !self->has_budget || (self->period_starts <= now && now < self->period_ends);
 }
 
+/* For a call at `now`: the lock taken, 1 (`*code`: 0, or EOWNERDEAD); else 0 with what to answer in `*early`:
+   OUT_OF_PERIOD when the budget's period is not entered (nothing taken), NULL with an exception set. */
+static int
+gate_enter(GateObject *self, double now, int *code, PyObject **early)
+{
+    if (!in_period(self, now)) {
+        *early = PyLong_FromLong(OUT_OF_PERIOD);
+        return 0;
+    }
+    if ((*code = lock_enter(self->lock)) < 0) {
+        *early = NULL;
+        return 0;
+    }
+    return 1;
+}
+
 static PyObject *
 Gate_admit(GateObject *self, PyObject *argument)
 {
-    double now = PyFloat_AsDouble(argument);
-    if (now == -1.0 && PyErr_Occurred())
+    double now;
+    if (as_double(argument, &now) < 0)
         return NULL;
-    if (!in_period(self, now))
-        return PyLong_FromLong(OUT_OF_PERIOD);
-    int code = lock_enter(self->lock);
-    if (code < 0)
-        return NULL;
+    int code;
+    PyObject *early;
+    if (!gate_enter(self, now, &code, &early))
+        return early;
     double *values = self->values;
     long outcome = ADMITTED;
     /* budget first: waiting for the others would not help */
@@ -302,31 +347,23 @@ Gate_admit(GateObject *self, PyObject *argument)
         }
     }
     lock_give(self->lock);
-    return PyLong_FromLong(outcome | (code ? RECOVERED : 0));
+    return answer(outcome, code);
 }
 
 static PyObject *
 Gate_settle(GateObject *self, PyObject *const *args, Py_ssize_t count)
 {
-    if (count != 3) {
-        PyErr_SetString(PyExc_TypeError, "settle(now, tokens, cost)");
+    double now, cost = 0.0;
+    long long tokens;
+    int priced = count == 3 && args[2] != Py_None;
+    if (!given(count, 3, "settle(now, tokens, cost)") || as_double(args[0], &now) < 0
+            || ((tokens = PyLong_AsLongLong(args[1])) == -1 && PyErr_Occurred())
+            || (priced && as_double(args[2], &cost) < 0))
         return NULL;
-    }
-    double now = PyFloat_AsDouble(args[0]);
-    if (now == -1.0 && PyErr_Occurred())
-        return NULL;
-    long long tokens = PyLong_AsLongLong(args[1]);
-    if (tokens == -1 && PyErr_Occurred())
-        return NULL;
-    int priced = args[2] != Py_None;
-    double cost = priced ? PyFloat_AsDouble(args[2]) : 0.0;
-    if (cost == -1.0 && PyErr_Occurred())
-        return NULL;
-    if (!in_period(self, now))
-        return PyLong_FromLong(OUT_OF_PERIOD);
-    int code = lock_enter(self->lock);
-    if (code < 0)
-        return NULL;
+    int code;
+    PyObject *early;
+    if (!gate_enter(self, now, &code, &early))
+        return early;
     double *values = self->values;
     long outcome = ADMITTED;
     if (self->tpm_interval && tokens)
@@ -347,18 +384,15 @@ Gate_settle(GateObject *self, PyObject *const *args, Py_ssize_t count)
         values[IN_FLIGHT] = in_flight > 0.0 ? in_flight : 0.0;
     }
     lock_give(self->lock);
-    return PyLong_FromLong(outcome | (code ? RECOVERED : 0));
+    return answer(outcome, code);
 }
 
 static PyObject *
 Gate_enter_period(GateObject *self, PyObject *const *args, Py_ssize_t count)
 {
-    if (count != 2) {
-        PyErr_SetString(PyExc_TypeError, "enter_period(starts, ends)");
-        return NULL;
-    }
-    double starts = PyFloat_AsDouble(args[0]), ends = PyFloat_AsDouble(args[1]);
-    if (PyErr_Occurred())
+    double starts, ends;
+    if (!given(count, 2, "enter_period(starts, ends)") || as_double(args[0], &starts) < 0
+            || as_double(args[1], &ends) < 0)
         return NULL;
     int code = lock_enter(self->lock);
     if (code < 0)
@@ -371,7 +405,7 @@ Gate_enter_period(GateObject *self, PyObject *const *args, Py_ssize_t count)
     lock_give(self->lock);
     self->period_starts = starts;
     self->period_ends = ends;
-    return PyLong_FromLong(code ? RECOVERED : 0);
+    return answer(0, code);
 }
 
 static PyObject *
