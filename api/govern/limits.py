@@ -20,6 +20,7 @@ import calendar
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from api.config.settings import BudgetSettings, ClientSettings
@@ -124,12 +125,7 @@ class ClientLimits:
         """After `admit`'s gate answered `outcome` (not plainly ADMITTED): what the log must say, the budget's
         period entered and the request asked again, then the refusal (none when it was admitted after all)."""
         now = time.time()
-        while outcome == _gate.OUT_OF_PERIOD:
-            self._enter_period(now)
-            outcome = self._admit(now)
-        if outcome & _gate.RECOVERED:
-            self.ledger.recovered()
-            outcome &= ~_gate.RECOVERED
+        outcome = self._answered(outcome, now, lambda: self._admit(now))
         if outcome == _gate.ADMITTED:
             return
         record.limited = limit = _REFUSED_BY[outcome]
@@ -140,16 +136,27 @@ class ClientLimits:
         now = time.time()
         outcome = self._gate.settle(now, record.total_tokens or 0, record.cost)
         if outcome:
-            while outcome == _gate.OUT_OF_PERIOD:
-                self._enter_period(now)
-                outcome = self._gate.settle(now, record.total_tokens or 0, record.cost)
-            if outcome & _gate.RECOVERED:
-                self.ledger.recovered()
-            if outcome & ~_gate.RECOVERED == _gate.UNPRICED_ANSWER and record.model not in self._unpriced:
-                self._unpriced.add(record.model)
-                log.warning("client '%s' has a budget in USD, but %s has no price: its tokens are not counted "
-                            "(set a price for it: docs/costs.md; said once per model)", self.settings.name,
-                            record.model)
+            self._settled(outcome, record, now)
+
+    def _settled(self, outcome: int, record: Record, now: float) -> None:
+        """After `settle`'s gate answered `outcome` (not plainly done): what the log must say, the budget's period
+        entered and the answer settled again. (Apart from `settle`: its closure would cost `settle` every time.)"""
+        tokens, cost = record.total_tokens or 0, record.cost
+        outcome = self._answered(outcome, now, lambda: self._gate.settle(now, tokens, cost))
+        if outcome == _gate.UNPRICED_ANSWER and record.model not in self._unpriced:
+            self._unpriced.add(record.model)
+            log.warning("client '%s' has a budget in USD, but %s has no price: its tokens are not counted "
+                        "(set a price for it: docs/costs.md; said once per model)", self.settings.name, record.model)
+
+    def _answered(self, outcome: int, now: float, again: Callable[[], int]) -> int:
+        """What a gate's call at `now` answered, `outcome`, once the budget's period is entered and the call made
+        `again` if it was out of it, and a lock taken from a dead holder said in the log."""
+        while outcome == _gate.OUT_OF_PERIOD:
+            self._enter_period(now)
+            outcome = again()
+        if outcome & _gate.RECOVERED:
+            self.ledger.recovered()
+        return outcome & ~_gate.RECOVERED
 
     # --- what is left (the admin API) --------------------------------------------------------------------
 
