@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -386,3 +387,13 @@ def _in_flight(server) -> int | None:
 def _swallow(call) -> None:
     with contextlib.suppress(httpx.HTTPError):
         call()
+
+
+def test_a_checkout_whose_c_part_is_not_compiled_says_how_to_compile_it(tmp_path):
+    shutil.copytree(Path(__file__).parents[2] / "api", tmp_path / "api",
+                    ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    done = subprocess.run([sys.executable, "-c", "import api.govern.limits"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    assert "Gatehouse's C part (api/govern/_gate.c) is not compiled here (or was, for another Python); install" \
+        in done.stderr
