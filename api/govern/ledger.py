@@ -60,9 +60,14 @@ _ROWS_AT = _TABLE_AT + SLOTS * _ENTRY_SIZE
 SIZE = _ROWS_AT + WORKER_ROWS * _ROW_SIZE
 
 
+def _slot_at(slot: int) -> int:
+    """Where the table's `slot` (its key, then its values) begins in the file."""
+    return _TABLE_AT + slot * _ENTRY_SIZE
+
+
 def _entry_of(slot: int) -> int:
     """Where the values of the table's `slot` begin, in the file read as 8-byte floats (`Ledger.numbers`)."""
-    return (_TABLE_AT + slot * _ENTRY_SIZE + _KEY.size) // 8
+    return (_slot_at(slot) + _KEY.size) // 8
 
 
 _FIRST_ENTRY = _entry_of(0)
@@ -80,7 +85,7 @@ def _probe(memory: mmap.mmap, wanted: int) -> int | None:
     addressing, linear probing); None when every slot is taken by other keys."""
     index = wanted % SLOTS
     for _ in range(SLOTS):
-        (held,) = _KEY.unpack_from(memory, _TABLE_AT + index * _ENTRY_SIZE)
+        (held,) = _KEY.unpack_from(memory, _slot_at(index))
         if held in (wanted, 0):
             return index
         index = (index + 1) % SLOTS
@@ -123,7 +128,7 @@ def _let_go(memory: mmap.mmap, keep: Collection[str]) -> None:
     """When more than half the table is taken, the entries of keys not in `keep` let go (said in the log: their
     counters are lost) and the kept ones put back where a lookup finds them, so that clients coming and going over
     the years never fill it. Only while no worker has the file open (their entries would move)."""
-    taken = [entry for slot in range(SLOTS) if (entry := _ENTRY.unpack_from(memory, _TABLE_AT + slot * _ENTRY_SIZE))[0]]
+    taken = [entry for slot in range(SLOTS) if (entry := _ENTRY.unpack_from(memory, _slot_at(slot)))[0]]
     if len(taken) <= SLOTS // 2:
         return
     wanted = {_hash(key) for key in keep}
@@ -134,7 +139,7 @@ def _let_go(memory: mmap.mmap, keep: Collection[str]) -> None:
     for entry in kept:
         index = _probe(memory, entry[0])
         assert index is not None  # (fewer entries than slots: there is an empty one)
-        _ENTRY.pack_into(memory, _TABLE_AT + index * _ENTRY_SIZE, *entry)
+        _ENTRY.pack_into(memory, _slot_at(index), *entry)
     log.warning("the limits ledger had %d of its %d entries taken: let go of the counters of %d clients the config "
                 "no longer limits", len(taken), SLOTS, len(taken) - len(kept))
 
@@ -215,7 +220,7 @@ class Ledger:
         if index is None:
             raise LedgerFull(f"the limits ledger's {SLOTS} entries are all taken (those of clients the config no "
                              "longer limits are let go when the server restarts)")
-        at = _TABLE_AT + index * _ENTRY_SIZE
+        at = _slot_at(index)
         if _KEY.unpack_from(self._map, at)[0] == 0:
             _ENTRY.pack_into(self._map, at, wanted, *([0.0] * (VALUES + 1)))
         found = self._entries[key] = _entry_of(index)
