@@ -6,6 +6,7 @@ session. Answers are kept to a few tokens; greedy sampling (temperature 0) makes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -321,14 +322,18 @@ def long_stream(local_gateway):
                         timeout=120, headers={"X-API-Key": SERVER_KEY})
 
 
-def generating(response) -> None:
+def generating(response) -> Iterator[str]:
+    """The stream's lines after its first two tokens. Hold on to them while the stream is to go on: once they are
+    dropped, closing their generator closes the connection, and the gateway stops the generation (a client that
+    left)."""
     lines = (line for line in response.iter_lines() if line.startswith("data:"))
     next(lines), next(lines)
+    return lines
 
 
 def test_a_busy_model_with_a_full_queue_answers_429(local_gateway, gpt, claude):
     with long_stream(local_gateway) as response:
-        generating(response)
+        rest = generating(response)  # held: the stream goes on until the checks are done
         with pytest.raises(openai.RateLimitError) as caught:
             chat(gpt)
         assert "busy" in caught.value.message and "max_queue = 0" in caught.value.message
@@ -336,6 +341,7 @@ def test_a_busy_model_with_a_full_queue_answers_429(local_gateway, gpt, claude):
             claude.messages.create(model=MODEL, max_tokens=8, messages=QUESTION)
         with pytest.raises(anthropic.RateLimitError):  # counting, too, waits for the model
             claude.messages.count_tokens(model=MODEL, messages=QUESTION)
+        assert '"finish_reason":null' in next(rest)  # the long generation still going: it made the model busy
     free_again(gpt)
 
 
